@@ -1,0 +1,259 @@
+"""The process definition: the contract a process is described by before it is automated.
+
+One YAML file per process under ``config/processes/``. The generic part is validated here;
+the ``rules`` block belongs to the process and is validated by the flow package's own model
+(``flows.registry``), so adding a process needs no change in this module.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+CODE = r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$"
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a definition must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owner(Strict):
+    name: str = Field(min_length=2, description="Process owner (a person or role).")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", description="Where SLA alerts and the benefits report go.")
+    org_unit: str = Field(min_length=2, description="Organisation unit that owns the process.")
+
+
+class Access(StrEnum):
+    api = "api"
+    portal = "portal"
+    file = "file"
+
+
+class System(Strict):
+    id: str = Field(pattern=SLUG, description="Short id, referenced by inputs and rate limits.")
+    name: str = Field(min_length=2)
+    access: list[Access] = Field(min_length=1, description="How the robot reaches the system.")
+
+
+class Schedule(Strict):
+    cron: str = Field(description="Five-field cron expression.")
+    timezone: str = Field("Europe/Oslo", description="IANA time zone the cron is read in.")
+    active: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"cron needs 5 fields (minute hour day month weekday), got {value!r}")
+        try:
+            CronSim(value, datetime(2026, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo)") from None
+        return value
+
+
+class InputFormat(StrEnum):
+    k27_csv = "k27-csv"
+    xlsx = "xlsx"
+    csv = "csv"
+    xlsx_or_csv = "xlsx-or-csv"
+    json = "json"
+    folder = "folder"
+    ehf_xml = "ehf-xml"
+
+
+class Input(Strict):
+    id: str = Field(pattern=SLUG)
+    description: str = Field(min_length=3)
+    system: str = Field(pattern=SLUG, description="The system (from `systems`) the input comes from.")
+    format: InputFormat
+    path: str | None = Field(None, description="File or folder; relative paths are under the data folder.")
+    encoding: str | None = Field(None, description="Text encoding, e.g. iso-8859-1.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Our field name -> the column header in the file."
+    )
+    required_columns: list[str] = Field(default_factory=list, description="Fields that must be mapped.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown text encoding {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _required_mapped(self) -> Input:
+        missing = [c for c in self.required_columns if c not in self.columns]
+        if missing:
+            raise ValueError(f"required column(s) without a mapping in `columns`: {', '.join(missing)}")
+        empty = [k for k, v in self.columns.items() if not v.strip()]
+        if empty:
+            raise ValueError(f"column mapping(s) with an empty header: {', '.join(empty)}")
+        return self
+
+
+class ResolvedBy(StrEnum):
+    hr = "hr"
+    finance = "finance"
+    fleet = "fleet"
+    operator = "operator"
+    owner = "owner"
+
+
+class ExceptionKind(StrEnum):
+    business = "business"
+    system = "system"
+
+
+class ExceptionCategory(Strict):
+    code: str = Field(pattern=CODE, description="UPPER_SNAKE code used in the queue and reports.")
+    meaning: str = Field(min_length=5, description="What it means, in Norwegian (shown to staff).")
+    kind: ExceptionKind = ExceptionKind.business
+    resolved_by: ResolvedBy
+    sla_hours: float = Field(gt=0, description="Hours a case may stay open before it breaches SLA.")
+    actions: list[str] = Field(
+        default_factory=lambda: ["handled_manually", "dismiss"],
+        description="Decisions a reviewer may take on a case of this category.",
+    )
+
+
+class RetryPolicy(Strict):
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts per item before escalation.")
+    backoff_seconds: float = Field(30, ge=0, description="Wait before the first retry.")
+    backoff_factor: float = Field(2.0, ge=1, description="Multiplier per further retry.")
+    max_backoff_seconds: float = Field(3600, gt=0)
+    stop_after_consecutive_system_errors: int = Field(
+        10, ge=1, description="Stop the run when the target system looks down (don't hammer it)."
+    )
+    lease_seconds: float = Field(600, gt=0, description="How long a claimed item is held before it counts as abandoned.")
+
+    @model_validator(mode="after")
+    def _max_covers_base(self) -> RetryPolicy:
+        if self.max_backoff_seconds < self.backoff_seconds:
+            raise ValueError("max_backoff_seconds is smaller than backoff_seconds")
+        return self
+
+
+class Baseline(Strict):
+    manual_minutes_per_case: float = Field(gt=0, description="Minutes a person spends per case by hand.")
+    robot_minutes_per_case: float = Field(0, ge=0, description="Minutes of human time left per automated case.")
+    source: str = Field(min_length=3, description="Where the manual baseline comes from (measurement, estimate).")
+
+
+class Classification(StrEnum):
+    none = "none"
+    internal = "internal"
+    personal = "personal"
+    sensitive = "sensitive"  # special categories (health): sick leave is health data
+
+
+class PersonalData(Strict):
+    classification: Classification
+    fields: list[str] = Field(default_factory=list, description="Personal-data fields handled (fnr, navn …).")
+    retention_days: int = Field(gt=0, le=3650, description="Days outputs and cases are kept.")
+    legal_basis: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _fields_when_personal(self) -> PersonalData:
+        if self.classification in (Classification.personal, Classification.sensitive) and not self.fields:
+            raise ValueError(f"classification {self.classification.value!r} needs the personal-data `fields` listed")
+        return self
+
+
+class RateLimit(Strict):
+    system: str = Field(pattern=SLUG)
+    requests_per_second: float = Field(gt=0)
+    concurrency: int = Field(4, ge=1, le=64, description="Requests in flight at once.")
+    daily_quota: int | None = Field(None, gt=0)
+
+
+class ProcessDefinition(Strict):
+    id: str = Field(pattern=SLUG, max_length=64)
+    version: int = Field(1, ge=1)
+    name: str = Field(min_length=3, description="Name in Norwegian, as staff know the process.")
+    purpose: str = Field(min_length=20)
+    owner: Owner
+    systems: list[System] = Field(min_length=1)
+    schedule: Schedule
+    source: str = Field(description="Where the main input is fetched from; one of `sources`.")
+    sources: list[str] = Field(min_length=1, description="The doors this process supports.")
+    inputs: list[Input] = Field(min_length=1)
+    rules: dict[str, Any] = Field(default_factory=dict, description="Business rules; validated by the flow's model.")
+    exception_categories: list[ExceptionCategory] = Field(min_length=1)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    baseline: Baseline
+    personal_data: PersonalData
+    rate_limits: list[RateLimit] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Default flow-run parameters (ids, paths; never personal data).")
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProcessDefinition:
+        system_ids = [s.id for s in self.systems]
+        _unique("systems[].id", system_ids)
+        _unique("inputs[].id", [i.id for i in self.inputs])
+        _unique("exception_categories[].code", [c.code for c in self.exception_categories])
+        for where, ref in [*((f"inputs[{i.id}].system", i.system) for i in self.inputs),
+                           *((f"rate_limits[{n}].system", r.system) for n, r in enumerate(self.rate_limits))]:
+            if ref not in system_ids:
+                raise ValueError(f"{where}: unknown system {ref!r} (known: {', '.join(system_ids)})")
+        if self.source not in self.sources:
+            raise ValueError(f"source {self.source!r} is not one of sources {self.sources}")
+        return self
+
+    def category(self, code: str) -> ExceptionCategory:
+        for c in self.exception_categories:
+            if c.code == code:
+                return c
+        raise KeyError(f"{self.id}: no exception category {code!r}")
+
+    def input(self, input_id: str) -> Input:
+        for i in self.inputs:
+            if i.id == input_id:
+                return i
+        raise KeyError(f"{self.id}: no input {input_id!r}")
+
+    def rate_limit(self, system: str) -> RateLimit | None:
+        return next((r for r in self.rate_limits if r.system == system), None)
+
+    @property
+    def flow_package(self) -> str:
+        """The flow package by convention: flows.<id with underscores>."""
+        return "flows." + self.id.replace("-", "_")
+
+
+def _unique(where: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    dup = sorted({v for v in values if v in seen or seen.add(v)})  # type: ignore[func-returns-value]
+    if dup:
+        raise ValueError(f"{where} must be unique; repeated: {', '.join(dup)}")
+
+
+def id_from_filename(name: str) -> str | None:
+    stem = re.sub(r"\.ya?ml$", "", name)
+    return stem if re.match(SLUG, stem) else None
+
+

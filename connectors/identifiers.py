@@ -1,0 +1,66 @@
+"""Norwegian identifiers: fnr (national identity number) and orgnr, with mod-11 check digits."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_FNR_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_FNR_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_ORG_W = (3, 2, 7, 6, 5, 4, 3, 2)
+FNR_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{5})(?!\d)")
+
+
+def mod11(digits: str, weights: tuple[int, ...]) -> int | None:
+    """The check digit for `digits`, or None where none exists (remainder 1)."""
+    rest = 11 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if rest == 11 else None if rest == 10 else rest
+
+
+def fnr_check_digits(first9: str) -> str | None:
+    k1 = mod11(first9, _FNR_W1)
+    if k1 is None:
+        return None
+    k2 = mod11(first9 + str(k1), _FNR_W2)
+    return None if k2 is None else f"{k1}{k2}"
+
+
+def valid_fnr(value: str) -> bool:
+    """11 digits with both mod-11 check digits right (synthetic month+40/+80 accepted)."""
+    return bool(re.fullmatch(r"\d{11}", value or "")) and fnr_check_digits(value[:9]) == value[9:]
+
+
+def fnr_birth_date(value: str) -> date | None:
+    """Birth date of an fnr/d-number/synthetic number (month +40 NAV, +80 Skatteetaten)."""
+    day, month, yy, individ = int(value[0:2]), int(value[2:4]), int(value[4:6]), int(value[6:9])
+    if day > 40:  # d-number
+        day -= 40
+    if month > 80:
+        month -= 80
+    elif month > 40:
+        month -= 40
+    century = 2000 if (individ >= 500 and yy < 40) else 1900
+    try:
+        return date(century + yy, month, day)
+    except ValueError:
+        return None
+
+
+def valid_orgnr(value: str) -> bool:
+    return bool(re.fullmatch(r"\d{9}", value or "")) and mod11(value[:8], _ORG_W) == int(value[8])
+
+
+def orgnr_check_digit(first8: str) -> int | None:
+    return mod11(first8, _ORG_W)
+
+
+def mask_fnr(value: str | None) -> str:
+    """010190***** : birth date visible, personal number hidden."""
+    if not value:
+        return ""
+    return value[:6] + "*" * (len(value) - 6) if len(value) > 6 else "*" * len(value)
+
+
+def mask_fnrs_in_text(text: str) -> str:
+    """Replace every 11-digit run that looks like an fnr with its masked form (logs, messages)."""
+    return FNR_PATTERN.sub(lambda m: m.group(1) + "*****", text)

@@ -1,0 +1,76 @@
+"""Shared fixtures. Area fixtures live in tests/fixtures/<area>.py (loaded when present)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+_FIXTURES = Path(__file__).parent / "fixtures"
+pytest_plugins = sorted(f"tests.fixtures.{p.stem}" for p in _FIXTURES.glob("*.py") if p.stem != "__init__")
+
+PG_URL = os.environ.get("RPA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_settings(tmp_path_factory):
+    """Every test session writes under its own data folder, never ./data."""
+    data_dir = tmp_path_factory.mktemp("rpa-data")
+    os.environ["RPA_PATHS__DATA_DIR"] = str(data_dir)
+    os.environ.pop("RPA_DATABASE__URL", None)
+    from config.settings import get_settings
+
+    get_settings.cache_clear()
+    yield data_dir
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'workqueue.db'}"
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {PG_URL.split('@')[-1]}: {exc.__class__.__name__}"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh schema per test in the `test` database; dropped afterwards."""
+    reason = _postgres_reachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = PG_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workqueue.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url):
+    from workqueue.store import WorkQueueStore
+
+    s = WorkQueueStore(store_url)
+    yield s
+    s.close()
