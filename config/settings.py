@@ -203,6 +203,8 @@ class AlertSettings(BaseModel):
     smtp_starttls: bool = Field(False, description="Use STARTTLS.")
     mail_from: str = Field("rpa-robot@kommune.example", description="Sender address of alerts.")
     webhook_url: str | None = Field(None, description="URL that receives alerts as JSON (POST).")
+    operator_email: str | None = Field(
+        None, description="Operators' address, copied on alerts about failed, late or missed runs.")
 
 
 class Settings(BaseSettings):

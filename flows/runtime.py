@@ -91,6 +91,18 @@ class RunContext:
         return self.settings.paths.resolve(relative)
 
 
+def task_options(source: RunContext | ProcessDefinition) -> dict[str, Any]:
+    """Prefect task options from the definition's `retry` block (deployments and flows share it):
+    `my_task.with_options(**task_options(ctx))`. Attempts = 1 + retries; the delays follow the
+    definition's exponential backoff, capped, with 10 % jitter so tasks that failed together
+    do not retry together."""
+    definition = source.definition if isinstance(source, RunContext) else source
+    r = definition.retry
+    retries = r.max_attempts - 1
+    delays = [min(r.backoff_seconds * r.backoff_factor ** n, r.max_backoff_seconds) for n in range(retries)]
+    return {"retries": retries, "retry_delay_seconds": delays or 0, "retry_jitter_factor": 0.1}
+
+
 def open_run(process_id: str, settings: Settings | None = None, store: WorkQueueStore | None = None,
              out_dir: Path | None = None, run_id: str | None = None) -> RunContext:
     """Validate the definition (refuse to run on an invalid one) and record the run's start."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,15 +16,45 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 # JSONB on PostgreSQL (indexable), JSON text on SQLite.
 Json = JSON().with_variant(JSONB(), "postgresql")
 # BIGINT ids on PostgreSQL; SQLite wants INTEGER PRIMARY KEY for its rowid alias.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time, stored in UTC and always read back timezone-aware (UTC).
+
+    SQLite has no time-zone type: SQLAlchemy writes the wall-clock digits and drops the offset,
+    and reads back naive datetimes. Without this, an Oslo-time `not_before` would be compared
+    as if it were UTC, and Python comparisons with aware datetimes would raise. Naive inputs
+    are taken as local time (Python's own convention, `datetime.astimezone`).
+    The DDL is plain DateTime(timezone=True), so migrations and autogenerate see no difference.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class ItemStatus(StrEnum):
@@ -58,7 +88,11 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("process_id", "reference", name="uq_work_items_process_reference"),
-        Index("ix_work_items_claimable", "process_id", "status", "priority", "id"),
+        # The claim order (priority high to low, then FIFO) read straight from the index;
+        # items with a deadline have their own partial index (see WorkQueueStore.claim).
+        Index("ix_work_items_claimable", "process_id", "status", text("priority DESC"), "id"),
+        Index("ix_work_items_deadline", "process_id", "status", text("priority DESC"), "deadline", "id",
+              sqlite_where=text("deadline IS NOT NULL"), postgresql_where=text("deadline IS NOT NULL")),
         Index("ix_work_items_lease", "status", "claimed_until"),
     )
 
@@ -69,16 +103,16 @@ class WorkItem(Base):
     status: Mapped[str] = mapped_column(String(24), default=ItemStatus.new)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     run_id: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict[str, Any] | None] = mapped_column(Json)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ExceptionCase(Base):
@@ -105,11 +139,11 @@ class ExceptionCase(Base):
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.open)
     decision: Mapped[dict[str, Any] | None] = mapped_column(Json)
     decided_by: Mapped[str | None] = mapped_column(String(128))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decision_applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     attachments: Mapped[list[CaseAttachment]] = relationship(back_populates="case", lazy="raise")
 
@@ -125,7 +159,7 @@ class CaseAttachment(Base):
     media_type: Mapped[str] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     case: Mapped[ExceptionCase] = relationship(back_populates="attachments")
 
@@ -134,10 +168,10 @@ class AuditEvent(Base):
     """Append-only: who did what to which case or item, when. Never updated or deleted."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_case", "case_id", "id"),)
+    __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_item", "item_id", "id"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     process_id: Mapped[str | None] = mapped_column(String(64))
@@ -146,6 +180,23 @@ class AuditEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove an audit event through the ORM."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_events_are_final(_mapper, _connection, target: AuditEvent) -> None:
+    raise AppendOnlyError(f"audit event {target.id} is append-only: it cannot be changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
+    # Bulk `update(AuditEvent)` / `delete(AuditEvent)` through a Session bypass the mapper events.
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AppendOnlyError("audit events are append-only: bulk update/delete is not allowed")
 
 
 class User(Base):
@@ -161,8 +212,21 @@ class User(Base):
     processes: Mapped[list[str]] = mapped_column(Json, default=list)  # empty = all processes
     password_hash: Mapped[str] = mapped_column(Text)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewSession(Base):
+    """A logged-in browser of the review app. Server-side, so logging out, locking or a new
+    password ends it at once; the cookie holds a random token whose SHA-256 is the id."""
+
+    __tablename__ = "review_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcessRun(Base):
@@ -175,8 +239,8 @@ class ProcessRun(Base):
     process_id: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str] = mapped_column(String(64), unique=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed
     cases_total: Mapped[int] = mapped_column(Integer, default=0)
     cases_automated: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Benefits report (gevinstrapport): what automation gives back, per process and month."""

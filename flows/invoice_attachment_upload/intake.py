@@ -1,0 +1,257 @@
+"""Intake: turn what lies in the drop folder into documents with a target and a verdict.
+
+Sources, in this order for each file:
+1. a manifest row naming the file (voucher number, or supplier orgnr + invoice number);
+2. an EHF invoice (by content): each embedded attachment is a document for that invoice;
+3. the plan recorded for the file by an earlier run whose manifest is already archived
+   (a run that crashed between archiving the manifest and settling the file);
+4. a file-name convention from the process definition;
+otherwise the file has no target (FILE_WITHOUT_MANIFEST_ROW).
+
+Nothing is moved or sent here; validation problems are recorded on the documents, and the flow
+turns every document into a work item.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import time
+import unicodedata
+from pathlib import Path
+
+from config.process_definition import ProcessDefinition
+from connectors.ehf import EhfError, looks_like_ehf, parse_ehf
+from connectors.identifiers import valid_orgnr
+from flows.invoice_attachment_upload.manifest import ManifestError, ManifestRow, read_manifest
+from flows.invoice_attachment_upload.model import Document, Intake, SourceFile, Target
+from flows.invoice_attachment_upload.rules import Rules
+from flows.invoice_attachment_upload.validation import (
+    safe_display_name,
+    unsafe_name_reason,
+    validate_document,
+)
+from flows.invoice_attachment_upload.workspace import Workspace
+
+MANIFEST_INPUT = "manifest"
+DEFAULT_COLUMNS = {f: f for f in ("bilagsnummer", "leverandor_orgnr", "fakturanummer", "filnavn",
+                                  "dokumenttype", "kommentar")}
+
+
+def _key(name: str) -> str:
+    """Names compared the way a Windows share does: Unicode-normalised, case-insensitive
+    (macOS writes decomposed å; Excel users type whatever case)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    low = name.lower()
+    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def _clean_voucher(value: str) -> str:
+    return "".join(value.split())
+
+
+def _problem(category: str, message: str) -> dict[str, str]:
+    return {"category": category, "message": message}
+
+
+def scan(inbox: Path, rules: Rules, now: float | None = None) -> tuple[list[str], list[str]]:
+    """(names of files to take in, names skipped). Sub-folders are not ours; partial copies and
+    files younger than `min_file_age_seconds` wait for the next run."""
+    now = time.time() if now is None else now
+    take, skipped = [], []
+    try:
+        entries = list(os.scandir(inbox))
+    except FileNotFoundError:
+        return [], []
+    for entry in sorted(entries, key=lambda e: e.name):
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if _matches(entry.name, rules.ignore_names):
+                skipped.append(entry.name)
+                continue
+            if rules.min_file_age_seconds and now - entry.stat().st_mtime < rules.min_file_age_seconds:
+                skipped.append(entry.name)
+                continue
+        except FileNotFoundError:
+            continue
+        take.append(entry.name)
+    return take, skipped
+
+
+def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: Workspace,
+           now: float | None = None) -> Intake:
+    names, skipped = scan(inbox, rules, now)
+    result = Intake(inbox=str(inbox), skipped=skipped)
+    manifest_names = [n for n in names if _matches(n, rules.manifest_names)]
+    other_names = [n for n in names if n not in manifest_names]
+    try:
+        spec = definition.input(MANIFEST_INPUT)
+        columns, required = (spec.columns or DEFAULT_COLUMNS), (spec.required_columns or ["filnavn"])
+    except KeyError:
+        columns, required = DEFAULT_COLUMNS, ["filnavn"]
+
+    by_key: dict[str, list[str]] = {}
+    for n in other_names:
+        by_key.setdefault(_key(n), []).append(n)
+
+    planned: dict[str, list[tuple[ManifestRow, SourceFile]]] = {}
+    for name in manifest_names:
+        path = inbox / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # another worker archived it a moment ago
+        sha = hashlib.sha256(data).hexdigest()
+        mf = SourceFile(name=name, path=str(path), sha256=sha, size=len(data), kind="manifest")
+        result.manifests.append(mf)
+        try:
+            rows = read_manifest(path, data, columns, required)
+        except ManifestError as exc:
+            mf.note = str(exc)
+            mf.documents.append(Document(
+                source=name, file_name=name, target=Target(), document_type="", origin="none",
+                container=name, container_path=str(path), sha256=sha, size=len(data), media_type="text/csv",
+                problem=_problem("CORRUPT_FILE", f"Manifestet {name} kan ikke leses: {exc}")))
+            continue
+        for row in rows:
+            file_name = row.get("filnavn")
+            exact = [n for n in other_names if n == file_name]
+            candidates = exact or by_key.get(_key(file_name), [])
+            if file_name and len(candidates) == 1:
+                planned.setdefault(candidates[0], []).append((row, mf))
+            else:
+                result.missing_rows.append(_row_without_file(row, mf, rules))
+
+    for name in other_names:
+        path = inbox / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        source = SourceFile(name=name, path=str(path), sha256=sha, size=len(data), kind="document")
+        if name in planned:
+            source.documents = [_manifest_document(name, path, data, sha, row, mf, rules)
+                                for row, mf in planned[name]]
+        elif looks_like_ehf(data):
+            source.kind = "ehf"
+            source.documents = _ehf_documents(name, path, data, sha, rules)
+        elif (plan := workspace.read_plan(sha, name)) is not None:
+            source.documents = [Document.from_payload(d) for d in plan]
+        else:
+            source.documents = [_convention_document(name, path, data, sha, rules)]
+        result.files.append(source)
+    return result
+
+
+def _target_from_row(row: ManifestRow) -> Target:
+    return Target(voucher_number=_clean_voucher(row.get("bilagsnummer")),
+                  supplier_org_no=_digits(row.get("leverandor_orgnr")),
+                  invoice_number=row.get("fakturanummer").strip())
+
+
+def _row_target_problem(row: ManifestRow, manifest: str) -> dict[str, str] | None:
+    t = _target_from_row(row)
+    if not t.known:
+        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.row}: raden mangler bilagsnummer, eller "
+                                             "leverandørens orgnr og fakturanummer.")
+    if not t.voucher_number and not valid_orgnr(t.supplier_org_no):
+        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.row}, kolonne leverandor_orgnr: "
+                                             f"{row.get('leverandor_orgnr')!r} er ikke et gyldig "
+                                             "organisasjonsnummer (9 siffer med kontrollsiffer).")
+    return None
+
+
+def _row_without_file(row: ManifestRow, mf: SourceFile, rules: Rules) -> Document:
+    file_name = row.get("filnavn")
+    manifest = {"name": mf.name, "sha256": mf.sha256, "row": row.row}
+    reason = unsafe_name_reason(file_name) if file_name else None
+    if not file_name:
+        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.row}, kolonne filnavn: "
+                                                        "filnavnet mangler.")
+    elif reason:
+        problem = _problem("UNSAFE_FILE_NAME", f"{mf.name}, rad {row.row}, kolonne filnavn: "
+                                               f"{safe_display_name(file_name)!r} er ugyldig: {reason}.")
+    else:
+        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.row}: filen {file_name!r} "
+                                                        "finnes ikke i innboksen.")
+    return Document(source=file_name or f"{mf.name}#rad{row.row}", file_name=file_name,
+                    target=_target_from_row(row),
+                    document_type=row.get("dokumenttype") or rules.default_document_type,
+                    comment=row.get("kommentar"), origin="manifest", manifest=manifest, problem=problem)
+
+
+def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: ManifestRow, mf: SourceFile,
+                       rules: Rules) -> Document:
+    media_type, problem = validate_document(name, data, rules)
+    doc_problem = ({"category": problem.category, "message": problem.message} if problem
+                   else _row_target_problem(row, mf.name))
+    return Document(source=name, file_name=name, target=_target_from_row(row),
+                    document_type=row.get("dokumenttype") or rules.default_document_type,
+                    comment=row.get("kommentar"), origin="manifest", container=name, container_path=str(path),
+                    sha256=sha, size=len(data), media_type=media_type, problem=doc_problem,
+                    manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
+
+
+def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> Document:
+    media_type, problem = validate_document(name, data, rules)
+    target, document_type = Target(), rules.default_document_type
+    origin = "none"
+    for convention in rules.file_name_conventions:
+        groups = convention.match(name)
+        if groups is not None:
+            target = Target(voucher_number=groups.get("voucher_number", ""),
+                            supplier_org_no=groups.get("supplier_org_no", ""),
+                            invoice_number=groups.get("invoice_number", ""))
+            document_type = convention.document_type or rules.default_document_type
+            origin = "convention"
+            break
+    doc_problem = {"category": problem.category, "message": problem.message} if problem else None
+    if doc_problem is None and not target.known:
+        doc_problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
+                               f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
+                               "navnekonvensjon.")
+    return Document(source=name, file_name=name, target=target, document_type=document_type, origin=origin,
+                    container=name, container_path=str(path), sha256=sha, size=len(data),
+                    media_type=media_type, problem=doc_problem)
+
+
+def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> list[Document]:
+    reason = unsafe_name_reason(name)
+    if reason:
+        return [Document(source=name, file_name=name, target=Target(), document_type=rules.ehf_document_type,
+                         origin="ehf", container=name, container_path=str(path), sha256=sha, size=len(data),
+                         media_type="application/xml",
+                         problem=_problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er "
+                                                              f"ugyldig: {reason}."))]
+    try:
+        invoice = parse_ehf(data, source=name)
+    except EhfError as exc:
+        return [Document(source=name, file_name=name, target=Target(), document_type=rules.ehf_document_type,
+                         origin="ehf", container=name, container_path=str(path), sha256=sha, size=len(data),
+                         media_type="application/xml",
+                         problem=_problem("CORRUPT_FILE", f"EHF-fakturaen kan ikke leses: {exc}"))]
+    target = Target(supplier_org_no=invoice.supplier_org_no, invoice_number=invoice.invoice_number)
+    docs = []
+    seen: dict[str, int] = {}
+    for att in invoice.attachments:
+        seen[att.filename] = seen.get(att.filename, 0) + 1
+        label = att.filename if seen[att.filename] == 1 else f"{att.filename} ({seen[att.filename]})"
+        media_type, problem = validate_document(att.filename, att.content, rules)
+        docs.append(Document(
+            source=f"{name}#{label}", file_name=att.filename, target=target,
+            document_type=rules.ehf_document_type,
+            comment=att.description or f"Vedlegg til EHF-faktura {invoice.invoice_number}",
+            origin="ehf", container=name, container_path=str(path), embedded_position=att.position,
+            sha256=hashlib.sha256(att.content).hexdigest(), size=len(att.content), media_type=media_type,
+            problem={"category": problem.category, "message": problem.message} if problem else None))
+    return docs

@@ -1,0 +1,98 @@
+"""Reading a manifest (CSV or Excel) from the drop folder into rows, with errors that name the
+file, the row and the column. Column headers come from the process definition (`inputs[manifest]
+.columns`), so a municipality with other headers changes the YAML, not the code."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIELDS = ("bilagsnummer", "leverandor_orgnr", "fakturanummer", "filnavn", "dokumenttype", "kommentar")
+
+
+class ManifestError(ValueError):
+    """The manifest as a whole cannot be read (encoding, missing columns, not a table)."""
+
+
+@dataclass
+class ManifestRow:
+    row: int  # as a person sees it: the header is row 1
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+
+def _norm_header(text: str) -> str:
+    text = unicodedata.normalize("NFKC", str(text or "")).strip().lower()
+    return re.sub(r"\s+", " ", text).lstrip("\ufeff")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel turns 100234 into 100234.0
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: list[str]) -> list[ManifestRow]:
+    """Rows of a manifest; `columns` maps our field names to the headers in the file."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        table = _xlsx_rows(path, data)
+    else:
+        table = _csv_rows(path, data)
+    if not table:
+        raise ManifestError(f"{path.name}: the manifest is empty (no header row)")
+    header = [_norm_header(h) for h in table[0]]
+    index: dict[str, int] = {}
+    for ours, theirs in columns.items():
+        wanted = _norm_header(theirs)
+        if wanted in header:
+            index[ours] = header.index(wanted)
+    missing = [columns.get(c, c) for c in required if c not in index]
+    if missing:
+        raise ManifestError(f"{path.name}, row 1: missing column(s) {', '.join(missing)} "
+                            f"(found: {', '.join(h for h in header if h) or 'none'})")
+    rows = []
+    for number, cells in enumerate(table[1:], start=2):
+        values = {ours: _cell(cells[i]) if i < len(cells) else "" for ours, i in index.items()}
+        if not any(values.values()):
+            continue  # blank line
+        rows.append(ManifestRow(number, values))
+    return rows
+
+
+def _csv_rows(path: Path, data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ManifestError(f"{path.name}, row {line}: not UTF-8 text (byte {exc.start})") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") >= max(first.count(","), first.count("\t")) else (
+        "\t" if first.count("\t") > first.count(",") else ",")
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _xlsx_rows(path: Path, data: bytes) -> list[list[object]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ManifestError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__})") from None
+    try:
+        ws = wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()

@@ -1,0 +1,268 @@
+"""Checks a document must pass before anything is sent to the finance system.
+
+Type is decided from the content (magic numbers), never from the extension: a renamed .exe is
+refused however it is called. PDFs must open, have pages and not be encrypted; images and
+spreadsheets must be whole. File names with path parts or control characters are refused
+(they could escape a folder on the way, or hide what a person reads).
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass
+
+from flows.invoice_attachment_upload.rules import Rules
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+ODT = "application/vnd.oasis.opendocument.text"
+OCTET = "application/octet-stream"
+
+# (prefix, media type): checked in order against the first bytes.
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"MZ", "application/x-msdownload"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),  # old .doc/.xls/.msg
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"{\\rtf", "application/rtf"),
+]
+
+# What staff read (reason files, cases): Norwegian names of common types.
+MEDIA_TYPE_NAMES = {
+    "application/pdf": "PDF",
+    "image/png": "PNG-bilde",
+    "image/jpeg": "JPEG-bilde",
+    "image/gif": "GIF-bilde",
+    "image/tiff": "TIFF-bilde",
+    "text/csv": "CSV-fil",
+    "text/plain": "tekstfil",
+    XLSX: "Excel-regneark (xlsx)",
+    ODS: "OpenDocument-regneark (ods)",
+    DOCX: "Word-dokument (docx)",
+    ODT: "OpenDocument-tekst (odt)",
+    "application/zip": "ZIP-arkiv",
+    "application/x-msdownload": "Windows-program (exe)",
+    "application/x-executable": "program",
+    "application/x-ole-storage": "eldre Office-fil",
+    "application/xml": "XML-fil",
+    "text/html": "HTML-side",
+    OCTET: "ukjent filtype",
+}
+
+
+def media_type_name(media_type: str) -> str:
+    return MEDIA_TYPE_NAMES.get(media_type, media_type)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a document is refused: a category from the definition and a Norwegian message."""
+
+    category: str
+    message: str
+
+
+def sniff_media_type(data: bytes, file_name: str = "") -> str:
+    """The content type decided from the bytes."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "application/pdf"
+    for prefix, media_type in _MAGIC:
+        if data.startswith(prefix):
+            return media_type
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return _zip_type(data)
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "text/html"
+    if stripped.startswith(b"<?xml") or stripped.startswith(b"<"):
+        return "application/xml"
+    if _is_text(data):
+        return "text/csv" if _looks_like_csv(data, file_name) else "text/plain"
+    return OCTET
+
+
+def _zip_type(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            if "mimetype" in names:
+                declared = z.read("mimetype").decode("ascii", errors="replace").strip()
+                if declared in (ODS, ODT):
+                    return declared
+            if "[Content_Types].xml" in names:
+                if any(n.startswith("xl/") for n in names):
+                    return XLSX
+                if any(n.startswith("word/") for n in names):
+                    return DOCX
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        pass
+    return "application/zip"
+
+
+def _is_text(data: bytes) -> bool:
+    if b"\x00" in data[:65536]:
+        return False
+    try:
+        text = data[:65536].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < 65536 - 4:  # a multibyte sequence cut by our slice is fine
+            try:
+                text = data[:65536].decode("cp1252")
+            except UnicodeDecodeError:
+                return False
+        else:
+            text = data[:exc.start].decode("utf-8")
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f")
+    return controls == 0
+
+
+def _looks_like_csv(data: bytes, file_name: str) -> bool:
+    if file_name.lower().endswith(".csv"):
+        return True
+    lines = [ln for ln in data[:65536].decode("utf-8", errors="replace").splitlines() if ln.strip()][:20]
+    if len(lines) < 2:
+        return False
+    for sep in (";", ",", "\t"):
+        counts = {ln.count(sep) for ln in lines[:-1]}
+        if len(counts) == 1 and counts.pop() > 0:
+            return True
+    return False
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    """Why a file name is unsafe, in Norwegian; None when it is fine."""
+    if not name or not name.strip():
+        return "filnavnet er tomt"
+    if name in (".", "..") or "/" in name or "\\" in name:
+        return "filnavnet inneholder en sti (/, \\ eller ..)"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "filnavnet inneholder kontrolltegn (usynlige tegn som linjeskift)"
+    if any(unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in name):
+        return "filnavnet inneholder usynlige formateringstegn (kan skjule den egentlige filtypen)"
+    if ":" in name:
+        return "filnavnet inneholder kolon (stasjonsbokstav eller alternativ datastrøm)"
+    if len(name.encode("utf-8")) > 200:
+        return "filnavnet er for langt (over 200 byte)"
+    if name != name.strip() or name.endswith("."):
+        return "filnavnet begynner eller slutter med mellomrom eller punktum"
+    return None
+
+
+def safe_display_name(name: str) -> str:
+    """A name a person can read and we can store: control characters and path parts made visible."""
+    out = []
+    for ch in name:
+        if ch in "/\\":
+            out.append("_")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"[U+{ord(ch):04X}]")
+        else:
+            out.append(ch)
+    cleaned = "".join(out).strip().lstrip(".") or "fil"
+    return cleaned[:150]
+
+
+def check_pdf(data: bytes) -> str | None:
+    """Why a PDF cannot be used (Norwegian), or None."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    if b"%%EOF" not in data[-2048:]:
+        return "PDF-filen er avkortet (mangler slutten)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                return "PDF-filen er kryptert eller passordbeskyttet"
+            pages = len(reader.pages)
+            if pages == 0:
+                return "PDF-filen har ingen sider"
+            for page in reader.pages:
+                _ = page.mediabox
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            OSError, NotImplementedError) as exc:
+        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
+            return "PDF-filen er kryptert eller passordbeskyttet"
+        return f"PDF-filen kan ikke leses ({type(exc).__name__})"
+    return None
+
+
+def _check_png(data: bytes) -> str | None:
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        return "PNG-bildet mangler bildehodet (IHDR)"
+    if b"IEND" not in data[-16:]:
+        return "PNG-bildet er avkortet (mangler slutten)"
+    return None
+
+
+def _check_jpeg(data: bytes) -> str | None:
+    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return "JPEG-bildet er avkortet (mangler slutten)"
+    return None
+
+
+def _check_zip(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return "regnearket er skadet (kan ikke pakkes ut)"
+    return f"regnearket er skadet ({bad})" if bad else None
+
+
+def _check_text(data: bytes) -> str | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            return "CSV-filen har ugyldige tegn"
+    return None
+
+
+_CONTENT_CHECKS = {"application/pdf": check_pdf, "image/png": _check_png, "image/jpeg": _check_jpeg,
+                   XLSX: _check_zip, ODS: _check_zip, "text/csv": _check_text}
+
+
+def fmt_bytes(n: int) -> str:
+    """1 234 567 byte (Norwegian thousands separator)."""
+    return f"{n:,}".replace(",", " ") + " byte"
+
+
+def validate_document(name: str, data: bytes, rules: Rules) -> tuple[str, Problem | None]:
+    """(media type by content, the first problem or None)."""
+    reason = unsafe_name_reason(name)
+    media_type = sniff_media_type(data, name) if data else OCTET
+    if reason:
+        return media_type, Problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er ugyldig: "
+                                                       f"{reason}.")
+    if not data:
+        return media_type, Problem("CORRUPT_FILE", "Filen er tom (0 byte).")
+    if len(data) > rules.max_file_bytes:
+        return media_type, Problem("FILE_TOO_LARGE", f"Filen er {fmt_bytes(len(data))}; største tillatte "
+                                                     f"størrelse er {fmt_bytes(rules.max_file_bytes)}.")
+    if media_type not in rules.allowed_media_types:
+        allowed = ", ".join(media_type_name(t) for t in rules.allowed_media_types)
+        return media_type, Problem("FILE_TYPE_NOT_ALLOWED",
+                                   f"Innholdet er {media_type_name(media_type)} ({media_type}), uansett "
+                                   f"filendelse; tillatt er {allowed}.")
+    check = _CONTENT_CHECKS.get(media_type)
+    problem = check(data) if check else None
+    if problem:
+        return media_type, Problem("CORRUPT_FILE", problem[0].upper() + problem[1:] + ".")
+    return media_type, None

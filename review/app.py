@@ -1,0 +1,776 @@
+"""The exception-queue web app for HR and finance staff (FastAPI + Jinja2, server-rendered).
+
+Pages (Norwegian paths, as staff see them in links):
+  /            Oversikt: open cases per process and category, oldest, SLA breaches
+  /saker       the queue: filter, search, sort, page, bulk actions; /saker/eksport.xlsx
+  /saker/{id}  one case: evidence side by side, attachments, history, decisions
+  /logg        audit trail (owners: their processes; admins: everything)
+  /gevinst     benefits per process and month (owners, admins)
+  /brukere     user management (admins)
+  /login, /helse   the only pages without a session (plus /static for the style sheet)
+
+Safety: a middleware refuses every other path without a valid session (new routes are
+protected by default); every POST route sits behind a CSRF check; every case read goes through
+the principal's Scope (review.auth), so a case outside it is a 404 wherever it is reached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select, text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from config.process_definition import ProcessDefinition
+from config.settings import Settings, get_settings
+from connectors.identifiers import mask_fnr, mask_fnrs_in_text, valid_fnr
+from flows.runtime import FnrScrubFilter
+from review import auth, decisions, queries
+from review.export import workbook
+from review.formatting import (
+    AUDIT_LABELS,
+    KIND_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    age_days,
+    age_text,
+    fmt_amount,
+    fmt_date,
+    fmt_datetime,
+    fmt_int,
+    fmt_percent,
+    to_oslo,
+)
+from workqueue.models import ExceptionCase
+from workqueue.store import WorkQueueStore, utcnow
+
+HERE = Path(__file__).resolve().parent
+PUBLIC_PATHS = frozenset({"/login", "/helse"})
+PUBLIC_PREFIXES = ("/static/",)
+FLASH_COOKIE = "rpa_flash"
+TEXT_PREVIEW_BYTES = 20_000
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+TEXT_TYPES = ("text/", "application/xml", "application/json")
+
+RESOLVED_BY_LABELS = {"hr": "HR / lønn", "finance": "Økonomi", "fleet": "Bilpark", "operator": "Drift (IT)",
+                      "owner": "Prosesseier"}
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+log = logging.getLogger("review")
+log.addFilter(FnrScrubFilter())
+
+
+@dataclass
+class ReviewState:
+    settings: Settings
+    store: WorkQueueStore
+    reader: queries.Reader
+    catalogue: dict[str, ProcessDefinition]
+    templates: Jinja2Templates
+    login_csrf: auth.LoginCsrf
+    flash_signer: URLSafeSerializer
+    cookie_name: str
+
+    def scope(self, p: auth.Principal) -> auth.Scope:
+        return auth.scope_for(p, self.catalogue)
+
+    def process_name(self, process_id: str) -> str:
+        d = self.catalogue.get(process_id)
+        return d.name if d else process_id
+
+
+def safe_next(url: str | None, default: str = "/", prefix: str = "/") -> str:
+    """Only local paths: no scheme, no //host, no backslash tricks, no header splitting."""
+    if not url or not url.startswith(prefix) or url.startswith("//") or any(c in url for c in "\\\r\n\t"):
+        return default
+    return url
+
+
+def _principal(request: Request) -> auth.Principal:
+    p = getattr(request.state, "principal", None)
+    if p is None:  # pragma: no cover - the middleware never lets this happen
+        raise HTTPException(401)
+    return p
+
+
+def _state(request: Request) -> ReviewState:
+    return request.app.state.review
+
+
+async def require_csrf(request: Request) -> None:
+    form = await request.form()
+    if not auth.csrf_ok(_principal(request), form.get("csrf_token")):  # type: ignore[arg-type]
+        raise HTTPException(403, "csrf")
+
+
+# ---------------------------------------------------------------------------- rendering
+
+def _flashes(request: Request) -> list[tuple[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        data = _state(request).flash_signer.loads(raw)
+    except BadSignature:
+        return []
+    return [(str(level), str(msg)) for level, msg in data][:5]
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    st = _state(request)
+    p = getattr(request.state, "principal", None)
+    flashes = _flashes(request)
+    ctx = {"user": p, "csrf": p.csrf_token if p else "", "flashes": flashes,
+           "role_label": ROLE_LABELS.get(p.role, p.role) if p else "", "process_name": st.process_name,
+           "now": utcnow(), **context}
+    response = st.templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if flashes:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def redirect(request: Request, url: str, *messages: tuple[str, str]) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if messages:
+        st = _state(request)
+        response.set_cookie(FLASH_COOKIE, st.flash_signer.dumps(list(messages)), httponly=True,
+                            secure=st.settings.review.secure_cookies, samesite="lax", path="/", max_age=120)
+    return response
+
+
+def error_page(request: Request, status: int, title: str, text_: str) -> HTMLResponse:
+    return render(request, "error.html", {"title": title, "text": text_}, status_code=status)
+
+
+ERRORS = {
+    403: ("Ingen tilgang", "Du har ikke tilgang til denne siden. Kontakt en administrator hvis du mener du "
+                           "skal ha det."),
+    404: ("Fant ikke siden", "Siden eller saken finnes ikke, eller du har ikke tilgang til den."),
+    405: ("Fant ikke siden", "Denne adressen kan ikke brukes slik."),
+}
+
+
+AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*(,\d{1,2})?( kr)?$|^-?\d+(,\d+)?( %| dager| timer)?$")
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n < 1024:
+        return f"{n} byte"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} kB"
+    return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+def _templates() -> Jinja2Templates:
+    t = Jinja2Templates(directory=str(HERE / "templates"))
+    env = t.env
+    env.filters.update(kr=fmt_amount, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
+                       mask=lambda v: mask_fnrs_in_text("" if v is None else str(v)),
+                       status=lambda v: STATUS_LABELS.get(v, v), art=lambda v: KIND_LABELS.get(v, v),
+                       hendelse=lambda v: AUDIT_LABELS.get(v, v), rolle=lambda v: ROLE_LABELS.get(v, v),
+                       alder=age_text, storrelse=_size)
+    env.tests["amountlike"] = lambda v: bool(AMOUNT_LIKE.match(str(v or "")))
+    env.globals.update(audit_summary=_audit_summary, age_days=age_days, to_oslo=to_oslo, urlencode=urlencode, action_spec=decisions.spec,
+                       STATUS_LABELS=STATUS_LABELS, RESOLVED_BY_LABELS=RESOLVED_BY_LABELS)
+    return t
+
+
+# ---------------------------------------------------------------------------- app
+
+def create_app(settings: Settings | None = None, store: WorkQueueStore | None = None) -> FastAPI:
+    from flows.registry import catalogue as load_catalogue
+
+    settings = settings or get_settings()
+    store = store or WorkQueueStore.from_settings(settings)
+    secret = settings.review.session_secret.get_secret_value()
+    state = ReviewState(
+        settings=settings, store=store, reader=queries.Reader(store), catalogue=load_catalogue(settings),
+        templates=_templates(), login_csrf=auth.LoginCsrf(secret),
+        flash_signer=URLSafeSerializer(secret, salt="review-flash"),
+        cookie_name="__Host-rpa_session" if settings.review.secure_cookies else "rpa_session")
+
+    app = FastAPI(title="Avvikskø", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.review = state
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        path = request.url.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            request.state.principal = None
+            response = await call_next(request)
+        else:
+            token = request.cookies.get(state.cookie_name)
+            principal = await run_in_threadpool(auth.load_session, store, state.reader.engine, token,
+                                                settings.review.session_minutes)
+            if principal is None:
+                target = path + (f"?{request.url.query}" if request.url.query else "")
+                url = "/login" if request.method != "GET" or target == "/" else \
+                    "/login?" + urlencode({"neste": mask_fnrs_in_text(target)})
+                response = RedirectResponse(url, status_code=303)
+                if token:
+                    response.delete_cookie(state.cookie_name, path="/")
+            else:
+                request.state.principal = principal
+                response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not path.startswith(PUBLIC_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+        if settings.review.secure_cookies:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 403 and exc.detail == "csrf":
+            return error_page(request, 403, "Skjemaet ble avvist",
+                              "Skjemaet kunne ikke sendes (sikkerhetskontroll). Gå tilbake, last siden på nytt "
+                              "og prøv igjen.")
+        title, body = ERRORS.get(exc.status_code, ("Noe gikk galt", "Prøv igjen litt senere."))
+        return error_page(request, exc.status_code, title, body)
+
+    _public_routes(app, state)
+    _page_routes(app, state)
+    form_routes = APIRouter(dependencies=[Depends(require_csrf)])
+    _form_routes(form_routes, state)
+    app.include_router(form_routes)
+    return app
+
+
+# ---------------------------------------------------------------------------- public
+
+def _public_routes(app: FastAPI, st: ReviewState) -> None:
+    rs = st.settings.review
+
+    def login_page(request: Request, error: str = "", username: str = "", next_url: str = "/",
+                   status_code: int = 200) -> HTMLResponse:
+        nonce = auth.LoginCsrf.new_nonce()
+        response = render(request, "login.html", {"error": error, "username": username, "next": next_url,
+                                                  "login_token": st.login_csrf.token_for(nonce),
+                                                  "max_failed": rs.max_failed_logins},
+                          status_code=status_code)
+        response.set_cookie(auth.LoginCsrf.COOKIE, nonce, httponly=True, secure=rs.secure_cookies,
+                            samesite="lax", path="/login", max_age=auth.LoginCsrf.MAX_AGE)
+        return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, neste: str = ""):
+        if auth.load_session(st.store, st.reader.engine, request.cookies.get(st.cookie_name), rs.session_minutes):
+            return RedirectResponse(safe_next(neste), status_code=303)
+        return login_page(request, next_url=safe_next(neste))
+
+    @app.post("/login", response_class=HTMLResponse)
+    def login(request: Request, username: str = Form(""), password: str = Form(""),
+              csrf_token: str = Form(""), neste: str = Form("/")):
+        next_url = safe_next(neste)
+        username = username.strip()[:64]
+        if not st.login_csrf.valid(request.cookies.get(auth.LoginCsrf.COOKIE), csrf_token):
+            return login_page(request, "Innloggingssiden var utløpt. Prøv igjen.", username, next_url, 403)
+        if not username or not password:
+            return login_page(request, "Skriv brukernavn og passord.", username, next_url, 400)
+        result = auth.authenticate(st.store, username, password, rs.max_failed_logins)
+        if result.locked:
+            return login_page(request, "Kontoen er låst etter for mange feil passord. Be en administrator "
+                                       "om å låse den opp.", username, next_url, 403)
+        if not result.ok or result.user_id is None:
+            return login_page(request, "Feil brukernavn eller passord.", username, next_url, 401)
+        token = auth.create_session(st.store, result.user_id)
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(st.cookie_name, token, httponly=True, secure=rs.secure_cookies, samesite="lax",
+                            path="/")
+        response.delete_cookie(auth.LoginCsrf.COOKIE, path="/login")
+        return response
+
+    @app.get("/helse")
+    def health():
+        with st.reader.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+
+# ---------------------------------------------------------------------------- pages (GET)
+
+def _process_choices(st: ReviewState, scope: auth.Scope) -> list[tuple[str, str]]:
+    ids = sorted(st.catalogue) if scope.processes is None else sorted(p for p in scope.processes)
+    return [(pid, st.process_name(pid)) for pid in ids]
+
+
+def _category_choices(st: ReviewState, scope: auth.Scope, process: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    groups = []
+    for pid, name in _process_choices(st, scope):
+        if process and pid != process:
+            continue
+        d = st.catalogue.get(pid)
+        if d:
+            groups.append((name, [(c.code, c.meaning) for c in d.exception_categories]))
+    return groups
+
+
+def _selection(st: ReviewState, f: queries.QueueFilter) -> list[tuple[str, str]]:
+    out = [("Status", queries.STATUS_FILTERS[f.status][0])]
+    if f.process:
+        out.append(("Prosess", st.process_name(f.process)))
+    for label, value in (("Kategori", f.category), ("Org.enhet", f.org_unit), ("Saksbehandler", f.assignee),
+                         ("Søk", f.q)):
+        if value:
+            out.append((label, value))
+    if f.age:
+        out.append(("Alder", queries.AGE_CHOICES[f.age]))
+    if f.sla:
+        out.append(("Frist", queries.SLA_CHOICES[f.sla]))
+    out.append(("Sortert etter", f"{queries.SORTS[f.sort][0]} ({'synkende' if f.direction == 'desc' else 'stigende'})"))
+    return out
+
+
+def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back: str,
+                  revealed: bool = False) -> dict[str, Any]:
+    d = st.catalogue.get(case.process_id)
+    cat = decisions.category_of(d, case.category)
+    evidence = case.evidence or {}
+    fnr = evidence.get("fnr") if isinstance(evidence.get("fnr"), str) else None
+    attachments = queries.attachments_meta(st.reader, case.id)
+    previews = {}
+    for a in attachments:
+        if a.media_type.startswith(TEXT_TYPES) and a.size <= 5_000_000:
+            att = queries.attachment(st.reader, case.id, a.id)
+            if att is not None:
+                raw = att.content[:TEXT_PREVIEW_BYTES]
+                previews[a.id] = mask_fnrs_in_text(raw.decode("utf-8", errors="replace"))
+    sections = []
+    for sec in evidence.get("sections") or []:
+        if not isinstance(sec, dict):
+            continue
+        sections.append({
+            "title": mask_fnrs_in_text(str(sec.get("title") or "")),
+            "text": mask_fnrs_in_text(str(sec["text"])) if sec.get("text") is not None else None,
+            "columns": [mask_fnrs_in_text(str(c)) for c in sec.get("columns") or []],
+            "rows": [[mask_fnrs_in_text("" if v is None else str(v)) for v in row]
+                     for row in sec.get("rows") or [] if isinstance(row, list | tuple)],
+        })
+    data = evidence.get("data") if isinstance(evidence.get("data"), dict) else {}
+    technical = [(mask_fnrs_in_text(str(k)),
+                  mask_fnrs_in_text(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))[:500])
+                 for k, v in data.items() if k != "fnr"]
+    active = case.status in queries.ACTIVE
+    allowed = decisions.allowed_actions(d, case.kind, case.category)
+    now = utcnow()
+    due = case.due_at
+    breached = active and due is not None and (due if due.tzinfo else due.replace(tzinfo=now.tzinfo)) < now
+    return {
+        "case": case, "definition": d, "category": cat, "sections": sections, "technical": technical,
+        "fnr_masked": mask_fnr(fnr) if fnr else "", "fnr_clear": fnr if (revealed and fnr) else "",
+        "fnr_valid": bool(fnr and valid_fnr(fnr)),
+        "attachments": attachments, "previews": previews, "inline_types": INLINE_TYPES,
+        "history": queries.case_history(st.reader, case),
+        "assignable": queries.assignable_users(st.reader, case, st.catalogue) if active else [],
+        "actions": [decisions.spec(a) for a in allowed], "candidates": decisions.voucher_candidates(case),
+        "default_amount": decisions.default_amount(case), "active": active, "breached": breached,
+        "claimed_by_other": bool(case.assignee and case.assignee != p.username),
+        "mine": case.assignee == p.username, "back": back, "form": {}, "errors": {},
+    }
+
+
+def _back(request: Request, value: str | None) -> str:
+    return safe_next(value, "/saker", prefix="/saker")
+
+
+def _page_routes(app: FastAPI, st: ReviewState) -> None:
+    @app.get("/", response_class=HTMLResponse)
+    def overview(request: Request):
+        p = _principal(request)
+        scope = st.scope(p)
+        now = utcnow()
+        rows = queries.overview(st.reader, scope, now)
+        by_process: dict[str, list[queries.OverviewRow]] = {}
+        for pid, _name in _process_choices(st, scope):
+            by_process[pid] = []
+        for r in rows:
+            by_process.setdefault(r.process_id, []).append(r)
+        with st.reader.engine.connect() as conn:
+            mine = conn.execute(select(func.count()).select_from(ExceptionCase).where(
+                queries.scope_clause(scope), ExceptionCase.assignee == p.username,
+                ExceptionCase.status.in_(queries.ACTIVE))).scalar_one()
+        resolved = queries.resolved_recently(st.reader, scope, now - timedelta(days=7))
+        return render(request, "overview.html", {
+            "active_nav": "oversikt", "by_process": by_process, "catalogue": st.catalogue, "mine": mine,
+            "resolved": resolved, "total_open": sum(r.total for r in rows),
+            "total_breached": sum(r.breached for r in rows)})
+
+    @app.get("/saker", response_class=HTMLResponse)
+    def queue_page(request: Request):
+        p = _principal(request)
+        scope = st.scope(p)
+        f = queries.QueueFilter.from_params(request.query_params)
+        now = utcnow()
+        page = queries.queue(st.reader, scope, f, p.username, now)
+        here = "/saker" + (f"?{urlencode(f.params(page=page.page))}" if f.params(page=page.page) else "")
+        bulk_actions = []
+        for code in ("approve_nav_amount", "write_off", "handled_manually", "retry", "dismiss"):
+            bulk_actions.append(decisions.spec(code))
+        return render(request, "queue.html", {
+            "active_nav": "saker", "f": f, "page": page, "now": now, "here": here,
+            "process_choices": _process_choices(st, scope), "category_choices": _category_choices(st, scope, f.process),
+            "unit_choices": queries.org_unit_choices(st.reader, scope), "user_choices": queries.usernames(st.reader),
+            "status_choices": [(k, v[0]) for k, v in queries.STATUS_FILTERS.items()],
+            "age_choices": queries.AGE_CHOICES, "sla_choices": queries.SLA_CHOICES, "sorts": queries.SORTS,
+            "per_page_choices": queries.PER_PAGE_CHOICES, "bulk_actions": bulk_actions,
+            "category_meaning": lambda pid, code: (decisions.category_of(st.catalogue.get(pid), code).meaning
+                                                   if decisions.category_of(st.catalogue.get(pid), code) else ""),
+            "export_url": "/saker/eksport.xlsx" + (f"?{urlencode(f.params(page=1))}" if f.params(page=1) else "")})
+
+    @app.get("/saker/eksport.xlsx")
+    def export(request: Request):
+        p = _principal(request)
+        scope = st.scope(p)
+        f = queries.QueueFilter.from_params(request.query_params)
+        now = utcnow()
+        rows = queries.export_rows(st.reader, scope, f, p.username, now)
+        body = workbook(rows, st.catalogue, now, _selection(st, f) + [("Eksportert av", p.username)])
+        st.store.audit(p.username, "cases.exported", details={"rows": len(rows), "filter": f.params(page=1)})
+        local = to_oslo(now)
+        filename = f"avvik-{local:%Y-%m-%d}.xlsx" if local else "avvik.xlsx"
+        return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @app.get("/saker/{case_id:int}", response_class=HTMLResponse)
+    def case_page(request: Request, case_id: int, tilbake: str = ""):
+        p = _principal(request)
+        case = queries.get_case(st.reader, st.scope(p), case_id)
+        if case is None:
+            raise HTTPException(404)
+        st.store.audit(p.username, "case.viewed", case.process_id, case_id=case.id)
+        return render(request, "case.html", {"active_nav": "saker",
+                                             **_case_context(st, p, case, _back(request, tilbake))})
+
+    @app.get("/saker/{case_id:int}/vedlegg/{attachment_id:int}")
+    def download(request: Request, case_id: int, attachment_id: int, vis: int = 0):
+        p = _principal(request)
+        case = queries.get_case(st.reader, st.scope(p), case_id)
+        att = queries.attachment(st.reader, case_id, attachment_id) if case is not None else None
+        if case is None or att is None:
+            raise HTTPException(404)
+        inline = bool(vis) and att.media_type in INLINE_TYPES
+        if not (inline and att.media_type.startswith("image/")):  # screenshots on the case page: the view is logged
+            st.store.audit(p.username, "attachment.downloaded", case.process_id, case_id=case.id,
+                           details={"attachment_id": att.id, "filename": mask_fnrs_in_text(att.filename)})
+        ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in att.filename)
+        disposition = "inline" if inline else "attachment"
+        media_type = att.media_type if inline else (att.media_type or "application/octet-stream")
+        return Response(att.content, media_type=media_type, headers={
+            "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; "
+                                   f"filename*=UTF-8''{quote(att.filename, safe='')}",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox"})
+
+    @app.get("/logg", response_class=HTMLResponse)
+    def audit_trail(request: Request):
+        p = _principal(request)
+        if not p.may_read_audit:
+            raise HTTPException(403)
+        scope = st.scope(p)
+        f = queries.AuditFilter.from_params(request.query_params)
+        page = queries.audit_page(st.reader, p, scope, f)
+        return render(request, "audit.html", {
+            "active_nav": "logg", "f": f, "page": page, "actions": AUDIT_LABELS,
+            "process_choices": _process_choices(st, scope), "summary": _audit_summary})
+
+    @app.get("/gevinst", response_class=HTMLResponse)
+    def benefits(request: Request):
+        p = _principal(request)
+        if not p.may_read_benefits:
+            raise HTTPException(403)
+        scope = st.scope(p)
+        rows = queries.benefits(st.reader, scope.processes, st.catalogue)
+        totals = queries.benefit_totals(rows)
+        now = utcnow()
+        open_rows = queries.overview(st.reader, scope, now)
+        open_by_process: dict[str, tuple[int, int]] = {}
+        for r in open_rows:
+            total, breached = open_by_process.get(r.process_id, (0, 0))
+            open_by_process[r.process_id] = (total + r.total, breached + r.breached)
+        return render(request, "benefits.html", {
+            "active_nav": "gevinst", "rows": rows, "totals": totals, "catalogue": st.catalogue,
+            "processes": _process_choices(st, scope), "open_by_process": open_by_process})
+
+    @app.get("/brukere", response_class=HTMLResponse)
+    def users_page(request: Request):
+        p = _principal(request)
+        if not p.is_admin:
+            raise HTTPException(403)
+        return _users_page(request, st)
+
+
+def _users_page(request: Request, st: ReviewState, error: str = "", form: dict | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    return render(request, "users.html", {
+        "active_nav": "brukere", "users": auth.list_users(st.store), "roles": auth.ROLES, "error": error,
+        "form": form or {}, "process_choices": sorted((pid, d.name) for pid, d in st.catalogue.items()),
+        "min_password": auth.MIN_PASSWORD_LENGTH}, status_code=status_code)
+
+
+def _audit_summary(event) -> str:
+    d = event.details or {}
+    parts = []
+    if event.action == "case.decided":
+        parts.append(decisions.spec(str(d.get("action", ""))).label)
+        if d.get("amount") is not None:
+            try:
+                parts.append(f"beløp {fmt_amount(float(d['amount']))}")
+            except (TypeError, ValueError):
+                pass
+        if d.get("voucher_number"):
+            parts.append(f"bilag {d['voucher_number']}")
+        if d.get("comment"):
+            parts.append(f"«{d['comment']}»")
+    elif event.action in ("case.assigned", "case.claimed"):
+        if d.get("assignee"):
+            parts.append(f"til {d['assignee']}")
+        if d.get("comment"):
+            parts.append(f"«{d['comment']}»")
+    elif event.action == "cases.exported":
+        parts.append(f"{d.get('rows', 0)} saker")
+    else:
+        for k, v in d.items():
+            if k in ("category", "reason", "comment", "username", "role", "filename", "error", "attempt",
+                     "attempts", "failed_logins", "assignee"):
+                parts.append(f"{k}: {v}")
+    return mask_fnrs_in_text(" · ".join(str(x) for x in parts))[:400]
+
+
+# ---------------------------------------------------------------------------- forms (POST, CSRF)
+
+def _form_routes(r: APIRouter, st: ReviewState) -> None:
+    @r.post("/logout")
+    def logout(request: Request):
+        p = _principal(request)
+        auth.end_session(st.store, p.session_id)
+        st.store.audit(p.username, "user.logout")
+        response = redirect(request, "/login", ("ok", "Du er logget ut."))
+        response.delete_cookie(st.cookie_name, path="/")
+        return response
+
+    @r.post("/saker/handling")
+    def bulk(request: Request, ids: list[int] = Form(default=[]), action: str = Form(""),
+             comment: str = Form(""), tilbake: str = Form("/saker")):
+        p = _principal(request)
+        back = _back(request, tilbake)
+        if not ids:
+            return redirect(request, back, ("error", "Velg minst én sak i listen."))
+        cases = queries.visible_cases(st.reader, st.scope(p), ids)
+        done, skipped = 0, []
+        if action == "claim":
+            for c in cases:
+                ok, _holder = queries.claim(st.store, c.id, p.username)
+                done += ok
+                if not ok:
+                    skipped.append(c.id)
+            return redirect(request, back, *_bulk_messages(done, skipped, "tatt", len(ids) - len(cases)))
+        if action == "release":
+            for c in cases:
+                ok = queries.release(st.store, c.id, p.username)
+                done += ok
+                if not ok:
+                    skipped.append(c.id)
+            return redirect(request, back, *_bulk_messages(done, skipped, "lagt tilbake", len(ids) - len(cases)))
+        try:
+            clean = decisions.clean_comment(comment)
+        except decisions.DecisionError as exc:
+            return redirect(request, back, ("error", str(exc)))
+        reasons: dict[str, int] = {}
+        for c in cases:
+            if c.assignee and c.assignee != p.username:
+                reasons["tatt av en annen saksbehandler"] = reasons.get("tatt av en annen saksbehandler", 0) + 1
+                continue
+            allowed = decisions.allowed_actions(st.catalogue.get(c.process_id), c.kind, c.category)
+            try:
+                dec = decisions.build_decision(c, action, allowed, {}, bulk=True)
+                decisions.apply(st.store, c, p.username, action, clean, dec)
+                done += 1
+            except decisions.DecisionError as exc:
+                reason = "handlingen passer ikke for saken" if exc.field == "action" else str(exc).rstrip(".")
+                reasons[reason] = reasons.get(reason, 0) + 1
+        missing = len(set(ids)) - len(cases)
+        if missing:
+            reasons["finnes ikke eller er ikke din"] = missing
+        label = decisions.spec(action).label
+        msgs = []
+        if done:
+            msgs.append(("ok", f"{done} {'sak' if done == 1 else 'saker'} er lagret med beslutningen «{label}»."))
+        if reasons:
+            detail = "; ".join(f"{n} {why}" for why, n in reasons.items())
+            msgs.append(("error", f"{sum(reasons.values())} saker ble hoppet over: {detail}."))
+        return redirect(request, back, *msgs)
+
+    def _visible(request: Request, case_id: int) -> tuple[auth.Principal, ExceptionCase]:
+        p = _principal(request)
+        case = queries.get_case(st.reader, st.scope(p), case_id)
+        if case is None:
+            raise HTTPException(404)
+        return p, case
+
+    def _case_url(case_id: int, back: str) -> str:
+        return f"/saker/{case_id}?{urlencode({'tilbake': back})}" if back != "/saker" else f"/saker/{case_id}"
+
+    @r.post("/saker/{case_id:int}/ta")
+    def claim(request: Request, case_id: int, tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        ok, holder = queries.claim(st.store, case.id, p.username)
+        if ok:
+            return redirect(request, _case_url(case.id, back), ("ok", "Du har tatt saken. Andre ser at du jobber med den."))
+        if case.status not in queries.ACTIVE:
+            return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
+        return redirect(request, _case_url(case.id, back), ("error", f"Saken er allerede tatt av {holder}."))
+
+    @r.post("/saker/{case_id:int}/legg-tilbake")
+    def release(request: Request, case_id: int, tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        ok = queries.release(st.store, case.id, p.username, force=p.is_admin)
+        msg = ("ok", "Saken er lagt tilbake i køen.") if ok else ("error", "Saken var ikke tatt av deg.")
+        return redirect(request, _case_url(case.id, back), msg)
+
+    @r.post("/saker/{case_id:int}/tildel")
+    def assign(request: Request, case_id: int, assignee: str = Form(""), comment: str = Form(""),
+               tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        allowed = {u.username for u in queries.assignable_users(st.reader, case, st.catalogue)}
+        if assignee not in allowed:
+            return redirect(request, _case_url(case.id, back), ("error", "Velg en saksbehandler som har tilgang til saken."))
+        try:
+            clean = decisions.clean_comment(comment)
+        except decisions.DecisionError as exc:
+            return redirect(request, _case_url(case.id, back), ("error", str(exc)))
+        if not queries.reassign(st.store, case.id, assignee, p.username, clean):
+            return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
+        return redirect(request, _case_url(case.id, back), ("ok", f"Saken er tildelt {assignee}."))
+
+    @r.post("/saker/{case_id:int}/beslutning", response_class=HTMLResponse)
+    def decide(request: Request, case_id: int, action: str = Form(""), comment: str = Form(""),
+               amount: str = Form(""), voucher_number: str = Form(""), tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        allowed = decisions.allowed_actions(st.catalogue.get(case.process_id), case.kind, case.category)
+        form = {"action": action, "comment": comment, "amount": amount, "voucher_number": voucher_number}
+        try:
+            if case.assignee and case.assignee != p.username:
+                raise decisions.DecisionError(f"Saken er tatt av {case.assignee}. Be om å få den tildelt først.")
+            if not action:
+                raise decisions.DecisionError("Velg hva du vil gjøre med saken.", field="action")
+            clean = decisions.clean_comment(comment)
+            dec = decisions.build_decision(case, action, allowed, form)
+            decisions.apply(st.store, case, p.username, action, clean, dec)
+        except decisions.DecisionError as exc:
+            ctx = _case_context(st, p, case, back)
+            ctx.update(form=form, errors={exc.field or "general": str(exc)})
+            return render(request, "case.html", {"active_nav": "saker", **ctx}, status_code=400)
+        label = decisions.spec(action).label
+        return redirect(request, back, ("ok", f"Sak {case.id} er lagret: «{label}». Roboten utfører "
+                                              "beslutningen ved neste kjøring."))
+
+    @r.post("/saker/{case_id:int}/gjenapne")
+    def reopen(request: Request, case_id: int, comment: str = Form(""), tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        try:
+            clean = decisions.clean_comment(comment)
+        except decisions.DecisionError as exc:
+            return redirect(request, _case_url(case.id, back), ("error", str(exc)))
+        if case.status in queries.ACTIVE or case.decision_applied_at is not None:
+            return redirect(request, _case_url(case.id, back),
+                            ("error", "Beslutningen er allerede utført av roboten og kan ikke angres her."))
+        st.store.reopen(case.id, p.username, clean)
+        return redirect(request, _case_url(case.id, back), ("ok", "Beslutningen er angret; saken er åpen igjen."))
+
+    @r.post("/saker/{case_id:int}/vis-fnr", response_class=HTMLResponse)
+    def reveal(request: Request, case_id: int, tilbake: str = Form("/saker")):
+        p, case = _visible(request, case_id)
+        back = _back(request, tilbake)
+        if not p.may_reveal_fnr:
+            st.store.audit(p.username, "fnr.reveal_refused", case.process_id, case_id=case.id)
+            raise HTTPException(403)
+        if not (case.evidence or {}).get("fnr"):
+            return redirect(request, _case_url(case.id, back), ("error", "Saken har ikke noe fødselsnummer."))
+        st.store.audit(p.username, "fnr.revealed", case.process_id, case_id=case.id)
+        ctx = _case_context(st, p, case, back, revealed=True)
+        return render(request, "case.html", {"active_nav": "saker", **ctx})
+
+    # ------------------------------------------------------------------ users (admin)
+
+    def _admin(request: Request) -> auth.Principal:
+        p = _principal(request)
+        if not p.is_admin:
+            raise HTTPException(403)
+        return p
+
+    @r.post("/brukere", response_class=HTMLResponse)
+    def add_user(request: Request, username: str = Form(""), full_name: str = Form(""), role: str = Form(""),
+                 org_units: str = Form(""), processes: list[str] = Form(default=[]), password: str = Form("")):
+        p = _admin(request)
+        try:
+            auth.add_user(st.store, username, role, password, org_units=[org_units], processes=processes,
+                          full_name=full_name, actor=p.username, known_processes=st.catalogue)
+        except auth.UserError as exc:
+            form = {"username": username, "full_name": full_name, "role": role, "org_units": org_units,
+                    "processes": processes}
+            return _users_page(request, st, str(exc), form, status_code=400)
+        return redirect(request, "/brukere", ("ok", f"Brukeren {username.strip().lower()} er opprettet."))
+
+    @r.post("/brukere/{username}/endre")
+    def update_user(request: Request, username: str, role: str = Form(""), full_name: str = Form(""),
+                    org_units: str = Form(""), processes: list[str] = Form(default=[])):
+        p = _admin(request)
+        try:
+            auth.update_user(st.store, username, role=role, org_units=[org_units], processes=processes,
+                             full_name=full_name, actor=p.username, known_processes=st.catalogue)
+        except auth.UserError as exc:
+            return redirect(request, "/brukere", ("error", str(exc)))
+        return redirect(request, "/brukere", ("ok", f"Brukeren {username} er endret."))
+
+    @r.post("/brukere/{username}/las-opp")
+    def unlock(request: Request, username: str):
+        p = _admin(request)
+        try:
+            auth.unlock_user(st.store, username, p.username)
+        except auth.UserError as exc:
+            return redirect(request, "/brukere", ("error", str(exc)))
+        return redirect(request, "/brukere", ("ok", f"Brukeren {username} er låst opp."))
+
+    @r.post("/brukere/{username}/passord")
+    def new_password(request: Request, username: str, password: str = Form("")):
+        p = _admin(request)
+        try:
+            auth.set_password(st.store, username, password, p.username)
+        except auth.UserError as exc:
+            return redirect(request, "/brukere", ("error", str(exc)))
+        return redirect(request, "/brukere", ("ok", f"Nytt passord er satt for {username}."))
+
+
+def _bulk_messages(done: int, skipped: list[int], verb: str, missing: int) -> list[tuple[str, str]]:
+    msgs = []
+    if done:
+        msgs.append(("ok", f"{done} {'sak' if done == 1 else 'saker'} {verb}."))
+    if skipped or missing:
+        msgs.append(("error", f"{len(skipped) + missing} saker ble hoppet over (tatt av andre, avsluttet eller "
+                              "uten tilgang)."))
+    return msgs

@@ -1,0 +1,124 @@
+"""Norwegian formats for what staff read: dates dd.mm.åååå, amounts `1 234,50`, labels in bokmål.
+
+Times are stored in UTC (naive on SQLite, aware on PostgreSQL) and shown in Europe/Oslo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+STATUS_LABELS = {
+    "open": "Åpen",
+    "in_review": "Under behandling",
+    "resolved": "Løst",
+    "dismissed": "Avvist",
+}
+
+KIND_LABELS = {"business": "Forretningsavvik", "system": "Teknisk feil"}
+
+ROLE_LABELS = {"reviewer": "Saksbehandler", "owner": "Prosesseier", "admin": "Administrator"}
+
+# Audit actions, as staff read them in the history and the audit trail.
+AUDIT_LABELS = {
+    "case.opened": "Sak opprettet",
+    "case.assigned": "Tildelt",
+    "case.claimed": "Tatt av saksbehandler",
+    "case.released": "Lagt tilbake i køen",
+    "case.decided": "Beslutning",
+    "case.reopened": "Gjenåpnet",
+    "case.decision_applied": "Beslutningen er utført av roboten",
+    "case.viewed": "Sak vist",
+    "fnr.revealed": "Fødselsnummer vist",
+    "attachment.downloaded": "Vedlegg åpnet",
+    "cases.exported": "Eksport til Excel",
+    "item.requeued": "Sendt tilbake for ny kjøring",
+    "item.business_exception": "Forretningsavvik",
+    "item.failed": "Teknisk feil (alle forsøk brukt)",
+    "item.retry_scheduled": "Nytt forsøk planlagt",
+    "item.abandoned": "Avbrutt (arbeider stoppet)",
+    "user.login": "Innlogget",
+    "user.login_failed": "Mislykket innlogging",
+    "user.locked": "Konto låst",
+    "user.unlocked": "Konto låst opp",
+    "user.logout": "Logget ut",
+    "user.created": "Bruker opprettet",
+    "user.updated": "Bruker endret",
+    "user.password_set": "Nytt passord satt",
+}
+
+
+def to_oslo(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(OSLO)
+
+
+def fmt_date(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_oslo(value)
+    return f"{value:%d.%m.%Y}"
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    local = to_oslo(value)
+    return "" if local is None else f"{local:%d.%m.%Y kl. %H:%M}"
+
+
+def fmt_amount(value: float | Decimal | int | None, decimals: int = 2) -> str:
+    """1234.5 -> '1 234,50'; -1234.5 -> '-1 234,50'; None -> ''."""
+    if value is None:
+        return ""
+    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
+    return ("-" if value < 0 else "") + text
+
+
+def fmt_int(value: int | None) -> str:
+    return "" if value is None else f"{value:,}".replace(",", " ")
+
+
+def fmt_percent(value: float | None, decimals: int = 1) -> str:
+    return "" if value is None else f"{value * 100:.{decimals}f} %".replace(".", ",")
+
+
+_AMOUNT = re.compile(r"^-?\d+(?:[.,]\d{1,2})?$")
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """What staff type: '1 234,50', '1234.50', '1.234,50', 'kr 1234', '-50'. None if not an amount."""
+    if text is None:
+        return None
+    t = text.strip().lower().removeprefix("kr").removesuffix("kr").strip()
+    t = t.replace("\u00a0", "").replace(" ", "").replace("\u2212", "-")
+    if "," in t and "." in t:  # 1.234,50: dots group thousands
+        t = t.replace(".", "")
+    if t.count(".") > 1:
+        t = t.replace(".", "")
+    if not _AMOUNT.match(t):
+        return None
+    try:
+        return Decimal(t.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the pattern rules it out
+        return None
+
+
+def age_days(created: datetime | None, now: datetime) -> int:
+    if created is None:
+        return 0
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return max((now - created).days, 0)
+
+
+def age_text(days: int) -> str:
+    if days == 0:
+        return "i dag"
+    return "1 dag" if days == 1 else f"{days} dager"

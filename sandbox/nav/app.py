@@ -1,0 +1,48 @@
+"""The NAV / Altinn stand-in: NAV's settlement-report REST API and an Altinn-like inbox.
+
+One app on one port (settings.sandbox.nav_port):
+  /api/rapport/v1 ...   NAV's oppgjørsrapport API (Bearer token = settings.nav.api_token)
+  /altinn/...           the inbox web UI (username + password + one-time code) the bot drives
+  /_admin/faults        fault knobs at run time (sandbox.faults)
+Both serve the same reports from <data_dir>/sandbox/nav/reports/ (see sandbox.nav.reports).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from config.settings import FaultSettings, NavSettings, get_settings
+from sandbox.faults import FaultState, install_faults
+from sandbox.nav import altinn, api
+from sandbox.nav.reports import ReportStore
+
+
+def create_app(data_dir: Path, faults: FaultSettings | None = None, *,
+               nav: NavSettings | None = None) -> FastAPI:
+    """The stand-in serving `<data_dir>/sandbox/nav/`; credentials from `nav` (default: settings.nav)."""
+    nav = nav or get_settings().nav
+    app = FastAPI(title="NAV / Altinn sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = ReportStore(Path(data_dir))
+    app.state.nav = nav
+    install_faults(app, FaultState(faults), paths=("/api", "/altinn"))
+
+    @app.exception_handler(api.ApiError)
+    async def _api_error(request: Request, exc: api.ApiError) -> JSONResponse:
+        return JSONResponse({"feilmelding": exc.message, "status": exc.status},
+                            status_code=exc.status, headers=exc.headers)
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/altinn/", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def _health() -> dict:
+        return {"status": "ok", "reports": len(app.state.store.all())}
+
+    app.include_router(api.router)
+    app.include_router(altinn.router)
+    return app
+
