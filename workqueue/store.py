@@ -233,12 +233,14 @@ class WorkQueueStore:
         items.sort(key=_claim_order)
         return items
 
-    def extend_lease(self, item_ids: Iterable[int], worker: str, lease_seconds: float) -> None:
+    def extend_lease(self, item_ids: Iterable[int], worker: str, lease_seconds: float) -> int:
+        """Hold items longer (a slow batch). Returns how many `worker` still held."""
         now = utcnow()
         with self.session() as s:
-            s.execute(update(WorkItem).where(WorkItem.id.in_(list(item_ids)), WorkItem.claimed_by == worker,
-                                             WorkItem.status == ItemStatus.in_progress)
-                      .values(claimed_until=now + timedelta(seconds=lease_seconds), updated_at=now))
+            res = s.execute(update(WorkItem).where(WorkItem.id.in_(list(item_ids)), WorkItem.claimed_by == worker,
+                                                   WorkItem.status == ItemStatus.in_progress)
+                            .values(claimed_until=now + timedelta(seconds=lease_seconds), updated_at=now))
+            return res.rowcount or 0
 
     def complete(self, item_id: int, result: dict[str, Any] | None = None, worker: str | None = None) -> bool:
         """Mark one claimed item done. False when it was no longer held (see complete_many)."""
@@ -285,12 +287,15 @@ class WorkQueueStore:
             held += [(row.id, row.process_id) for row in s.execute(q)]
         return sorted(held)
 
-    def business_exception(self, item_id: int, case: NewCase, actor: str = SYSTEM) -> ExceptionCase:
-        """The data is wrong or ambiguous: never retried; opens a case for a human."""
+    def business_exception(self, item_id: int, case: NewCase, actor: str = SYSTEM,
+                           worker: str | None = None) -> ExceptionCase:
+        """The data is wrong or ambiguous: never retried; opens a case for a human.
+        Given `worker`, raises LeaseLost if the item is no longer claimed by that worker."""
         with self.session() as s:
-            item = self._item(s, item_id)
+            item = self._item(s, item_id, lock=True)
             if item.status not in (ItemStatus.in_progress, ItemStatus.new):
                 raise InvalidTransition(f"item {item_id} is {item.status}; cannot raise a business exception")
+            _check_holder(item, worker)
             now = utcnow()
             self._audit(s, actor, "item.business_exception", item.process_id, item_id=item.id,
                         from_status=item.status, to_status=ItemStatus.business_exception,
@@ -305,13 +310,16 @@ class WorkQueueStore:
     def system_exception(self, item_id: int, error: str, backoff: Backoff = Backoff(),
                          actor: str = SYSTEM, escalate_category: str = "SYSTEM_ERROR",
                          evidence: dict[str, Any] | None = None,
-                         attachments: list[tuple[str, str, bytes]] | None = None) -> ExceptionCase | None:
+                         attachments: list[tuple[str, str, bytes]] | None = None,
+                         worker: str | None = None) -> ExceptionCase | None:
         """A timeout, a 5xx, a changed page: retry with backoff; after the last attempt
-        the item fails and an operator case opens. Returns the case when escalated."""
+        the item fails and an operator case opens. Returns the case when escalated.
+        Given `worker`, raises LeaseLost if the item is no longer claimed by that worker."""
         with self.session() as s:
-            item = self._item(s, item_id)
+            item = self._item(s, item_id, lock=True)
             if item.status != ItemStatus.in_progress:
                 raise InvalidTransition(f"item {item_id} is {item.status}; only claimed items can fail")
+            _check_holder(item, worker)
             now = utcnow()
             item.last_error = error[:2000]
             item.updated_at = now
@@ -567,7 +575,7 @@ class WorkQueueStore:
             case = self._case(s, case_id)
             if case.item_id is None:
                 raise InvalidTransition(f"case {case_id} has no work item to retry")
-            item = self._item(s, case.item_id)
+            item = self._item(s, case.item_id, lock=True)
             if item.status not in (ItemStatus.failed, ItemStatus.business_exception):
                 raise InvalidTransition(f"item {item.id} is {item.status}: only a failed item or one with a "
                                         "business exception can be sent back for retry")
@@ -664,15 +672,18 @@ class WorkQueueStore:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
-    def _item(s: Session, item_id: int) -> WorkItem:
-        item = s.get(WorkItem, item_id)
+    def _item(s: Session, item_id: int, lock: bool = False) -> WorkItem:
+        """`lock`: FOR UPDATE on PostgreSQL, so a check-then-change is not raced by a claim
+        (SQLite's transaction already holds the write lock)."""
+        item = s.get(WorkItem, item_id, with_for_update=lock or None)
         if item is None:
             raise NotFound(f"work item {item_id} not found")
         return item
 
     @staticmethod
-    def _case(s: Session, case_id: int) -> ExceptionCase:
-        case = s.get(ExceptionCase, case_id)
+    def _case(s: Session, case_id: int, lock: bool = True) -> ExceptionCase:
+        """Locked by default: two reviewers deciding the same case at once must not both win."""
+        case = s.get(ExceptionCase, case_id, with_for_update=lock or None)
         if case is None:
             raise NotFound(f"case {case_id} not found")
         return case
@@ -691,6 +702,11 @@ def _new_item_row(process_id: str, item: NewItem, now: datetime) -> dict[str, An
     return dict(process_id=process_id, reference=item.reference, payload=item.payload, priority=item.priority,
                 deadline=item.deadline, not_before=item.not_before, status=ItemStatus.new.value, attempts=0,
                 created_at=now, updated_at=now)
+
+
+def _check_holder(item: WorkItem, worker: str | None) -> None:
+    if worker and item.status == ItemStatus.in_progress and item.claimed_by != worker:
+        raise LeaseLost(f"item {item.id} is now claimed by {item.claimed_by}, not {worker}")
 
 
 def _claim_order(item: Any) -> tuple:

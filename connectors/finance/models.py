@@ -23,10 +23,12 @@ class Voucher:
     voucher_date: str = ""  # ISO date
     period: str = ""
     status: str = "open"  # open | posted | locked
+    period_closed: bool = False  # posted in a closed accounting period: no attachments either
 
     @property
     def locked(self) -> bool:
-        return self.status == "locked"
+        """Attachments cannot be added: the voucher is locked or its period is closed."""
+        return self.status == "locked" or self.period_closed
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Voucher:
@@ -41,6 +43,7 @@ class Voucher:
             voucher_date=str(data.get("voucherDate") or ""),
             period=str(data.get("period") or ""),
             status=str(data.get("status") or "open"),
+            period_closed=bool(data.get("periodClosed") or False),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,171 @@
+"""The two doors into the finance system, behind one small interface.
+
+A door opens one session per worker thread (an API client with its own HTTP connection pool, or
+a logged-in browser context); the flow's item logic only calls the four methods below, so both
+doors give the same result and the same receipts. The process definition's `source` picks the
+door (`api` or `web`); `rpa run … --via` overrides it for one run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+from config.settings import Settings
+from connectors.finance import Attachment, FinanceClient, TokenProvider, Upload, Voucher
+from connectors.finance.client import RetryPolicy
+from flows.invoice_attachment_upload.model import Target
+
+DOORS = ("api", "web")
+
+
+class DoorSession(Protocol):
+    door: str
+
+    def find_vouchers(self, target: Target) -> list[Voucher]: ...
+
+    def attachments(self, voucher_number: str) -> list[Attachment]: ...
+
+    def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
+        """Where a document is attached on any voucher; None when the door cannot search by content."""
+
+    def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
+        """Attach, then read back the voucher's attachment list (the verification)."""
+
+    def evidence(self) -> list[tuple[str, str, bytes]]:
+        """Files that show what went wrong (screenshot, trace) after a failure; may be empty."""
+
+    def close(self) -> None: ...
+
+
+class Door(Protocol):
+    name: str
+    concurrency: int
+
+    def open_session(self) -> DoorSession: ...
+
+    def close(self) -> None: ...
+
+
+class RateLimiter:
+    """At most `per_second` calls per second across threads (the definition's rate limit)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def acquire(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(self._next, now) + self.interval
+        if wait > 0:
+            time.sleep(wait)
+
+
+class ApiSession:
+    door = "api"
+
+    def __init__(self, client: FinanceClient):
+        self.client = client
+
+    def find_vouchers(self, target: Target) -> list[Voucher]:
+        return self.client.find_vouchers(target.voucher_number or None, target.supplier_org_no or None,
+                                         target.invoice_number or None)
+
+    def attachments(self, voucher_number: str) -> list[Attachment]:
+        return self.client.list_attachments(voucher_number)
+
+    def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
+        return self.client.attachments_by_sha256(sha256)
+
+    def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
+        self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
+        return self.client.list_attachments(voucher_number)
+
+    def evidence(self) -> list[tuple[str, str, bytes]]:
+        return []
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ApiDoor:
+    """REST API: one client per thread, one shared token cache and rate limiter."""
+
+    name = "api"
+
+    def __init__(self, settings: Settings, concurrency: int = 8, requests_per_second: float | None = None,
+                 retry: RetryPolicy | None = None):
+        self.settings = settings
+        self.concurrency = concurrency
+        self.retry = retry or RetryPolicy()
+        self.tokens = TokenProvider.from_settings(settings.finance, retry=self.retry)
+        self.limiter = RateLimiter(requests_per_second) if requests_per_second else None
+
+    def open_session(self) -> ApiSession:
+        return ApiSession(FinanceClient(self.settings.finance, tokens=self.tokens, retry=self.retry,
+                                        rate_limiter=self.limiter))
+
+    def close(self) -> None:
+        pass
+
+
+class WebSession:
+    door = "web"
+
+    def __init__(self, bot):
+        self.bot = bot
+
+    def find_vouchers(self, target: Target) -> list[Voucher]:
+        return self.bot.search(voucher_number=target.voucher_number or None,
+                               supplier_org_no=target.supplier_org_no or None,
+                               invoice_number=target.invoice_number or None)
+
+    def attachments(self, voucher_number: str) -> list[Attachment]:
+        return self.bot.attachments(voucher_number)
+
+    def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
+        return self.bot.attachments_by_sha256(sha256)
+
+    def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
+        return self.bot.upload(voucher_number, upload)
+
+    def evidence(self) -> list[tuple[str, str, bytes]]:
+        return self.bot.failure_evidence()
+
+    def close(self) -> None:
+        self.bot.close()
+
+
+class WebDoor:
+    """The web UI through Playwright: one browser context (own login) per worker thread."""
+
+    name = "web"
+
+    def __init__(self, settings: Settings, contexts: int = 4, evidence_dir=None):
+        self.settings = settings
+        self.concurrency = contexts
+        self.evidence_dir = evidence_dir
+
+    def open_session(self) -> WebSession:
+        from bots.finance_web import FinanceWeb
+
+        bot = FinanceWeb.start(self.settings, evidence_dir=self.evidence_dir)
+        return WebSession(bot)
+
+    def close(self) -> None:
+        pass
+
+
+def open_door(name: str, settings: Settings, *, concurrency: int, requests_per_second: float | None = None,
+              evidence_dir=None) -> Door:
+    if name == "api":
+        return ApiDoor(settings, concurrency=concurrency, requests_per_second=requests_per_second)
+    if name == "web":
+        return WebDoor(settings, contexts=concurrency, evidence_dir=evidence_dir)
+    raise ValueError(f"unknown door {name!r}; use one of {', '.join(DOORS)}")
