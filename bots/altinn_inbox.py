@@ -24,7 +24,7 @@ import re
 import struct
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -147,10 +147,8 @@ class AltinnInbox:
     def _close(self) -> None:
         for action in (self._stop_tracing_discard, lambda: self._context and self._context.close(),
                        lambda: self._browser and self._browser.close(), lambda: self._pw and self._pw.stop()):
-            try:
+            with suppress(Exception):  # closing must never hide the real error
                 action()
-            except Exception:  # noqa: BLE001 - closing must never hide the real error
-                pass
         self._pw = self._browser = self._context = self.page = None
 
     # -- evidence ----------------------------------------------------------------------------

@@ -16,11 +16,12 @@ the principal's Scope (review.auth), so a case outside it is a 404 wherever it i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -73,6 +74,33 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 log = logging.getLogger("review")
 log.addFilter(FnrScrubFilter())
+
+
+class ScrubArgsFilter(logging.Filter):
+    """Masks fnr in a record's message and its arguments, keeping the args tuple intact
+    (uvicorn's access formatter unpacks it: client, method, path with query, version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_fnrs_in_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_fnrs_in_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: mask_fnrs_in_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up with the fnr scrubber on every handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["scrub_fnr"] = {"()": ScrubArgsFilter}
+    for handler in config.get("handlers", {}).values():
+        handler.setdefault("filters", []).append("scrub_fnr")
+    return config
 
 
 @dataclass
@@ -533,10 +561,8 @@ def _audit_summary(event) -> str:
     if event.action == "case.decided":
         parts.append(decisions.spec(str(d.get("action", ""))).label)
         if d.get("amount") is not None:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 parts.append(f"beløp {fmt_amount(float(d['amount']))}")
-            except (TypeError, ValueError):
-                pass
         if d.get("voucher_number"):
             parts.append(f"bilag {d['voucher_number']}")
         if d.get("comment"):

@@ -282,8 +282,8 @@ class WorkQueueStore:
                                                      t.c.status == ItemStatus.in_progress.value)
             if worker:
                 q = q.where(t.c.claimed_by == worker)
-            if not self.is_sqlite:
-                q = q.with_for_update()
+            if not self.is_sqlite:  # in id order, so two lockers never wait on each other in a cycle
+                q = q.order_by(t.c.id).with_for_update()
             held += [(row.id, row.process_id) for row in s.execute(q)]
         return sorted(held)
 

@@ -77,6 +77,9 @@ class Document:
     media_type: str | None = None
     problem: dict[str, str] | None = None  # {"category", "message"}: refused before sending
     manifest: dict[str, Any] | None = None  # {"name", "sha256", "row"}
+    resolves: str | None = None  # decision items: the reference of the case's original item
+    case_id: int | None = None  # decision items: the case whose decision made this item
+    content_path: str | None = None  # decision items: where the bytes are now (the quarantine)
     reference: str = ""
 
     def __post_init__(self) -> None:
@@ -84,6 +87,8 @@ class Document:
             self.reference = self.compute_reference()
 
     def compute_reference(self) -> str:
+        if self.case_id is not None:  # a reviewer's choice: a new attempt, still keyed by content
+            return make_reference(self.sha256 or "", f"{self.target.key}@sak{self.case_id}")
         if self.sha256 is None:  # a manifest row without its file: the row is the identity
             m = self.manifest or {}
             return f"row:{str(m.get('sha256', ''))[:32]}:{m.get('row', 0)}:{self.target.key}"[:128]

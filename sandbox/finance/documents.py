@@ -23,11 +23,12 @@ def _pdf_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def pdf(lines: list[str], *, title: str = "Underbilag", padding: int = 0, seed: int = 0) -> bytes:
+def pdf(lines: list[str], *, title: str = "Underbilag", padding: int = 0, seed: int = 0,
+        blob: bytes | None = None) -> bytes:
     """A valid one-page A4 PDF with `lines` in Helvetica (WinAnsi: æøå print correctly).
 
     `padding` adds an unreferenced binary stream of that many pseudo-random bytes (a scanned
-    image stand-in): the file stays a valid PDF of the wanted size.
+    image stand-in; or `blob` itself): the file stays a valid PDF of the wanted size.
     """
     ops = ["BT", "/F1 11 Tf", "14 TL", "56 790 Td"]
     for i, line in enumerate(lines):
@@ -43,8 +44,9 @@ def pdf(lines: list[str], *, title: str = "Underbilag", padding: int = 0, seed: 
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Title (" + _pdf_escape(title).encode("cp1252", errors="replace") + b") /Producer (Skanner 3000) >>",
     ]
-    if padding > 0:
+    if blob is None and padding > 0:
         blob = random.Random(seed).randbytes(padding)
+    if blob:
         objects.append(b"<< /Length " + str(len(blob)).encode() + b" >>\nstream\n" + blob + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -61,13 +63,14 @@ def pdf(lines: list[str], *, title: str = "Underbilag", padding: int = 0, seed: 
 
 
 def pdf_of_size(lines: list[str], size: int, seed: int = 0) -> bytes:
-    """A valid PDF of exactly `size` bytes (when size is larger than the bare page)."""
-    bare = len(pdf(lines, padding=1, seed=seed)) - 1
-    # The /Length digits grow with the padding; solve in two steps.
-    padding = max(1, size - bare)
-    data = pdf(lines, padding=padding, seed=seed)
-    padding -= len(data) - size
-    return pdf(lines, padding=max(1, padding), seed=seed)
+    """A valid PDF of exactly `size` bytes (when `size` is larger than the bare page, ~1 KB)."""
+    padding = max(1, size - len(pdf(lines, blob=b"\0")))
+    for _ in range(3):  # the /Length and offset digits grow with the padding: settle in a step or two
+        overshoot = len(pdf(lines, blob=bytes(padding))) - size
+        if overshoot == 0:
+            break
+        padding = max(1, padding - overshoot)
+    return pdf(lines, padding=padding, seed=seed)
 
 
 def encrypted_pdf(lines: list[str], password: str = "hemmelig") -> bytes:

@@ -34,6 +34,12 @@ def create_app(data_dir: Path, faults: FaultSettings | None = None, *,
         return JSONResponse({"feilmelding": exc.message, "status": exc.status},
                             status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(FileNotFoundError)
+    async def _missing_file(request: Request, exc: FileNotFoundError) -> JSONResponse:
+        # a report in index.json whose CSV is gone: a broken seed, answered like a server fault
+        return JSONResponse({"feilmelding": f"Rapportfilen mangler: {Path(exc.filename or '').name}",
+                             "status": 500}, status_code=500)
+
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
         return RedirectResponse("/altinn/", status_code=303)

@@ -91,9 +91,8 @@ def test_bot_logs_in_again_when_the_session_is_lost(nav_sandbox, tmp_path):
 def test_wrong_password_fails_with_screenshot_and_trace(nav_sandbox, tmp_path):
     evidence = tmp_path / "evidence"
     settings = bot_settings(nav_sandbox, altinn_password=SecretStr("feil-passord"))
-    with pytest.raises(AltinnBotError) as caught:
-        with AltinnInbox(settings, evidence_dir=evidence):
-            pytest.fail("should not get past the log-in")
+    with pytest.raises(AltinnBotError) as caught, AltinnInbox(settings, evidence_dir=evidence):
+        pytest.fail("should not get past the log-in")
     error = caught.value
     assert error.step == "innlogging"
     assert "Innlogging i Altinn ble avvist: Feil brukernavn eller passord" in str(error)
@@ -106,17 +105,17 @@ def test_wrong_password_fails_with_screenshot_and_trace(nav_sandbox, tmp_path):
 
 def test_wrong_one_time_code_secret_is_a_clear_error(nav_sandbox, tmp_path):
     settings = bot_settings(nav_sandbox, altinn_otp_secret=SecretStr("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"))
-    with pytest.raises(AltinnBotError, match="Engangskoden ble avvist: Feil engangskode"):
-        with AltinnInbox(settings, evidence_dir=tmp_path / "ev"):
-            pass
+    with pytest.raises(AltinnBotError, match="Engangskoden ble avvist: Feil engangskode"), \
+            AltinnInbox(settings, evidence_dir=tmp_path / "ev"):
+        pass
 
 
 def test_server_errors_mid_run_leave_evidence_and_name_the_step(nav_sandbox, tmp_path):
     evidence = tmp_path / "evidence"
-    with pytest.raises(AltinnBotError) as caught:  # noqa: SIM117 - the bot's own with-block is under test
-        with AltinnInbox(bot_settings(nav_sandbox, timeout_ms=3000), evidence_dir=evidence) as inbox:
-            nav_sandbox.set_faults(error_rate=1.0)
-            inbox.list_reports()
+    with pytest.raises(AltinnBotError) as caught, \
+            AltinnInbox(bot_settings(nav_sandbox, timeout_ms=3000), evidence_dir=evidence) as inbox:
+        nav_sandbox.set_faults(error_rate=1.0)
+        inbox.list_reports()
     error = caught.value
     assert error.step == "innboks"
     assert "Kunne ikke lese innboksen i Altinn: Altinn svarte HTTP 503" in str(error)

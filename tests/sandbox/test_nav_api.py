@@ -278,3 +278,16 @@ def test_faults_from_settings_at_start(tmp_path):
         assert requests.get(f"{sb.url}/_admin/faults", timeout=10).status_code == 200
     finally:
         sb.server.stop()
+
+
+def test_an_unseeded_data_folder_serves_nothing_until_the_seed_runs(tmp_path):
+    sb = start_nav_sandbox(tmp_path / "d", reports=[])
+    index = tmp_path / "d" / "sandbox" / "nav" / "reports" / "index.json"
+    index.unlink()  # as before `rpa sandbox seed`
+    try:
+        assert search(sb, {"etterId": 0}).json() == []
+        assert "Du har ingen meldinger." in sb.login_http().get(f"{sb.altinn_url}/innboks", timeout=10).text
+        sb.add_reports([new_report("1", date(2026, 1, 2))])  # the seed runs while the app is up
+        assert [r["id"] for r in search(sb, {"etterId": 0}).json()] == [1]
+    finally:
+        sb.server.stop()

@@ -1,0 +1,163 @@
+"""HR's refund claims (refusjonskrav) and the employee register, exported from the HR system.
+
+Excel or CSV; the column headers are mapped in the process definition (`inputs[].columns`),
+so a municipality whose export says "Fødselsnummer" instead of "fnr" changes YAML, not code.
+Either the whole file is imported or nothing is: a missing column, an unreadable file or a
+bad cell raises InputFileError naming the file, the row, the column and the value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connectors.nav.k27 import BENEFIT_CODES, CODE_LIST
+from connectors.nav.tables import (
+    InputFileError,
+    Problems,
+    map_columns,
+    parse_amounts,
+    parse_dates,
+    parse_fnr,
+    parse_orgnr,
+    read_table,
+    row_numbers,
+)
+
+CLAIM_COLUMNS = {c: c for c in ("krav_id", "fnr", "bedriftsnummer", "ytelse", "fra_dato", "til_dato", "krav_belop",
+                                 "org_enhet", "manedsinntekt", "refusjon_per_mnd", "grad", "forste_fravaersdag")}
+CLAIM_REQUIRED = ["krav_id", "fnr", "bedriftsnummer", "ytelse", "fra_dato", "til_dato", "krav_belop", "org_enhet"]
+EMPLOYEE_COLUMNS = {"fnr": "fnr", "bedriftsnummer": "bedriftsnummer", "org_enhet": "org_enhet",
+                    "stillingsprosent": "stillingsprosent"}
+EMPLOYEE_REQUIRED = ["fnr", "bedriftsnummer", "org_enhet"]
+
+# What HR systems write in the benefit column besides NAV's own one-character codes.
+BENEFIT_ALIASES = {
+    "sykepenger": "4", "syk": "4", "sp": "4",
+    "feriepenger": "H", "sykepenger feriepenger": "H", "feriepenger sykepenger": "H",
+    "forsikret agp": "5", "stort sykefravær": "6", "kronisk": "6", "gravid": "7", "gravide": "7",
+    "reisetilskudd": "8", "pleiepenger": "9", "foreldrepenger": "2", "svangerskapspenger": "3",
+    "omsorgspenger": "Z", "opplæringspenger": "Y",
+}
+
+CLAIM_FRAME_COLUMNS = ["krav_id", "fnr", "bnr", "code", "fra", "til", "amount_ore", "org_enhet", "inntekt_ore",
+                       "refusjon_ore", "grad", "forste_fravaersdag", "row_no"]
+
+
+def parse_benefit_codes(s: pd.Series, rows: np.ndarray, column: str, problems: Problems) -> np.ndarray:
+    """NAV's code ('4', 'H') or a known name ('sykepenger') -> index into CODE_LIST."""
+    text = s.astype(str).str.strip()
+    upper = text.str.upper()
+    alias = text.str.lower().map(BENEFIT_ALIASES)
+    code = upper.where(upper.isin(list(BENEFIT_CODES)), alias)
+    bad = code.isna().to_numpy()
+    if bad.any():
+        problems.add(rows[bad], column, "ukjent ytelse (bruk NAVs kode, f.eks. 4 for sykepenger)", text[bad].tolist())
+    lookup = {c: i for i, c in enumerate(CODE_LIST)}
+    return code.map(lookup).fillna(0).to_numpy(dtype=np.int8)
+
+
+def parse_grade(s: pd.Series, rows: np.ndarray, column: str, problems: Problems) -> np.ndarray:
+    """'50', '50 %', '50,0' or '0,5' -> percent (NaN where empty)."""
+    cleaned = s.astype(str).str.replace("%", "", regex=False).str.strip()
+    value = parse_amounts(cleaned, rows, column, problems, required=False) / 100
+    value = np.where(value <= 1.0, value * 100, value)
+    bad = ~np.isnan(value) & ((value <= 0) | (value > 100))
+    if bad.any():
+        problems.add(rows[bad], column, "grad må være mellom 1 og 100 %", s[bad].tolist())
+    return value
+
+
+def read_claims(path: Path | str, columns: dict[str, str] | None = None,
+                required: list[str] | None = None) -> pd.DataFrame:
+    """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError."""
+    path = Path(path)
+    columns = columns or CLAIM_COLUMNS
+    required = required if required is not None else CLAIM_REQUIRED
+    df = read_table(path, "refusjonskravfilen")
+    cols = map_columns(df, path, columns, required, "refusjonskravfilen")
+    rows = row_numbers(df)
+    problems = Problems(path, [])
+
+    def col(name: str) -> pd.Series:
+        return df[cols[name]] if name in cols else pd.Series([""] * len(df), index=df.index, dtype=object)
+
+    def header(name: str) -> str:
+        return cols.get(name, columns.get(name, name))
+
+    krav_id = col("krav_id").astype(str).str.strip()
+    empty_id = (krav_id == "").to_numpy()
+    if empty_id.any():
+        problems.add(rows[empty_id], header("krav_id"), "mangler krav-id")
+    dup = krav_id.duplicated(keep="first").to_numpy() & ~empty_id
+    if dup.any():
+        problems.add(rows[dup], header("krav_id"), "krav-id finnes flere ganger i filen", krav_id[dup].tolist())
+    fnr = parse_fnr(col("fnr"), rows, header("fnr"), problems)
+    bnr = parse_orgnr(col("bedriftsnummer"), rows, header("bedriftsnummer"), problems)
+    code = parse_benefit_codes(col("ytelse"), rows, header("ytelse"), problems)
+    fra = parse_dates(col("fra_dato"), rows, header("fra_dato"), problems)
+    til = parse_dates(col("til_dato"), rows, header("til_dato"), problems)
+    order = ~np.isnat(fra) & ~np.isnat(til) & (fra > til)
+    if order.any():
+        problems.add(rows[order], header("til_dato"), "til-dato er før fra-dato")
+    amount = parse_amounts(col("krav_belop"), rows, header("krav_belop"), problems)
+    org_unit = col("org_enhet").astype(str).str.strip()
+    if "org_enhet" in required and (org_unit == "").any():
+        problems.add(rows[(org_unit == "").to_numpy()], header("org_enhet"), "mangler organisasjonsenhet")
+    income = parse_amounts(col("manedsinntekt"), rows, header("manedsinntekt"), problems, required=False)
+    refund = parse_amounts(col("refusjon_per_mnd"), rows, header("refusjon_per_mnd"), problems, required=False)
+    grade = parse_grade(col("grad"), rows, header("grad"), problems)
+    first_day = parse_dates(col("forste_fravaersdag"), rows, header("forste_fravaersdag"), problems,
+                            required=False)
+    problems.raise_if_any()
+    return pd.DataFrame({
+        "krav_id": pd.array(krav_id.tolist(), dtype="str"),
+        "fnr": fnr,
+        "bnr": bnr,
+        "code": pd.Categorical.from_codes(code, categories=CODE_LIST),
+        "fra": fra.astype("datetime64[s]"),
+        "til": til.astype("datetime64[s]"),
+        "amount_ore": np.nan_to_num(amount).astype(np.int64),
+        "org_enhet": pd.array(org_unit.tolist(), dtype="str"),
+        "inntekt_ore": income,
+        "refusjon_ore": refund,
+        "grad": grade,
+        "forste_fravaersdag": first_day.astype("datetime64[s]"),
+        "row_no": rows.astype(np.int32),
+    })
+
+
+def empty_claims() -> pd.DataFrame:
+    return pd.DataFrame({
+        "krav_id": pd.array([], dtype="str"), "fnr": np.array([], np.int64), "bnr": np.array([], np.int64),
+        "code": pd.Categorical.from_codes(np.array([], np.int8), categories=CODE_LIST),
+        "fra": np.array([], "datetime64[s]"), "til": np.array([], "datetime64[s]"),
+        "amount_ore": np.array([], np.int64), "org_enhet": pd.array([], dtype="str"),
+        "inntekt_ore": np.array([], np.float64), "refusjon_ore": np.array([], np.float64),
+        "grad": np.array([], np.float64), "forste_fravaersdag": np.array([], "datetime64[s]"),
+        "row_no": np.array([], np.int32)})
+
+
+def read_employees(path: Path | str, columns: dict[str, str] | None = None,
+                   required: list[str] | None = None) -> pd.DataFrame:
+    """The employee register (one row per position): fnr, bnr, org_enhet, stillingsprosent."""
+    path = Path(path)
+    columns = columns or EMPLOYEE_COLUMNS
+    required = required if required is not None else EMPLOYEE_REQUIRED
+    df = read_table(path, "ansattregisteret")
+    cols = map_columns(df, path, columns, required, "ansattregisteret")
+    rows = row_numbers(df)
+    problems = Problems(path, [])
+    fnr = parse_fnr(df[cols["fnr"]], rows, cols["fnr"], problems)
+    bnr = parse_orgnr(df[cols["bedriftsnummer"]], rows, cols["bedriftsnummer"], problems)
+    org_unit = df[cols["org_enhet"]].astype(str).str.strip() if "org_enhet" in cols else pd.Series([""] * len(df))
+    pct = (parse_amounts(df[cols["stillingsprosent"]], rows, cols["stillingsprosent"], problems, required=False) / 100
+           if "stillingsprosent" in cols else np.full(len(df), np.nan))
+    problems.raise_if_any()
+    return pd.DataFrame({"fnr": fnr, "bnr": bnr, "org_enhet": pd.array(org_unit.tolist(), dtype="str"),
+                         "stillingsprosent": pct})
+
+
+__all__ = ["InputFileError", "read_claims", "read_employees", "empty_claims", "CLAIM_COLUMNS", "CLAIM_REQUIRED"]

@@ -1,0 +1,525 @@
+"""Processing the work items: one document to one voucher, exactly once, through either door.
+
+Per item (door-agnostic):
+  1. refused at intake?            -> business exception (the file is the evidence)
+  2. find the voucher              -> none: VOUCHER_NOT_FOUND; several: SEVERAL_CANDIDATES
+  3. is the document already on it? (by SHA-256)  -> done: already_attached, or uploaded when our
+                                     own journal says an earlier attempt sent it (crash recovery)
+  4. voucher locked / period closed -> VOUCHER_LOCKED
+  5. same document on another voucher -> ATTACHED_ELSEWHERE (unless a reviewer chose this voucher)
+  6. journal "about to upload", upload (API: Idempotency-Key = the item reference), read back the
+     voucher's list: the document must be there (same SHA-256), else a system exception.
+Business exceptions never retry; system exceptions (5xx after the client's own retries,
+timeouts, an expired session that would not come back, a page that changed) retry with the
+definition's backoff and then go to operators.
+
+Worker threads each hold one door session; the main thread claims items in small batches,
+hands them out and records the outcomes (completions in one transaction per batch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.ehf import EhfError, parse_ehf
+from connectors.finance import (
+    Attachment,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    FinanceAuthError,
+    FinanceBusinessError,
+    FinanceError,
+    Upload,
+    Voucher,
+    VoucherLocked,
+    VoucherNotFound,
+)
+from flows.invoice_attachment_upload.doors import Door, DoorSession
+from flows.invoice_attachment_upload.model import Document
+from flows.invoice_attachment_upload.rules import Rules
+from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, nok
+from flows.invoice_attachment_upload.validation import media_type_name, safe_display_name
+from flows.invoice_attachment_upload.workspace import Workspace
+from flows.runtime import RunContext, get_logger
+from workqueue.models import ItemStatus, WorkItem
+from workqueue.store import NewCase
+
+MAX_CASE_ATTACHMENT_BYTES = 25 * 1024 * 1024
+
+
+class ContentMissing(Exception):
+    """The document's bytes are no longer where the item says (moved, removed, or changed)."""
+
+
+@dataclass
+class ItemOutcome:
+    item_id: int
+    reference: str
+    kind: str  # done | business | system | fatal
+    result: dict[str, Any] | None = None
+    case: NewCase | None = None
+    error: str = ""
+    evidence: dict[str, Any] | None = None
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+@dataclass
+class ProcessStats:
+    processed: int = 0
+    done: int = 0
+    uploaded: int = 0
+    already_attached: int = 0
+    business: int = 0
+    system_retry: int = 0
+    escalated: int = 0
+    stopped: str = ""
+    exceptions: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- content
+
+
+def load_content(doc: Document, workspace: Workspace) -> bytes:
+    """The document's bytes from the drop folder, or from the quarantine (a reviewer's decision
+    or a retry after the file was quarantined), checked against the recorded SHA-256."""
+    places: list[str] = []
+    for p in (doc.content_path, doc.container_path):
+        if p and p not in places:
+            places.append(p)
+    for ref in (doc.resolves, doc.reference):
+        entry = workspace.quarantine_entry(ref) if ref else None
+        if entry and entry.get("file") not in places:
+            places.append(entry["file"])
+    for place in places:
+        try:
+            data = Path(place).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        if doc.embedded_position is not None:
+            try:
+                invoice = parse_ehf(data, source=Path(place).name)
+            except EhfError:
+                continue
+            match = [a for a in invoice.attachments if a.position == doc.embedded_position]
+            data = match[0].content if match else b""
+        if doc.sha256 is None or hashlib.sha256(data).hexdigest() == doc.sha256:
+            return data
+    raise ContentMissing(f"{doc.source}: filen finnes ikke lenger med samme innhold "
+                         f"(lett i: {', '.join(places) or 'ingen steder'})")
+
+
+# ---------------------------------------------------------------------------- evidence
+
+
+def _document_section(doc: Document) -> dict[str, Any]:
+    rows = [["Filnavn", safe_display_name(doc.file_name or doc.source)],
+            ["Kilde", safe_display_name(doc.source)]]
+    if doc.size is not None:
+        rows.append(["Størrelse", bytes_no(doc.size)])
+    if doc.media_type:
+        rows.append(["Filtype (etter innhold)", media_type_name(doc.media_type)])
+    if doc.sha256:
+        rows.append(["SHA-256", doc.sha256])
+    rows.append(["Dokumenttype", doc.document_type or ""])
+    if doc.comment:
+        rows.append(["Kommentar", doc.comment])
+    if doc.manifest:
+        rows.append(["Manifest", f"{doc.manifest.get('name')}, rad {doc.manifest.get('row')}"])
+    rows.append(["Mål", doc.target.describe()])
+    return {"title": "Dokument", "columns": ["Felt", "Verdi"], "rows": rows}
+
+
+def _voucher_rows(v: Voucher) -> list[list[str]]:
+    status = {"open": "Åpent", "posted": "Bokført", "locked": "Låst"}.get(v.status, v.status)
+    if v.period_closed:
+        status += f" (periode {v.period} stengt)"
+    return [["Bilagsnummer", v.voucher_number], ["Leverandør", v.supplier_name],
+            ["Orgnr", v.supplier_org_no], ["Fakturanummer", v.invoice_number],
+            ["Beløp", f"{nok(v.amount)} {v.currency}".strip()], ["Bilagsdato", date_no(v.voucher_date)],
+            ["Periode", v.period], ["Status", status]]
+
+
+def _candidates_section(vouchers: list[Voucher], title: str = "Bilag som passer") -> dict[str, Any]:
+    return {"title": title,
+            "columns": ["Bilagsnummer", "Leverandør", "Fakturanummer", "Beløp", "Bilagsdato", "Status"],
+            "rows": [[v.voucher_number, v.supplier_name, v.invoice_number, nok(v.amount),
+                      date_no(v.voucher_date), v.status] for v in vouchers]}
+
+
+def build_case(ctx: RunContext, doc: Document, category: str, message: str, *, voucher: Voucher | None = None,
+               candidates: list[Voucher] | None = None, elsewhere: list[Attachment] | None = None,
+               content: bytes | None = None) -> NewCase:
+    sections: list[dict[str, Any]] = [_document_section(doc)]
+    data: dict[str, Any] = {"reference": doc.reference, "source": doc.source, "file_name": doc.file_name,
+                            "sha256": doc.sha256, "size": doc.size, "media_type": doc.media_type,
+                            "target": doc.target.to_dict(), "document_type": doc.document_type,
+                            "comment": doc.comment, "origin": doc.origin, "manifest": doc.manifest}
+    if voucher is not None:
+        sections.append({"title": "Bilag", "columns": ["Felt", "Verdi"], "rows": _voucher_rows(voucher)})
+        data["voucher_number"] = voucher.voucher_number
+        data["voucher"] = voucher.to_dict()
+    if candidates:
+        sections.append(_candidates_section(candidates))
+        data["candidates"] = [v.to_dict() for v in candidates]
+    if elsewhere:
+        sections.append({"title": "Dokumentet ligger allerede på",
+                         "columns": ["Bilagsnummer", "Filnavn", "Lastet opp", "Av"],
+                         "rows": [[a.voucher_number, a.file_name, date_no(a.uploaded_at), a.uploaded_by]
+                                  for a in elsewhere]})
+        data["attached_to"] = sorted({a.voucher_number for a in elsewhere})
+    sections.append({"title": "Forklaring", "text": f"{message}\n\nHva du gjør: {WHAT_TO_DO.get(category, '')}"})
+    attachments = []
+    if content and len(content) <= MAX_CASE_ATTACHMENT_BYTES:
+        attachments.append((safe_display_name(doc.file_name or doc.source), doc.media_type or
+                            "application/octet-stream", content))
+    amount = voucher.amount if voucher is not None else None
+    words = [doc.file_name, doc.source, doc.target.voucher_number, doc.target.supplier_org_no,
+             doc.target.invoice_number, voucher.supplier_name if voucher else "", doc.sha256 or ""]
+    return ctx.new_case(category, message, evidence={"sections": sections, "data": data},
+                        org_unit=ctx.definition.owner.org_unit, amount=amount,
+                        search_text=" ".join(w for w in words if w), attachments=attachments)
+
+
+# ---------------------------------------------------------------------------- one item
+
+
+_CODE_TO_CATEGORY = {VoucherNotFound: "VOUCHER_NOT_FOUND", VoucherLocked: "VOUCHER_LOCKED",
+                     FileTooLarge: "FILE_TOO_LARGE", FileTypeNotAllowed: "FILE_TYPE_NOT_ALLOWED"}
+
+
+class ItemHandler:
+    def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door_name: str):
+        self.ctx = ctx
+        self.rules = rules
+        self.workspace = workspace
+        self.door_name = door_name
+
+    def _done(self, item: WorkItem, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
+              journal: dict[str, Any] | None = None) -> ItemOutcome:
+        journal = journal or {}
+        result = {
+            "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
+            "size": doc.size, "voucher_number": voucher.voucher_number, "supplier_name": voucher.supplier_name,
+            "supplier_org_no": voucher.supplier_org_no, "invoice_number": voucher.invoice_number,
+            "attachment_id": attachment.id, "attachment_uploaded_at": attachment.uploaded_at,
+            "attachment_uploaded_by": attachment.uploaded_by, "document_type": doc.document_type,
+            "comment": doc.comment,
+            "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door_name),
+            "at": journal.get("at") or datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if outcome == "already_attached":
+            result["run_id"], result["door"] = self.ctx.run_id, self.door_name
+        return ItemOutcome(item.id, item.reference, "done", result=result)
+
+    def _business(self, item: WorkItem, doc: Document, category: str, message: str, content: bytes | None = None,
+                  **kwargs: Any) -> ItemOutcome:
+        if content is None and doc.sha256:
+            try:
+                content = load_content(doc, self.workspace)
+            except ContentMissing:
+                content = None
+        return ItemOutcome(item.id, item.reference, "business",
+                           case=build_case(self.ctx, doc, category, message, content=content, **kwargs))
+
+    def handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
+        doc = Document.from_payload(item.payload)
+        doc.reference = item.reference
+        if doc.problem:
+            return self._business(item, doc, doc.problem["category"], doc.problem["message"])
+        content = load_content(doc, self.workspace)
+        vouchers = session.find_vouchers(doc.target)
+        if not vouchers:
+            return self._business(item, doc, "VOUCHER_NOT_FOUND",
+                                  f"Fant ikke {doc.target.describe()} i økonomisystemet.", content)
+        if len(vouchers) > 1:
+            numbers = ", ".join(v.voucher_number for v in vouchers)
+            return self._business(item, doc, "SEVERAL_CANDIDATES",
+                                  f"{len(vouchers)} bilag passer til {doc.target.describe()}: {numbers}. "
+                                  "Velg riktig bilag.", content, candidates=vouchers)
+        voucher = vouchers[0]
+        by_sha = session.attachments_by_sha256(doc.sha256 or "")
+        if by_sha is None:
+            here = [a for a in session.attachments(voucher.voucher_number) if a.sha256 == doc.sha256]
+            elsewhere: list[Attachment] = []
+        else:
+            here = [a for a in by_sha if a.voucher_number == voucher.voucher_number]
+            elsewhere = [a for a in by_sha if a.voucher_number != voucher.voucher_number]
+        if here:
+            journal = self.workspace.journal_get(item.reference)
+            return self._done(item, doc, "uploaded" if journal else "already_attached", voucher, here[0], journal)
+        if voucher.locked:
+            why = (f"Perioden {voucher.period} er stengt" if voucher.period_closed and voucher.status != "locked"
+                   else "Bilaget er låst")
+            return self._business(item, doc, "VOUCHER_LOCKED",
+                                  f"{why}: vedlegg kan ikke legges til bilag {voucher.voucher_number}.",
+                                  content, voucher=voucher)
+        if elsewhere and self.rules.check_attached_elsewhere and doc.case_id is None:
+            others = ", ".join(sorted({a.voucher_number for a in elsewhere}))
+            return self._business(item, doc, "ATTACHED_ELSEWHERE",
+                                  f"Samme dokument (samme innhold) ligger allerede på bilag {others}, ikke på "
+                                  f"bilag {voucher.voucher_number}.", content, voucher=voucher, elsewhere=elsewhere)
+        journal = {"run_id": self.ctx.run_id, "door": self.door_name,
+                   "at": datetime.now(UTC).isoformat(timespec="seconds"), "voucher_number": voucher.voucher_number}
+        self.workspace.journal_intent(item.reference, journal)
+        upload = Upload(file_name=doc.file_name, content=content, media_type=doc.media_type or "application/pdf",
+                        document_type=doc.document_type, comment=doc.comment)
+        try:
+            listed = session.upload(voucher.voucher_number, upload, idempotency_key=item.reference)
+        except FinanceBusinessError as exc:
+            category = next((c for cls, c in _CODE_TO_CATEGORY.items() if isinstance(exc, cls)), None)
+            if category is None:
+                raise
+            return self._business(item, doc, category, f"Økonomisystemet avviste filen: {exc.message}", content,
+                                  voucher=voucher)
+        found = [a for a in listed if a.sha256 == doc.sha256]
+        if not found:
+            return ItemOutcome(item.id, item.reference, "system",
+                               error=f"Vedlegget ble ikke funnet i vedleggslisten til bilag "
+                                     f"{voucher.voucher_number} etter opplasting (kontroll feilet).")
+        return self._done(item, doc, "uploaded", voucher, found[-1], journal)
+
+    def safe_handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
+        """handle(), with every failure turned into an outcome (never raises)."""
+        try:
+            return self.handle(item, session)
+        except FinanceAuthError as exc:
+            return ItemOutcome(item.id, item.reference, "fatal", error=f"Innlogging avvist: {exc}")
+        except FinanceBusinessError as exc:
+            # A refusal we did not expect (e.g. 400 INVALID_REQUEST): our request is wrong, not the
+            # data; operators look at it.
+            return ItemOutcome(item.id, item.reference, "system", error=f"Uventet avvisning: {exc}")
+        except (FinanceError, ContentMissing) as exc:
+            return ItemOutcome(item.id, item.reference, "system", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bot failure (timeout, changed page) is a system exception
+            evidence_files = []
+            try:
+                evidence_files = session.evidence()
+            except Exception:  # noqa: BLE001 - evidence is best effort
+                evidence_files = []
+            tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return ItemOutcome(item.id, item.reference, "system", error=f"{type(exc).__name__}: {tb}"[:1500],
+                               attachments=evidence_files,
+                               evidence={"sections": [{"title": "Feil", "text": tb[:4000]}],
+                                         "data": {"reference": item.reference, "door": self.door_name}})
+
+
+# ---------------------------------------------------------------------------- the pool
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a claim under our own pid made before this run started: a dead namesake
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is dead for our purposes
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def release_dead_local_claims(ctx: RunContext) -> int:
+    """Items held by a worker on this machine whose process is gone (killed, crashed) go back to the
+    queue now instead of after the lease: a re-run after a crash continues at once. The attempt
+    is not counted: the crash was not the item's fault."""
+    host = socket.gethostname()
+    dead = []
+    for item in ctx.store.items(ctx.process_id, status=ItemStatus.in_progress):
+        owner = item.claimed_by or ""
+        h, _, pid = owner.rpartition(":")
+        if h == host and pid.isdigit() and not _pid_alive(int(pid)):
+            dead.append(item.id)
+    if dead:
+        ctx.store.release(dead, reason="worker process died")
+    return len(dead)
+
+
+def _next_retry_wait(ctx: RunContext, limit: float) -> float | None:
+    """Seconds until the earliest item in retry backoff is due (None: none within `limit`)."""
+    now = datetime.now(UTC)
+    waits = []
+    for item in ctx.store.items(ctx.process_id, status=ItemStatus.new):
+        nb = item.not_before
+        if nb is None:
+            return 0.0
+        if nb.tzinfo is None:
+            nb = nb.replace(tzinfo=UTC)
+        waits.append(max((nb - now).total_seconds(), 0.0))
+    if not waits:
+        return None
+    wait = min(waits)
+    return wait if wait <= limit else None
+
+
+def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Door,
+                  progress=None, total_hint: int = 0) -> ProcessStats:
+    log = get_logger(__name__)
+    stats = ProcessStats()
+    handler = ItemHandler(ctx, rules, workspace, door.name)
+    me = worker_id()
+    tasks: queue.Queue[WorkItem | None] = queue.Queue()
+    results: queue.Queue[ItemOutcome] = queue.Queue()
+
+    def worker() -> None:
+        session: DoorSession | None = None
+        try:
+            while (item := tasks.get()) is not None:
+                if session is None:
+                    try:
+                        session = door.open_session()
+                    except FinanceAuthError as exc:
+                        results.put(ItemOutcome(item.id, item.reference, "fatal", error=f"Innlogging avvist: {exc}"))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - cannot reach the system: retry the item later
+                        results.put(ItemOutcome(item.id, item.reference, "system",
+                                                error=f"Kunne ikke åpne økt mot økonomisystemet: {exc}"[:1500]))
+                        continue
+                outcome = handler.safe_handle(item, session)
+                if outcome.kind in ("system", "fatal"):
+                    # Re-initialise after a system exception: a fresh login / browser context next time.
+                    _close(session)
+                    session = None
+                results.put(outcome)
+        finally:
+            if session is not None:
+                _close(session)
+
+    threads = [threading.Thread(target=worker, name=f"invoice-door-{i}", daemon=True)
+               for i in range(door.concurrency)]
+    for t in threads:
+        t.start()
+    inflight: set[int] = set()
+    pending_done: list[ItemOutcome] = []
+    consecutive_system = 0
+    stop_after = ctx.definition.retry.stop_after_consecutive_system_errors
+    window = 2 * door.concurrency
+
+    def flush() -> None:
+        if not pending_done:
+            return
+        ctx.store.complete_many([(o.item_id, o.result) for o in pending_done], worker=me)
+        for o in pending_done:
+            workspace.journal_clear(o.reference)
+        pending_done.clear()
+
+    try:
+        while True:
+            if not stats.stopped and len(inflight) < window:
+                claimed = ctx.store.claim(ctx.process_id, worker=me, limit=min(rules.batch_size, window - len(inflight)),
+                                          lease_seconds=ctx.definition.retry.lease_seconds, run_id=ctx.run_id)
+                for item in claimed:
+                    inflight.add(item.id)
+                    tasks.put(item)
+                if not claimed and not inflight:
+                    flush()
+                    wait = _next_retry_wait(ctx, rules.wait_for_retries_seconds)
+                    if wait is None:
+                        break
+                    time.sleep(min(wait, 5.0) + 0.05)
+                    continue
+            if not inflight:
+                break
+            try:
+                outcome = results.get(timeout=0.5 if pending_done else None)
+            except queue.Empty:
+                flush()
+                continue
+            inflight.discard(outcome.item_id)
+            stats.processed += 1
+            if outcome.kind == "done":
+                pending_done.append(outcome)
+                stats.done += 1
+                if outcome.result and outcome.result.get("outcome") == "uploaded":
+                    stats.uploaded += 1
+                else:
+                    stats.already_attached += 1
+                consecutive_system = 0
+                if len(pending_done) >= 50 or results.empty():
+                    flush()
+            elif outcome.kind == "business":
+                assert outcome.case is not None
+                ctx.store.business_exception(outcome.item_id, outcome.case)
+                stats.business += 1
+                stats.exceptions[outcome.case.category] = stats.exceptions.get(outcome.case.category, 0) + 1
+                consecutive_system = 0
+            else:
+                escalated = ctx.store.system_exception(outcome.item_id, outcome.error, ctx.backoff,
+                                                       evidence=outcome.evidence, attachments=outcome.attachments)
+                if escalated is not None:
+                    stats.escalated += 1
+                    stats.exceptions["SYSTEM_ERROR"] = stats.exceptions.get("SYSTEM_ERROR", 0) + 1
+                else:
+                    stats.system_retry += 1
+                log.warning("system exception on %s: %s", outcome.reference[:80], outcome.error[:300])
+                consecutive_system += 1
+                if outcome.kind == "fatal":
+                    stats.stopped = outcome.error
+                elif consecutive_system >= stop_after:
+                    stats.stopped = (f"{consecutive_system} systemfeil på rad: økonomisystemet ser ut til å være "
+                                     "nede; kjøringen stopper")
+                if stats.stopped:
+                    # Stop handing out work: items not started yet go back to the queue now.
+                    unstarted = []
+                    while True:
+                        try:
+                            item = tasks.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is not None:
+                            unstarted.append(item.id)
+                            inflight.discard(item.id)
+                    if unstarted:
+                        ctx.store.release(unstarted, reason="run stopped")
+            if progress is not None and total_hint:
+                progress.update(stats.processed / total_hint)
+    finally:
+        flush()
+        # Items handed to workers but not started yet go back without counting an attempt.
+        leftover = []
+        while True:
+            try:
+                item = tasks.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                leftover.append(item.id)
+        for _ in threads:
+            tasks.put(None)
+        for t in threads:
+            t.join(timeout=60)
+        while True:
+            try:
+                outcome = results.get_nowait()
+            except queue.Empty:
+                break
+            leftover.append(outcome.item_id)  # finished while stopping: a re-run checks the system again
+        if leftover:
+            ctx.store.release(leftover, reason="run stopped")
+    if stats.stopped:
+        log.error("run stopped: %s", stats.stopped)
+    return stats
+
+
+def _close(session: DoorSession) -> None:
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001 - closing a broken browser must not hide the real error
+        pass

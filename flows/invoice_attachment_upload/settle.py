@@ -1,0 +1,236 @@
+"""Settling files: every file in the drop folder ends archived with a receipt or quarantined with
+a reason a person can act on, once all its documents' work items are final.
+
+Order per file (each step safe to repeat after a crash):
+  1. write the receipt / reason (.json + .txt) beside where the file will go
+     (content depends only on the work items, so a rewrite gives the same bytes);
+  2. quarantine only: record where the file lies, per document (for decisions and retries);
+  3. move the file (os.replace; never delete an input that is not in place elsewhere);
+  4. drop the plan the manifest left for it.
+A crash before 3 leaves the file in the drop folder: the next run settles it again to the same
+place. A crash after 3 leaves nothing to do. The dated folder comes from when the items finished,
+not from the clock, so a re-run after midnight still writes to the same folder.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
+from flows.invoice_attachment_upload.texts import (
+    DOOR_NO,
+    OSLO,
+    OUTCOME_NO,
+    WHAT_TO_DO,
+    bytes_no,
+    datetime_no,
+)
+from flows.invoice_attachment_upload.validation import safe_display_name
+from flows.invoice_attachment_upload.workspace import Workspace, atomic_write, move_file, write_json
+from flows.runtime import RunContext
+from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
+
+RECEIPT = ".kvittering.json"
+RECEIPT_TXT = ".kvittering.txt"
+REASON = ".grunn.json"
+REASON_TXT = ".grunn.txt"
+SUCCESS = ("uploaded", "already_attached")
+
+
+@dataclass
+class SettleStats:
+    archived_files: int = 0
+    quarantined_files: int = 0
+    pending_files: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # one per document settled in this run
+
+    def counts(self) -> Counter:
+        return Counter(o["outcome"] for o in self.outcomes)
+
+    def categories(self) -> Counter:
+        return Counter(o["category"] for o in self.outcomes if o.get("category"))
+
+
+def category_of(item: WorkItem) -> str:
+    if item.status == ItemStatus.failed:
+        return "SYSTEM_ERROR"
+    code = (item.last_error or "").split(":", 1)[0].strip()
+    return code or "SYSTEM_ERROR"
+
+
+def document_outcome(doc: Document, item: WorkItem) -> dict[str, Any]:
+    """What happened to one document, from its work item (the single source of truth)."""
+    base = {"source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256, "size": doc.size,
+            "reference": item.reference, "target": doc.target.describe()}
+    if item.status == ItemStatus.done:
+        result = dict(item.result or {})
+        outcome = result.get("outcome", "uploaded")
+        if (item.payload or {}).get("source") != doc.source:
+            outcome = "already_attached"  # the same bytes to the same voucher came in another file
+        base.update({k: result.get(k) for k in ("voucher_number", "supplier_name", "invoice_number",
+                                                "attachment_id", "run_id", "door", "at", "document_type",
+                                                "comment", "attachment_uploaded_at")})
+        base.update({"outcome": outcome, "category": ""})
+        return base
+    category = category_of(item)
+    message = (item.last_error or "").split(":", 1)[-1].strip()
+    if item.status == ItemStatus.failed:
+        message = f"Teknisk feil etter {item.attempts} forsøk: {item.last_error or ''}"
+    base.update({"outcome": "quarantined", "category": category, "message": message,
+                 "what_to_do": WHAT_TO_DO.get(category, "")})
+    return base
+
+
+def _day(items: list[WorkItem]) -> str:
+    stamps = [i.finished_at for i in items if i.finished_at is not None]
+    if not stamps:
+        return datetime.now(OSLO).strftime("%Y-%m-%d")
+    latest = max(s if s.tzinfo else s.replace(tzinfo=UTC) for s in stamps)
+    return latest.astimezone(OSLO).strftime("%Y-%m-%d")
+
+
+def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]]) -> str:
+    lines = ["KVITTERING - underbilag arkivert", "",
+             f"Fil:        {safe_display_name(source.name)}",
+             f"Lagret som: {stored.name}",
+             f"Størrelse:  {bytes_no(source.size)}",
+             f"SHA-256:    {source.sha256}", ""]
+    if not outcomes:
+        lines.append("Filen inneholdt ingen vedlegg å laste opp.")
+    for o in outcomes:
+        lines += [f"Dokument:   {safe_display_name(o['source'])}",
+                  f"  Resultat:   {OUTCOME_NO.get(o['outcome'], o['outcome'])}"]
+        if o.get("voucher_number"):
+            extra = ", ".join(x for x in (o.get("supplier_name"), o.get("invoice_number") and
+                                          f"faktura {o['invoice_number']}") if x)
+            lines.append(f"  Bilag:      {o['voucher_number']}" + (f" ({extra})" if extra else ""))
+        if o.get("attachment_id"):
+            lines.append(f"  Vedlegg-ID: {o['attachment_id']}")
+        if o["outcome"] == "uploaded":
+            lines.append(f"  Lastet opp: {datetime_no(o.get('at'))}")
+        elif o.get("attachment_uploaded_at"):
+            lines.append(f"  Lå der fra: {datetime_no(o.get('attachment_uploaded_at'))}")
+        if o.get("run_id"):
+            lines.append(f"  Kjøring:    {o['run_id']}")
+        if o.get("door"):
+            lines.append(f"  Vei:        {DOOR_NO.get(o['door'], o['door'])}")
+        if o.get("decided_by"):
+            lines.append(f"  Avgjort av: {o['decided_by']}: {o.get('decision_comment', '')}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _reason_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], queue_url: str) -> str:
+    lines = ["FILEN ER SATT I KARANTENE - den er ikke lastet opp og må følges opp", "",
+             f"Fil:        {safe_display_name(source.name)}",
+             f"Lagret som: {stored.name}",
+             f"Størrelse:  {bytes_no(source.size)}",
+             f"SHA-256:    {source.sha256}", ""]
+    for o in outcomes:
+        lines.append(f"Dokument:   {safe_display_name(o['source'])}")
+        if o["outcome"] in SUCCESS:
+            lines += [f"  Resultat:   {OUTCOME_NO[o['outcome']]} på bilag {o.get('voucher_number')} "
+                      "(ingenting mer å gjøre for dette dokumentet)", ""]
+            continue
+        lines += [f"  Årsak:      {o.get('message', '')} ({o.get('category')})",
+                  f"  Mål:        {o.get('target', '')}",
+                  f"  Hva du gjør: {o.get('what_to_do', '')}", ""]
+    lines += [f"Saken ligger i avvikskøen: {queue_url} (søk på filnavnet).",
+              "Når saken er avgjort, flytter roboten filen til arkivet ved neste kjøring."]
+    return "\n".join(lines) + "\n"
+
+
+def _document_json(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], kind: str,
+                   process_id: str) -> dict[str, Any]:
+    return {"kind": kind, "process_id": process_id, "source_file": source.name, "stored_as": stored.name,
+            "sha256": source.sha256, "size": source.size, "file_kind": source.kind,
+            "references": [o["reference"] for o in outcomes], "documents": outcomes}
+
+
+def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
+                 day: str, src: Path | None = None) -> Path | None:
+    src = src or Path(source.path)
+    dest, there = workspace.destination(workspace.archive_root, day, source.name, source.sha256, RECEIPT)
+    write_json(Path(f"{dest}{RECEIPT}"), _document_json(source, dest, outcomes, "kvittering", ctx.process_id))
+    atomic_write(Path(f"{dest}{RECEIPT_TXT}"), _receipt_text(source, dest, outcomes).encode("utf-8"))
+    if there:
+        src.unlink(missing_ok=True)
+        return dest
+    return dest if move_file(src, dest) else None
+
+
+def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
+                    day: str) -> Path | None:
+    src = Path(source.path)
+    dest, there = workspace.destination(workspace.quarantine_root, day, source.name, source.sha256, REASON)
+    reason_json = Path(f"{dest}{REASON}")
+    queue_url = f"{ctx.settings.review.public_url}/saker?prosess={ctx.process_id}"
+    write_json(reason_json, _document_json(source, dest, outcomes, "karantene", ctx.process_id))
+    atomic_write(Path(f"{dest}{REASON_TXT}"), _reason_text(source, dest, outcomes, queue_url).encode("utf-8"))
+    for o in outcomes:
+        if o["outcome"] not in SUCCESS:
+            workspace.index_quarantine(o["reference"], reason_json, dest)
+    if there:
+        src.unlink(missing_ok=True)
+        return dest
+    return dest if move_file(src, dest) else None
+
+
+def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> SettleStats:
+    stats = SettleStats()
+    sources = list(intake.files) + [m for m in intake.manifests if m.documents]
+    for source in sources:
+        items: list[WorkItem] = []
+        for doc in source.documents:
+            item = ctx.store.find_item(ctx.process_id, doc.reference)
+            if item is None or item.status not in FINAL_ITEM_STATUSES:
+                break
+            items.append(item)
+        else:
+            outcomes = [document_outcome(d, i) for d, i in zip(source.documents, items, strict=True)]
+            day = _day(items)
+            if all(o["outcome"] in SUCCESS for o in outcomes):
+                moved = archive_file(ctx, workspace, source, outcomes, day)
+                stats.archived_files += moved is not None
+            else:
+                moved = quarantine_file(ctx, workspace, source, outcomes, day)
+                stats.quarantined_files += moved is not None
+            if moved is not None:
+                workspace.clear_plan(source.sha256, source.name)
+                stats.outcomes += outcomes
+            continue
+        stats.pending_files += 1
+    for doc in intake.missing_rows:
+        item = ctx.store.find_item(ctx.process_id, doc.reference)
+        if item is not None and item.status in FINAL_ITEM_STATUSES:
+            stats.outcomes.append(document_outcome(doc, item))
+    return stats
+
+
+def archive_manifest(ctx: RunContext, workspace: Workspace, manifest: SourceFile, documents: list[Document]) -> None:
+    """A readable manifest is archived once its rows are work items (and plans are written for
+    the files it names), with a receipt listing every row and where it went."""
+    day = datetime.now(OSLO).strftime("%Y-%m-%d")
+    rows = [{"row": (d.manifest or {}).get("row"), "source": d.source, "target": d.target.describe(),
+             "reference": d.reference, "file_found": d.container is not None,
+             "problem": (d.problem or {}).get("category", "")} for d in documents]
+    rows.sort(key=lambda r: r["row"] or 0)
+    dest, there = workspace.destination(workspace.archive_root, day, manifest.name, manifest.sha256, RECEIPT)
+    write_json(Path(f"{dest}{RECEIPT}"), {"kind": "manifest", "process_id": ctx.process_id,
+                                          "source_file": manifest.name, "stored_as": dest.name,
+                                          "sha256": manifest.sha256, "size": manifest.size, "rows": rows,
+                                          "read_by_run": ctx.run_id})
+    found = sum(r["file_found"] for r in rows)
+    text = [f"KVITTERING - manifest lest inn av kjøring {ctx.run_id}", "",
+            f"Fil: {manifest.name}", f"Rader: {len(rows)}, filer funnet: {found}, mangler: {len(rows) - found}", ""]
+    text += [f"Rad {r['row']}: {r['source']} -> {r['target']}" + ("" if r["file_found"] else " (FILEN MANGLER)")
+             for r in rows]
+    atomic_write(Path(f"{dest}{RECEIPT_TXT}"), ("\n".join(text) + "\n").encode("utf-8"))
+    if there:
+        Path(manifest.path).unlink(missing_ok=True)
+    else:
+        move_file(Path(manifest.path), dest)
