@@ -106,12 +106,11 @@ class Input(Strict):
 
     @model_validator(mode="after")
     def _required_mapped(self) -> Input:
-        missing = [c for c in self.required_columns if c not in self.columns]
-        if missing:
-            raise ValueError(f"required column(s) without a mapping in `columns`: {', '.join(missing)}")
-        empty = [k for k, v in self.columns.items() if not v.strip()]
-        if empty:
-            raise ValueError(f"column mapping(s) with an empty header: {', '.join(empty)}")
+        problems = [f"required_columns: {c!r} has no mapping in `columns` (add `{c}: <column header>`)"
+                    for c in self.required_columns if c not in self.columns]
+        problems += [f"columns.{k}: the column header is empty" for k, v in self.columns.items() if not v.strip()]
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
 
@@ -153,7 +152,8 @@ class RetryPolicy(Strict):
     @model_validator(mode="after")
     def _max_covers_base(self) -> RetryPolicy:
         if self.max_backoff_seconds < self.backoff_seconds:
-            raise ValueError("max_backoff_seconds is smaller than backoff_seconds")
+            raise ValueError(f"max_backoff_seconds: {self.max_backoff_seconds:g} is smaller than "
+                             f"backoff_seconds ({self.backoff_seconds:g})")
         return self
 
 
@@ -179,7 +179,8 @@ class PersonalData(Strict):
     @model_validator(mode="after")
     def _fields_when_personal(self) -> PersonalData:
         if self.classification in (Classification.personal, Classification.sensitive) and not self.fields:
-            raise ValueError(f"classification {self.classification.value!r} needs the personal-data `fields` listed")
+            raise ValueError(f"fields: classification {self.classification.value!r} needs the personal-data "
+                             "fields listed (e.g. fnr, navn)")
         return self
 
 
@@ -212,16 +213,20 @@ class ProcessDefinition(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcessDefinition:
+        """Cross-field checks, all reported at once, each naming its field path."""
         system_ids = [s.id for s in self.systems]
-        _unique("systems[].id", system_ids)
-        _unique("inputs[].id", [i.id for i in self.inputs])
-        _unique("exception_categories[].code", [c.code for c in self.exception_categories])
-        for where, ref in [*((f"inputs[{i.id}].system", i.system) for i in self.inputs),
-                           *((f"rate_limits[{n}].system", r.system) for n, r in enumerate(self.rate_limits))]:
-            if ref not in system_ids:
-                raise ValueError(f"{where}: unknown system {ref!r} (known: {', '.join(system_ids)})")
+        problems = [*_repeated("systems", "id", system_ids),
+                    *_repeated("inputs", "id", [i.id for i in self.inputs]),
+                    *_repeated("exception_categories", "code", [c.code for c in self.exception_categories]),
+                    *_repeated("rate_limits", "system", [r.system for r in self.rate_limits])]
+        refs = [*((f"inputs.{n}.system", i.system) for n, i in enumerate(self.inputs)),
+                *((f"rate_limits.{n}.system", r.system) for n, r in enumerate(self.rate_limits))]
+        problems += [f"{where}: unknown system {ref!r} (known: {', '.join(system_ids)})"
+                     for where, ref in refs if ref not in system_ids]
         if self.source not in self.sources:
-            raise ValueError(f"source {self.source!r} is not one of sources {self.sources}")
+            problems.append(f"source: {self.source!r} is not one of `sources` ({', '.join(self.sources)})")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def category(self, code: str) -> ExceptionCategory:
@@ -245,11 +250,16 @@ class ProcessDefinition(Strict):
         return "flows." + self.id.replace("-", "_")
 
 
-def _unique(where: str, values: list[str]) -> None:
-    seen: set[str] = set()
-    dup = sorted({v for v in values if v in seen or seen.add(v)})  # type: ignore[func-returns-value]
-    if dup:
-        raise ValueError(f"{where} must be unique; repeated: {', '.join(dup)}")
+def _repeated(where: str, key: str, values: list[str]) -> list[str]:
+    """'exception_categories.3.code: 'GRADE' is used twice (also at exception_categories.0.code)'."""
+    first: dict[str, int] = {}
+    problems = []
+    for n, value in enumerate(values):
+        if value in first:
+            problems.append(f"{where}.{n}.{key}: {value!r} must be unique (also at {where}.{first[value]}.{key})")
+        else:
+            first[value] = n
+    return problems
 
 
 def id_from_filename(name: str) -> str | None:

@@ -103,9 +103,22 @@ def task_options(source: RunContext | ProcessDefinition) -> dict[str, Any]:
     return {"retries": retries, "retry_delay_seconds": delays or 0, "retry_jitter_factor": 0.1}
 
 
+PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.flow_runs.worker", "prefect.runner")
+
+
+def scrub_prefect_logs() -> None:
+    """Mask fnr in what Prefect's own run loggers send to the API (state messages with exception
+    text, tracebacks), not only in what our code logs through get_logger."""
+    for name in PREFECT_RUN_LOGGERS:
+        logger = logging.getLogger(name)
+        if _SCRUB not in logger.filters:
+            logger.addFilter(_SCRUB)
+
+
 def open_run(process_id: str, settings: Settings | None = None, store: WorkQueueStore | None = None,
              out_dir: Path | None = None, run_id: str | None = None) -> RunContext:
     """Validate the definition (refuse to run on an invalid one) and record the run's start."""
+    scrub_prefect_logs()
     settings = settings or get_settings()
     definition, rules = load_definition(process_id, settings)
     store = store or WorkQueueStore.from_settings(settings)

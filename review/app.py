@@ -193,7 +193,7 @@ ERRORS = {
 }
 
 
-AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*(,\d{1,2})?( kr)?$|^-?\d+(,\d+)?( %| dager| timer)?$")
+AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*,\d{2}( kr)?$")  # "1 234,50": right-aligned
 
 
 def _size(n: int | None) -> str:
@@ -292,7 +292,11 @@ def _public_routes(app: FastAPI, st: ReviewState) -> None:
 
     def login_page(request: Request, error: str = "", username: str = "", next_url: str = "/",
                    status_code: int = 200) -> HTMLResponse:
-        nonce = auth.LoginCsrf.new_nonce()
+        # Keep the browser's nonce when it has one: a second login tab (or a favicon request that
+        # bounced to /login) must not invalidate the form already on screen.
+        nonce = request.cookies.get(auth.LoginCsrf.COOKIE) or ""
+        if not (16 <= len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()):
+            nonce = auth.LoginCsrf.new_nonce()
         response = render(request, "login.html", {"error": error, "username": username, "next": next_url,
                                                   "login_token": st.login_csrf.token_for(nonce),
                                                   "max_failed": rs.max_failed_logins},
@@ -318,6 +322,7 @@ def _public_routes(app: FastAPI, st: ReviewState) -> None:
             return login_page(request, "Skriv brukernavn og passord.", username, next_url, 400)
         result = auth.authenticate(st.store, username, password, rs.max_failed_logins)
         if result.locked:
+            log.warning("login refused: account %r is locked", username)
             return login_page(request, "Kontoen er låst etter for mange feil passord. Be en administrator "
                                        "om å låse den opp.", username, next_url, 403)
         if not result.ok or result.user_id is None:
@@ -475,6 +480,7 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         rows = queries.export_rows(st.reader, scope, f, p.username, now)
         body = workbook(rows, st.catalogue, now, _selection(st, f) + [("Eksportert av", p.username)])
         st.store.audit(p.username, "cases.exported", details={"rows": len(rows), "filter": f.params(page=1)})
+        log.info("%s exported %d cases", p.username, len(rows))
         local = to_oslo(now)
         filename = f"avvik-{local:%Y-%m-%d}.xlsx" if local else "avvik.xlsx"
         return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -501,12 +507,14 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         if not (inline and att.media_type.startswith("image/")):  # screenshots on the case page: the view is logged
             st.store.audit(p.username, "attachment.downloaded", case.process_id, case_id=case.id,
                            details={"attachment_id": att.id, "filename": mask_fnrs_in_text(att.filename)})
-        ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in att.filename)
+        # The file name a browser saves under: masked (names like brev-<fnr>.pdf happen), '*' -> 'x'.
+        name = mask_fnrs_in_text(att.filename).replace("*", "x")
+        ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
         disposition = "inline" if inline else "attachment"
         media_type = att.media_type if inline else (att.media_type or "application/octet-stream")
         return Response(att.content, media_type=media_type, headers={
             "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; "
-                                   f"filename*=UTF-8''{quote(att.filename, safe='')}",
+                                   f"filename*=UTF-8''{quote(name, safe='')}",
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox"})
 
     @app.get("/logg", response_class=HTMLResponse)
@@ -710,6 +718,7 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
             ctx = _case_context(st, p, case, back)
             ctx.update(form=form, errors={exc.field or "general": str(exc)})
             return render(request, "case.html", {"active_nav": "saker", **ctx}, status_code=400)
+        log.info("case %s (%s/%s) decided %s by %s", case.id, case.process_id, case.category, action, p.username)
         label = decisions.spec(action).label
         return redirect(request, back, ("ok", f"Sak {case.id} er lagret: «{label}». Roboten utfører "
                                               "beslutningen ved neste kjøring."))
@@ -738,6 +747,7 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
         if not (case.evidence or {}).get("fnr"):
             return redirect(request, _case_url(case.id, back), ("error", "Saken har ikke noe fødselsnummer."))
         st.store.audit(p.username, "fnr.revealed", case.process_id, case_id=case.id)
+        log.info("fnr of case %s revealed to %s", case.id, p.username)
         ctx = _case_context(st, p, case, back, revealed=True)
         return render(request, "case.html", {"active_nav": "saker", **ctx})
 

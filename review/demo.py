@@ -245,7 +245,8 @@ def png(width: int = 480, height: int = 270, text_rows: int = 6, seed: int = 1) 
             + chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + chunk(b"IEND", b""))
 
 
-def seed_showcase(store: WorkQueueStore, n: int = 240, seed: int = 11) -> dict[str, int]:
+def seed_showcase(store: WorkQueueStore, n: int = 240, seed: int = 11,
+                  screenshot: bytes | None = None) -> dict[str, int]:
     """A realistic queue for the screenshots and the demo: cases of every process, some
     claimed or decided, a bot failure with its screenshot, a refused document. Returns ids of
     a few cases worth showing."""
@@ -264,7 +265,7 @@ def seed_showcase(store: WorkQueueStore, n: int = 240, seed: int = 11) -> dict[s
                                                "Roboten logget inn, åpnet bilaget og fikk feilside ved opplasting."}],
                                  "data": {"url": "http://127.0.0.1:8703/bilag/412233", "status": 503}},
                        org_unit=FINANCE_UNITS[0], sla_hours=24,
-                       attachments=[("skjermbilde.png", "image/png", png()),
+                       attachments=[("skjermbilde.png", "image/png", screenshot or png()),
                                     ("trace.zip", "application/zip", b"PK\x05\x06" + b"\x00" * 18)])
     picked["system"] = store.open_case(ATTACHMENTS, "underbilag-412233.pdf", sys_case, kind="system").id
     # A refused document with two candidate vouchers.

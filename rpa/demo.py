@@ -109,7 +109,8 @@ class Demo:
             server = PrefectServer.from_settings(self.settings)
             server.start(timeout=180)
             self.stack.callback(self._stop, "Prefect server", server.stop)
-            self.step(f"Prefect server up: {self.settings.prefect.ui_url}")
+            self.step(f"Prefect server up: {self.settings.prefect.ui_url} (pid {server.child.pid}, "
+                      f"log {server.log_file})")
         self.stack.enter_context(client_settings(api, self.settings.prefect.ui_url))
         self.urls["Prefect UI"] = self.settings.prefect.ui_url
         return api

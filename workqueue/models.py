@@ -19,7 +19,6 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -88,11 +87,6 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("process_id", "reference", name="uq_work_items_process_reference"),
-        # The claim order (priority high to low, then FIFO) read straight from the index;
-        # items with a deadline have their own partial index (see WorkQueueStore.claim).
-        Index("ix_work_items_claimable", "process_id", "status", text("priority DESC"), "id"),
-        Index("ix_work_items_deadline", "process_id", "status", text("priority DESC"), "deadline", "id",
-              sqlite_where=text("deadline IS NOT NULL"), postgresql_where=text("deadline IS NOT NULL")),
         Index("ix_work_items_lease", "status", "claimed_until"),
     )
 
@@ -113,6 +107,14 @@ class WorkItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# The claim order (priority high to low, then first in) read straight from an index, and the same
+# for items with a deadline (partial index); see WorkQueueStore.claim. Declared after the class
+# because the DESC column needs the mapped attribute.
+Index("ix_work_items_claimable", WorkItem.process_id, WorkItem.status, WorkItem.priority.desc(), WorkItem.id)
+Index("ix_work_items_deadline", WorkItem.process_id, WorkItem.status, WorkItem.priority.desc(), WorkItem.deadline,
+      WorkItem.id, sqlite_where=WorkItem.deadline.isnot(None), postgresql_where=WorkItem.deadline.isnot(None))
 
 
 class ExceptionCase(Base):

@@ -220,7 +220,9 @@ class WorkQueueStore:
             if not rows:
                 return []
             rows.sort(key=_claim_order)
-            target = t.c.id.in_([row.id for row in rows[:limit]])
+            # The status guard is belt and braces: the lock (or SQLite's write lock) already
+            # guarantees these rows are still waiting.
+            target = and_(t.c.id.in_([row.id for row in rows[:limit]]), t.c.status == ItemStatus.new.value)
             items = list(s.scalars(
                 update(WorkItem).where(target).values(
                     status=ItemStatus.in_progress.value, claimed_by=worker,

@@ -123,11 +123,13 @@ class TokenProvider:
                 response = self._session.post(self.token_url, data=form, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = f"{type(exc).__name__}"
-                self._sleep(self.retry.delay(attempt))
+                if attempt < self.retry.max_attempts:
+                    self._sleep(self.retry.delay(attempt))
                 continue
             if response.status_code in TRANSIENT_STATUSES:
                 last = f"HTTP {response.status_code}"
-                self._sleep(self.retry.delay(attempt, _retry_after(response)))
+                if attempt < self.retry.max_attempts:
+                    self._sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             if response.status_code in (400, 401, 403):
                 code, message = _error_body(response)
@@ -277,7 +279,8 @@ class FinanceClient:
                     raise FinanceUnavailable(f"{method} {url}: {last} (not retried: the upload may "
                                              "have arrived; verify the attachment list)") from None
                 self.retries += 1
-                self._sleep(self.retry.delay(attempt))
+                if attempt < self.retry.max_attempts:
+                    self._sleep(self.retry.delay(attempt))
                 continue
             if response.status_code == 401 and not refreshed:
                 # Expired or revoked token: fetch a new one once, without counting an attempt.

@@ -137,8 +137,9 @@ class VegvesenClient:
             except PlateError as exc:
                 raise InvalidIdentifier(str(exc), message_no=exc.reason) from None
         params = {identifier.by: identifier.value}
-        headers = {"SVV-Authorization": f"Apikey {self._key.get_secret_value()}",
-                   "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self._key.get_secret_value():  # no key configured: send none (the registry answers 401)
+            headers["SVV-Authorization"] = f"Apikey {self._key.get_secret_value()}"
         url = self.base_url + LOOKUP_PATH
         attempt = 0
         while True:

@@ -36,6 +36,12 @@ class DoorSession(Protocol):
     def evidence(self) -> list[tuple[str, str, bytes]]:
         """Files that show what went wrong (screenshot, trace) after a failure; may be empty."""
 
+    def begin_item(self) -> None:
+        """A work item starts (the web door starts a trace chunk)."""
+
+    def end_item(self) -> None:
+        """The work item went well (the web door drops its trace chunk)."""
+
     def close(self) -> None: ...
 
 
@@ -90,6 +96,12 @@ class ApiSession:
     def evidence(self) -> list[tuple[str, str, bytes]]:
         return []
 
+    def begin_item(self) -> None:
+        pass
+
+    def end_item(self) -> None:
+        pass
+
     def close(self) -> None:
         self.client.close()
 
@@ -137,6 +149,12 @@ class WebSession:
 
     def evidence(self) -> list[tuple[str, str, bytes]]:
         return self.bot.failure_evidence()
+
+    def begin_item(self) -> None:
+        self.bot.begin_item()
+
+    def end_item(self) -> None:
+        self.bot.end_item()
 
     def close(self) -> None:
         self.bot.close()

@@ -58,6 +58,17 @@ def _clean_voucher(value: str) -> str:
     return "".join(value.split())
 
 
+def document_type(value: str, rules: Rules) -> str:
+    """The manifest's document type, spelled as the finance system lists it; unknown or empty
+    values get the default (the web form only offers the listed types)."""
+    value = (value or "").strip()
+    if not value:
+        return rules.default_document_type
+    if not rules.document_types:
+        return value
+    return next((t for t in rules.document_types if t.casefold() == value.casefold()), rules.default_document_type)
+
+
 def _problem(category: str, message: str) -> dict[str, str]:
     return {"category": category, "message": message}
 
@@ -186,7 +197,7 @@ def _row_without_file(row: ManifestRow, mf: SourceFile, rules: Rules) -> Documen
                                                         "finnes ikke i innboksen.")
     return Document(source=file_name or f"{mf.name}#rad{row.row}", file_name=file_name,
                     target=_target_from_row(row),
-                    document_type=row.get("dokumenttype") or rules.default_document_type,
+                    document_type=document_type(row.get("dokumenttype"), rules),
                     comment=row.get("kommentar"), origin="manifest", manifest=manifest, problem=problem)
 
 
@@ -196,7 +207,7 @@ def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: Manife
     doc_problem = ({"category": problem.category, "message": problem.message} if problem
                    else _row_target_problem(row, mf.name))
     return Document(source=name, file_name=name, target=_target_from_row(row),
-                    document_type=row.get("dokumenttype") or rules.default_document_type,
+                    document_type=document_type(row.get("dokumenttype"), rules),
                     comment=row.get("kommentar"), origin="manifest", container=name, container_path=str(path),
                     sha256=sha, size=len(data), media_type=media_type, problem=doc_problem,
                     manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
@@ -204,7 +215,7 @@ def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: Manife
 
 def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> Document:
     media_type, problem = validate_document(name, data, rules)
-    target, document_type = Target(), rules.default_document_type
+    target, doc_type = Target(), rules.default_document_type
     origin = "none"
     for convention in rules.file_name_conventions:
         groups = convention.match(name)
@@ -212,7 +223,7 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
             target = Target(voucher_number=groups.get("voucher_number", ""),
                             supplier_org_no=groups.get("supplier_org_no", ""),
                             invoice_number=groups.get("invoice_number", ""))
-            document_type = convention.document_type or rules.default_document_type
+            doc_type = document_type(convention.document_type or "", rules)
             origin = "convention"
             break
     doc_problem = {"category": problem.category, "message": problem.message} if problem else None
@@ -220,7 +231,7 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
         doc_problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
                                f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
                                "navnekonvensjon.")
-    return Document(source=name, file_name=name, target=target, document_type=document_type, origin=origin,
+    return Document(source=name, file_name=name, target=target, document_type=doc_type, origin=origin,
                     container=name, container_path=str(path), sha256=sha, size=len(data),
                     media_type=media_type, problem=doc_problem)
 

@@ -42,10 +42,7 @@ def _cell(value: object) -> str:
 
 def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: list[str]) -> list[ManifestRow]:
     """Rows of a manifest; `columns` maps our field names to the headers in the file."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        table = _xlsx_rows(path, data)
-    else:
-        table = _csv_rows(path, data)
+    table = _xlsx_rows(path, data) if path.suffix.lower() in (".xlsx", ".xlsm") else _csv_rows(path, data)
     if not table:
         raise ManifestError(f"{path.name}: the manifest is empty (no header row)")
     header = [_norm_header(h) for h in table[0]]

@@ -19,6 +19,7 @@ hands them out and records the outcomes (completions in one transaction per batc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -193,6 +194,10 @@ def build_case(ctx: RunContext, doc: Document, category: str, message: str, *, v
 # ---------------------------------------------------------------------------- one item
 
 
+# Refusals decided before the target is looked up (the file or the row itself is the problem).
+PRE_TARGET_PROBLEMS = {"UNSAFE_FILE_NAME", "MANIFEST_ROW_WITHOUT_FILE", "FILE_WITHOUT_MANIFEST_ROW",
+                       "VOUCHER_NOT_FOUND"}
+
 _CODE_TO_CATEGORY = {VoucherNotFound: "VOUCHER_NOT_FOUND", VoucherLocked: "VOUCHER_LOCKED",
                      FileTooLarge: "FILE_TOO_LARGE", FileTypeNotAllowed: "FILE_TYPE_NOT_ALLOWED"}
 
@@ -232,42 +237,59 @@ class ItemHandler:
                            case=build_case(self.ctx, doc, category, message, content=content, **kwargs))
 
     def handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
+        """The checks in the order the process definition's categories are meant: name, source,
+        target (found, unique, open), content (size, type, readable), then already attached."""
         doc = Document.from_payload(item.payload)
         doc.reference = item.reference
-        if doc.problem:
-            return self._business(item, doc, doc.problem["category"], doc.problem["message"])
-        content = load_content(doc, self.workspace)
+        problem = doc.problem
+        if problem and (problem["category"] in PRE_TARGET_PROBLEMS or not doc.target.known):
+            return self._business(item, doc, problem["category"], problem["message"])
+        journal = self.workspace.journal_get(item.reference)
         vouchers = session.find_vouchers(doc.target)
         if not vouchers:
             return self._business(item, doc, "VOUCHER_NOT_FOUND",
-                                  f"Fant ikke {doc.target.describe()} i økonomisystemet.", content)
+                                  f"Fant ikke {doc.target.describe()} i økonomisystemet.")
         if len(vouchers) > 1:
             numbers = ", ".join(v.voucher_number for v in vouchers)
             return self._business(item, doc, "SEVERAL_CANDIDATES",
                                   f"{len(vouchers)} bilag passer til {doc.target.describe()}: {numbers}. "
-                                  "Velg riktig bilag.", content, candidates=vouchers)
+                                  "Velg riktig bilag.", candidates=vouchers)
         voucher = vouchers[0]
-        by_sha = session.attachments_by_sha256(doc.sha256 or "")
-        if by_sha is None:
-            here = [a for a in session.attachments(voucher.voucher_number) if a.sha256 == doc.sha256]
-            elsewhere: list[Attachment] = []
-        else:
-            here = [a for a in by_sha if a.voucher_number == voucher.voucher_number]
-            elsewhere = [a for a in by_sha if a.voucher_number != voucher.voucher_number]
-        if here:
-            journal = self.workspace.journal_get(item.reference)
-            return self._done(item, doc, "uploaded" if journal else "already_attached", voucher, here[0], journal)
+        here: list[Attachment] = []
+        elsewhere: list[Attachment] = []
+
+        def look() -> None:
+            by_sha = session.attachments_by_sha256(doc.sha256 or "")
+            if by_sha is None:  # this door cannot search by content: read the voucher's own list
+                here[:] = [a for a in session.attachments(voucher.voucher_number) if a.sha256 == doc.sha256]
+            else:
+                here[:] = [a for a in by_sha if a.voucher_number == voucher.voucher_number]
+                elsewhere[:] = [a for a in by_sha if a.voucher_number != voucher.voucher_number]
+
+        if journal:
+            # An earlier attempt of ours sent it (or was about to): whatever changed since, if the
+            # document is on the voucher, the upload happened and is ours.
+            look()
+            if here:
+                return self._done(item, doc, "uploaded", voucher, here[0], journal)
         if voucher.locked:
             why = (f"Perioden {voucher.period} er stengt" if voucher.period_closed and voucher.status != "locked"
                    else "Bilaget er låst")
             return self._business(item, doc, "VOUCHER_LOCKED",
                                   f"{why}: vedlegg kan ikke legges til bilag {voucher.voucher_number}.",
-                                  content, voucher=voucher)
+                                  voucher=voucher)
+        if problem:
+            return self._business(item, doc, problem["category"], problem["message"], voucher=voucher)
+        if not journal:
+            look()
+            if here:
+                return self._done(item, doc, "already_attached", voucher, here[0])
         if elsewhere and self.rules.check_attached_elsewhere and doc.case_id is None:
             others = ", ".join(sorted({a.voucher_number for a in elsewhere}))
             return self._business(item, doc, "ATTACHED_ELSEWHERE",
                                   f"Samme dokument (samme innhold) ligger allerede på bilag {others}, ikke på "
-                                  f"bilag {voucher.voucher_number}.", content, voucher=voucher, elsewhere=elsewhere)
+                                  f"bilag {voucher.voucher_number}.", voucher=voucher, elsewhere=elsewhere)
+        content = load_content(doc, self.workspace)
         journal = {"run_id": self.ctx.run_id, "door": self.door_name,
                    "at": datetime.now(UTC).isoformat(timespec="seconds"), "voucher_number": voucher.voucher_number}
         self.workspace.journal_intent(item.reference, journal)
@@ -291,26 +313,30 @@ class ItemHandler:
     def safe_handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
         """handle(), with every failure turned into an outcome (never raises)."""
         try:
-            return self.handle(item, session)
+            session.begin_item()
+            outcome = self.handle(item, session)
+            session.end_item()
+            return outcome
         except FinanceAuthError as exc:
             return ItemOutcome(item.id, item.reference, "fatal", error=f"Innlogging avvist: {exc}")
         except FinanceBusinessError as exc:
             # A refusal we did not expect (e.g. 400 INVALID_REQUEST): our request is wrong, not the
             # data; operators look at it.
-            return ItemOutcome(item.id, item.reference, "system", error=f"Uventet avvisning: {exc}")
+            return self._system(item, session, f"Uventet avvisning fra økonomisystemet: {exc}")
         except (FinanceError, ContentMissing) as exc:
-            return ItemOutcome(item.id, item.reference, "system", error=str(exc))
+            return self._system(item, session, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bot failure (timeout, changed page) is a system exception
-            evidence_files = []
-            try:
-                evidence_files = session.evidence()
-            except Exception:  # noqa: BLE001 - evidence is best effort
-                evidence_files = []
-            tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return ItemOutcome(item.id, item.reference, "system", error=f"{type(exc).__name__}: {tb}"[:1500],
-                               attachments=evidence_files,
-                               evidence={"sections": [{"title": "Feil", "text": tb[:4000]}],
-                                         "data": {"reference": item.reference, "door": self.door_name}})
+            text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return self._system(item, session, f"{type(exc).__name__}: {text}")
+
+    def _system(self, item: WorkItem, session: DoorSession, error: str) -> ItemOutcome:
+        try:
+            files = session.evidence()
+        except Exception:  # noqa: BLE001 - evidence is best effort
+            files = []
+        return ItemOutcome(item.id, item.reference, "system", error=error[:1500], attachments=files,
+                           evidence={"sections": [{"title": "Feil", "text": error[:4000]}],
+                                     "data": {"reference": item.reference, "door": self.door_name}})
 
 
 # ---------------------------------------------------------------------------- the pool
@@ -519,7 +545,5 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
 
 
 def _close(session: DoorSession) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a broken browser must not hide the real error
         session.close()
-    except Exception:  # noqa: BLE001 - closing a broken browser must not hide the real error
-        pass

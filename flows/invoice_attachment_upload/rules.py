@@ -9,6 +9,7 @@ runs side by side.
 from __future__ import annotations
 
 import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TARGET_GROUPS = {"voucher_number", "supplier_org_no", "invoice_number"}

@@ -30,7 +30,7 @@ from flows.invoice_attachment_upload.texts import (
     datetime_no,
 )
 from flows.invoice_attachment_upload.validation import safe_display_name
-from flows.invoice_attachment_upload.workspace import Workspace, atomic_write, move_file, write_json
+from flows.invoice_attachment_upload.workspace import Workspace, atomic_write, file_sha256, move_file, write_json
 from flows.runtime import RunContext
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
 
@@ -154,6 +154,8 @@ def _document_json(source: SourceFile, stored: Path, outcomes: list[dict[str, An
 def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                  day: str, src: Path | None = None) -> Path | None:
     src = src or Path(source.path)
+    if file_sha256(src) != source.sha256:
+        return None  # gone (another worker settled it) or replaced by a new file of the same name
     dest, there = workspace.destination(workspace.archive_root, day, source.name, source.sha256, RECEIPT)
     write_json(Path(f"{dest}{RECEIPT}"), _document_json(source, dest, outcomes, "kvittering", ctx.process_id))
     atomic_write(Path(f"{dest}{RECEIPT_TXT}"), _receipt_text(source, dest, outcomes).encode("utf-8"))
@@ -166,6 +168,8 @@ def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outc
 def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                     day: str) -> Path | None:
     src = Path(source.path)
+    if file_sha256(src) != source.sha256:
+        return None  # gone (another worker settled it) or replaced by a new file of the same name
     dest, there = workspace.destination(workspace.quarantine_root, day, source.name, source.sha256, REASON)
     reason_json = Path(f"{dest}{REASON}")
     queue_url = f"{ctx.settings.review.public_url}/saker?prosess={ctx.process_id}"
@@ -230,6 +234,8 @@ def archive_manifest(ctx: RunContext, workspace: Workspace, manifest: SourceFile
     text += [f"Rad {r['row']}: {r['source']} -> {r['target']}" + ("" if r["file_found"] else " (FILEN MANGLER)")
              for r in rows]
     atomic_write(Path(f"{dest}{RECEIPT_TXT}"), ("\n".join(text) + "\n").encode("utf-8"))
+    if file_sha256(Path(manifest.path)) != manifest.sha256:
+        return
     if there:
         Path(manifest.path).unlink(missing_ok=True)
     else:

@@ -132,7 +132,7 @@ def prefect_run_problems(process_ids: Iterable[str], since: datetime, now: datet
             expected_start_time=FlowRunFilterExpectedStartTime(after_=since),
             state=FlowRunFilterState(operator="or_",
                                      type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]),
-                                     name=FlowRunFilterStateName(any_=["Late"]))), limit=500)
+                                     name=FlowRunFilterStateName(any_=["Late"]))), limit=200)
     for run in runs:
         state_type = run.state_type.value if run.state_type else "UNKNOWN"
         expected = aware(run.expected_start_time) or now

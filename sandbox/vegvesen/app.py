@@ -137,7 +137,7 @@ def create_app(data_dir: Path, faults: FaultSettings | None = None, *, vegvesen:
         allowed, wait = quota_left()
         if not allowed:
             return _error(422, "Antall kjoretoy i respons overstiger kvote",
-                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                          headers={"Retry-After": str(max(1, math.ceil(wait - 1e-6)))})
         state.lookups += 1
         key = plate or state.register.by_vin.get(vin, vin)
         body = state.register.answers.get(key)

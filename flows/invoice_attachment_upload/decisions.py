@@ -1,0 +1,190 @@
+"""Reviewers' decisions, applied by the next run, and files leaving the quarantine.
+
+Actions (the definition's `exception_categories[].actions`):
+  choose_voucher  {"voucher_number": "…"}: a new work item sends the document to that voucher
+                  (keyed by content + chosen voucher + case, so it is still exactly once; the
+                  "attached elsewhere" check is skipped: a person chose this voucher knowingly)
+  retry           the case's item goes back to the queue (after a locked period was opened, the
+                  voucher was registered, or a system error was fixed)
+  handled_manually / dismiss   nothing is sent; the file leaves the quarantine with a receipt
+Applying is idempotent: a crash before `mark_decision_applied` re-applies the same decision
+(the new item's reference exists already; a retried item is only re-queued when it is final).
+
+A quarantined file moves to the archive once every refused document in it is resolved (its item
+or the chosen voucher's item is done, or a person handled or dismissed it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flows.invoice_attachment_upload.model import Document, SourceFile, Target
+from flows.invoice_attachment_upload.settle import (
+    REASON,
+    REASON_TXT,
+    SUCCESS,
+    archive_file,
+    document_outcome,
+)
+from flows.invoice_attachment_upload.texts import OSLO
+from flows.invoice_attachment_upload.workspace import Workspace, read_json
+from flows.runtime import RunContext, get_logger
+from workqueue.models import ItemStatus
+from workqueue.store import NewItem
+
+ROBOT = "robot"
+
+
+@dataclass
+class DecisionStats:
+    applied: int = 0
+    new_items: int = 0
+    requeued: int = 0
+    closed: int = 0
+    invalid: int = 0
+    released_files: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def apply_decisions(ctx: RunContext, workspace: Workspace) -> DecisionStats:
+    log = get_logger(__name__)
+    stats = DecisionStats()
+    for case in ctx.store.pending_decisions(ctx.process_id):
+        decision = dict(case.decision or {})
+        action = decision.get("action", "")
+        details: dict[str, Any] = {"action": action}
+        item = ctx.store.get_item(case.item_id) if case.item_id else None
+        if item is None:
+            ctx.store.mark_decision_applied(case.id, ROBOT, {**details, "note": "no work item"})
+            stats.applied += 1
+            continue
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        common = {"case_id": case.id, "decided_by": case.decided_by or "", "comment": decision.get("comment", ""),
+                  "at": now}
+        if action == "choose_voucher":
+            number = "".join(str(decision.get("voucher_number") or "").split())
+            if not number:
+                stats.invalid += 1
+                ctx.store.mark_decision_applied(case.id, ROBOT, {**details, "error": "voucher_number mangler"})
+                log.warning("case %s: choose_voucher without voucher_number", case.id)
+                continue
+            doc = Document.from_payload(item.payload)
+            entry = workspace.quarantine_entry(item.reference)
+            new = Document(
+                source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
+                document_type=doc.document_type, comment=doc.comment, origin="decision",
+                container=doc.container, container_path=doc.container_path,
+                embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
+                media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case.id,
+                content_path=(entry or {}).get("file") or doc.content_path)
+            ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
+            workspace.write_resolution(item.reference, {"action": action, "new_reference": new.reference,
+                                                        **common})
+            if entry:  # the new item's own refusal, if any, points at the same quarantined file
+                workspace.index_quarantine(new.reference, Path(entry["grunn"]), Path(entry["file"]))
+            details["new_reference"] = new.reference
+            stats.new_items += 1
+        elif action == "retry":
+            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
+                ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
+            workspace.write_resolution(item.reference, {"action": action, "new_reference": item.reference,
+                                                        **common})
+            stats.requeued += 1
+        else:  # handled_manually, dismiss (and any action without robot work)
+            workspace.write_resolution(item.reference, {"action": action, **common})
+            stats.closed += 1
+        ctx.store.mark_decision_applied(case.id, ROBOT, details)
+        stats.applied += 1
+    return stats
+
+
+def _follow(ctx: RunContext, workspace: Workspace, reference: str, hops: int = 5) -> tuple[str, Any, dict | None]:
+    """Where a refused document stands now: ('done', item, resolution) | ('closed', None, resolution)
+    | ('open', None, resolution)."""
+    resolution = None
+    for _ in range(hops):
+        item = ctx.store.find_item(ctx.process_id, reference)
+        if item is not None and item.status == ItemStatus.done:
+            return "done", item, resolution
+        current = workspace.resolution(reference)
+        if current is None:
+            return "open", None, resolution
+        resolution = current
+        if current["action"] in ("choose_voucher", "retry"):
+            nxt = current.get("new_reference")
+            if not nxt:
+                return "open", None, resolution
+            if nxt == reference:  # retry: the same item, not done yet
+                return "open", None, resolution
+            reference = nxt
+            continue
+        return "closed", None, resolution
+    return "open", None, resolution
+
+
+def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> DecisionStats:
+    """Quarantined files whose refused documents are all resolved move to the archive."""
+    stats = DecisionStats()
+    by_reason: dict[str, dict[str, Any]] = {}
+    for entry in workspace.quarantine_entries():
+        by_reason.setdefault(entry["grunn"], entry)
+    for reason_path, entry in by_reason.items():
+        reason = read_json(Path(reason_path))
+        stored = Path(entry["file"])
+        if reason is None or not stored.exists():
+            continue
+        outcomes: list[dict[str, Any]] = []
+        stamps: list[datetime] = []
+        resolved = True
+        for o in reason["documents"]:
+            if o["outcome"] in SUCCESS:
+                outcomes.append(o)
+                continue
+            state, item, resolution = _follow(ctx, workspace, o["reference"])
+            if state == "open":
+                resolved = False
+                break
+            if state == "done":
+                doc = Document.from_payload(item.payload)
+                doc.source = o["source"]  # report under the quarantined document's own name
+                doc.reference = item.reference
+                new = document_outcome(doc, item)
+                new["outcome"] = (item.result or {}).get("outcome", "uploaded")
+                if item.finished_at:
+                    stamps.append(item.finished_at if item.finished_at.tzinfo else
+                                  item.finished_at.replace(tzinfo=UTC))
+            else:
+                new = {**o, "outcome": "handled_manually" if resolution["action"] == "handled_manually"
+                       else "dismissed"}
+            if resolution:
+                new["decided_by"] = resolution.get("decided_by", "")
+                new["decision_comment"] = resolution.get("comment", "")
+                new["first_category"] = o.get("category")
+                if resolution.get("at"):
+                    stamps.append(datetime.fromisoformat(resolution["at"]))
+            outcomes.append(new)
+        if not resolved:
+            continue
+        day = (max(stamps) if stamps else datetime.now(UTC)).astimezone(OSLO).strftime("%Y-%m-%d")
+        source = SourceFile(name=reason["source_file"], path=str(stored), sha256=reason["sha256"],
+                            size=reason["size"], kind=reason.get("file_kind", "document"))
+        dest = archive_file(ctx, workspace, source, outcomes, day, src=stored)
+        if dest is None:
+            continue
+        for suffix in (REASON, REASON_TXT):
+            Path(f"{stored}{suffix}").unlink(missing_ok=True)
+        for o in reason["documents"]:
+            ref = o["reference"]
+            for _ in range(5):
+                workspace.clear_quarantine_entry(ref)
+                res = workspace.resolution(ref)
+                workspace.clear_resolution(ref)
+                if not res or not res.get("new_reference") or res["new_reference"] == ref:
+                    break
+                ref = res["new_reference"]
+        stats.released_files += 1
+        stats.outcomes += [o for o in outcomes if o["outcome"] not in SUCCESS or o.get("decided_by")]
+    return stats

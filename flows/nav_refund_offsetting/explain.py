@@ -1,0 +1,273 @@
+"""What staff read: Norwegian explanations of every outcome and the evidence side by side.
+
+Evidence convention of the review app: {"sections": [{"title", "columns", "rows"} | {"title",
+"text"}], "fnr": clear fnr (only here), "data": machine-readable facts the next run needs to
+apply a decision}. Strings in sections are formatted Norwegian with the fnr masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.nav.k27 import BENEFIT_CODES
+from flows.nav_refund_offsetting.outcomes import label
+
+DASH = "–"
+
+
+def nok(ore: float | int | None, blank: str = "") -> str:
+    """1 234,50 (space between thousands, decimal comma, minus sign for negatives)."""
+    if ore is None or (isinstance(ore, float) and np.isnan(ore)):
+        return blank
+    ore = int(round(ore))
+    kroner, rest = divmod(abs(ore), 100)
+    return f"{'-' if ore < 0 else ''}{kroner:,}".replace(",", " ") + f",{rest:02d}"
+
+
+def kr(kroner: int | float) -> str:
+    return f"{int(kroner):,}".replace(",", " ") + " kr"
+
+
+def dato(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (np.datetime64, pd.Timestamp)):
+        if pd.isna(value):
+            return ""
+        value = pd.Timestamp(value).date()
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def periode(fra: Any, til: Any) -> str:
+    a, b = dato(fra), dato(til)
+    if not a and not b:
+        return "(ingen periode)"
+    return f"{a}{DASH}{b}"
+
+
+def fnr_text(fnr: int | str) -> str:
+    return f"{int(fnr):011d}"
+
+
+def benefit(code: str) -> str:
+    return f"{code} {BENEFIT_CODES.get(code, '')}".strip()
+
+
+def grade_text(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return f"{value:g} %"
+
+
+@dataclass
+class UnitView:
+    """Everything about one unit (a claim and its lines, or one line) in plain Python values."""
+
+    outcome: str
+    detail: str
+    lines: list[dict]              # report_id, line_no, amount_ore, fra, til, code, bnr, navn, maksdato, fnr, ...
+    claims: list[dict]             # krav_id, amount_ore, fra, til, code, bnr, org_enhet, inntekt_ore, ...
+    nav_ore: int
+    expected_ore: int
+    weekdays: int
+    day_rate_kr: int
+    grade_used: float
+    g: int
+    days_paid: int
+    other_basis_ore: float
+    basis_ore: float
+    cap_day_kr: int
+    tolerance_nok: float
+    tolerance_days: int
+    maksdato_prev: Any = None
+    duplicate_of: str = ""
+
+
+def explanation(u: UnitView) -> str:
+    """One or two Norwegian sentences saying why the unit ended as it did."""
+    o, d = u.outcome, u.detail
+    line = u.lines[0] if u.lines else {}
+    claim = u.claims[0] if u.claims else {}
+    claim_ore = sum(c["amount_ore"] for c in u.claims)
+    diff = u.nav_ore - claim_ore if u.claims else None
+    wd, rate = u.weekdays, u.day_rate_kr
+    calc = f"{wd} virkedager × {kr(rate)} = {nok(rate * wd * 100)} kr" if wd and rate else ""
+    if o == "EXACT":
+        if len(u.lines) > 1:
+            return f"{len(u.lines)} linjer dekker til sammen kravets periode og beløp ({nok(u.nav_ore)} kr)."
+        return "Beløp og periode stemmer med kravet."
+    if o == "ROUNDING":
+        return (f"Differansen på {nok(diff)} kr er innenfor toleransen på {nok(u.tolerance_nok * 100)} kr "
+                "(NAV runder dagsatsen til hele kroner).")
+    if o == "WEEKDAYS":
+        basis = "kravet er et månedsbeløp" if d == "implied_month" else "kravet er regnet per måned"
+        return f"NAV betaler per virkedag: {calc}; {basis} ({nok(claim_ore)} kr). Differanse {nok(diff)} kr."
+    if o == "CAP_6G":
+        return (f"Inntekten er over 6G (G = {kr(u.g)} på første fraværsdag): dagsatsen er begrenset til "
+                f"{kr(u.cap_day_kr)}. {calc}. Kravet var {nok(claim_ore)} kr.")
+    if o == "GRADE":
+        if d == "fewer_days":
+            return (f"NAV har betalt {u.days_paid} av {wd} virkedager à {kr(rate)} ({nok(u.nav_ore)} kr): "
+                    "ferie, permisjon eller arbeid i perioden. Kontroller søknaden.")
+        if d in ("registered_grade", "implied_grade", "claim_grade"):
+            return (f"Sykmeldingen er gradert {grade_text(u.grade_used)}, NAV har redusert refusjonen: forventet "
+                    f"{nok(u.expected_ore)} kr, utbetalt {nok(u.nav_ore)} kr. Kravet på {nok(claim_ore)} kr må "
+                    "reduseres tilsvarende.")
+        return (f"NAV har betalt {grade_text(u.grade_used)} gradert: {wd} virkedager × {kr(u.nav_ore // max(wd, 1) // 100)}"
+                f" = {nok(u.nav_ore)} kr, mot {nok(claim_ore)} kr i kravet. Kontroller graden i sykmeldingen.")
+    if o == "PARTIAL_REFUND":
+        return (f"Refusjonen ({nok(claim.get('refusjon_ore'))} kr/mnd) er lavere enn inntekten "
+                f"({nok(claim.get('inntekt_ore'))} kr/mnd): NAV har utbetalt resten direkte til den ansatte. "
+                f"Forventet refusjon {nok(u.expected_ore)} kr, kravet var {nok(claim_ore)} kr.")
+    if o == "SEVERAL_EMPLOYERS":
+        return (f"Den ansatte har også krav under et annet bedriftsnummer (inntekt {nok(u.other_basis_ore)} kr/mnd); "
+                f"samlet inntekt er over 6G og NAV fordeler 6G forholdsmessig. Forventet {nok(u.expected_ore)} kr, "
+                f"utbetalt {nok(u.nav_ore)} kr, krav {nok(claim_ore)} kr.")
+    if o == "SPLIT_POSITIONS":
+        parts = "; ".join(f"{c['krav_id']} {nok(c.get('share_ore'))} kr" for c in u.claims)
+        return (f"Én linje på {nok(u.nav_ore)} kr dekker {len(u.claims)} krav (stillinger) under samme "
+                f"bedriftsnummer. Forslag til fordeling etter kravbeløp: {parts}.")
+    if o == "PERIOD_SHIFT":
+        if d == "several_claims":
+            return (f"NAV-perioden {periode(line.get('fra'), line.get('til'))} strekker seg over "
+                    f"{len(u.claims)} krav: {', '.join(c['krav_id'] for c in u.claims)}.")
+        if d == "undated":
+            return "Linjen har ingen periode og kan ikke knyttes sikkert til ett av kravene."
+        first, last = min(x["fra"] for x in u.lines), max(x["til"] for x in u.lines)
+        return (f"NAV har betalt for {periode(first, last)}, kravet gjelder {periode(claim.get('fra'), claim.get('til'))}"
+                f" (avvik over {u.tolerance_days} dager). Resten kan komme i en senere rapport.")
+    if o == "PAYMENT_WITHOUT_CLAIM":
+        if d == "topup":
+            return (f"Kravet {claim.get('krav_id', '')} er allerede dekket av en tidligere linje for samme periode; "
+                    "dette er en tilleggsutbetaling (f.eks. etter G-regulering).")
+        if d == "settled":
+            return (f"Kravet {claim.get('krav_id', '')} er allerede utlignet; dette er en etterbetaling "
+                    "(G-regulering eller korrigering).")
+        if d == "agp_code":
+            return (f"Refusjon av ytelse {benefit(line.get('code', ''))} uten registrert krav (f.eks. kronisk "
+                    "sykdom eller graviditet i arbeidsgiverperioden).")
+        if d == "old_period":
+            return "Utbetaling for en eldre periode uten åpent krav (etterbetaling eller G-regulering)."
+        return "Ingen registrert refusjonskrav for denne ansatte, ytelsen og perioden: fraværet er ikke registrert."
+    if o == "HOLIDAY_PAY":
+        if d == "amount":
+            return (f"Feriepenger av sykepenger: utbetalt {nok(u.nav_ore)} kr, kravet var {nok(claim_ore)} kr. "
+                    "Kontroller mot opptjeningen.")
+        return "Feriepenger av sykepenger uten registrert krav. Kontroller mot opptjeningen (10,2 % av inntil 48 dager)."
+    if o == "NEGATIVE_LINE":
+        if d == "net_negative":
+            return f"Linjene går netto i minus ({nok(u.nav_ore)} kr): NAV krever tilbake mer enn utbetalt."
+        return (f"Negativ linje ({nok(u.nav_ore)} kr, ytelse {benefit(line.get('code', ''))}) som ikke kunne "
+                "motregnes mot en utbetaling i samme rapport: trekk eller tilbakebetaling av tidligere utbetaling.")
+    if o == "DUPLICATE":
+        if d == "earlier_run":
+            return "Linjen er identisk med en linje som allerede er utlignet i en tidligere kjøring."
+        return "Linjen er identisk med en tidligere linje i denne kjøringen (sendt to ganger)."
+    if o == "UNKNOWN_EMPLOYEE":
+        if d == "wrong_bnr":
+            others = ", ".join(sorted({str(c["bnr"]) for c in u.claims})) or "et annet bedriftsnummer"
+            return (f"Den ansatte er ikke registrert under bedriftsnummer {line.get('bnr', '')}; har krav under "
+                    f"{others}. Feil bedriftsnummer hos NAV eller i HR.")
+        return "Fødselsnummeret finnes ikke i ansattregisteret eller blant refusjonskravene."
+    if o == "WRONG_BENEFIT_CODE":
+        return (f"NAV har betalt ytelse {benefit(line.get('code', ''))}, kravet er registrert som "
+                f"{benefit(claim.get('code', ''))} for samme periode.")
+    if o == "MAKSDATO_CHANGED":
+        return (f"Maksdato er endret fra {dato(u.maksdato_prev)} til {dato(line.get('maksdato'))} siden forrige "
+                f"rapport. Beløpet stemmer ellers ({label(d) if d else 'ok'}); oppdater maksdato i HR og godkjenn.")
+    if o == "BANK_TOTAL_MISMATCH":
+        return "Rapporten holdes tilbake: summen stemmer ikke med innbetalingen i banken."
+    if o == "AMOUNT_DIFFERENCE":
+        expected = f" NAVs beregning gir {nok(u.expected_ore)} kr." if u.expected_ore >= 0 else ""
+        hint = " Inntekten mangler i kravet, så 6G kan ikke kontrolleres." if d == "cap_unknown_income" else ""
+        return (f"Differanse på {nok(diff)} kr (utbetalt {nok(u.nav_ore)}, krav {nok(claim_ore)}) som verken "
+                f"virkedager, 6G eller grad forklarer.{expected}{hint}")
+    return label(o)
+
+
+def comparison_rows(u: UnitView) -> list[list[str]]:
+    """Felt | NAV-rapport | Refusjonskrav | Beregnet"""
+    line = u.lines[0] if u.lines else {}
+    claims = u.claims
+    claim = claims[0] if claims else {}
+    claim_ore = sum(c["amount_ore"] for c in claims) if claims else None
+    lines_txt = ", ".join(f"{x['report_id']}/{x['line_no']}" for x in u.lines)
+    rows = [
+        ["Rapport/linje", lines_txt, ", ".join(c["krav_id"] for c in claims), ""],
+        ["Navn", line.get("navn", ""), "", ""],
+        ["Fødselsnummer", mask_fnr(fnr_text(line["fnr"])) if line.get("fnr") else "",
+         mask_fnr(fnr_text(claim["fnr"])) if claim.get("fnr") else "", ""],
+        ["Bedriftsnummer", str(line.get("bnr", "")), ", ".join(sorted({str(c["bnr"]) for c in claims})), ""],
+        ["Ytelse", benefit(line.get("code", "")), ", ".join(sorted({benefit(c["code"]) for c in claims})), ""],
+    ]
+    if u.lines:
+        dated = [x for x in u.lines if x.get("fra") is not None and not pd.isna(x.get("fra"))]
+        nav_period = periode(min(x["fra"] for x in dated), max(x["til"] for x in dated)) if dated else "(ingen periode)"
+    else:
+        nav_period = ""
+    rows.append(["Periode", nav_period, periode(claim.get("fra"), claim.get("til")) if claims else "", ""])
+    if u.weekdays:
+        rows.append(["Virkedager", "", "", str(u.weekdays)])
+    if u.day_rate_kr:
+        rows.append(["Dagsats", "", "", kr(u.day_rate_kr)])
+    if claims and claim.get("inntekt_ore") is not None and not np.isnan(claim.get("inntekt_ore")):
+        rows.append(["Månedsinntekt", "", nok(claim["inntekt_ore"]), ""])
+        if claim.get("refusjon_ore") is not None and not np.isnan(claim.get("refusjon_ore")):
+            rows.append(["Refusjon per måned", "", nok(claim["refusjon_ore"]), ""])
+    if claims or u.grade_used == u.grade_used:
+        rows.append(["Grad", "", grade_text(claim.get("grad")), grade_text(u.grade_used)])
+    if u.g:
+        rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), kr(u.g)])
+    rows.append(["Beløp", nok(u.nav_ore), nok(claim_ore), nok(u.expected_ore) if u.expected_ore >= 0 else ""])
+    if claim_ore is not None:
+        rows.append(["Differanse", nok(u.nav_ore - claim_ore), "",
+                     nok(u.nav_ore - u.expected_ore) if u.expected_ore >= 0 else ""])
+    maks = line.get("maksdato")
+    if maks is not None and not pd.isna(maks):
+        prev = dato(u.maksdato_prev) if u.maksdato_prev is not None and not pd.isna(u.maksdato_prev) else ""
+        rows.append(["Maksdato", dato(maks), "", f"forrige rapport: {prev}" if prev else ""])
+    return rows
+
+
+def lines_rows(u: UnitView) -> list[list[str]]:
+    return [[f"{x['report_id']}/{x['line_no']}", benefit(x.get("code", "")), periode(x.get("fra"), x.get("til")),
+             nok(x["amount_ore"])] for x in u.lines]
+
+
+def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[str, Any]:
+    sections: list[dict[str, Any]] = [
+        {"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "Refusjonskrav", "Beregnet"],
+         "rows": comparison_rows(u)},
+        {"title": "Forklaring", "text": explanation_text},
+    ]
+    if len(u.lines) > 1:
+        sections.append({"title": "Linjer i rapporten", "columns": ["Rapport/linje", "Ytelse", "Periode", "Beløp"],
+                         "rows": lines_rows(u)})
+    if u.outcome == "SPLIT_POSITIONS" or len(u.claims) > 1:
+        sections.append({"title": "Krav", "columns": ["Krav-ID", "Periode", "Beløp", "Forslag til fordeling"],
+                         "rows": [[c["krav_id"], periode(c["fra"], c["til"]), nok(c["amount_ore"]),
+                                   nok(c.get("share_ore"))] for c in u.claims]})
+    fnr = fnr_text(u.lines[0]["fnr"]) if u.lines and u.lines[0].get("fnr") else (
+        fnr_text(u.claims[0]["fnr"]) if u.claims else "")
+    return {"sections": _scrub(sections), "fnr": fnr, "data": data}
+
+
+def _scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Belt and braces: no 11-digit fnr may survive in what the review app renders."""
+    out = []
+    for s in sections:
+        s = dict(s)
+        if "text" in s:
+            s["text"] = mask_fnrs_in_text(s["text"])
+        if "rows" in s:
+            s["rows"] = [[mask_fnrs_in_text(str(c)) for c in row] for row in s["rows"]]
+        out.append(s)
+    return out

@@ -1,0 +1,148 @@
+"""What happens to a vehicle: done, or an exception case with evidence a reviewer can act on.
+
+Evidence follows the review app's generic convention: titled sections of Felt/Verdi rows or text,
+plus machine-readable `data` (the parsed vehicle, so the report can show a deregistered vehicle's
+details without asking the registry again).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from connectors.vegvesen.codes import FUELS
+from connectors.vegvesen.parser import Vehicle
+from connectors.vegvesen.plates import display_plate
+from flows.runtime import RunContext
+from flows.vehicle_data_collection.fleet import FleetRow
+from workqueue.store import NewCase
+
+NOT_FOUND = "NOT_FOUND"
+DEREGISTERED = "DEREGISTERED"
+EU_CONTROL_OVERDUE = "EU_CONTROL_OVERDUE"
+PLATE_MALFORMED = "PLATE_MALFORMED"
+DUPLICATE_PLATE = "DUPLICATE_PLATE"
+SYSTEM_ERROR = "SYSTEM_ERROR"
+
+
+def no_date(value: date | None) -> str:
+    return f"{value:%d.%m.%Y}" if value else ""
+
+
+def no_int(value: int | float | None, unit: str = "") -> str:
+    if value is None:
+        return ""
+    text = f"{round(value):,}".replace(",", "\u00a0")
+    return f"{text} {unit}".strip()
+
+
+def shown(payload: dict[str, Any]) -> str:
+    value = payload.get("value") or payload.get("raw") or ""
+    return display_plate(value) if payload.get("by") == "kjennemerke" else value
+
+
+def list_section(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"title": "Fra kjøretøylisten", "columns": ["Felt", "Verdi"], "rows": [
+        ["Rad", str(payload.get("row", ""))],
+        ["Kjennemerke slik det står", payload.get("raw") or "(tomt)"],
+        ["Virksomhet", payload.get("org_unit", "")],
+        ["Fil", payload.get("fleet_file", "")],
+    ]}
+
+
+def vehicle_section(v: Vehicle) -> dict[str, Any]:
+    rows = [
+        ["Kjennemerke", v.plate_display],
+        ["Understellsnummer", v.vin or ""],
+        ["Merke og modell", " ".join(p for p in (v.make, v.model) if p)],
+        ["Kjøretøygruppe", " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p)],
+        ["Drivstoff", ", ".join(FUELS.get(f, f) for f in v.fuels)],
+        ["Energiklasse", str(v.energy_class)],
+        ["Registreringsstatus", v.status_name],
+        ["Første registrering i Norge", no_date(v.first_registration)],
+        ["Frist for EU-kontroll", no_date(v.eu_control_deadline) or "ingen registrert"],
+        ["Sist godkjent EU-kontroll", no_date(v.eu_control_last_passed) or "ingen registrert"],
+        ["Tillatt totalvekt", no_int(v.permitted_total_weight_kg, "kg") or "ikke registrert"],
+    ]
+    return {"title": "Fra kjøretøyregisteret", "columns": ["Felt", "Verdi"], "rows": rows}
+
+
+def _evidence(payload: dict[str, Any], explanation: str, vehicle: Vehicle | None = None,
+              **data: Any) -> dict[str, Any]:
+    sections = [list_section(payload)]
+    if vehicle is not None:
+        sections.append(vehicle_section(vehicle))
+    sections.append({"title": "Forklaring", "text": explanation})
+    return {"sections": sections, "data": {"row": payload.get("row"), "plate": payload.get("value"),
+                                           "org_unit": payload.get("org_unit"),
+                                           "vehicle": vehicle.to_dict() if vehicle else None, **data}}
+
+
+def _search(payload: dict[str, Any], vehicle: Vehicle | None = None) -> str:
+    words = [payload.get("raw") or "", payload.get("value") or "", shown(payload), payload.get("org_unit") or ""]
+    if vehicle:
+        words += [vehicle.make or "", vehicle.model or "", vehicle.vin or ""]
+    return " ".join(w for w in words if w)
+
+
+def not_found_case(ctx: RunContext, payload: dict[str, Any], form: str, detail: str | None = None) -> NewCase:
+    answer = form + (f": {detail}" if detail else "")
+    message = (f"Statens vegvesen fant ikke kjøretøyet {shown(payload)} (rad {payload.get('row')}, svar: {answer}). "
+               "Kontroller kjennemerket i kjøretøylisten.")
+    explanation = ("Registeret svarte at kjøretøyet ikke finnes. Det skyldes oftest en skrivefeil i listen, et "
+                   "kjennemerke som er byttet ut, eller et kjøretøy som aldri er registrert i Norge. Rett listen, "
+                   "eller velg «Prøv igjen» om kjennemerket er riktig.")
+    return ctx.new_case(NOT_FOUND, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
+                        evidence=_evidence(payload, explanation, answer=answer))
+
+
+def malformed_case(ctx: RunContext, payload: dict[str, Any], reason: str) -> NewCase:
+    message = f"Rad {payload.get('row')} i kjøretøylisten: {reason}. Rett kjennemerket i listen."
+    explanation = ("Et vanlig kjennemerke har to bokstaver og fire eller fem sifre (f.eks. EK 39085). "
+                   "Understellsnummer (17 tegn) kan også brukes. Raden er ikke slått opp i registeret.")
+    return ctx.new_case(PLATE_MALFORMED, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
+                        evidence=_evidence(payload, explanation, reason=reason))
+
+
+def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
+    first = payload.get("first_row")
+    message = (f"Kjennemerket {shown(payload)} står flere ganger i kjøretøylisten (rad {first} og rad "
+               f"{payload.get('row')}). Kjøretøyet er tatt med én gang, fra rad {first}.")
+    explanation = ("Samme kjøretøy skal bare stå én gang i listen; ellers telles det dobbelt i klimarapporten. "
+                   "Fjern den ene raden (og sjekk hvilken virksomhet kjøretøyet hører til).")
+    return ctx.new_case(DUPLICATE_PLATE, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
+                        evidence=_evidence(payload, explanation, first_row=first))
+
+
+def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
+    message = (f"Kjøretøyet {v.plate_display or shown(payload)} har status «{v.status_name}» i kjøretøyregisteret, "
+               f"men står i kjøretøylisten (rad {payload.get('row')}, {payload.get('org_unit')}). Det er ikke tatt "
+               "med i andelen nullutslipp.")
+    explanation = ("Avregistrerte, vrakede og eksporterte (utførte) kjøretøy er ikke i bruk. Fjern kjøretøyet fra "
+                   "listen, eller få det registrert på nytt om det skal brukes.")
+    return ctx.new_case(DEREGISTERED, message, org_unit=payload.get("org_unit"),
+                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+
+
+def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
+    message = (f"Fristen for EU-kontroll for {v.plate_display} ({' '.join(p for p in (v.make, v.model) if p)}) gikk "
+               f"ut {no_date(v.eu_control_deadline)}. Kjøretøyet har bruksforbud til det er godkjent.")
+    explanation = ("Lette kjøretøy (til og med 3 500 kg) skal til EU-kontroll første gang innen 4 år etter første "
+                   "registrering og deretter hvert 2. år; tunge kjøretøy, busser, drosjer og ambulanser første "
+                   "gang etter 2 år og deretter hvert år. Bestill kontroll og marker saken som håndtert.")
+    return ctx.new_case(EU_CONTROL_OVERDUE, message, org_unit=payload.get("org_unit"),
+                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+
+
+def system_evidence(payload: dict[str, Any], error: str) -> dict[str, Any]:
+    return _evidence(payload, f"Teknisk feil ved oppslag: {error}")
+
+
+def is_overdue(v: Vehicle, today: date, grace_days: int) -> bool:
+    return v.eu_control_overdue(today - timedelta(days=grace_days))
+
+
+def payload_for(row: FleetRow, period: str, fleet_file: str, kind: str, first_row: int | None = None) -> dict[str, Any]:
+    return {"kind": kind, "period": period, "row": row.row, "raw": row.raw, "org_unit": row.org_unit,
+            "by": row.identifier.by if row.identifier else None, "value": row.key, "own_km": row.own_km,
+            "problem": row.problem, "fleet_file": fleet_file, "first_row": first_row}

@@ -1,0 +1,98 @@
+"""Screenshots of the review app for the README: `python -m review.screenshots [--out DIR]`.
+
+Seeds a showcase queue in a temporary store, serves the app on a free port, logs in as a
+reviewer with Playwright in Chromium (1366x768, a common laptop screen) and saves
+overview.png, queue.png, case.png and case-system.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+VIEWPORT = {"width": 1366, "height": 768}
+BOT_ERROR_PAGE = """<html><body style="margin:0;font-family:sans-serif;background:#f4f4f4">
+<div style="background:#3b3f46;color:#fff;padding:12px 20px;font-size:18px">Økonomisystemet · Bilag 412233</div>
+<div style="margin:40px auto;width:640px;background:#fff;border:1px solid #ccc;padding:24px">
+<h1 style="color:#a4161a;font-size:24px">503 Tjenesten er midlertidig utilgjengelig</h1>
+<p>Opplasting av vedlegg kunne ikke fullføres. Prøv igjen senere.</p>
+<p style="color:#777">Feilkode: ERP-UPL-503 · 23.11.2026 21:14:08</p></div></body></html>"""
+PASSWORD = "demo-passord-2026"
+
+
+def take(out: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    from config.settings import DatabaseSettings, PathSettings, Settings
+    from review import demo
+    from review.app import create_app
+    from review.auth import add_user
+    from sandbox.server import start_in_thread
+    from workqueue.store import WorkQueueStore
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="review-shots-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'workqueue.db'}"
+        settings = Settings(database=DatabaseSettings(url=url), paths=PathSettings(data_dir=Path(tmp)))
+        store = WorkQueueStore(url)
+        units = demo.NAV_UNITS + demo.FLEET_UNITS + demo.FINANCE_UNITS
+        add_user(store, "kari.nordmann", "reviewer", PASSWORD, org_units=units, full_name="Kari Nordmann")
+        add_user(store, "per.hansen", "reviewer", PASSWORD, org_units=units, full_name="Per Hansen")
+        with sync_playwright() as pw:  # what a bot's failure screenshot looks like
+            browser = pw.chromium.launch(**settings.browser.launch_options())
+            page = browser.new_page(viewport={"width": 900, "height": 420})
+            page.set_content(BOT_ERROR_PAGE)
+            bot_png = page.screenshot()
+            browser.close()
+        picked = demo.seed_showcase(store, screenshot=bot_png)
+        # A lived-in queue: some cases taken by a colleague, some already decided.
+        for c in store.cases(demo.NAV, status="open", limit=30)[::3]:
+            store.assign(c.id, "per.hansen", "per.hansen")
+        for c in store.cases(demo.VEHICLES, status="open", limit=8):
+            store.decide(c.id, "per.hansen", "handled_manually", "Rettet i kjøretøylisten.")
+        server = start_in_thread(create_app(settings, store), name="review")
+        shots: list[Path] = []
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(**settings.browser.launch_options())
+                page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", timezone_id="Europe/Oslo")
+                page.goto(f"{server.url}/login")
+                page.get_by_label("Brukernavn").fill("kari.nordmann")
+                page.get_by_label("Passord").fill(PASSWORD)
+                page.get_by_role("button", name="Logg inn").click()
+                page.get_by_role("heading", name="Oversikt").wait_for()
+                shots.append(_shot(page, out / "overview.png"))
+                page.goto(f"{server.url}/saker?prosess={demo.NAV}")
+                page.get_by_role("heading", name="Saker").wait_for()
+                shots.append(_shot(page, out / "queue.png"))
+                page.goto(f"{server.url}/saker/{picked['nav']}")
+                page.get_by_role("heading", name="Hva roboten fant").wait_for()
+                shots.append(_shot(page, out / "case.png"))
+                page.goto(f"{server.url}/saker/{picked['system']}")
+                page.get_by_role("img").first.wait_for()
+                shots.append(_shot(page, out / "case-system.png"))
+                browser.close()
+        finally:
+            server.stop()
+            store.close()
+    return shots
+
+
+def _shot(page, path: Path) -> Path:
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    os.environ.setdefault("RPA_PATHS__DATA_DIR", tempfile.mkdtemp(prefix="review-shots-data-"))
+    for p in take(args.out):
+        print(f"wrote {p}")
+
+
+if __name__ == "__main__":
+    main()

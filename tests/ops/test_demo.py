@@ -1,0 +1,75 @@
+"""The demo path without the interactive wait: `rpa demo --no-wait` on free ports in a fresh
+data folder brings everything up, runs every process once through a Prefect server and a
+process worker, prints the results, reports and URLs, and stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rpa.deployments import PROJECT_ROOT
+from tests.fixtures.ops import isolated_env
+
+MAIN_PROCESSES = ["nav-refund-offsetting", "vehicle-data-collection", "invoice-attachment-upload"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.prefect
+def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, **isolated_env(data)}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_HOME", None)
+    proc = subprocess.run([sys.executable, "-m", "rpa", "demo", "--no-wait"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)
+    out = proc.stdout
+    assert proc.returncode == 0, f"{out}\n{proc.stderr[-4000:]}"
+
+    # Every process of the catalogue ran once through Prefect and completed.
+    from config.settings import Settings
+    from workqueue.store import WorkQueueStore
+
+    catalogue_ids = sorted(p.stem for p in (PROJECT_ROOT / "config" / "processes").glob("*.yaml"))
+    table = dict(re.findall(r"^(\S+)\s+(Completed|Failed|Crashed|Cancelled|Running|Scheduled)\b", out, re.M))
+    assert set(MAIN_PROCESSES) <= set(table), out
+    assert table == {pid: "Completed" for pid in catalogue_ids}, out
+
+    store = WorkQueueStore(f"sqlite:///{data / 'workqueue.db'}")
+    runs = {r.process_id: r for r in store.runs()}
+    for pid in catalogue_ids:
+        run = runs[pid]
+        assert run.status == "completed" and run.flow_run_id, pid
+        for path in (run.summary or {}).get("outputs", {}).values():
+            assert Path(path).exists(), path
+            assert f"{path}" in out  # the demo says where the reports are
+    assert runs["benefits-report"].summary["outputs"]
+    store.close()
+
+    settings_env = isolated_env  # the URLs printed are the ones the demo was given
+    assert env["RPA_PREFECT__UI_URL"] in out
+    assert re.search(r"Review log-in\s+user 'hr', password \S{10,}", out) or "review app not installed" in out
+    assert "everything stopped" in out
+    del settings_env
+
+    # Nothing it started is left running.
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)", out)]
+    assert len(pids) == 2, out  # the Prefect server and the worker
+    assert not [p for p in pids if _alive(p)]
+    assert Settings  # imported for the reader: the demo used only RPA_* settings
