@@ -1,9 +1,12 @@
 """Finance stand-in upload throughput: N files of ~200 KB POSTed from T client threads over real HTTP.
 
     .venv/bin/python -m benchmarks.bench_finance_sandbox [--files 1000] [--size 200000] [--threads 4]
+                                                         [--in-process]
 
 Seeds a bulk data set (sandbox.finance.seed.seed_bulk) in a temporary folder, starts the finance
-stand-in with uvicorn on a free port, and uploads every file of the drop folder to its voucher
+stand-in with uvicorn on a free port (in a server process of its own, as `rpa sandbox up` runs it;
+or, with --in-process, in a thread of the benchmark's process, as the tests run it, where client and
+server share one interpreter lock), and uploads every file of the drop folder to its voucher
 (multipart, bearer token, one requests.Session per thread, as a connector would). Prints uploads
 per second and the ratio to the goal of 100 uploads/s, and checks the finance system's own record
 (/_admin/attachments) holds exactly one attachment per file with the right SHA-256.
@@ -25,11 +28,53 @@ import requests
 GOAL_UPLOADS_PER_SECOND = 100
 
 
+class _Process:
+    """A uvicorn server process serving the finance stand-in (stop() ends it)."""
+
+    def __init__(self, data_dir: Path):
+        import os
+        import subprocess
+
+        from sandbox.server import free_port
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "RPA_PATHS__DATA_DIR": str(data_dir)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "sandbox.finance.app:app_from_settings",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1).raise_for_status()
+                return
+            except requests.RequestException:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("finance stand-in did not start") from None
+                time.sleep(0.1)
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU of the server process so far (Linux /proc), None elsewhere."""
+        import os
+
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--in-process", action="store_true", help="serve from a thread of this process")
     args = parser.parse_args(argv)
 
     from config.settings import get_settings
@@ -45,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {args.files} files of {args.size} bytes in {time.perf_counter() - started:.1f} s")
         with written["manifest"].open(encoding="utf-8", newline="") as f:
             jobs = [(row["bilagsnummer"], written["inbox"] / row["filnavn"]) for row in csv.DictReader(f, delimiter=";")]
-        server = start_in_thread(create_app(data_dir), name="finance-bench")
+        server = start_in_thread(create_app(data_dir), name="finance-bench") if args.in_process \
+            else _Process(data_dir)
         try:
             token = requests.post(f"{server.url}/oauth/token", data={
                 "grant_type": "client_credentials", "client_id": settings.client_id,
@@ -72,12 +118,14 @@ def main(argv: list[str] | None = None) -> int:
                             failures.append(f"{name}: {r.status_code} {r.text[:100]}")
 
             threads = [threading.Thread(target=worker) for _ in range(args.threads)]
+            cpu_before = None if args.in_process else server.cpu_seconds()
             started = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - started
+            cpu_after = None if args.in_process else server.cpu_seconds()
             record = requests.get(f"{server.url}/_admin/attachments", timeout=30).json()["items"]
         finally:
             server.stop()
@@ -85,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     expected = {(nr, hashlib.sha256(body).hexdigest()) for nr, _, body in payloads}
     recorded = [(a["voucherNumber"], a["sha256"]) for a in record]
     rate = len(payloads) / elapsed
-    print(f"uploaded {len(payloads)} files with {args.threads} threads in {elapsed:.2f} s: {rate:.0f} uploads/s "
+    where = "in-process server" if args.in_process else "server in its own process"
+    print(f"uploaded {len(payloads)} files with {args.threads} threads ({where}) in {elapsed:.2f} s: {rate:.0f} uploads/s "
           f"({rate * args.size / 1e6:.1f} MB/s)")
+    if cpu_before is not None and cpu_after is not None:
+        per_upload = (cpu_after - cpu_before) / len(payloads)
+        print(f"server CPU per upload: {per_upload * 1000:.2f} ms (one free core: ~{1 / per_upload:.0f} uploads/s)")
     print(f"ratio to goal ({GOAL_UPLOADS_PER_SECOND}/s): {rate / GOAL_UPLOADS_PER_SECOND:.2f}")
     consistent = not failures and len(recorded) == len(expected) and set(recorded) == expected
     print(f"finance record: {len(recorded)} attachments, {'consistent' if consistent else 'INCONSISTENT'}"

@@ -164,7 +164,7 @@ class FinanceWeb:
                 context.tracing.start(screenshots=False, snapshots=True, sources=False)
                 web._tracing = True
             if login:
-                web.login()
+                web.login_retrying()
             return web
         except BaseException:
             if browser is not None:
@@ -261,14 +261,21 @@ class FinanceWeb:
                 self._sleep(min(0.2 * 2 ** (attempt - 1), 3.0))  # retry backoff, not a UI wait
         raise FinanceUnavailable(f"{what}: no success after {self.max_attempts} attempts ({last})")
 
-    def _relogin(self) -> None:
+    def login_retrying(self) -> None:
+        """Log in, backing off on 5xx pages (a wrong password is raised at once)."""
+        last: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 self.login()
                 return
-            except FinanceUnavailable:
-                self._sleep(min(0.2 * 2 ** (attempt - 1), 3.0))
-        raise SessionExpired("could not log in again after the session expired")
+            except FinanceUnavailable as exc:
+                last = exc
+                if attempt < self.max_attempts:
+                    self._sleep(min(0.2 * 2 ** (attempt - 1), 3.0))
+        raise FinanceUnavailable(f"could not log in after {self.max_attempts} attempts ({last})")
+
+    def _relogin(self) -> None:
+        self.login_retrying()
 
     # ------------------------------------------------------------------ search and read
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -161,7 +160,7 @@ class WebhookClient:
             wait = self.backoff_seconds * 2 ** (attempt - 1)
             try:
                 response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout, socket.timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, TimeoutError) as exc:
                 error = DeliveryError(self.channel, f"{exc.__class__.__name__}: {exc}", permanent=False)
             else:
                 if response.status_code < 300:

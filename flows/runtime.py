@@ -124,12 +124,14 @@ def open_run(process_id: str, settings: Settings | None = None, store: WorkQueue
     store = store or WorkQueueStore.from_settings(settings)
     run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     flow_run_id = None
-    try:
-        from prefect.runtime import flow_run
+    # Inside a flow run Prefect is imported already; a plain CLI run skips the 1-5 s import.
+    if __import__("sys").modules.get("prefect") is not None:
+        try:
+            from prefect.runtime import flow_run
 
-        flow_run_id = flow_run.id
-    except ImportError:  # pragma: no cover
-        pass
+            flow_run_id = flow_run.id
+        except ImportError:  # pragma: no cover
+            pass
     out_dir = out_dir or settings.paths.data_dir / "output" / process_id / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     store.start_run(process_id, run_id, flow_run_id=flow_run_id)

@@ -8,12 +8,13 @@ form into the structured decision the flow's next run applies (store.pending_dec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from config.process_definition import ExceptionCategory, ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
-from review.formatting import fmt_amount, parse_amount
+from review.formatting import fmt_amount, fmt_date, parse_amount
 from workqueue.models import ExceptionCase
 from workqueue.store import InvalidTransition, NotFound, WorkQueueStore
 
@@ -90,9 +91,19 @@ def voucher_candidates(case: ExceptionCase) -> list[tuple[str, str]]:
             label = str(c.get("label") or c.get("description") or "")
             if not label:
                 parts = [f"Bilag {number}"]
-                for key in ("supplier", "leverandor", "invoice_number", "fakturanummer"):
+                for key in ("supplier_name", "supplier", "leverandor"):
                     if c.get(key):
                         parts.append(str(c[key]))
+                        break
+                for key in ("invoice_number", "fakturanummer"):
+                    if c.get(key):
+                        parts.append(f"faktura {c[key]}")
+                        break
+                if c.get("voucher_date"):
+                    try:
+                        parts.append(fmt_date(date.fromisoformat(str(c["voucher_date"])[:10])))
+                    except ValueError:
+                        parts.append(str(c["voucher_date"]))
                 if c.get("amount") is not None:
                     try:
                         parts.append(f"kr {fmt_amount(float(c['amount']))}")

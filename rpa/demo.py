@@ -206,10 +206,10 @@ class Demo:
                 self.step("review app not installed: skipped")
                 return None, None
             raise
+        from sqlalchemy import select
+
         from sandbox.server import start_in_thread
         from workqueue.models import ExceptionCase
-
-        from sqlalchemy import select
 
         with store.session() as s:
             units = {u for u in s.scalars(select(ExceptionCase.org_unit).distinct()) if u}
@@ -293,6 +293,33 @@ class Demo:
             self.echo("")
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+def isolated_env(data_dir, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """RPA_* variables that put a whole demo (Prefect server, sandbox, review app) on free ports
+    and under `data_dir`: a second demo next to a running one, tests and benchmarks."""
+    from sandbox.server import free_port
+
+    prefect, nav, vegvesen, finance, review = (free_port() for _ in range(5))
+    env = {
+        "RPA_PATHS__DATA_DIR": str(data_dir),
+        "RPA_PREFECT__API_URL": f"http://127.0.0.1:{prefect}/api",
+        "RPA_PREFECT__UI_URL": f"http://127.0.0.1:{prefect}",
+        "RPA_SANDBOX__NAV_PORT": str(nav),
+        "RPA_SANDBOX__VEGVESEN_PORT": str(vegvesen),
+        "RPA_SANDBOX__FINANCE_PORT": str(finance),
+        "RPA_NAV__API_BASE_URL": f"http://127.0.0.1:{nav}",
+        "RPA_NAV__ALTINN_URL": f"http://127.0.0.1:{nav}/altinn",
+        "RPA_VEGVESEN__API_BASE_URL": f"http://127.0.0.1:{vegvesen}",
+        "RPA_VEGVESEN__WEB_BASE_URL": f"http://127.0.0.1:{vegvesen}/kjoretoy",
+        "RPA_FINANCE__API_BASE_URL": f"http://127.0.0.1:{finance}/api",
+        "RPA_FINANCE__TOKEN_URL": f"http://127.0.0.1:{finance}/oauth/token",
+        "RPA_FINANCE__WEB_BASE_URL": f"http://127.0.0.1:{finance}",
+        "RPA_REVIEW__PORT": str(review),
+        "RPA_REVIEW__PUBLIC_URL": f"http://127.0.0.1:{review}",
+    }
+    env.update(extra or {})
+    return env
 
 
 def _raise_interrupt(*_: Any) -> None:

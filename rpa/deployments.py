@@ -15,6 +15,7 @@ Two ways to run them:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,10 +139,8 @@ def ensure_work_pool(client, name: str, pool_type: str = "process") -> None:
     try:
         client.read_work_pool(name)
     except ObjectNotFound:
-        try:
+        with contextlib.suppress(ObjectAlreadyExists):  # another `rpa deploy` won the race
             client.create_work_pool(WorkPoolCreate(name=name, type=pool_type))
-        except ObjectAlreadyExists:  # another `rpa deploy` won the race
-            pass
 
 
 @dataclass

@@ -95,7 +95,8 @@ def serve(
     fire while it runs; Ctrl-C stops it and pauses the schedules."""
     import os
 
-    from rpa.deployments import PROJECT_ROOT, serve as serve_deployments
+    from rpa.deployments import PROJECT_ROOT
+    from rpa.deployments import serve as serve_deployments
     from rpa.prefect_server import client_settings
 
     api = _require_server()

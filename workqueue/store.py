@@ -214,15 +214,15 @@ class WorkQueueStore:
         reads = [waiting.where(t.c.deadline.isnot(None)).order_by(t.c.priority.desc(), t.c.deadline, t.c.id),
                  waiting.where(t.c.deadline.is_(None)).order_by(t.c.priority.desc(), t.c.id)]
         with self.session() as s:
-            rows = []
-            for read in reads:
-                rows += s.execute(read if self.is_sqlite else read.with_for_update(skip_locked=True)).all()
+            found = [s.execute(read if self.is_sqlite else read.with_for_update(skip_locked=True)).all()
+                     for read in reads]
+            rows = sorted(found[0] + found[1], key=_claim_order) if found[0] and found[1] else found[0] or found[1]
             if not rows:
                 return []
-            rows.sort(key=_claim_order)
+            position = {row.id: n for n, row in enumerate(rows[:limit])}
             # The status guard is belt and braces: the lock (or SQLite's write lock) already
             # guarantees these rows are still waiting.
-            target = and_(t.c.id.in_([row.id for row in rows[:limit]]), t.c.status == ItemStatus.new.value)
+            target = and_(t.c.id.in_(list(position)), t.c.status == ItemStatus.new.value)
             items = list(s.scalars(
                 update(WorkItem).where(target).values(
                     status=ItemStatus.in_progress.value, claimed_by=worker,
@@ -232,7 +232,7 @@ class WorkQueueStore:
                 execution_options={"synchronize_session": False}))
             self._audit_items(s, [i.id for i in items], worker, "item.claimed", now, ItemStatus.new,
                               ItemStatus.in_progress, run_id=run_id)
-        items.sort(key=_claim_order)
+        items.sort(key=lambda i: position[i.id])  # RETURNING gives rows in no particular order
         return items
 
     def extend_lease(self, item_ids: Iterable[int], worker: str, lease_seconds: float) -> int:

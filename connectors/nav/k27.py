@@ -437,7 +437,7 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
     """Parse a settlement report. Bad lines become InvalidLine; the rest goes on.
 
     Raises K27FormatError when the file is clearly not a K27 report (more than
-    `max_invalid_share` of at least 5 lines unreadable), so one wrong file does not turn into
+    `max_invalid_share` of at least 5 lines without the K27 layout), so one wrong file does not turn into
     hundreds of line cases."""
     sha = hashlib.sha256(data).hexdigest()
     report_id = report_id or Path(file_name).stem
@@ -498,11 +498,13 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
         lines = lines.sort_values("line_no", kind="stable", ignore_index=True)
     line_count = int(nonempty.sum())
     invalid.sort(key=lambda i: i.line_no)
-    if line_count >= 5 and len(invalid) > max_invalid_share * line_count:
-        first = invalid[0]
-        raise K27FormatError(file_name, f"{len(invalid)} av {line_count} linjer kan ikke leses; filen ser ikke ut "
-                                        f"som en oppgjørsrapport (K27). Første feil: linje {first.line_no}, "
-                                        f"{first.field}: {first.reason}")
+    # Bad content in some lines is normal; lines that do not even have the layout mean another file.
+    layout_bad = [i for i in invalid if i.field == _field_label("layout")]
+    if line_count >= 5 and len(layout_bad) > max_invalid_share * line_count:
+        first = layout_bad[0]
+        raise K27FormatError(file_name, f"{len(layout_bad)} av {line_count} linjer har ikke K27-oppsettet; filen ser "
+                                        f"ikke ut som en oppgjørsrapport (K27). Første: linje {first.line_no}: "
+                                        f"{first.reason}")
     if line_count == 0:
         warnings.append("Filen har ingen linjer.")
     return K27Report(report_id=str(report_id), file_name=file_name, sha256=sha, encoding=encoding, lines=lines,

@@ -351,7 +351,7 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
 
     first_row, last_row = HEADER_ROW + 1, HEADER_ROW + n_months
     hours = wb.add_chart({"type": "column", "subtype": "stacked"})
-    for j, p in enumerate(report.processes, start=1):
+    for j in range(1, len(report.processes) + 1):
         hours.add_series({"name": ["Trend", HEADER_ROW, j],
                           "categories": ["Trend", first_row, 0, last_row, 0],
                           "values": ["Trend", first_row, j, last_row, j]})
@@ -363,7 +363,7 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
     wt.insert_chart(HEADER_ROW, anchor_col, hours)
 
     share = wb.add_chart({"type": "line"})
-    for j, p in enumerate(report.processes, start=1):
+    for j in range(1, len(report.processes) + 1):
         share.add_series({"name": ["Trend", share_top, j],
                           "categories": ["Trend", share_top + 1, 0, share_top + n_months, 0],
                           "values": ["Trend", share_top + 1, j, share_top + n_months, j],

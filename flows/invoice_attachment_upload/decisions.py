@@ -29,9 +29,9 @@ from flows.invoice_attachment_upload.settle import (
     archive_file,
     document_outcome,
 )
-from flows.invoice_attachment_upload.texts import OSLO
+from flows.invoice_attachment_upload.texts import OSLO, logger
 from flows.invoice_attachment_upload.workspace import Workspace, read_json
-from flows.runtime import RunContext, get_logger
+from flows.runtime import RunContext
 from workqueue.models import ItemStatus
 from workqueue.store import NewItem
 
@@ -50,7 +50,7 @@ class DecisionStats:
 
 
 def apply_decisions(ctx: RunContext, workspace: Workspace) -> DecisionStats:
-    log = get_logger(__name__)
+    log = logger(__name__)
     stats = DecisionStats()
     for case in ctx.store.pending_decisions(ctx.process_id):
         decision = dict(case.decision or {})

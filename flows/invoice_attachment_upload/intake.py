@@ -149,7 +149,8 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
         except FileNotFoundError:
             continue
         sha = hashlib.sha256(data).hexdigest()
-        source = SourceFile(name=name, path=str(path), sha256=sha, size=len(data), kind="document")
+        source = SourceFile(name=name, path=str(path), sha256=sha, size=len(data), kind="document",
+                            arrived=_arrived(path))
         if name in planned:
             source.documents = [_manifest_document(name, path, data, sha, row, mf, rules)
                                 for row, mf in planned[name]]
@@ -162,6 +163,16 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
             source.documents = [_convention_document(name, path, data, sha, rules)]
         result.files.append(source)
     return result
+
+
+def _arrived(path: Path) -> float:
+    """When the file came into the folder: a copy or a move sets ctime on Linux even when the
+    copy tool keeps the original mtime."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return 0.0
+    return max(st.st_mtime, st.st_ctime)
 
 
 def _target_from_row(row: ManifestRow) -> Target:

@@ -122,6 +122,7 @@ class SourceFile:
     kind: str  # document | ehf | manifest
     documents: list[Document] = field(default_factory=list)
     note: str = ""  # e.g. why a manifest could not be read
+    arrived: float = 0.0  # when the file appeared in the folder (max of mtime and ctime, epoch seconds)
 
 
 @dataclass

@@ -48,10 +48,10 @@ from connectors.finance import (
 from flows.invoice_attachment_upload.doors import Door, DoorSession
 from flows.invoice_attachment_upload.model import Document
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, nok
+from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, logger, nok
 from flows.invoice_attachment_upload.validation import media_type_name, safe_display_name
 from flows.invoice_attachment_upload.workspace import Workspace
-from flows.runtime import RunContext, get_logger
+from flows.runtime import RunContext
 from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewCase
 
@@ -397,7 +397,7 @@ def _next_retry_wait(ctx: RunContext, limit: float) -> float | None:
 
 def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Door,
                   progress=None, total_hint: int = 0) -> ProcessStats:
-    log = get_logger(__name__)
+    log = logger(__name__)
     stats = ProcessStats()
     handler = ItemHandler(ctx, rules, workspace, door.name)
     me = worker_id()

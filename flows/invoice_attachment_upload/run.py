@@ -29,8 +29,9 @@ from flows.invoice_attachment_upload.model import Intake
 from flows.invoice_attachment_upload.process import ProcessStats, process_items, release_dead_local_claims
 from flows.invoice_attachment_upload.rules import Rules
 from flows.invoice_attachment_upload.settle import SettleStats, archive_manifest, settle_files
+from flows.invoice_attachment_upload.texts import logger
 from flows.invoice_attachment_upload.workspace import Workspace
-from flows.runtime import RunContext, RunSummary, finish_run, get_logger
+from flows.runtime import RunContext, RunSummary, finish_run
 from workqueue.store import NewItem
 
 DROP_FOLDER_INPUT = "drop-folder"
@@ -140,7 +141,7 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
 
 def run(ctx: RunContext, inbox: Path | None = None, via: str | None = None, progress=None) -> RunResult:
     """The whole run, in order; finishes the run record (status `stopped` when the system was down)."""
-    log = get_logger(__name__)
+    log = logger(__name__)
     s = setup(ctx, inbox, via)
     recovered = recover(ctx)
     dstats = apply_decisions(ctx, s.workspace)

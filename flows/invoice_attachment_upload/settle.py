@@ -30,7 +30,13 @@ from flows.invoice_attachment_upload.texts import (
     datetime_no,
 )
 from flows.invoice_attachment_upload.validation import safe_display_name
-from flows.invoice_attachment_upload.workspace import Workspace, atomic_write, file_sha256, move_file, write_json
+from flows.invoice_attachment_upload.workspace import (
+    Workspace,
+    atomic_write,
+    file_sha256,
+    move_file,
+    write_json,
+)
 from flows.runtime import RunContext
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
 
@@ -62,8 +68,10 @@ def category_of(item: WorkItem) -> str:
     return code or "SYSTEM_ERROR"
 
 
-def document_outcome(doc: Document, item: WorkItem) -> dict[str, Any]:
-    """What happened to one document, from its work item (the single source of truth)."""
+def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dict[str, Any]:
+    """What happened to one document, from its work item (the single source of truth).
+    `arrived`: when the file came into the drop folder; a file that arrived after its item was
+    done is the same document delivered again (already attached, not uploaded twice)."""
     base = {"source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256, "size": doc.size,
             "reference": item.reference, "target": doc.target.describe()}
     if item.status == ItemStatus.done:
@@ -71,6 +79,10 @@ def document_outcome(doc: Document, item: WorkItem) -> dict[str, Any]:
         outcome = result.get("outcome", "uploaded")
         if (item.payload or {}).get("source") != doc.source:
             outcome = "already_attached"  # the same bytes to the same voucher came in another file
+        elif arrived and item.finished_at is not None:
+            done_at = item.finished_at if item.finished_at.tzinfo else item.finished_at.replace(tzinfo=UTC)
+            if arrived > done_at.timestamp():
+                outcome = "already_attached"  # delivered again after it was settled
         base.update({k: result.get(k) for k in ("voucher_number", "supplier_name", "invoice_number",
                                                 "attachment_id", "run_id", "door", "at", "document_type",
                                                 "comment", "attachment_uploaded_at")})
@@ -156,8 +168,9 @@ def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outc
     src = src or Path(source.path)
     if file_sha256(src) != source.sha256:
         return None  # gone (another worker settled it) or replaced by a new file of the same name
-    dest, there = workspace.destination(workspace.archive_root, day, source.name, source.sha256, RECEIPT)
-    write_json(Path(f"{dest}{RECEIPT}"), _document_json(source, dest, outcomes, "kvittering", ctx.process_id))
+    note = _document_json(source, Path(source.name), outcomes, "kvittering", ctx.process_id)
+    dest, there = workspace.destination(workspace.archive_root, day, source.name, source.sha256, RECEIPT, note)
+    write_json(Path(f"{dest}{RECEIPT}"), {**note, "stored_as": dest.name})
     atomic_write(Path(f"{dest}{RECEIPT_TXT}"), _receipt_text(source, dest, outcomes).encode("utf-8"))
     if there:
         src.unlink(missing_ok=True)
@@ -170,10 +183,11 @@ def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, o
     src = Path(source.path)
     if file_sha256(src) != source.sha256:
         return None  # gone (another worker settled it) or replaced by a new file of the same name
-    dest, there = workspace.destination(workspace.quarantine_root, day, source.name, source.sha256, REASON)
+    note = _document_json(source, Path(source.name), outcomes, "karantene", ctx.process_id)
+    dest, there = workspace.destination(workspace.quarantine_root, day, source.name, source.sha256, REASON, note)
     reason_json = Path(f"{dest}{REASON}")
     queue_url = f"{ctx.settings.review.public_url}/saker?prosess={ctx.process_id}"
-    write_json(reason_json, _document_json(source, dest, outcomes, "karantene", ctx.process_id))
+    write_json(reason_json, {**note, "stored_as": dest.name})
     atomic_write(Path(f"{dest}{REASON_TXT}"), _reason_text(source, dest, outcomes, queue_url).encode("utf-8"))
     for o in outcomes:
         if o["outcome"] not in SUCCESS:
@@ -195,7 +209,8 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
                 break
             items.append(item)
         else:
-            outcomes = [document_outcome(d, i) for d, i in zip(source.documents, items, strict=True)]
+            outcomes = [document_outcome(d, i, source.arrived)
+                        for d, i in zip(source.documents, items, strict=True)]
             day = _day(items)
             if all(o["outcome"] in SUCCESS for o in outcomes):
                 moved = archive_file(ctx, workspace, source, outcomes, day)
@@ -223,11 +238,10 @@ def archive_manifest(ctx: RunContext, workspace: Workspace, manifest: SourceFile
              "reference": d.reference, "file_found": d.container is not None,
              "problem": (d.problem or {}).get("category", "")} for d in documents]
     rows.sort(key=lambda r: r["row"] or 0)
-    dest, there = workspace.destination(workspace.archive_root, day, manifest.name, manifest.sha256, RECEIPT)
-    write_json(Path(f"{dest}{RECEIPT}"), {"kind": "manifest", "process_id": ctx.process_id,
-                                          "source_file": manifest.name, "stored_as": dest.name,
-                                          "sha256": manifest.sha256, "size": manifest.size, "rows": rows,
-                                          "read_by_run": ctx.run_id})
+    note = {"kind": "manifest", "process_id": ctx.process_id, "source_file": manifest.name,
+            "sha256": manifest.sha256, "size": manifest.size, "rows": rows}
+    dest, there = workspace.destination(workspace.archive_root, day, manifest.name, manifest.sha256, RECEIPT, note)
+    write_json(Path(f"{dest}{RECEIPT}"), {**note, "stored_as": dest.name})
     found = sum(r["file_found"] for r in rows)
     text = [f"KVITTERING - manifest lest inn av kjøring {ctx.run_id}", "",
             f"Fil: {manifest.name}", f"Rader: {len(rows)}, filer funnet: {found}, mangler: {len(rows) - found}", ""]

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
+
+
+def logger(name: str):
+    """The Prefect run logger inside a flow run, else a standard logger; both mask fnr.
+    Prefect is only asked when it is already imported: a CLI run does not pay for the import."""
+    from flows.runtime import FnrScrubFilter, get_logger
+
+    if sys.modules.get("prefect") is not None:
+        return get_logger(name)
+    log = logging.getLogger(name)
+    if not any(isinstance(f, FnrScrubFilter) for f in log.filters):
+        log.addFilter(FnrScrubFilter())
+    return log
 
 WHAT_TO_DO = {
     "VOUCHER_NOT_FOUND": (

@@ -173,10 +173,12 @@ class Workspace:
 
     # ------------------------------------------------------------------ settling files
 
-    def destination(self, root: Path, day: str, name: str, sha256: str, marker: str) -> tuple[Path, bool]:
+    def destination(self, root: Path, day: str, name: str, sha256: str, marker: str,
+                    note: dict[str, Any] | None = None) -> tuple[Path, bool]:
         """Where a file goes: (path, already_there). The plain name unless another file holds it;
-        already_there when a file with the same content and our marker file is in place (a run
-        that crashed after a cross-file-system copy)."""
+        already_there when the same content with the same receipt/reason (`note`, without its
+        `stored_as`) is in place: a run that crashed after a cross-file-system copy. The same
+        file delivered again gets a name of its own, so its first receipt is never overwritten."""
         safe = safe_display_name(name)
         folder = root / day
         stem, dot, ext = safe.rpartition(".")
@@ -188,6 +190,15 @@ class Workspace:
         for path in candidates:
             if not path.exists():
                 return path, False
-            if file_sha256(path) == sha256 and Path(f"{path}{marker}").exists():
+            if file_sha256(path) == sha256 and _same_note(read_json(Path(f"{path}{marker}")), note):
                 return path, True
         raise FileExistsError(f"{folder}: no free name for {safe}")
+
+
+def _same_note(existing: Any, note: dict[str, Any] | None) -> bool:
+    if not isinstance(existing, dict) or note is None:
+        return False
+    strip = {"stored_as"}
+    a = {k: v for k, v in existing.items() if k not in strip}
+    b = json.loads(json.dumps({k: v for k, v in note.items() if k not in strip}, default=str))
+    return a == b

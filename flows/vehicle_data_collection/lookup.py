@@ -131,7 +131,7 @@ class WebFetcher:
 @dataclass
 class Outcome:
     item: WorkItem
-    kind: str  # found | not_found | invalid | quota | auth | system | cancelled
+    kind: str  # found | not_found | invalid | quota | auth | system | cancelled | listed
     vehicle: Vehicle | None = None
     error: Exception | None = None
     cached: bool = False
@@ -184,6 +184,8 @@ class LookupLoop:
 
     def _work(self, item: WorkItem) -> Outcome:
         p = item.payload
+        if p.get("kind") != "lookup":  # malformed or duplicate rows are settled by prepare(); belt and braces
+            return Outcome(item, "listed")
         ident = Identifier(p["by"], p["value"])
         while True:
             if self.stop.is_set():
@@ -347,6 +349,11 @@ class LookupLoop:
                     self._quota = err_q
                 self.stats.stopped = self.stats.stopped or "quota"
                 self._leftovers.append(o.item.id)
+            elif o.kind == "listed":
+                case = (oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
+                        if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p))
+                store.business_exception(o.item.id, case, worker=self.worker)
+                self.stats.business[case.category] += 1
             elif o.kind == "auth":
                 self.stats.stopped, self.stats.error = "auth", o.error
                 self._leftovers.append(o.item.id)

@@ -32,7 +32,8 @@ def _store(request: Request) -> FinanceStore:
     return request.app.state.store
 
 
-def bearer(request: Request) -> str:
+async def bearer(request: Request) -> str:
+    """The OAuth client behind the request's token (async: no worker-thread hop per request)."""
     return request.app.state.tokens.subject(request)
 
 

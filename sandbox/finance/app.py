@@ -97,3 +97,10 @@ def create_app(data_dir: Path, faults: FaultSettings | None = None, *, finance: 
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app for `uvicorn --factory sandbox.finance.app:app_from_settings` (a server process of its
+    own, as `rpa sandbox up` runs it): data folder and fault knobs from the settings."""
+    settings = get_settings()
+    return create_app(settings.paths.data_dir, settings.sandbox.finance_faults)

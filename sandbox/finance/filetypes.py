@@ -28,11 +28,8 @@ def _is_text(head: bytes) -> bool:
         return False
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # a multi-byte character cut at the end of the sample is fine
-            text = head.decode("latin-1")
-        else:
-            text = head[: exc.start].decode("utf-8")
+    except UnicodeDecodeError as exc:  # Latin-1 text, or a multi-byte character cut at the sample's end
+        text = head.decode("latin-1") if exc.start < len(head) - 3 else head[: exc.start].decode("utf-8")
     if any(ord(c) < 32 and c not in "\t\r\n\f" for c in text):
         return False
     return not text.lstrip("\ufeff \t\r\n").startswith("<")  # XML, HTML: not an allowed type

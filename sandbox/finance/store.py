@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -251,6 +251,15 @@ class AttachmentStore:
     def temp_path(self) -> Path:
         return self.tmp / f"{uuid.uuid4().hex}.part"
 
+    def open_temp(self) -> tuple[Path, BinaryIO]:
+        """A new part file for an upload in progress (the caller closes it)."""
+        path = self.temp_path()
+        try:
+            return path, open(path, "wb")  # noqa: SIM115
+        except FileNotFoundError:  # a re-seed in another process removed the folder
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            return path, open(path, "wb")  # noqa: SIM115
+
     def commit(self, temp: Path, *, voucher_number: str, file_name: str, size: int, sha256: str,
                media_type: str, document_type: str, comment: str, uploaded_by: str, channel: str,
                idempotency_key: str | None = None) -> tuple[Attachment, bool]:
@@ -259,8 +268,11 @@ class AttachmentStore:
         attachment = Attachment(str(uuid.uuid4()), voucher_number, file_name, size, sha256.lower(), media_type,
                                 document_type, comment, now_iso(), uploaded_by, channel)
         final = self.content_path(attachment.id)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, final)
+        try:
+            os.replace(temp, final)
+        except FileNotFoundError:  # first file in this folder (or a re-seed removed it meanwhile)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, final)
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

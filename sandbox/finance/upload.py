@@ -133,8 +133,7 @@ async def receive(request: Request, store: FinanceStore, max_bytes: int) -> Rece
         file_name = _decode_name(disp)
         if file_name is not None and got.file_field is None:
             got.file_field, got.file_name = name, file_name
-            got.temp = store.attachments.temp_path()
-            state["out"] = open(got.temp, "wb")  # noqa: SIM115 - closed in on_part_end / finally
+            got.temp, state["out"] = store.attachments.open_temp()  # closed in on_part_end / on error
             state["target"] = "file"
         elif file_name is not None:
             state["target"] = None  # further files are ignored

@@ -197,3 +197,23 @@ def test_cli_json(seeded):
     assert data["process_id"] == "benefits-report"
     assert data["months"] == ["2026-08", "2026-09", "2026-10"]
     assert data["hours_saved"] == 323.0
+
+
+@pytest.mark.prefect
+def test_flow_publishes_the_report_for_the_operator(seeded, prefect_harness):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    from flows.benefits_report.flow import benefits_report
+
+    data = benefits_report(months=3, until="2026-10")
+    assert data["hours_saved"] == 323.0
+    _, store = seeded
+    [run] = [r for r in store.runs("benefits-report") if r.flow_run_id]
+    assert run.status == "completed" and run.summary["hours_saved"] == 323.0
+    with get_client(sync_client=True) as client:
+        arts = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["benefits-report-gevinster", "benefits-report-summary"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))}
+    assert "| september 2026 | 0,0 | 90,0 | 30,0 | 120,0 |" in arts["benefits-report-gevinster"].data
+    assert "Gevinstrapport for robotiserte prosesser" in arts["benefits-report-summary"].data

@@ -184,11 +184,17 @@ def test_failed_and_late_runs_in_prefect_are_alerted(alerting, prefect_harness):
     late_mail = by_run[f"run:{late.id}:LATE"]
     assert late_mail["Subject"].startswith("[RPA] Planlagt kjøring har ikke startet")
 
+    [run] = [r for r in store.runs("sla-monitor") if r.flow_run_id]
     with get_client(sync_client=True) as client:
-        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
-        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["sla-monitor-summary"])))
-    assert arts and "Varsling om fristbrudd" in arts[-1].data
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["sla-monitor-summary", "sla-monitor-exceptions"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))
+    by_key = {a.key: a for a in arts}
+    assert "Varsling om fristbrudd" in by_key["sla-monitor-summary"].data
+    table = str(by_key["sla-monitor-exceptions"].data)  # one row per alert, with its delivery status
+    assert "run_failed" in table and "sendt" in table and "01018012345" not in table
 
     # The next run does not alert the same runs again.
     sla_monitor()

@@ -433,3 +433,35 @@ def test_admin_config_rejects_unknown_knobs(finance_sandbox):
     reply = requests.put(f"{finance_sandbox.url}/_admin/config", json={"nope": 1}, timeout=5)
     assert reply.status_code == 400
     assert requests.get(f"{finance_sandbox.url}/_admin/config", timeout=5).json()["max_upload_bytes"] == 10 * 1024 * 1024
+
+
+def test_reseed_while_running_serves_the_new_state(finance_sandbox):
+    from sandbox.finance.seed import seed
+
+    nr = _pick(finance_sandbox, status="open")["voucherNumber"]
+    assert _upload(finance_sandbox, nr).status_code == 201
+    seed(finance_sandbox.data_dir, seed=7)  # `rpa sandbox seed` while `rpa sandbox up` runs
+    assert finance_sandbox.attachments(nr) == []
+    fresh = _pick(finance_sandbox, status="open")
+    auth = finance_sandbox.auth()
+    found = requests.get(f"{finance_sandbox.api_url}/vouchers/{fresh['voucherNumber']}", headers=auth, timeout=10)
+    assert found.status_code == 200 and found.json()["supplierOrgNo"] == fresh["supplierOrgNo"]
+    assert _upload(finance_sandbox, fresh["voucherNumber"]).status_code == 201
+
+
+def test_rpa_sandbox_commands_include_the_finance_system(tmp_path):
+    from config.settings import PathSettings, SandboxSettings, Settings
+    from sandbox.cli import seed_all, start_sandbox
+    from sandbox.server import free_port
+
+    settings = Settings(paths=PathSettings(data_dir=tmp_path),
+                        sandbox=SandboxSettings(finance_port=free_port()))
+    written = seed_all(settings, systems=("finance",))
+    assert written["finance.ground_truth"] == tmp_path / "ground_truth" / "invoice-attachment-upload.csv"
+    assert written["finance.inbox"] == tmp_path / "input" / "invoice-attachment-upload" / "inbox"
+    (server,) = start_sandbox(settings, systems=("finance",))
+    try:
+        health = requests.get(f"{server.url}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and health["vouchers"] > 100
+    finally:
+        server.stop()

@@ -88,6 +88,10 @@ def test_same_file_dropped_again_is_already_attached_not_uploaded_twice(invoice_
     (invoice_env.inbox / receipt.name).write_bytes(receipt.read_bytes())
     count = len(invoice_env.sandbox.attachments())
     summary = invoice_env.run(via="api").summary.to_dict()
-    assert summary["files"] == 1 and summary["uploaded"] == 1 - 1 + 0 or summary["already_attached"] == 0 or True
+    assert (summary["files"], summary["uploaded"], summary["already_attached"]) == (1, 0, 1)
     assert len(invoice_env.sandbox.attachments()) == count
+    receipts = sorted(invoice_env.archive.rglob(f"{receipt.stem}*.kvittering.json"))
+    assert len(receipts) == 2  # the first delivery's receipt is kept; the second has its own
+    outcomes = [json.loads(p.read_text(encoding="utf-8"))["documents"][0]["outcome"] for p in receipts]
+    assert sorted(outcomes) == ["already_attached", "uploaded"]
     assert invoice_env.inbox_files() == []

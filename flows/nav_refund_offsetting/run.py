@@ -1,0 +1,987 @@
+"""The domain steps of NAV refund offsetting, as plain functions of a RunContext.
+
+    apply_decisions  HR's decisions from the exception queue -> journal rows, claims settled
+    fetch            new reports from the configured source (api | portal | folder) or files
+    register         one work item per report (id + content hash): idempotency and duplicates
+    offset           parse, bank check, match, classify, open cases, write the files
+
+`run_offsetting` chains them; the Prefect flow calls the same steps as a few tasks; tests,
+benchmarks and `rpa run nav-refund-offsetting` call them without Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from config.process_definition import ProcessDefinition
+from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.nav.bank import read_bank_credits
+from connectors.nav.hr_claims import read_claims, read_employees
+from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
+from connectors.nav.tables import InputFileError
+from flows.nav_refund_offsetting import explain as ex
+from flows.nav_refund_offsetting import outputs as out
+from flows.nav_refund_offsetting import sources
+from flows.nav_refund_offsetting.matching import MatchInput, MatchResult, fnr_hash, latest_maksdato_per_person, match
+from flows.nav_refund_offsetting.outcomes import CLAIM_CATEGORIES, LINE_CATEGORIES, OFFSET_REASONS, label
+from flows.nav_refund_offsetting.rules import Rules, cap_day_kr
+from flows.nav_refund_offsetting.state import (
+    ITEM_PREFIX,
+    ROBOT,
+    SETTLE_ACTIONS,
+    ReportRecord,
+    State,
+    fp_hex,
+    item_reference,
+    load_state,
+    open_claim_case,
+    parse_decision_amount,
+)
+from flows.runtime import Progress, RunContext, RunSummary, get_logger
+from workqueue.models import ItemStatus
+from workqueue.store import NewCase, NewItem
+
+PROCESS_ID = "nav-refund-offsetting"
+
+
+class FetchFailed(RuntimeError):
+    """The source could not be read (after the connector's own retries); a SYSTEM_ERROR case is open."""
+
+
+@dataclass
+class RunInputs:
+    source: str | None = None                 # api | portal | folder; None = the definition's
+    report_files: list[Path] | None = None    # CLI --report: files instead of the source
+    claims_file: Path | None = None
+    employees_file: Path | None = None
+    bank_file: Path | None = None
+    as_of: date | None = None
+
+    @property
+    def file_mode(self) -> bool:
+        return bool(self.report_files)
+
+
+@dataclass
+class Decisions:
+    journal: pd.DataFrame
+    applied: int = 0
+    requeued: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Registered:
+    new: list[str] = field(default_factory=list)           # item references added
+    already: list[ReportRecord] = field(default_factory=list)
+    fetched: int = 0
+
+
+def log() -> logging.Logger | logging.LoggerAdapter:
+    return get_logger("rpa.nav_refund_offsetting")
+
+
+def rules_of(ctx: RunContext) -> Rules:
+    return ctx.rules if isinstance(ctx.rules, Rules) else Rules.model_validate(ctx.definition.rules)
+
+
+def _input_path(ctx: RunContext, input_id: str) -> Path | None:
+    try:
+        value = ctx.definition.input(input_id).path
+    except KeyError:
+        return None
+    return ctx.data_path(value) if value else None
+
+
+# ------------------------------------------------------------------------------ decisions
+
+def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisions:
+    """Apply what HR decided in the queue since the last run: journal rows, released reports."""
+    rules = rules_of(ctx)
+    ledger = rules.ledger
+    booking = (booking_date or date.today()).strftime("%d.%m.%Y")
+    rows: list[dict[str, Any]] = []
+    result = Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS))
+    for case in ctx.store.pending_decisions(ctx.process_id):
+        decision = case.decision or {}
+        action = decision.get("action", "")
+        data = (case.evidence or {}).get("data", {}) or {}
+        details: dict[str, Any] = {"action": action, "run_id": ctx.run_id}
+        if case.kind == "system" and action == "retry" and case.item_id:
+            ctx.store.retry_item_of_case(case.id, ROBOT, "Prøver igjen etter beslutning i avvikskøen")
+            result.requeued.append(case.reference)
+        elif case.category == "BANK_TOTAL_MISMATCH" and case.item_id:
+            # Finance has looked at the bank side; the report's lines are matched next.
+            ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
+            result.requeued.append(case.reference)
+        elif action in ("approve_nav_amount", "write_off"):
+            new_rows = _decision_rows(case, action, decision, data, booking, ledger, ctx.run_id)
+            rows.extend(new_rows)
+            details["journal_rows"] = len(new_rows)
+        ctx.store.mark_decision_applied(case.id, ROBOT, details)
+        result.applied += 1
+    if rows:
+        result.journal = pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS)
+    return result
+
+
+def _decision_rows(case, action: str, decision: dict, data: dict, booking: str, ledger, run_id: str) -> list[dict]:
+    nav = int(data.get("nav_ore", 0) or 0)
+    amount = parse_decision_amount(decision.get("amount"))
+    if amount is None:
+        amount = nav
+    claims = data.get("claims", []) or []
+    base = {"bilagsdato": booking, "rapport_id": data.get("report_id", ""), "linjer": data.get("linjer", ""),
+            "kravkonto": ledger.claim_account, "bankkonto": ledger.bank_account, "kjoring": run_id}
+    rows = []
+    if not claims:
+        if action == "approve_nav_amount" and amount:
+            rows.append({**base, "bilagstype": "GODKJENT", "krav_id": "", "org_enhet": case.org_unit or "",
+                         "ytelse": data.get("code", ""), "periode_fra": data.get("fra", ""),
+                         "periode_til": data.get("til", ""), "krav_belop": 0.0, "utbetalt_belop": amount / 100,
+                         "differanse": amount / 100, "kravkonto": "", "differansekonto": ledger.difference_account,
+                         "begrunnelse": f"Godkjent av HR ({case.category})"})
+        return rows
+    total_claim = sum(int(c.get("claim_ore", 0)) for c in claims) or 1
+    remaining = amount
+    for n, c in enumerate(claims):
+        share = remaining if n == len(claims) - 1 else round(amount * int(c.get("claim_ore", 0)) / total_claim)
+        remaining -= share
+        claim_ore = int(c.get("claim_ore", 0))
+        diff = share - claim_ore
+        write_off = action == "write_off"
+        rows.append({**base, "bilagstype": "AVSKRIVNING" if write_off else "GODKJENT", "krav_id": c.get("krav_id", ""),
+                     "org_enhet": c.get("org_enhet", case.org_unit or ""), "ytelse": c.get("code", ""),
+                     "periode_fra": c.get("fra", ""), "periode_til": c.get("til", ""),
+                     "krav_belop": claim_ore / 100, "utbetalt_belop": share / 100, "differanse": diff / 100,
+                     "differansekonto": (ledger.write_off_account if write_off else ledger.difference_account)
+                     if diff else "",
+                     "begrunnelse": f"{'Avskrevet' if write_off else 'Godkjent'} av HR ({case.category})"})
+    return rows
+
+
+# ------------------------------------------------------------------------------ fetching
+
+def fetch(ctx: RunContext, inputs: RunInputs, state: State) -> tuple[list[sources.FetchedReport], Any]:
+    """The new reports: from files (CLI), or the source named by the definition (or inputs.source)."""
+    rules = rules_of(ctx)
+    if inputs.file_mode:
+        return sources.from_files(inputs.report_files or []), None
+    source = inputs.source or ctx.definition.source
+    if source not in ctx.definition.sources:
+        raise ValueError(f"source {source!r} is not one of {ctx.definition.sources} in the process definition")
+    try:
+        if source == "folder":
+            folder = _input_path(ctx, "settlement-report")
+            if folder is None:
+                raise FileNotFoundError("the definition has no path for input 'settlement-report'")
+            return sources.from_folder(folder, rules.folder_pattern), None
+        if source == "api":
+            limit = ctx.definition.rate_limit("nav")
+            return sources.from_api(ctx.settings, state.last_api_id, max_attempts=ctx.definition.retry.max_attempts,
+                                    requests_per_second=limit.requests_per_second if limit else None,
+                                    first_from=rules.api_first_poll_from)
+        if source == "portal":
+            seen = {rec.report_id for rec in state.reports.values()}
+            target = ctx.settings.paths.data_dir / "downloads" / ctx.process_id / ctx.run_id
+            return sources.from_portal(ctx.settings, target, seen, evidence_dir=ctx.out_dir / "bevis"), None
+        raise ValueError(f"unknown source {source!r}")
+    except Exception as exc:  # noqa: BLE001 - every source failure is a system exception with evidence
+        from connectors.nav.api import NavApiBusinessError, NavApiError
+
+        attachments: list[tuple[str, str, bytes]] = []
+        for path in getattr(exc, "evidence", []) or []:
+            p = Path(path)
+            if p.exists():
+                media = "image/png" if p.suffix == ".png" else "application/zip"
+                attachments.append((p.name, media, p.read_bytes()))
+        kind = "business" if isinstance(exc, NavApiBusinessError) else "system"
+        if not isinstance(exc, (NavApiError, OSError)) and exc.__class__.__name__ != "AltinnBotError":
+            raise
+        message = mask_fnrs_in_text(f"Henting fra {source} feilet: {exc}")
+        from workqueue.models import CaseKind
+
+        case = ctx.store.open_case(ctx.process_id, f"henting:{source}:{ctx.run_id}",
+                                   ctx.new_case("SYSTEM_ERROR", message, attachments=attachments,
+                                                org_unit=rules.default_org_unit,
+                                                evidence={"sections": [{"title": "Feil", "text": message}],
+                                                          "data": {"source": source, "kind": kind,
+                                                                   "step": getattr(exc, "step", None)}}),
+                                   kind=CaseKind.system)
+        raise FetchFailed(f"{message} (sak {case.id})") from exc
+
+
+def register(ctx: RunContext, reports: list[sources.FetchedReport], state: State) -> Registered:
+    """A work item per report; the same id + content again is 'already offset', the same content
+    under another id is a duplicate. Received bytes are archived before anything else."""
+    result = Registered(fetched=len(reports))
+
+    def order(r: sources.FetchedReport) -> tuple:
+        return (0, int(r.report_id), "") if r.report_id.isdigit() else (1, 0, r.report_id)
+
+    for rep in sorted(reports, key=order):
+        ref = item_reference(rep.report_id, rep.sha256)
+        known = state.reports.get(ref)
+        if known is not None:
+            if known.status in (ItemStatus.done, ItemStatus.business_exception, ItemStatus.failed):
+                result.already.append(known)
+            continue
+        path = sources.keep(ctx.settings, ctx.process_id, rep)
+        first = state.by_sha.get(rep.sha256)
+        payload = {
+            "report_id": rep.report_id, "sha256": rep.sha256, "path": str(path), "file_name": rep.file_name,
+            "source": rep.source, "value_date": rep.value_date.isoformat() if rep.value_date else None,
+            "bankkonto": rep.meta.get("bankkonto") or None, "orgnr": rep.meta.get("orgnr") or None,
+            "org_navn": rep.meta.get("orgNavn") or None,
+            "duplicate_of": first if first is not None and first != rep.report_id else None,
+        }
+        item, created = ctx.store.add(ctx.process_id, NewItem(reference=ref, payload=payload))
+        state.by_sha.setdefault(rep.sha256, rep.report_id)
+        state.reports[ref] = ReportRecord(item.id, ref, rep.report_id, rep.sha256, item.status, payload, None, None)
+        if created:
+            result.new.append(ref)
+    return result
+
+
+# ------------------------------------------------------------------------------ offsetting
+
+@dataclass
+class OffsetOutcome:
+    summary: RunSummary
+    exception_rows: list[dict[str, Any]]
+
+
+def _report_sort_key(item) -> tuple:
+    rid = str(item.payload.get("report_id", ""))
+    return (0, int(rid), item.id) if rid.isdigit() else (1, 0, item.id)
+
+
+def _count_lines(path: str) -> int:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return 0
+    return sum(1 for ln in data.splitlines() if ln.strip())
+
+
+def _bank_check(bank: pd.DataFrame | None, groups: list[tuple[Any, K27Report, dict]]) -> dict[int, tuple[bool, int | None, str]]:
+    """item id -> (ok, credited øre, note). Reports with the same (orgnr, account, value date)
+    share one credit check (NAV pays one credit per settlement, org number and account)."""
+    result: dict[int, tuple[bool, int | None, str]] = {}
+    if bank is None:
+        return result
+    keyed: dict[tuple, list[tuple[Any, K27Report, dict]]] = {}
+    for item, rep, p in groups:
+        account = p.get("bankkonto") or (str(int(rep.lines["konto"].mode().iloc[0])).zfill(11) if len(rep.lines) else "")
+        orgnr = p.get("orgnr") or (str(int(rep.lines["orgnr"].mode().iloc[0])) if len(rep.lines) else "")
+        keyed.setdefault((orgnr, account, p.get("value_date")), []).append((item, rep, p))
+    for (orgnr, account, value_date), members in keyed.items():
+        total = sum(rep.total_ore for _, rep, _ in members)
+        if not all(rep.total_complete for _, rep, _ in members):
+            for item, _, _ in members:
+                result[item.id] = (True, None, "Banksjekk ikke utført: en linje har uleselig beløp.")
+            continue
+        acc = int(account) if str(account).isdigit() else -1
+        same_account = bank["bankkonto"].to_numpy() == acc
+        if orgnr and str(orgnr).isdigit():
+            same_account &= (bank["orgnr"].to_numpy() == int(orgnr)) | (bank["orgnr"].to_numpy() == 0)
+        if value_date:
+            credits = bank.loc[same_account & (bank["valutadato"].to_numpy("datetime64[D]") ==
+                                               np.datetime64(value_date, "D")), "belop_ore"]
+            credited = int(credits.sum()) if len(credits) else 0
+            ok = len(credits) > 0 and credited == total
+            note = "" if ok else ("Ingen innbetaling fra NAV funnet på valuteringsdatoen." if not len(credits) else
+                                  f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til {ex.nok(total)} kr.")
+            for item, _, _ in members:
+                result[item.id] = (ok, credited if len(credits) else 0, note)
+            continue
+        # No value date (a file without metadata): look for the credit by amount after the period.
+        last_til = max((rep.lines["til"].max() for _, rep, _ in members if len(rep.lines)), default=pd.NaT)
+        if pd.isna(last_til):
+            for item, _, _ in members:
+                result[item.id] = (True, None, "Banksjekk ikke utført: verken valuteringsdato eller periode.")
+            continue
+        window = same_account & (bank["valutadato"] > last_til).to_numpy() & \
+            (bank["valutadato"] <= last_til + pd.Timedelta(days=45)).to_numpy()
+        amounts = bank.loc[window, "belop_ore"]
+        if (amounts == total).any():
+            for item, _, _ in members:
+                result[item.id] = (True, total, "")
+        elif len(amounts):
+            for item, _, _ in members:
+                result[item.id] = (False, int(amounts.iloc[0]),
+                                   f"Ingen innbetaling på {ex.nok(total)} kr; nærmeste: {ex.nok(int(amounts.iloc[0]))} kr.")
+        else:
+            for item, _, _ in members:
+                result[item.id] = (True, None, "Banksjekk ikke utført: ingen innbetalinger i bankfilen for perioden.")
+    return result
+
+
+def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decisions | None = None,
+           registered: Registered | None = None) -> OffsetOutcome:
+    """Process every waiting report item: the heart of the run."""
+    rules = rules_of(ctx)
+    definition: ProcessDefinition = ctx.definition
+    decisions = decisions or Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS))
+    registered = registered or Registered()
+    progress = Progress("Utligning av NAV-refusjoner")
+    items = [i for i in ctx.store.claim(ctx.process_id, limit=100_000, lease_seconds=definition.retry.lease_seconds,
+                                        run_id=ctx.run_id) if i.reference.startswith(ITEM_PREFIX)]
+    items.sort(key=_report_sort_key)
+    work = bool(items) or inputs.as_of is not None
+
+    # Inputs first: a bad claims file stops the run before anything is offset (nothing half-imported).
+    claims = employees = bank = None
+    if work:
+        try:
+            claims_input = definition.input("refund-claims")
+            claims_path = inputs.claims_file or _input_path(ctx, "refund-claims")
+            claims = read_claims(claims_path, claims_input.columns or None, claims_input.required_columns or None)
+            emp_path = inputs.employees_file or (None if inputs.file_mode else _input_path(ctx, "employees"))
+            if emp_path is not None and (inputs.employees_file or emp_path.exists()):
+                emp_input = _maybe_input(definition, "employees")
+                employees = read_employees(emp_path, emp_input.columns or None if emp_input else None,
+                                           emp_input.required_columns or None if emp_input else None)
+            bank_path = inputs.bank_file or (None if inputs.file_mode else _input_path(ctx, "bank-credits"))
+            if bank_path is not None and (inputs.bank_file or bank_path.exists()):
+                bank_input = _maybe_input(definition, "bank-credits")
+                bank = read_bank_credits(bank_path, bank_input.columns or None if bank_input else None,
+                                         bank_input.required_columns or None if bank_input else None)
+        except InputFileError:
+            ctx.store.release([i.id for i in items], reason="input file error")
+            raise
+    progress.update(0.1)
+
+    counts: Counter[str] = Counter()
+    amounts: Counter[str] = Counter()
+    report_rows: list[out.ReportSummary] = []
+    warnings: list[str] = []
+    line_outcome_frames: list[pd.DataFrame] = []
+    exception_rows: list[dict[str, Any]] = []
+    parsed: list[tuple[Any, K27Report, dict]] = []
+    completed: list[tuple[int, dict[str, Any]]] = []
+    cases: list[tuple[str, NewCase]] = []
+    archive_ids: list[str] = []
+
+    for item in items:
+        p = item.payload
+        if p.get("source") == "api":
+            archive_ids.append(str(p["report_id"]))
+        try:
+            # Parsed under the name it arrived with, so messages name the file the user knows.
+            rep = parse_k27(Path(p["path"]).read_bytes(), p.get("file_name") or Path(p["path"]).name,
+                            report_id=str(p["report_id"]))
+        except K27FormatError as exc:
+            n = _count_lines(p["path"])
+            counts["INVALID_LINE"] += n
+            message = f"Rapport {p['report_id']} ({p.get('file_name')}) kan ikke leses: {exc.reason}"
+            ctx.store.business_exception(item.id, ctx.new_case(
+                "INVALID_LINE", mask_fnrs_in_text(message), org_unit=rules.default_org_unit,
+                search_text=f"{p['report_id']} {p.get('file_name', '')}",
+                evidence={"sections": [{"title": "Forklaring", "text": mask_fnrs_in_text(message)}],
+                          "data": {"report_id": p["report_id"], "report_ref": item.reference}}))
+            report_rows.append(out.ReportSummary(str(p["report_id"]), _d(p.get("value_date")), n, 0, None,
+                                                 "Kan ikke leses (ikke K27)"))
+            continue
+        except OSError as exc:
+            ctx.store.system_exception(item.id, f"Kan ikke lese arkivert rapport {p['report_id']}: {exc}", ctx.backoff)
+            warnings.append(f"Rapport {p['report_id']}: arkivfilen kan ikke leses ({exc.__class__.__name__}).")
+            continue
+        warnings += [f"Rapport {rep.report_id}: {w}" for w in rep.warnings]
+        if p.get("duplicate_of"):
+            n = rep.line_count
+            counts["DUPLICATE"] += n
+            amounts["DUPLICATE"] += rep.total_ore
+            text = (f"Rapport {rep.report_id} har samme innhold som rapport {p['duplicate_of']} (mottatt via to "
+                    f"kanaler). {n} linjer, sum {ex.nok(rep.total_ore)} kr. Ingenting er utlignet på nytt.")
+            ctx.store.business_exception(item.id, ctx.new_case(
+                "DUPLICATE", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
+                search_text=f"{rep.report_id} {p['duplicate_of']} {ex.nok(rep.total_ore)}",
+                evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "Denne rapporten",
+                                                                             "Tidligere rapport", "Beregnet"],
+                                        "rows": [["Rapport", rep.report_id, str(p["duplicate_of"]), ""],
+                                                 ["Innhold (SHA-256)", rep.sha256[:16], rep.sha256[:16], "identisk"],
+                                                 ["Linjer", str(n), str(n), ""],
+                                                 ["Sum", ex.nok(rep.total_ore), ex.nok(rep.total_ore), ""]]},
+                                       {"title": "Forklaring", "text": text}],
+                          "data": {"report_id": rep.report_id, "duplicate_of": p["duplicate_of"],
+                                   "report_ref": item.reference, "nav_ore": rep.total_ore}}))
+            exception_rows.append({"kategori": label("DUPLICATE"), "kode": "DUPLICATE", "forklaring": text,
+                                   "belop_nav": rep.total_ore, "linjer": f"{rep.report_id} (hele rapporten)",
+                                   "org_enhet": rules.default_org_unit})
+            report_rows.append(out.ReportSummary(rep.report_id, _d(p.get("value_date")), n, rep.total_ore, None,
+                                                 f"Duplikat av {p['duplicate_of']}"))
+            line_outcome_frames.append(_dup_report_lines(rep))
+            continue
+        parsed.append((item, rep, p))
+
+    # Bank check per settlement (released reports skip it: finance has decided).
+    checks = _bank_check(bank, [(i, r, p) for i, r, p in parsed if i.reference not in state.bank_released])
+    held = {i.id for i, _, _ in parsed if i.id in checks and not checks[i.id][0]}
+    for item, rep, p in parsed:
+        ok, credited, note = checks.get(item.id, (True, None, ""))
+        if note and ok:
+            warnings.append(f"Rapport {rep.report_id}: {note}")
+    progress.update(0.2)
+
+    frames = [rep.lines.assign(report_seq=seq, report_id=rep.report_id, held=item.id in held)
+              for seq, (item, rep, _p) in enumerate(parsed)]
+    result: MatchResult | None = None
+    as_of = inputs.as_of or _as_of(parsed, state)
+    if parsed or inputs.as_of is not None:
+        lines = pd.concat(frames, ignore_index=True) if frames else _empty_lines()
+        claims = claims.assign(settled=claims["krav_id"].isin(state.settled_claims).to_numpy(),
+                               in_case=claims["krav_id"].isin(state.case_claims).to_numpy())
+        result = match(MatchInput(lines=lines, claims=claims, rules=rules, as_of=as_of, employees=employees,
+                                  known_fps=state.known_fps, prev_maksdato=state.maksdato))
+    progress.update(0.5)
+
+    journal_frames = [decisions.journal]
+    offset_rows = pd.DataFrame(columns=[k for _, k, _ in out.OFFSET_SHEET_COLUMNS])
+    unpaid_counts: Counter[str] = Counter()
+    unpaid_amounts: Counter[str] = Counter()
+    consumed_claims: set[str] = set()
+    if result is not None:
+        views = _Views(result, rules)
+        u = result.units
+        outcome = u["outcome"].astype(str).to_numpy()
+        lines_outcome = result.lines["outcome"].astype(str).to_numpy()
+        for code, n in Counter(lines_outcome).items():
+            counts[code] += n
+        amt = result.lines["amount_ore"].to_numpy()
+        for code in set(lines_outcome):
+            amounts[code] += int(amt[lines_outcome == code].sum())
+
+        # Per-line cases for every exception unit; a held report gets one case of its own.
+        exc_units = np.flatnonzero(~np.isin(outcome, OFFSET_REASONS) & ~u["held"].to_numpy())
+        for uid in exc_units:
+            view = views.view(int(uid))
+            case, row = _unit_case(ctx, rules, view, views, int(uid))
+            cases.append(case)
+            exception_rows.append(row)
+        for item, rep, p in parsed:
+            if item.id in held:
+                _held_case(ctx, rules, item, rep, p, checks[item.id], result, views, exception_rows)
+        # Invalid lines: one case each, naming file, line, field and reason.
+        for item, rep, p in parsed:
+            if rep.invalid:
+                line_outcome_frames.append(_invalid_outcome_lines(rep))
+            for bad in rep.invalid:
+                cases.append(_invalid_case(ctx, rules, rep, bad, views))
+                exception_rows.append(_invalid_row(rep, bad, views))
+                counts["INVALID_LINE"] += 1
+                amounts["INVALID_LINE"] += bad.amount_ore or 0
+        # Unpaid claims: a case once per claim (pending, then final).
+        for row in result.unpaid.itertuples(index=False):
+            krav = str(result.claims["krav_id"].iloc[row.claim])
+            claim_amt = int(result.claims["amount_ore"].iloc[row.claim])
+            unpaid_counts[row.outcome] += 1
+            unpaid_amounts[row.outcome] += claim_amt
+            existing = open_claim_case(state, krav)
+            if existing is not None and (existing.category == row.outcome or existing.category == "CLAIM_UNPAID_FINAL"):
+                continue
+            if existing is not None:
+                ctx.store.decide(existing.case_id, ROBOT, "dismiss", "Erstattet av ny sak: fristen er passert")
+                ctx.store.mark_decision_applied(existing.case_id, ROBOT, {"replaced_by": row.outcome})
+            case, erow = _unpaid_case(ctx, rules, views, row, as_of)
+            cases.append(case)
+            exception_rows.append(erow)
+        # Claims paid (or taken up by a case) now: close their waiting 'not paid yet' case.
+        consumed_claims = set(result.claims["krav_id"].to_numpy()[result.unit_claims["claim"].to_numpy()])
+        for krav in consumed_claims & set(state.claim_cases):
+            waiting = open_claim_case(state, krav)
+            if waiting is not None:
+                ctx.store.decide(waiting.case_id, ROBOT, "handled_manually",
+                                 f"Utbetaling mottatt fra NAV (kjøring {ctx.run_id}); se utligning eller ny sak.")
+                ctx.store.mark_decision_applied(waiting.case_id, ROBOT, {"paid_in_run": ctx.run_id})
+        progress.update(0.7)
+
+        journal_frames.append(out.journal_from_result(result, ctx.run_id, as_of, rules.ledger))
+        offset_rows = views.offset_rows()
+        line_outcome_frames.append(views.line_outcomes())
+        for item, rep, p in parsed:
+            if item.id in held:
+                continue
+            completed.append((item.id, _item_result(ctx, result, rep.report_id)))
+        if completed:  # the latest maksdato per person, for the next run's comparison
+            completed[-1][1]["maksdato"] = _maksdato_rows(result)
+        for item, rep, p in parsed:
+            ok, credited, note = checks.get(item.id, (True, None, ""))
+            report_rows.append(out.ReportSummary(
+                rep.report_id, _d(p.get("value_date")), rep.line_count, rep.total_ore, credited,
+                "Holdt tilbake: bankavvik" if item.id in held else
+                ("Behandlet etter bankkontroll" if item.reference in state.bank_released else "Behandlet")))
+
+    if cases:
+        ctx.store.open_cases_many(ctx.process_id, cases)
+    if completed:
+        ctx.store.complete_many(completed)
+    _archive_at_nav(ctx, rules, archive_ids, warnings)
+    progress.update(0.85)
+
+    # Files.
+    report_rows.sort(key=lambda r: (0, int(r.report_id), "") if r.report_id.isdigit() else (1, 0, r.report_id))
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    journal_path = ctx.out_dir / "utligningsbilag.csv"
+    journal_rows = out.write_journal(journal_frames, journal_path)
+    lines_path = ctx.out_dir / "linjeutfall.csv"
+    if line_outcome_frames:
+        outcome_lines = pd.concat(line_outcome_frames, ignore_index=True)
+        outcome_lines["linje"] = outcome_lines["linje"].astype(np.int64)
+        outcome_lines = outcome_lines.sort_values(["rapport_id", "linje"], key=_natural, ignore_index=True)
+    else:
+        outcome_lines = pd.DataFrame(columns=LINE_OUTCOME_COLUMNS)
+    out.write_line_outcomes(lines_path, outcome_lines)
+    already = [f"Rapport {r.report_id} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
+               for r in registered.already]
+    excel_path = ctx.out_dir / "utligning.xlsx"
+    out.write_excel(excel_path, out.ExcelContent(
+        run_id=ctx.run_id, process_name=definition.name, as_of=as_of, reports=report_rows,
+        line_counts=dict(counts), line_amounts=dict(amounts), claim_counts=dict(unpaid_counts),
+        claim_amounts=dict(unpaid_amounts), offset_rows=offset_rows, exception_rows=exception_rows,
+        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings))
+    progress.update(1.0)
+
+    total_lines = sum(counts.values())
+    offset_lines = sum(counts.get(c, 0) for c in OFFSET_REASONS)
+    exceptions = {c: counts[c] for c in LINE_CATEGORIES if counts.get(c)}
+    exceptions.update({c: unpaid_counts[c] for c in CLAIM_CATEGORIES if unpaid_counts.get(c)})
+    summary = RunSummary(
+        process_id=ctx.process_id, run_id=ctx.run_id, cases_total=total_lines, automated=offset_lines,
+        exceptions=exceptions,
+        outputs={"utligning": str(excel_path), "utligningsbilag": str(journal_path), "linjeutfall": str(lines_path)},
+        figures={
+            "lines": total_lines, "offset": offset_lines,
+            "offset_by_reason": {c: counts[c] for c in OFFSET_REASONS if counts.get(c)},
+            "exception_lines": total_lines - offset_lines,
+            "unpaid_claims": sum(unpaid_counts.values()),
+            "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
+            "cases_opened": len(cases) + sum(1 for r in report_rows if r.status.startswith(("Duplikat", "Holdt",
+                                                                                           "Kan ikke"))),
+            "journal_rows": journal_rows, "decisions_applied": decisions.applied,
+            "reports": [r.report_id for r in report_rows],
+            "already_offset": [r.report_id for r in registered.already],
+            "as_of": as_of.isoformat(),
+            "message": " ".join(([f"{len(report_rows)} rapport(er) behandlet."] if report_rows else
+                                 [] if already else ["Ingen nye rapporter."]) + already),
+        })
+    return OffsetOutcome(summary, exception_rows)
+
+
+def _natural(column: pd.Series) -> pd.Series:
+    """Sort report ids numerically when they are numbers ('999' before '1001')."""
+    if column.name == "rapport_id":
+        return column.astype(str).str.zfill(20)
+    return column
+
+
+def _maybe_input(definition: ProcessDefinition, input_id: str):
+    try:
+        return definition.input(input_id)
+    except KeyError:
+        return None
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _as_of(parsed: list, state: State) -> date:
+    """The day claims are aged against: the latest value date known, else the day after the
+    latest period month (NAV pays on the first working day of the next month), else today."""
+    dates = [date.fromisoformat(p["value_date"]) for _, _, p in parsed if p.get("value_date")]
+    if state.last_value_date:
+        dates.append(state.last_value_date)
+    if dates:
+        return max(dates)
+    ends = [rep.lines["til"].max() for _, rep, _ in parsed if len(rep.lines)]
+    ends = [e for e in ends if not pd.isna(e)]
+    if ends:
+        last = max(ends).date()
+        return (last.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return date.today()
+
+
+def _empty_lines() -> pd.DataFrame:
+    from connectors.nav.k27 import _empty_lines_frame
+
+    return _empty_lines_frame().assign(report_seq=np.array([], np.int64), report_id=pd.array([], dtype="str"),
+                                       held=np.array([], bool))
+
+
+def _archive_at_nav(ctx: RunContext, rules: Rules, report_ids: list[str], warnings: list[str]) -> None:
+    if not report_ids or not rules.archive_after_processing:
+        return
+    from connectors.nav.api import NavApiError, NavReportClient
+
+    client = NavReportClient.from_settings(ctx.settings, max_attempts=ctx.definition.retry.max_attempts)
+    for report_id in report_ids:
+        try:
+            client.archive(report_id)
+        except NavApiError as exc:
+            warnings.append(f"Rapport {report_id} ble ikke markert som arkivert hos NAV: {exc}")
+
+
+def _item_result(ctx: RunContext, result: MatchResult, report_id: str) -> dict[str, Any]:
+    lines = result.lines
+    mine = (lines["report_id"] == report_id).to_numpy()
+    outcome = lines["outcome"].astype(str).to_numpy()
+    offset = mine & np.isin(outcome, OFFSET_REASONS)
+    units = result.units
+    offset_units = units["outcome"].isin(OFFSET_REASONS).to_numpy() & units["claim_unit"].to_numpy()
+    first_line_report = lines["report_id"].to_numpy()[units["first_line"].to_numpy()]
+    settled = result.claims["krav_id"].to_numpy()[units["claim"].to_numpy()[offset_units & (first_line_report ==
+                                                                                               report_id)]]
+    data: dict[str, Any] = {
+        "run_id": ctx.run_id, "lines": int(mine.sum()), "offset": int(offset.sum()),
+        "outcomes": dict(Counter(outcome[mine])), "offset_fps": fp_hex(lines["fp"].to_numpy()[offset]),
+        "settled_claims": sorted(map(str, settled)),
+    }
+    return data
+
+
+def _maksdato_rows(result: MatchResult) -> list[list[str]]:
+    maks = latest_maksdato_per_person(result)
+    return [[f"{int(h):016x}", str(d)] for h, d in zip(maks["fnr_hash"], maks["maksdato"], strict=True)]
+
+
+LINE_OUTCOME_COLUMNS = ["rapport_id", "linje", "utfall", "kategori", "krav_id", "fnr", "bedriftsnummer", "ytelse",
+                        "periode_fra", "periode_til", "belop", "enhet"]
+
+
+def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
+    lines = rep.lines
+    frame = pd.DataFrame({
+        "rapport_id": rep.report_id, "linje": lines["line_no"].to_numpy(), "utfall": "DUPLICATE",
+        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": out.mask_fnr_column(lines["fnr"].to_numpy()),
+        "bedriftsnummer": lines["bnr"].to_numpy(), "ytelse": lines["code"].astype(str).to_numpy(),
+        "periode_fra": out.fmt_dates(lines["fra"].to_numpy("datetime64[D]")),
+        "periode_til": out.fmt_dates(lines["til"].to_numpy("datetime64[D]")),
+        "belop": lines["amount_ore"].to_numpy() / 100, "enhet": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
+    if not rep.invalid:
+        return frame
+    bad = pd.DataFrame({"rapport_id": rep.report_id, "linje": [b.line_no for b in rep.invalid], "utfall": "DUPLICATE",
+                        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": [mask_fnr(b.fnr) if b.fnr else ""
+                                                                              for b in rep.invalid],
+                        "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
+                        "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
+                        "enhet": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
+    merged = pd.concat([frame, bad], ignore_index=True)
+    merged["linje"] = merged["linje"].astype(np.int64)
+    return merged.sort_values("linje", ignore_index=True)
+
+
+def _invalid_outcome_lines(rep: K27Report) -> pd.DataFrame:
+    return pd.DataFrame({"rapport_id": rep.report_id, "linje": np.array([b.line_no for b in rep.invalid], np.int64),
+                         "utfall": "INVALID_LINE", "kategori": label("INVALID_LINE"), "krav_id": "",
+                         "fnr": [mask_fnr(b.fnr) if b.fnr else "" for b in rep.invalid],
+                         "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
+                         "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
+                         "enhet": "linje"}, columns=LINE_OUTCOME_COLUMNS)
+
+
+class _Views:
+    """Fast access to a unit's lines and claims as plain values (for explanations and cases)."""
+
+    def __init__(self, result: MatchResult, rules: Rules):
+        self.result = result
+        self.rules = rules
+        L, C = result.lines, result.claims
+        self.line_idx = L.groupby("unit", sort=False).indices
+        self.uc_idx = result.unit_claims.groupby("unit", sort=False).indices
+        self.L = {
+            "report_id": L["report_id"].astype(str).to_numpy(), "line_no": L["line_no"].to_numpy(),
+            "amount_ore": L["amount_ore"].to_numpy(), "fra": L["fra"].to_numpy("datetime64[D]"),
+            "til": L["til"].to_numpy("datetime64[D]"), "code": L["code"].astype(str).to_numpy(),
+            "bnr": L["bnr"].to_numpy(), "navn": L["navn"].astype(str).to_numpy(), "fnr": L["fnr"].to_numpy(),
+            "maksdato": L["maksdato"].to_numpy("datetime64[D]"), "fp": L["fp"].to_numpy(),
+            "maksdato_prev": L["maksdato_prev"].to_numpy("datetime64[D]"), "netted": L["netted"].to_numpy(),
+        }
+        self.C = {
+            "krav_id": C["krav_id"].astype(str).to_numpy(), "amount_ore": C["amount_ore"].to_numpy(),
+            "fra": C["fra"].to_numpy("datetime64[D]"), "til": C["til"].to_numpy("datetime64[D]"),
+            "code": C["code"].astype(str).to_numpy(), "bnr": C["bnr"].to_numpy(), "fnr": C["fnr"].to_numpy(),
+            "org_enhet": C["org_enhet"].astype(str).to_numpy(), "inntekt_ore": C["inntekt_ore"].to_numpy(),
+            "refusjon_ore": C["refusjon_ore"].to_numpy(), "grad": C["grad"].to_numpy(),
+            "forste_fravaersdag": C["forste_fravaersdag"].to_numpy("datetime64[D]"),
+        }
+        self.uc_claim = result.unit_claims["claim"].to_numpy()
+        self.uc_share = result.unit_claims["share_ore"].to_numpy()
+        self.U = {k: result.units[k].to_numpy() for k in result.units.columns if k != "outcome"}
+        self.U["outcome"] = result.units["outcome"].astype(str).to_numpy()
+        self._cache: dict[int, ex.UnitView] = {}
+        self._org_units: dict[tuple[int, int], str] | None = None
+
+    def line(self, i: int) -> dict[str, Any]:
+        L = self.L
+        return {"report_id": L["report_id"][i], "line_no": int(L["line_no"][i]), "amount_ore": int(L["amount_ore"][i]),
+                "fra": _pydate(L["fra"][i]), "til": _pydate(L["til"][i]), "code": L["code"][i], "bnr": int(L["bnr"][i]),
+                "navn": L["navn"][i], "fnr": int(L["fnr"][i]), "maksdato": _pydate(L["maksdato"][i]),
+                "fp": int(L["fp"][i])}
+
+    def claim(self, j: int, share: int | None = None) -> dict[str, Any]:
+        C = self.C
+        return {"krav_id": C["krav_id"][j], "amount_ore": int(C["amount_ore"][j]), "fra": _pydate(C["fra"][j]),
+                "til": _pydate(C["til"][j]), "code": C["code"][j], "bnr": int(C["bnr"][j]), "fnr": int(C["fnr"][j]),
+                "org_enhet": C["org_enhet"][j], "inntekt_ore": float(C["inntekt_ore"][j]),
+                "refusjon_ore": float(C["refusjon_ore"][j]), "grad": float(C["grad"][j]),
+                "forste_fravaersdag": _pydate(C["forste_fravaersdag"][j]), "share_ore": share}
+
+    def view(self, uid: int) -> ex.UnitView:
+        if uid in self._cache:
+            return self._cache[uid]
+        U = self.U
+        rows = sorted(self.line_idx.get(uid, []), key=lambda i: (self.L["netted"][i], i))
+        claims = [self.claim(int(self.uc_claim[k]), int(self.uc_share[k])) for k in self.uc_idx.get(uid, [])]
+        first = rows[0] if rows else None
+        view = ex.UnitView(
+            outcome=U["outcome"][uid], detail=str(U["detail"][uid] or ""), lines=[self.line(i) for i in rows],
+            claims=claims, nav_ore=int(U["nav_ore"][uid]), expected_ore=int(U["expected_ore"][uid]),
+            weekdays=int(U["weekdays"][uid]), day_rate_kr=int(U["day_rate_kr"][uid]),
+            grade_used=float(U["grade_used"][uid]), g=int(U["g"][uid]), days_paid=int(U["days_paid"][uid]),
+            other_basis_ore=float(U["other_basis_ore"][uid]), basis_ore=float(U["basis_ore"][uid]),
+            cap_day_kr=int(cap_day_kr(np.array([U["g"][uid]]))[0]) if U["g"][uid] else 0,
+            tolerance_nok=self.rules.tolerance_nok, tolerance_days=self.rules.tolerance_days,
+            maksdato_prev=_pydate(self.L["maksdato_prev"][first]) if first is not None else None)
+        self._cache[uid] = view
+        return view
+
+    def org_unit(self, fnr: int, bnr: int, claims: list[dict]) -> str:
+        if claims:
+            return claims[0]["org_enhet"]
+        if self._org_units is None:
+            C = self.C
+            self._org_units = {}
+            for f, b, unit in zip(C["fnr"], C["bnr"], C["org_enhet"], strict=True):
+                self._org_units.setdefault((int(f), int(b)), unit)
+                self._org_units.setdefault((int(f), 0), unit)
+        return self._org_units.get((fnr, bnr)) or self._org_units.get((fnr, 0)) or self.rules.default_org_unit
+
+    def offset_rows(self) -> pd.DataFrame:
+        """Utlignet: one row per offset line, with the unit's explanation."""
+        L, U = self.L, self.U
+        outcome = self.result.lines["outcome"].astype(str).to_numpy()
+        idx = np.flatnonzero(np.isin(outcome, OFFSET_REASONS))
+        unit = self.result.lines["unit"].to_numpy()[idx]
+        claim = U["claim"][unit]
+        first = U["first_line"][unit] == idx
+        texts = {int(u): ex.explanation(self.view(int(u))) for u in np.unique(unit)}
+        claim_amt = np.where(claim >= 0, self.C["amount_ore"][np.maximum(claim, 0)], 0)
+        return pd.DataFrame({
+            "rapport": L["report_id"][idx], "linje": L["line_no"][idx],
+            "krav_id": np.where(claim >= 0, self.C["krav_id"][np.maximum(claim, 0)], ""),
+            "fnr": out.mask_fnr_column(L["fnr"][idx]), "navn": L["navn"][idx], "bnr": L["bnr"][idx],
+            "ytelse": L["code"][idx], "fra": L["fra"][idx], "til": L["til"][idx],
+            "belop_nav": L["amount_ore"][idx].astype(float),
+            "belop_krav": np.where(first, claim_amt, np.nan),
+            "differanse": np.where(first, U["nav_ore"][unit] - claim_amt, np.nan),
+            "begrunnelse": outcome[idx], "forklaring": [texts[int(u)] for u in unit],
+        })
+
+    def line_outcomes(self) -> pd.DataFrame:
+        L, U = self.L, self.U
+        lines = self.result.lines
+        unit = lines["unit"].to_numpy()
+        claim = lines["claim"].to_numpy()
+        outcome = lines["outcome"].astype(str).to_numpy()
+        return pd.DataFrame({
+            "rapport_id": L["report_id"], "linje": L["line_no"], "utfall": outcome,
+            "kategori": [label(o) for o in outcome],
+            "krav_id": np.where((claim >= 0) & np.isin(outcome, OFFSET_REASONS),
+                                self.C["krav_id"][np.maximum(claim, 0)] if len(self.C["krav_id"]) else "", ""),
+            "fnr": out.mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
+            "periode_fra": out.fmt_dates(L["fra"]), "periode_til": out.fmt_dates(L["til"]),
+            "belop": L["amount_ore"] / 100, "enhet": unit,
+        }, columns=LINE_OUTCOME_COLUMNS)
+
+
+def _pydate(value) -> date | None:
+    if value is None or np.isnat(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, uid: int) -> tuple[tuple[str, NewCase],
+                                                                                                   dict[str, Any]]:
+    text = ex.explanation(view)
+    first = view.lines[0]
+    claims = view.claims
+    claim_ore = sum(c["amount_ore"] for c in claims) if claims else None
+    linjer = "+".join(f"{x['report_id']}:{x['line_no']}" for x in view.lines)
+    data = {
+        "category": view.outcome, "detail": view.detail, "report_id": first["report_id"],
+        "line_nos": [x["line_no"] for x in view.lines], "linjer": linjer,
+        "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]}
+                  for x in view.lines],
+        "nav_ore": view.nav_ore, "claim_ore": claim_ore, "expected_ore": view.expected_ore if view.expected_ore >= 0 else None,
+        "claim_ids": [c["krav_id"] for c in claims],
+        "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": c["share_ore"],
+                    "org_enhet": c["org_enhet"], "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])}
+                   for c in claims],
+        "fps": fp_hex(np.array([x["fp"] for x in view.lines], dtype=np.uint64)),
+        "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
+    }
+    org_unit = views.org_unit(first["fnr"], first["bnr"], claims)
+    where = f"rapport {first['report_id']}, linje {linjer.split(':', 1)[1] if ':' in linjer else ''}"
+    message = mask_fnrs_in_text(f"{label(view.outcome)} ({where}): {text}")
+    search = " ".join(filter(None, [first["navn"], ex.nok(view.nav_ore), ex.nok(claim_ore) if claim_ore else "",
+                                    *data["claim_ids"], first["report_id"], str(first["bnr"])]))
+    case = ctx.new_case(view.outcome, message, evidence=ex.evidence(view, text, data), org_unit=org_unit,
+                        amount=view.nav_ore / 100, search_text=mask_fnrs_in_text(search))
+    period = ex.periode(first["fra"], first["til"]) if len(view.lines) == 1 else ex.periode(
+        min((x["fra"] for x in view.lines if x["fra"]), default=None),
+        max((x["til"] for x in view.lines if x["til"]), default=None))
+    row = {"kategori": label(view.outcome), "kode": view.outcome, "forklaring": text,
+           "fnr": mask_fnr(ex.fnr_text(first["fnr"])), "navn": first["navn"], "bedriftsnummer": str(first["bnr"]),
+           "periode": period, "belop_nav": view.nav_ore, "belop_krav": claim_ore,
+           "forventet": view.expected_ore if view.expected_ore >= 0 else None,
+           "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": linjer,
+           "krav_id": ", ".join(data["claim_ids"]), "org_enhet": org_unit}
+    reference = f"linje:{first['report_id']}:{first['line_no']}"
+    return (reference, case), row
+
+
+def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, check, result: MatchResult,
+               views: _Views, exception_rows: list) -> None:
+    ok, credited, note = check
+    lines = result.lines
+    mine = (lines["report_id"] == rep.report_id).to_numpy()
+    units = np.unique(lines["unit"].to_numpy()[mine])
+    uc = result.unit_claims
+    claim_ids = sorted(set(result.claims["krav_id"].to_numpy()[uc["claim"].to_numpy()[np.isin(uc["unit"], units)]]))
+    text = (f"Summen av rapport {rep.report_id} ({ex.nok(rep.total_ore)} kr, {rep.line_count} linjer) stemmer ikke med "
+            f"innbetalingen fra NAV i banken ({ex.nok(credited) if credited is not None else 'ingen'} kr). {note} "
+            "Ingen linjer er utlignet; rapporten behandles når økonomi har avklart avviket.")
+    account = str(p.get("bankkonto") or "")
+    rows = [["Rapport", rep.report_id, "", ""],
+            ["Valuteringsdato", ex.dato(_d(p.get("value_date"))), ex.dato(_d(p.get("value_date"))), ""],
+            ["Bankkonto", _account(account), _account(account), ""],
+            ["Linjer", str(rep.line_count), "", ""],
+            ["Sum", ex.nok(rep.total_ore), ex.nok(credited) if credited is not None else "(ingen)", ""],
+            ["Differanse", "", "", ex.nok(rep.total_ore - (credited or 0))]]
+    data = {"report_id": rep.report_id, "report_ref": item.reference, "report_total_ore": rep.total_ore,
+            "bank_ore": credited, "claim_ids": claim_ids, "nav_ore": rep.total_ore}
+    ctx.store.business_exception(item.id, ctx.new_case(
+        "BANK_TOTAL_MISMATCH", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
+        search_text=f"{rep.report_id} {ex.nok(rep.total_ore)} {ex.nok(credited) if credited is not None else ''}",
+        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "Bank", "Beregnet"],
+                                "rows": rows},
+                               {"title": "Forklaring", "text": text}], "data": data}))
+    exception_rows.append({"kategori": label("BANK_TOTAL_MISMATCH"), "kode": "BANK_TOTAL_MISMATCH", "forklaring": text,
+                           "belop_nav": rep.total_ore, "belop_krav": credited,
+                           "differanse": rep.total_ore - (credited or 0),
+                           "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit})
+
+
+def _account(number: str) -> str:
+    """1503.10.43325: the dotted form also keeps an account number from looking like an fnr."""
+    return f"{number[:4]}.{number[4:6]}.{number[6:]}" if len(number) == 11 and number.isdigit() else number
+
+
+def _invalid_case(ctx: RunContext, rules: Rules, rep: K27Report, bad, views: _Views) -> tuple[str, NewCase]:
+    fnr = int(bad.fnr) if bad.fnr else 0
+    bnr = int(bad.bnr) if bad.bnr else 0
+    org_unit = views.org_unit(fnr, bnr, []) if fnr else rules.default_org_unit
+    text = (f"{bad.message}. Linjen er ikke utlignet; resten av rapporten er behandlet. "
+            "Kontroller linjen mot PDF-versjonen av rapporten og utlign manuelt.")
+    data = {"report_id": rep.report_id, "line_no": bad.line_no, "field": bad.field, "nav_ore": bad.amount_ore or 0,
+            "linjer": f"{rep.report_id}:{bad.line_no}", "claim_ids": []}
+    rows = [["Fil", rep.file_name, "", ""], ["Linje", str(bad.line_no), "", ""], ["Felt", bad.field, "", ""],
+            ["Årsak", bad.reason, "", ""], ["Innhold", mask_fnrs_in_text(bad.raw), "", ""],
+            ["Beløp", ex.nok(bad.amount_ore) if bad.amount_ore is not None else "(uleselig)", "", ""]]
+    case = ctx.new_case("INVALID_LINE", mask_fnrs_in_text(text), org_unit=org_unit,
+                        amount=(bad.amount_ore or 0) / 100,
+                        search_text=f"{rep.report_id} linje {bad.line_no} {rep.file_name}",
+                        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport",
+                                                                                     "Refusjonskrav", "Beregnet"],
+                                                "rows": rows}, {"title": "Forklaring", "text": mask_fnrs_in_text(text)}],
+                                  "fnr": bad.fnr or "", "data": data})
+    return f"linje:{rep.report_id}:{bad.line_no}", case
+
+
+def _invalid_row(rep: K27Report, bad, views: _Views) -> dict[str, Any]:
+    return {"kategori": label("INVALID_LINE"), "kode": "INVALID_LINE", "forklaring": bad.message,
+            "fnr": mask_fnr(bad.fnr) if bad.fnr else "", "bedriftsnummer": bad.bnr or "",
+            "belop_nav": bad.amount_ore, "linjer": f"{rep.report_id}:{bad.line_no}", "org_enhet": ""}
+
+
+def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date) -> tuple[tuple[str, NewCase], dict]:
+    c = views.claim(int(row.claim))
+    final = row.outcome == "CLAIM_UNPAID_FINAL"
+    deadline = rules.claim_unpaid_final_after_days
+    if row.detail == "past_maksdato":
+        why = (f"Kravet starter {ex.dato(c['fra'])}, etter maksdato {ex.dato(_pydate(np.datetime64(row.maksdato, 'D')))}:"
+               " NAV betaler ikke sykepenger etter maksdato. Avskriv kravet eller avklar med NAV.")
+    elif final:
+        why = (f"Ikke betalt {row.age_days} dager etter periodens slutt (frist {deadline} dager): avslått, foreldet "
+               "(ftrl. § 22-13) eller glemt. Avklar med NAV eller avskriv.")
+    else:
+        why = (f"Ikke betalt ennå ({row.age_days} dager etter periodens slutt, frist {deadline} dager). "
+               "Følges opp automatisk ved neste rapport.")
+    text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.nok(c['amount_ore'])} kr): {why}"
+    data = {"category": row.outcome, "claim_ids": [c["krav_id"]], "nav_ore": 0, "age_days": int(row.age_days),
+            "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": 0,
+                        "org_enhet": c["org_enhet"], "code": c["code"], "fra": ex.dato(c["fra"]),
+                        "til": ex.dato(c["til"])}], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
+    rows = [["Krav-ID", "", c["krav_id"], ""], ["Fødselsnummer", "", mask_fnr(ex.fnr_text(c["fnr"])), ""],
+            ["Bedriftsnummer", "", str(c["bnr"]), ""], ["Ytelse", "", ex.benefit(c["code"]), ""],
+            ["Periode", "", ex.periode(c["fra"], c["til"]), ""], ["Beløp", "(ingen linje)", ex.nok(c["amount_ore"]), ""],
+            ["Alder", "", "", f"{row.age_days} dager (frist {deadline})"]]
+    case = ctx.new_case(row.outcome, mask_fnrs_in_text(text), org_unit=c["org_enhet"] or rules.default_org_unit,
+                        amount=c["amount_ore"] / 100, search_text=f"{c['krav_id']} {ex.nok(c['amount_ore'])}",
+                        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport",
+                                                                                     "Refusjonskrav", "Beregnet"],
+                                                "rows": rows}, {"title": "Forklaring", "text": why}],
+                                  "fnr": ex.fnr_text(c["fnr"]), "data": data})
+    erow = {"kategori": label(row.outcome), "kode": row.outcome, "forklaring": text, "fnr": mask_fnr(ex.fnr_text(c["fnr"])),
+            "bedriftsnummer": str(c["bnr"]), "periode": ex.periode(c["fra"], c["til"]), "belop_krav": c["amount_ore"],
+            "krav_id": c["krav_id"], "org_enhet": c["org_enhet"]}
+    return (f"krav:{c['krav_id']}:{row.outcome}", case), erow
+
+
+# ------------------------------------------------------------------------------ the whole run
+
+def fetch_and_register(ctx: RunContext, inputs: RunInputs) -> tuple[State, Registered]:
+    state = load_state(ctx.store, ctx.process_id)
+    reports, _client = fetch(ctx, inputs, state)
+    return state, register(ctx, reports, state)
+
+
+def masked_exception_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Avvik rows for the Prefect artifact: amounts formatted, fnr already masked."""
+    shown = []
+    for r in rows:
+        shown.append({"Kategori": r.get("kategori", ""), "Fødselsnr.": r.get("fnr", ""), "Navn": r.get("navn", ""),
+                      "Bedriftsnr.": r.get("bedriftsnummer", ""), "Periode": r.get("periode", ""),
+                      "Beløp NAV": ex.nok(r.get("belop_nav")), "Beløp krav": ex.nok(r.get("belop_krav")),
+                      "Differanse": ex.nok(r.get("differanse")), "Rapport/linje": r.get("linjer", ""),
+                      "Forklaring": mask_fnrs_in_text(str(r.get("forklaring", "")))})
+    return shown
+
+
+def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOutcome:
+    """Decisions, fetch, register, offset, finish: one run without Prefect."""
+    from flows.runtime import finish_run, publish_artifacts
+
+    inputs = inputs or RunInputs()
+    try:
+        decisions = apply_decisions(ctx, inputs.as_of)
+        state, registered = fetch_and_register(ctx, inputs)
+        outcome = offset(ctx, inputs, state, decisions, registered)
+    except Exception:
+        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+        raise
+    publish_artifacts(ctx, outcome.summary, masked_exception_rows(outcome.exception_rows))
+    finish_run(ctx, outcome.summary)
+    return outcome
+
+
+__all__ = ["RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
+           "fnr_hash", "PROCESS_ID"]
