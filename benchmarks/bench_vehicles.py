@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{ctx.rules.rate_safety_margin:g}): status {result.status}, {f['found']} found, "
           f"{f['lookups']} registry requests")
     print(f"lookup loop {f['lookups'] / achieved if achieved else 0:.1f} s, whole run (list, store, Excel) "
-          f"{total_seconds:.1f} s; registry 429 pauses: {f['short_waits']}")
+          f"{total_seconds:.1f} s; registry 429 answers: {f['rate_limited']}")
     print(f"achieved/limit: {achieved:.2f} / {args.limit:g} requests/s = {share:.1%} "
           f"({'meets' if rate_ok else 'MISSES'} >= {GOAL_SHARE_OF_LIMIT:.0%})")
     print(f"peak memory: {peak_mb:.0f} MB in the run's process ({'meets' if memory_ok else 'MISSES'} <= "

@@ -100,15 +100,22 @@ class Demo:
                   + (f" ({earlier} earlier runs; `rpa demo --reset` starts afresh)" if earlier else ""))
         return store
 
-    def start_prefect(self) -> str:
+    def launch_prefect(self) -> PrefectServer | None:
+        """Start the server in the background (it migrates its database meanwhile); None if one
+        already answers at the configured URL."""
         api = self.settings.prefect.api_url
         if api_healthy(api):
             self.step(f"a Prefect server already answers at {api}: using it")
-        else:
-            self.step(f"starting the Prefect server (home {self.settings.prefect_home}) …")
-            server = PrefectServer.from_settings(self.settings)
-            server.start(timeout=180)
-            self.stack.callback(self._stop, "Prefect server", server.stop)
+            return None
+        self.step(f"starting the Prefect server (home {self.settings.prefect_home}) …")
+        server = PrefectServer.from_settings(self.settings).launch()
+        self.stack.callback(self._stop, "Prefect server", server.stop)
+        return server
+
+    def wait_prefect(self, server: PrefectServer | None) -> str:
+        api = self.settings.prefect.api_url
+        if server is not None:
+            server.wait(timeout=300)
             self.step(f"Prefect server up: {self.settings.prefect.ui_url} (pid {server.child.pid}, "
                       f"log {server.log_file})")
         self.stack.enter_context(client_settings(api, self.settings.prefect.ui_url))
@@ -145,12 +152,12 @@ class Demo:
         self.step(f"process worker started (pid {worker.pid}, log {log})")
 
     def run_all(self, registered) -> list[RunOutcome]:
+        """The processes together, then the housekeeping flows together (the benefits report
+        reads the processes' runs; the SLA monitor looks at their cases and states)."""
         first = [r for r in registered if r.spec.process_id not in RUN_LAST]
-        last = [r for r in registered if r.spec.process_id in RUN_LAST]
-        outcomes = self._run_batch(first)
-        for r in sorted(last, key=lambda r: RUN_LAST.index(r.spec.process_id)):
-            outcomes += self._run_batch([r])
-        return outcomes
+        last = sorted((r for r in registered if r.spec.process_id in RUN_LAST),
+                      key=lambda r: RUN_LAST.index(r.spec.process_id))
+        return self._run_batch(first) + self._run_batch(last)
 
     def _run_batch(self, registered) -> list[RunOutcome]:
         from prefect.deployments import run_deployment
@@ -194,7 +201,7 @@ class Demo:
             if run is None:
                 continue
             o.cases, o.automated = run.cases_total, run.cases_automated
-            o.straight_through = (run.summary or {}).get("straight_through_rate")
+            o.straight_through = (run.summary or {}).get("straight_through_rate") if run.cases_total else None
             o.outputs = dict((run.summary or {}).get("outputs") or {})
 
     def start_review(self, store) -> tuple[str | None, str | None]:
@@ -246,8 +253,9 @@ class Demo:
             if reset:
                 self.reset()
             store = self.start_store()
-            self.start_prefect()
-            self.start_sandbox()
+            server = self.launch_prefect()
+            self.start_sandbox()  # seeding overlaps with the server's start-up
+            self.wait_prefect(server)
             registered, skipped = self.deploy()
             self.start_worker()
             outcomes = self.run_all(registered)

@@ -159,6 +159,11 @@ class PrefectServer:
         return self.env["PREFECT_UI_URL"]
 
     def start(self, timeout: float = 120.0) -> PrefectServer:
+        self.launch()
+        return self.wait(timeout)
+
+    def launch(self) -> PrefectServer:
+        """Start the child without waiting (do other work while it migrates its database)."""
         if api_healthy(self.api_url):
             raise RuntimeError(f"a Prefect server already answers at {self.api_url}; stop it or pick "
                                "another port (RPA_PREFECT__API_URL)")
@@ -167,8 +172,12 @@ class PrefectServer:
         args = [sys.executable, "-m", "prefect", "server", "start", "--host", parsed.hostname or "127.0.0.1",
                 "--port", str(parsed.port or 4200), "--analytics-off"]
         self.child = spawn("prefect-server", args, self.env, self.log_file)
+        return self
+
+    def wait(self, timeout: float = 120.0) -> PrefectServer:
+        """Until /api/health answers; stops the child if it never does."""
         try:
-            wait_healthy(self.api_url, timeout, self.child.process, self.log_file)
+            wait_healthy(self.api_url, timeout, self.child.process if self.child else None, self.log_file)
         except BaseException:
             self.stop()
             raise

@@ -123,6 +123,11 @@ class ExceptionCase(Base):
         Index("ix_cases_queue", "process_id", "status", "category"),
         Index("ix_cases_org_unit", "org_unit", "status"),
         Index("ix_cases_decision", "process_id", "status", "decision_applied_at"),
+        # The review app's queue, counts and overview read only these columns: a covering index
+        # answers them without touching the wide rows (the evidence JSON). Bounded-size columns
+        # only (no search_text), so a PostgreSQL index entry can never exceed its size limit.
+        Index("ix_cases_list", "status", "process_id", "org_unit", "category", "assignee", "due_at",
+              "created_at", "amount", "reference"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -604,7 +604,7 @@ def _previous_maksdato(fnr, seq, maks, active, prev_state: pd.DataFrame | None) 
         state = state[~state.index.duplicated(keep="last")]
         hashes = fnr_hash(per_report["fnr"].to_numpy()[first])
         found = state.reindex(hashes).to_numpy()
-        prev = per_report["prev"].to_numpy(np.float64)
+        prev = per_report["prev"].to_numpy(np.float64, copy=True)
         prev[np.flatnonzero(first)] = found
         per_report["prev"] = prev
     looked = frame[["fnr", "seq"]].merge(per_report[["fnr", "seq", "prev"]], on=["fnr", "seq"], how="left")

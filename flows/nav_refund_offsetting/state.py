@@ -102,9 +102,12 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
     for case in store.cases(process_id):
         data = (case.evidence or {}).get("data", {}) or {}
         claim_ids = list(data.get("claim_ids", []))
-        state.case_claims.update(claim_ids)
+        if case.category not in CLAIM_CATEGORIES:  # claims a line case took up are not 'unpaid'
+            state.case_claims.update(claim_ids)
         decision = case.decision or {}
-        if case.decision_applied_at is not None and decision.get("action") in SETTLE_ACTIONS:
+        # A decision on a line or claim settles its claims; on a held report it only releases it.
+        if case.decision_applied_at is not None and decision.get("action") in SETTLE_ACTIONS and \
+                case.category not in ("BANK_TOTAL_MISMATCH", "SYSTEM_ERROR"):
             state.settled_claims.update(claim_ids)
             if data.get("fps"):
                 fps.append(fp_from_hex(data["fps"]))

@@ -147,7 +147,8 @@ class LoopStats:
     flagged: Counter = field(default_factory=Counter)
     retries_scheduled: int = 0
     failed: int = 0
-    short_waits: int = 0
+    short_waits: int = 0       # 422 pauses waited out in the run
+    rate_limited: int = 0      # 429 answers (each pauses every thread and slows the pace)
     stopped: str | None = None  # quota | auth | system_down
     error: Exception | None = None
     resume_at: datetime | None = None
@@ -211,12 +212,18 @@ class LookupLoop:
                 return Outcome(item, "system", error=exc)
 
     def _short_wait(self, exc: QuotaExceeded) -> bool:
-        """Wait out a short Retry-After (every thread pauses); False when it is too long or too often."""
+        """Wait out a Retry-After inside the run (every thread pauses); False when the run should
+        defer instead: the wait is too long, or the registry refused (422) too often this run.
+        A 429 also slows the pace a little (the registry's clock says we are too fast)."""
+        if exc.retry_after > self.rules.quota_max_wait_seconds:
+            return False
         with self._lock:
-            if exc.retry_after > self.rules.quota_max_wait_seconds:
-                return False
             already = self.limiter.paused_until > time.monotonic()
-            if not already:
+            if exc.status == 429:
+                self.stats.rate_limited += 1
+                if not already:
+                    self.limiter.slow_down()
+            elif not already:
                 if self.stats.short_waits >= self.rules.max_short_waits:
                     return False
                 self.stats.short_waits += 1
@@ -306,6 +313,8 @@ class LookupLoop:
                 self._consecutive_system = 0
                 self.stats.cache_hits += o.cached
                 self.stats.requests += not o.cached
+                if not o.cached and self.stats.requests % 25 == 0:
+                    self.limiter.speed_up()
                 v = o.vehicle
                 if v.registration_status in DEREGISTERED_STATUSES:
                     store.business_exception(o.item.id, oc.deregistered_case(ctx, p, v), worker=self.worker)
@@ -409,9 +418,12 @@ def make_fetcher(ctx: RunContext, source: str, cache: LookupCache, *, client: Ve
         return fetcher, RateLimiter(rate)
     limit = ctx.definition.rate_limit("vegvesen")
     workers = limit.concurrency if limit else 4
-    rate = (limit.requests_per_second if limit else 5.0) * rules.rate_safety_margin
+    per_second = limit.requests_per_second if limit else 5.0
     client = client or VegvesenClient.from_settings(ctx.settings, pool_size=workers)
-    return ApiFetcher(client, cache, max_age, workers), RateLimiter(rate)
+    # Even spacing at a margin under the limit, and never more than the limit in any one second
+    # by our actual send times (a 20 ms guard for the network).
+    limiter = RateLimiter(per_second * rules.rate_safety_margin, window=(int(per_second), 0.02))
+    return ApiFetcher(client, cache, max_age, workers), limiter
 
 
 __all__ = ["ApiFetcher", "WebFetcher", "LookupLoop", "LoopStats", "Outcome", "make_fetcher", "VegvesenError"]

@@ -364,6 +364,7 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
         "lookups": stats.requests,
         "cache_hits": stats.cache_hits,
         "short_waits": stats.short_waits,
+        "rate_limited": stats.rate_limited,
         "deferred": stats.deferred,
         "resume_at": stats.resume_at.isoformat() if stats.resume_at else None,
         "lookup_rate_per_second": round(stats.rate, 2),

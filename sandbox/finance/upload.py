@@ -180,11 +180,11 @@ async def receive(request: Request, store: FinanceStore, max_bytes: int) -> Rece
             parser.write(chunk)
         request.scope[BODY_DONE] = True
         parser.finalize()
-    except Exception as exc:
+    except BaseException as exc:  # also cancellation: never leave a part file behind
         if state["out"] is not None:
             state["out"].close()
         discard(got)
-        if isinstance(exc, (UploadError, ClientDisconnect)):
+        if isinstance(exc, (UploadError, ClientDisconnect)) or not isinstance(exc, Exception):
             raise  # a client that went away mid-upload leaves nothing behind
         await drain(request)
         raise UploadError(400, "INVALID_REQUEST", f"Ugyldig multipart-innhold: {exc}") from None

@@ -48,3 +48,25 @@ def test_cache_honours_max_age(tmp_path):
     assert cache.get("api", "EK39085", max_age_seconds=0) is None  # 0 disables
     assert cache.purge(older_than_seconds=-1) == 1
     cache.close()
+
+
+def test_rate_adapts_down_after_429_and_back_up_to_the_limit():
+    limiter = RateLimiter(20, clock=FakeClock())
+    limiter.slow_down()
+    assert round(limiter.rate, 3) == 18.0 and round(limiter.ceiling, 3) == 19.4  # just under what was refused
+    for _ in range(10):
+        limiter.speed_up()
+    assert round(limiter.rate, 3) == round(limiter.ceiling, 3) < 20  # back up to the ceiling, not past it
+    for _ in range(100):
+        limiter.slow_down()
+    assert limiter.rate == 10.0  # never below half the configured rate
+    for _ in range(10_000):
+        limiter.speed_up()
+    assert round(limiter.rate, 6) == 20.0  # the ceiling creeps back to the configured rate, never above
+
+
+def test_window_mode_keeps_n_per_second_by_actual_send_times():
+    clock = FakeClock()
+    limiter = RateLimiter(100, window=(3, 0.05), clock=clock)  # even spacing alone would allow 100/s
+    first = [limiter.reserve() for _ in range(3)]
+    assert limiter.reserve() >= first[0] + 1.05  # the 4th waits for the 1st's second to pass

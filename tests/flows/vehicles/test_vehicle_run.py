@@ -159,7 +159,7 @@ def test_registry_rate_limit_429_pauses_and_loses_nothing(vegvesen_sandbox, vehi
     sb.faults(rate_limit_per_second=8)  # below the definition's 20/s: the registry answers 429
     result = run_collection(vehicle_run(tmp_path), period=T1)
     assert result.status == "completed"
-    assert result.summary.figures["short_waits"] >= 1
+    assert result.summary.figures["rate_limited"] >= 1
     assert result.summary.cases_total == len(sb.truth)
 
 
