@@ -105,7 +105,8 @@ def report(figures: list[Figures], batch: int) -> str:
     for f in figures:
         lines.append(f"{f.backend:10} {f.items:>8} {f.add_rate:>12,.0f} {f.process_rate:>23,.0f} "
                      f"{f.process_rate / GOAL_ITEMS_PER_SECOND:>7.2f}x")
-    lines.append(f"(batch {batch}; goal >= {GOAL_ITEMS_PER_SECOND:,} completed items/s on SQLite)")
+    lines.append(f"(batch {batch}; goal >= {GOAL_ITEMS_PER_SECOND:,} completed items/s on SQLite; "
+                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other work slows it down)")
     return "\n".join(lines)
 
 

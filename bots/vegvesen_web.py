@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings, get_settings
-from connectors.vegvesen.parser import Vehicle, _date, _int, vehicle_from_web
+from connectors.vegvesen.parser import Vehicle, parse_date, parse_int, vehicle_from_web
 from connectors.vegvesen.plates import display_plate
 from connectors.vegvesen.ratelimit import RateLimiter
 
@@ -90,7 +90,7 @@ class WebVehicle:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WebVehicle:
-        return cls(data["plate"], data["sections"], [(_date(d), int(km)) for d, km in data["readings"]])
+        return cls(data["plate"], data["sections"], [(parse_date(d), int(km)) for d, km in data["readings"]])
 
 
 class VegvesenWeb:
@@ -217,9 +217,9 @@ class VegvesenWeb:
         for row in region.get_by_role("row").all():
             cells = row.get_by_role("cell").all_inner_texts()
             if len(cells) >= 2:
-                km = _int(cells[1])
+                km = parse_int(cells[1])
                 if km is not None:
-                    readings.append((_date(cells[0].strip()), km))
+                    readings.append((parse_date(cells[0].strip()), km))
         readings.sort(key=lambda r: r[0] or date.min, reverse=True)
         return readings
 

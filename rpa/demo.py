@@ -233,7 +233,11 @@ class Demo:
             auth.add_user(store, DEMO_USER, "reviewer", password, org_units=sorted(units),
                           full_name="Demo saksbehandler", actor="demo")
         review = self.settings.review
-        server = start_in_thread(create_app(self.settings, store), review.host, review.port, name="review")
+        try:
+            server = start_in_thread(create_app(self.settings, store), review.host, review.port, name="review")
+        except RuntimeError as exc:  # port taken: the runs and reports are still worth showing
+            self.step(f"review app not started: {exc}")
+            return None, None
         self.stack.callback(self._stop, "review app", server.stop)
         self.urls["Review app (avvikskø)"] = server.url
         self.step(f"review app up: {server.url} (user {DEMO_USER!r}, {len(units)} org units)")

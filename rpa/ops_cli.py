@@ -177,6 +177,8 @@ def demo(
                           echo=typer.echo)
     except DefinitionError as exc:
         _fail(str(exc))
+    except (RuntimeError, TimeoutError, OSError) as exc:  # a port taken, a server that did not start
+        _fail(f"demo stopped: {exc}", 1)
     except KeyboardInterrupt:
         typer.echo("interrupted; everything stopped")
         raise typer.Exit(130) from None

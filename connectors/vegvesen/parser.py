@@ -113,9 +113,9 @@ class Vehicle:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("first_registration", "eu_control_deadline", "eu_control_last_passed"):
-            values[key] = _date(values.get(key))
+            values[key] = parse_date(values.get(key))
         odo = values.get("odometer")
-        values["odometer"] = (OdometerReading(int(odo["km"]), _date(odo.get("date")), odo["source"])
+        values["odometer"] = (OdometerReading(int(odo["km"]), parse_date(odo.get("date")), odo["source"])
                               if odo else None)
         values["energy_class"] = EnergyClass(values.get("energy_class") or "annet")
         values["weight_class"] = WeightClass(values["weight_class"]) if values.get("weight_class") else None
@@ -150,7 +150,8 @@ def _code(obj: Any) -> str | None:
     return None
 
 
-def _date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
+    """ISO (2019-03-14, also with a time) or Norwegian (14.03.2019) dates; None when unreadable."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -172,7 +173,8 @@ def _date(value: Any) -> date | None:
     return None
 
 
-def _int(value: Any) -> int | None:
+def parse_int(value: Any) -> int | None:
+    """2232, 2232.0, '2 232 kg', '61\u00a0234' -> int; None when there are no digits."""
     if value in (None, ""):
         return None
     if isinstance(value, bool):
@@ -292,12 +294,12 @@ def parse_vehicle(v: dict[str, Any]) -> Vehicle:
     euro = _code(_get(td, "miljodata", "euroKlasse"))
     energy = energy_class(fuels, hybrid, euro)
 
-    total = _int(_get(td, "vekter", "tillattTotalvekt"))
+    total = parse_int(_get(td, "vekter", "tillattTotalvekt"))
     wclass, basis = weight_class(total, group)
     co2, co2_basis = _co2(groups, energy)
 
-    km = _int(_get(v, "godkjenning", "forstegangsGodkjenning", "bruktimport", "kilometerstand"))
-    first_reg = _date(_get(v, "forstegangsregistrering", "registrertForstegangNorgeDato")
+    km = parse_int(_get(v, "godkjenning", "forstegangsGodkjenning", "bruktimport", "kilometerstand"))
+    first_reg = parse_date(_get(v, "forstegangsregistrering", "registrertForstegangNorgeDato")
                       or _get(v, "godkjenning", "forstegangsGodkjenning", "forstegangRegistrertDato"))
     odometer = OdometerReading(km, first_reg, "bruktimport") if km else None
 
@@ -314,13 +316,13 @@ def parse_vehicle(v: dict[str, Any]) -> Vehicle:
         energy_class=energy,
         zero_emission=energy.zero_emission,
         permitted_total_weight_kg=total,
-        curb_weight_kg=_int(_get(td, "vekter", "egenvekt")),
+        curb_weight_kg=parse_int(_get(td, "vekter", "egenvekt")),
         weight_class=wclass,
         weight_class_basis=basis,
         first_registration=first_reg,
         registration_status=_code(_get(v, "registrering", "registreringsstatus")),
-        eu_control_deadline=_date(_get(v, "periodiskKjoretoyKontroll", "kontrollfrist")),
-        eu_control_last_passed=_date(_get(v, "periodiskKjoretoyKontroll", "sistGodkjent")),
+        eu_control_deadline=parse_date(_get(v, "periodiskKjoretoyKontroll", "kontrollfrist")),
+        eu_control_last_passed=parse_date(_get(v, "periodiskKjoretoyKontroll", "sistGodkjent")),
         co2_g_per_km=co2,
         co2_basis=co2_basis,
         odometer=odometer,
@@ -363,7 +365,7 @@ def vehicle_from_web(sections: dict[str, dict[str, str]], readings: list[tuple[d
     euro_text = pick("euroklasse") or ""
     euro = "0" if "null" in euro_text.lower() else (re.sub(r"(?i)euro\s*", "", euro_text).strip() or None)
     energy = energy_class(fuels, hybrid, euro)
-    total = _int(pick("tillatt totalvekt"))
+    total = parse_int(pick("tillatt totalvekt"))
     wclass, basis = weight_class(total, group)
     status_text = (pick("registreringsstatus", "status") or "").lower()
     status = STATUS_BY_NAME.get(status_text) or (status_text.upper() or None)
@@ -383,14 +385,14 @@ def vehicle_from_web(sections: dict[str, dict[str, str]], readings: list[tuple[d
         energy_class=energy,
         zero_emission=energy.zero_emission,
         permitted_total_weight_kg=total,
-        curb_weight_kg=_int(pick("egenvekt")),
+        curb_weight_kg=parse_int(pick("egenvekt")),
         weight_class=wclass,
         weight_class_basis=basis,
-        first_registration=_date(pick("første gang registrert i norge", "første registrering i norge",
+        first_registration=parse_date(pick("første gang registrert i norge", "første registrering i norge",
                                       "første gang registrert")),
         registration_status=status,
-        eu_control_deadline=_date(pick("neste frist", "frist for neste eu-kontroll", "kontrollfrist")),
-        eu_control_last_passed=_date(pick("sist godkjent", "sist godkjente eu-kontroll")),
+        eu_control_deadline=parse_date(pick("neste frist", "frist for neste eu-kontroll", "kontrollfrist")),
+        eu_control_last_passed=parse_date(pick("sist godkjent", "sist godkjente eu-kontroll")),
         co2_g_per_km=_float(co2_text),
         co2_basis="WLTP" if co2_text and "nedc" not in co2_text.lower() else ("NEDC" if co2_text else None),
         odometer=OdometerReading(latest[1], latest[0], "nettside") if latest else None,

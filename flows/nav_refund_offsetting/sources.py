@@ -19,7 +19,7 @@ from typing import Any
 from config.settings import Settings
 
 # NAV names a report file <orgnr>_<type>_<datoValutert>; the bot and the seed prefix the id.
-NAV_FILENAME = re.compile(r"^(?:(?P<id>\d+)_)?(?P<orgnr>\d{9})_(?P<type>ref-arbg|K27)_(?P<date>\d{4}-\d{2}-\d{2})")
+NAV_FILENAME = re.compile(r"^(?:(?P<id>[^_]+)_)?(?P<orgnr>\d{9})_(?P<type>ref-arbg|K27)_(?P<date>\d{4}-\d{2}-\d{2})")
 
 
 @dataclass

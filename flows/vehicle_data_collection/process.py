@@ -23,7 +23,7 @@ from typing import Any
 
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.client import VegvesenClient
-from connectors.vegvesen.parser import Vehicle, _date
+from connectors.vegvesen.parser import Vehicle, parse_date
 from flows.runtime import Progress, RunContext, RunSummary, finish_run, get_logger
 from flows.vehicle_data_collection import PROCESS_ID
 from flows.vehicle_data_collection import outcomes as oc
@@ -33,7 +33,7 @@ from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LookupLo
 from flows.vehicle_data_collection.periods import Tertial
 from flows.vehicle_data_collection.report import ReportRow, write_report
 from flows.vehicle_data_collection.rules import Rules
-from workqueue.models import CaseStatus, ExceptionCase, ItemStatus, WorkItem
+from workqueue.models import CaseKind, CaseStatus, ExceptionCase, ItemStatus, WorkItem
 from workqueue.store import InvalidTransition, NewItem, default_worker_id
 
 ROBOT = "robot:vehicle-data-collection"
@@ -213,8 +213,6 @@ def read_odometers(ctx: RunContext, prepared: Prepared) -> OdometerStats:
                                             org_unit=item.payload.get("org_unit"), attachments=exc.attachments(),
                                             evidence=oc.system_evidence(item.payload, exc.message),
                                             search_text=plate)
-                        from workqueue.models import CaseKind
-
                         ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
                         open_system.add(item.reference)
                     if in_a_row >= 3:  # the page is down or changed: stop, keep the evidence
@@ -235,7 +233,7 @@ def _odometer(row_km: int | None, web: list | None, v: Vehicle | None) -> tuple[
     if row_km is not None:
         return row_km, "Egne data (kjøretøylisten)"
     if web:
-        day, km = max(((_date(d), km) for d, km in web), key=lambda r: r[0] or date.min)
+        day, km = max(((parse_date(d), km) for d, km in web), key=lambda r: r[0] or date.min)
         return km, f"Statens vegvesen nettside (EU-kontroll {oc.no_date(day)})" if day else "Statens vegvesen nettside"
     if v and v.odometer:
         label = {"bruktimport": "Bruktimport", "nettside": "Statens vegvesen nettside"}.get(v.odometer.source,

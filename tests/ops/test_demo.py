@@ -71,3 +71,38 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     pids = [int(p) for p in re.findall(r"\(pid (\d+)", out)]
     assert len(pids) == 2, out  # the Prefect server and the worker
     assert not [p for p in pids if _alive(p)]
+
+
+@pytest.mark.slow
+@pytest.mark.prefect
+def test_demo_waits_and_ctrl_c_stops_everything(tmp_path):
+    """The interactive end: after the table the demo waits; Ctrl-C (SIGINT) stops the worker,
+    the review app, the sandbox and the Prefect server, and the command exits 0."""
+    import signal
+    import time
+
+    env = {**os.environ, **isolated_env(tmp_path / "data")}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_HOME", None)
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "rpa", "demo", "--process", "sla-monitor"], cwd=tmp_path,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 400
+        while "Press Ctrl-C" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=90) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert "sla-monitor                  Completed" in text
+    for what in ("worker", "review app", "Prefect server"):
+        assert f"stopped {what}" in text
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)", text)]
+    assert len(pids) == 2 and not [p for p in pids if _alive(p)]

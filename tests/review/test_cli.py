@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
+def cli_env(tmp_path, monkeypatch, fast_password_hashing):
     url = f"sqlite:///{tmp_path / 'workqueue.db'}"
     monkeypatch.setenv("RPA_DATABASE__URL", url)
     monkeypatch.delenv("RPA_NEW_USER_PASSWORD", raising=False)

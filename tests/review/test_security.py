@@ -212,7 +212,7 @@ def test_session_cookie_logout_and_idle_expiry(review_env):
     assert raw.get("/").status_code == 303
 
 
-def test_secure_cookie_setting_uses_host_prefixed_secure_cookie(tmp_path):
+def test_secure_cookie_setting_uses_host_prefixed_secure_cookie(tmp_path, fast_password_hashing):
     from config.settings import DatabaseSettings, PathSettings, ReviewSettings, Settings
     from review.app import create_app
     from review.auth import add_user

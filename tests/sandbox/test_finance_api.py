@@ -424,9 +424,10 @@ def test_fault_knobs_503_and_admin_untouched(finance_sandbox):
     assert reply.status_code == 503
     assert requests.post(f"{finance_sandbox.url}/oauth/token", timeout=10).status_code == 503
     assert isinstance(finance_sandbox.attachments(), list)  # /_admin is never faulted
-    finance_sandbox.set_faults(error_rate=0.0)
-    assert requests.get(f"{finance_sandbox.api_url}/vouchers/1", headers={"Authorization": f"Bearer {token}"},
-                        timeout=10).status_code == 404
+    finance_sandbox.set_faults(error_rate=0.0, latency_ms=300)
+    slow = requests.get(f"{finance_sandbox.api_url}/vouchers/1", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10)
+    assert slow.status_code == 404 and slow.elapsed.total_seconds() >= 0.3
 
 
 def test_admin_config_rejects_unknown_knobs(finance_sandbox):

@@ -148,7 +148,6 @@ def test_web_page_shows_the_sections(vegvesen_sandbox):
 
 def test_seed_is_deterministic_and_covers_every_outcome(tmp_path):
     from sandbox.vegvesen.seed import seed
-
     from tests.fixtures.vegvesen import SEED_TODAY
 
     a = seed(tmp_path / "a", seed=3, scale=0.2, today=SEED_TODAY)

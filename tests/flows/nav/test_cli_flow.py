@@ -49,7 +49,18 @@ def test_cli_on_files_prints_a_machine_readable_summary(nav_run, tmp_path):
     assert "Rapport C1001 er allerede utlignet" in again.stdout
 
 
-def test_cli_names_a_missing_column_and_exits_2(nav_run, tmp_path):
+@pytest.fixture
+def own_data_dir(tmp_path, monkeypatch):
+    """In-process runs use the global settings: give them a data folder (and store) of their own."""
+    from config.settings import get_settings
+
+    monkeypatch.setenv("RPA_PATHS__DATA_DIR", str(tmp_path / "own-data"))
+    get_settings.cache_clear()
+    yield tmp_path / "own-data"
+    get_settings.cache_clear()
+
+
+def test_cli_names_a_missing_column_and_exits_2(nav_run, tmp_path, own_data_dir):
     from flows.nav_refund_offsetting.cli import app
 
     report, _ = _files(nav_run, "M")
@@ -63,7 +74,7 @@ def test_cli_names_a_missing_column_and_exits_2(nav_run, tmp_path):
 
 
 @pytest.mark.prefect
-def test_prefect_flow_runs_and_publishes_masked_artifacts(nav_run, prefect_harness, tmp_path):
+def test_prefect_flow_runs_and_publishes_masked_artifacts(nav_run, prefect_harness, tmp_path, own_data_dir):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
