@@ -88,6 +88,11 @@ def run(url: str, backend: str, cases: int, requests: int, seed: int = 7) -> dic
     t0 = time.perf_counter()
     demo.bulk_insert(store, cases, seed=seed)
     print(f"[{backend}] generated {cases:,} open cases in {time.perf_counter() - t0:.1f} s", flush=True)
+    if not store.is_sqlite:
+        # What autovacuum does within a minute of a bulk load: planner statistics and the
+        # visibility map (which index-only scans need). SQLite runs as configured, no ANALYZE.
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE exception_cases")
     add_user(store, "kari", "reviewer", PASSWORD, org_units=demo.NAV_UNITS, processes=[demo.NAV])
     add_user(store, "admin", "admin", PASSWORD)
     with store.session() as s:
@@ -153,13 +158,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="Requests per page kind and user.")
     parser.add_argument("--postgres-url", default=DEFAULT_PG_URL)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("RPA_PATHS__DATA_DIR", tempfile.mkdtemp(prefix="bench-review-data-"))
     missed = False
-    with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
-        results = run(f"sqlite:///{Path(tmp) / 'workqueue.db'}", "sqlite", args.cases, args.requests)
-        for line in report("sqlite", results):
-            missed |= "MISSED" in line
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
+            results = run(f"sqlite:///{Path(tmp) / 'workqueue.db'}", "sqlite", args.cases, args.requests)
+            for line in report("sqlite", results):
+                missed |= "MISSED" in line
     if not args.no_postgres:
         try:
             with postgres_schema(args.postgres_url) as url:

@@ -55,6 +55,7 @@ UPLOAD_BUTTON = re.compile(r"^\s*(Last opp|Send inn)\s*$")
 VOUCHER_FIELD = re.compile(r"^\s*Bilagsnummer\s*$")
 ORGNR_FIELD = re.compile(r"orgnr|organisasjonsnummer", re.I)
 INVOICE_FIELD = re.compile(r"^\s*Fakturanummer\s*$")
+CONTENT_FIELD = re.compile(r"SHA-256|sjekksum", re.I)  # a search by content, where the UI has one
 FILE_FIELD = re.compile(r"^\s*Velg fil")
 DOCTYPE_FIELD = re.compile(r"^\s*Dokumenttype\s*$")
 COMMENT_FIELD = re.compile(r"^\s*Kommentar\s*$")
@@ -140,7 +141,9 @@ class FinanceWeb:
         self.logins = 0
         self.relogins = 0
         self.retries = 0
-        self.max_attempts = 4
+        self.max_attempts = 5  # per step, for 5xx pages and timeouts
+        self.max_relogins = 3  # per step, for expired sessions
+        self._content_search: bool | None = None  # does the search page search by checksum?
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -243,9 +246,12 @@ class FinanceWeb:
         return response
 
     def _step(self, what: str, action: Callable[[], T]) -> T:
-        """Run `action`; on an expired session log in again, on a 5xx page back off; then redo."""
+        """Run `action`; on an expired session log in again, on a 5xx page back off; then redo.
+        The two have their own budgets: a session that expires twice in one step is not a
+        reason to give up on a system that answers."""
         last: Exception | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        failures = relogins = 0
+        while True:
             try:
                 result = action()
                 if self._on_login_page():
@@ -253,26 +259,31 @@ class FinanceWeb:
                 return result
             except SessionExpired as exc:
                 last = exc
+                relogins += 1
                 self.relogins += 1
+                if relogins > self.max_relogins:
+                    raise SessionExpired(f"{what}: the session expired {relogins} times in a row ({last})") from None
                 self._relogin()
             except FinanceUnavailable as exc:
                 last = exc
+                failures += 1
                 self.retries += 1
-                self._sleep(min(0.2 * 2 ** (attempt - 1), 3.0))  # retry backoff, not a UI wait
-        raise FinanceUnavailable(f"{what}: no success after {self.max_attempts} attempts ({last})")
+                if failures >= self.max_attempts:
+                    raise FinanceUnavailable(f"{what}: no success after {failures} attempts ({last})") from None
+                self._sleep(min(0.2 * 2 ** (failures - 1), 3.0))  # retry backoff, not a UI wait
 
-    def login_retrying(self) -> None:
+    def login_retrying(self, attempts: int = 6) -> None:
         """Log in, backing off on 5xx pages (a wrong password is raised at once)."""
         last: Exception | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 self.login()
                 return
             except FinanceUnavailable as exc:
                 last = exc
-                if attempt < self.max_attempts:
+                if attempt < attempts:
                     self._sleep(min(0.2 * 2 ** (attempt - 1), 3.0))
-        raise FinanceUnavailable(f"could not log in after {self.max_attempts} attempts ({last})")
+        raise FinanceUnavailable(f"could not log in after {attempts} attempts ({last})")
 
     def _relogin(self) -> None:
         self.login_retrying()
@@ -364,8 +375,40 @@ class FinanceWeb:
         return self.voucher(voucher_number)[1]
 
     def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
-        """The web UI offers no search by content: None tells the caller to use the voucher's list."""
-        return None
+        """Attachments with this content on any voucher, when the search page offers a search by
+        checksum (a field labelled SHA-256 or Sjekksum); None when it does not (the caller then
+        reads the voucher's own list and cannot see the document on other vouchers)."""
+        if self._content_search is None:
+            self._content_search = self._step("probe search page", self._probe_content_search)
+        if not self._content_search:
+            return None
+
+        def run() -> list[Attachment]:
+            page = self.page
+            self._goto(SEARCH_PATH)
+            page.get_by_label(CONTENT_FIELD).fill(sha256)
+            self._submit(page.get_by_role("button", name=SEARCH_BUTTON))
+            if self._on_login_page():
+                raise SessionExpired("content search: the session expired")
+            table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name=ATTACHMENTS_HEADER))
+            if table.count() == 0:
+                return []
+            found = []
+            for row in table.first.evaluate(_TABLE_JS):
+                c = row["cells"]
+                voucher = next((v for k, v in c.items() if k.lower().startswith("bilag")), "")
+                found.append(Attachment(id=row.get("id") or "", file_name=c.get("Filnavn", ""),
+                                        size=int(row["bytes"]) if row.get("bytes") else 0,
+                                        sha256=c.get("SHA-256", "").lower(), voucher_number=voucher,
+                                        uploaded_at=_iso_timestamp(c.get("Lastet opp", "")),
+                                        uploaded_by=c.get("Lastet opp av", "")))
+            return [a for a in found if a.sha256 == sha256.lower()]
+
+        return self._step("content search", run)
+
+    def _probe_content_search(self) -> bool:
+        self._goto(SEARCH_PATH)
+        return self.page.get_by_label(CONTENT_FIELD).count() > 0
 
     # ------------------------------------------------------------------ upload
 

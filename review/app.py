@@ -331,6 +331,7 @@ def _public_routes(app: FastAPI, st: ReviewState) -> None:
                                        "om å låse den opp.", username, next_url, 403)
         if not result.ok or result.user_id is None:
             return login_page(request, "Feil brukernavn eller passord.", username, next_url, 401)
+        auth.purge_expired_sessions(st.store, rs.session_minutes)  # housekeeping: idle sessions of anyone
         token = auth.create_session(st.store, result.user_id)
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(st.cookie_name, token, httponly=True, secure=rs.secure_cookies, samesite="lax",

@@ -145,7 +145,12 @@ def serve(
         _fail("refusing to listen beyond this machine with the default or a short session secret: "
               "set RPA_REVIEW__SESSION_SECRET to a long random value (and RPA_REVIEW__SECURE_COOKIES=true "
               "behind HTTPS)")
-    app = create_app(settings)
+    from config.catalogue import DefinitionError
+
+    try:
+        app = create_app(settings)
+    except DefinitionError as exc:  # the app shows categories and actions from the definitions
+        _fail(f"cannot serve the review app: {exc}")
     typer.echo(f"Avvikskø: http://{host}:{port}/  (Ctrl-C stops)")
     # Access-log lines carry the query string (a search could hold an fnr): scrubbed by a filter.
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False,

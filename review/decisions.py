@@ -118,11 +118,17 @@ def voucher_candidates(case: ExceptionCase) -> list[tuple[str, str]]:
 
 
 def default_amount(case: ExceptionCase) -> float | None:
-    value = case_data(case).get("nav_amount")
+    """What NAV paid, to prefill 'approve the NAV amount': evidence.data.nav_amount (kroner), or
+    nav_ore (øre, as the NAV flow keeps amounts), or else the case's amount."""
+    data = case_data(case)
     try:
-        return None if value is None else float(value)
+        if data.get("nav_amount") is not None:
+            return float(data["nav_amount"])
+        if data.get("nav_ore") is not None:
+            return int(data["nav_ore"]) / 100
     except (TypeError, ValueError):
-        return None
+        pass
+    return None if case.amount is None else float(case.amount)
 
 
 def clean_comment(comment: str | None) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from connectors.nav.k27 import BENEFIT_CODES, CODE_LIST
 from connectors.nav.tables import (
     InputFileError,
+    arrow_text,
     Problems,
     map_columns,
     parse_amounts,
@@ -42,26 +43,46 @@ BENEFIT_ALIASES = {
     "omsorgspenger": "Z", "opplæringspenger": "Y",
 }
 
+def _STRING_MAPPER(t):
+    """Arrow strings -> pandas' default 'str' dtype (Arrow-backed, NaN for missing)."""
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow", na_value=np.nan) if t == pa.string() else None
+
+
 CLAIM_FRAME_COLUMNS = ["krav_id", "fnr", "bnr", "code", "fra", "til", "amount_ore", "org_enhet", "inntekt_ore",
                        "refusjon_ore", "grad", "forste_fravaersdag", "row_no"]
 
 
 def parse_benefit_codes(s: pd.Series, rows: np.ndarray, column: str, problems: Problems) -> np.ndarray:
     """NAV's code ('4', 'H') or a known name ('sykepenger') -> index into CODE_LIST."""
-    text = s.astype(str).str.strip()
-    upper = text.str.upper()
-    alias = text.str.lower().map(BENEFIT_ALIASES)
-    code = upper.where(upper.isin(list(BENEFIT_CODES)), alias)
-    bad = code.isna().to_numpy()
-    if bad.any():
-        problems.add(rows[bad], column, "ukjent ytelse (bruk NAVs kode, f.eks. 4 for sykepenger)", text[bad].tolist())
-    lookup = {c: i for i, c in enumerate(CODE_LIST)}
-    return code.map(lookup).fillna(0).to_numpy(dtype=np.int8)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = arrow_text(s)
+    found = pc.fill_null(pc.index_in(pc.utf8_upper(text), value_set=pa.array(CODE_LIST)), -1)
+    idx = np.asarray(found.to_numpy(zero_copy_only=False)).astype(np.int64)
+    named = np.flatnonzero(idx < 0)
+    if len(named):
+        lookup = {c: i for i, c in enumerate(CODE_LIST)}
+        names = text.take(pa.array(named)).to_pylist()
+        for pos, name in zip(named, names, strict=True):
+            code = BENEFIT_ALIASES.get(name.strip().lower())
+            if code is not None:
+                idx[pos] = lookup[code]
+        bad = idx < 0
+        if bad.any():
+            problems.add(rows[bad], column, "ukjent ytelse (bruk NAVs kode, f.eks. 4 for sykepenger)",
+                         [names[list(named).index(i)] for i in np.flatnonzero(bad)])
+    return np.where(idx < 0, 0, idx).astype(np.int8)
 
 
 def parse_grade(s: pd.Series, rows: np.ndarray, column: str, problems: Problems) -> np.ndarray:
     """'50', '50 %', '50,0' or '0,5' -> percent (NaN where empty)."""
-    cleaned = s.astype(str).str.replace("%", "", regex=False).str.strip()
+    import pyarrow.compute as pc
+
+    cleaned = pd.Series(pc.utf8_trim_whitespace(pc.replace_substring(arrow_text(s), "%", "")).to_pandas(
+        types_mapper=_STRING_MAPPER))
     value = parse_amounts(cleaned, rows, column, problems, required=False) / 100
     value = np.where(value <= 1.0, value * 100, value)
     bad = ~np.isnan(value) & ((value <= 0) | (value > 100))
@@ -87,13 +108,17 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     def header(name: str) -> str:
         return cols.get(name, columns.get(name, name))
 
-    krav_id = col("krav_id").astype(str).str.strip()
-    empty_id = (krav_id == "").to_numpy()
+    import pyarrow.compute as pc
+
+    krav_id = arrow_text(col("krav_id"))
+    empty_id = np.asarray(pc.equal(krav_id, "").to_numpy(zero_copy_only=False))
     if empty_id.any():
         problems.add(rows[empty_id], header("krav_id"), "mangler krav-id")
-    dup = krav_id.duplicated(keep="first").to_numpy() & ~empty_id
-    if dup.any():
-        problems.add(rows[dup], header("krav_id"), "krav-id finnes flere ganger i filen", krav_id[dup].tolist())
+    if len(pc.unique(krav_id)) != len(krav_id):  # only then find which (hashing 1M ids twice is not free)
+        ids = pd.Series(krav_id.to_pylist())
+        dup = ids.duplicated(keep="first").to_numpy() & ~empty_id
+        if dup.any():
+            problems.add(rows[dup], header("krav_id"), "krav-id finnes flere ganger i filen", ids[dup].tolist())
     fnr = parse_fnr(col("fnr"), rows, header("fnr"), problems)
     bnr = parse_orgnr(col("bedriftsnummer"), rows, header("bedriftsnummer"), problems)
     code = parse_benefit_codes(col("ytelse"), rows, header("ytelse"), problems)
@@ -103,9 +128,10 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     if order.any():
         problems.add(rows[order], header("til_dato"), "til-dato er før fra-dato")
     amount = parse_amounts(col("krav_belop"), rows, header("krav_belop"), problems)
-    org_unit = col("org_enhet").astype(str).str.strip()
-    if "org_enhet" in required and (org_unit == "").any():
-        problems.add(rows[(org_unit == "").to_numpy()], header("org_enhet"), "mangler organisasjonsenhet")
+    org_unit = arrow_text(col("org_enhet"))
+    no_unit = np.asarray(pc.equal(org_unit, "").to_numpy(zero_copy_only=False))
+    if "org_enhet" in required and no_unit.any():
+        problems.add(rows[no_unit], header("org_enhet"), "mangler organisasjonsenhet")
     income = parse_amounts(col("manedsinntekt"), rows, header("manedsinntekt"), problems, required=False)
     refund = parse_amounts(col("refusjon_per_mnd"), rows, header("refusjon_per_mnd"), problems, required=False)
     grade = parse_grade(col("grad"), rows, header("grad"), problems)
@@ -113,14 +139,14 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
                             required=False)
     problems.raise_if_any()
     return pd.DataFrame({
-        "krav_id": pd.array(krav_id.tolist(), dtype="str"),
+        "krav_id": krav_id.to_pandas(types_mapper=_STRING_MAPPER),
         "fnr": fnr,
         "bnr": bnr,
         "code": pd.Categorical.from_codes(code, categories=CODE_LIST),
         "fra": fra.astype("datetime64[s]"),
         "til": til.astype("datetime64[s]"),
         "amount_ore": np.nan_to_num(amount).astype(np.int64),
-        "org_enhet": pd.array(org_unit.tolist(), dtype="str"),
+        "org_enhet": org_unit.to_pandas(types_mapper=_STRING_MAPPER),
         "inntekt_ore": income,
         "refusjon_ore": refund,
         "grad": grade,
@@ -152,11 +178,11 @@ def read_employees(path: Path | str, columns: dict[str, str] | None = None,
     problems = Problems(path, [])
     fnr = parse_fnr(df[cols["fnr"]], rows, cols["fnr"], problems)
     bnr = parse_orgnr(df[cols["bedriftsnummer"]], rows, cols["bedriftsnummer"], problems)
-    org_unit = df[cols["org_enhet"]].astype(str).str.strip() if "org_enhet" in cols else pd.Series([""] * len(df))
+    org_unit = arrow_text(df[cols["org_enhet"]] if "org_enhet" in cols else pd.Series([""] * len(df), dtype="str"))
     pct = (parse_amounts(df[cols["stillingsprosent"]], rows, cols["stillingsprosent"], problems, required=False) / 100
            if "stillingsprosent" in cols else np.full(len(df), np.nan))
     problems.raise_if_any()
-    return pd.DataFrame({"fnr": fnr, "bnr": bnr, "org_enhet": pd.array(org_unit.tolist(), dtype="str"),
+    return pd.DataFrame({"fnr": fnr, "bnr": bnr, "org_enhet": org_unit.to_pandas(types_mapper=_STRING_MAPPER),
                          "stillingsprosent": pct})
 
 

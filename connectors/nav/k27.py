@@ -461,7 +461,7 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
 
     std_idx = np.flatnonzero(standard)
     if len(std_idx):
-        mat = arr[starts[std_idx, None] + np.arange(LINE_WIDTH)[None, :]]
+        mat = _line_matrix(arr, starts[std_idx])
         cols, valid, checks = _parse_matrix(mat)
         cols["line_no"] = line_numbers[std_idx]
         if (~valid).any():
@@ -509,6 +509,43 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
         warnings.append("Filen har ingen linjer.")
     return K27Report(report_id=str(report_id), file_name=file_name, sha256=sha, encoding=encoding, lines=lines,
                      invalid=invalid, warnings=warnings, line_count=line_count)
+
+
+def _line_matrix(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The standard-width lines as an (n, 127) byte matrix.
+
+    A regular file is lines at a fixed stride (127 + CR LF), so runs of lines are strided
+    views of the buffer, copied once; only irregular stretches are gathered byte by byte."""
+    n = len(starts)
+    if n == 1:
+        return arr[starts[0]:starts[0] + LINE_WIDTH][None, :].copy()
+    gaps = np.diff(starts)
+    breaks = np.flatnonzero(gaps[1:] != gaps[:-1]) + 1  # a run: equal gaps between its starts
+    bounds = np.concatenate(([0], breaks, [n - 1]))
+    if len(bounds) > 256:  # very irregular: gather in chunks (bounded memory)
+        out = np.empty((n, LINE_WIDTH), dtype=np.uint8)
+        cols = np.arange(LINE_WIDTH)
+        for a in range(0, n, 65_536):
+            out[a:a + 65_536] = arr[starts[a:a + 65_536, None] + cols[None, :]]
+        return out
+    out = np.empty((n, LINE_WIDTH), dtype=np.uint8)
+    done = 0
+    for i in range(len(bounds) - 1):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        a = max(a, done)
+        if b < a:
+            continue
+        count = b - a + 1
+        stride = int(gaps[a]) if a < len(gaps) else LINE_WIDTH
+        if stride < LINE_WIDTH:
+            out[a] = arr[starts[a]:starts[a] + LINE_WIDTH]
+            done = a + 1
+            continue
+        view = np.lib.stride_tricks.as_strided(arr[starts[a]:], shape=(count, LINE_WIDTH), strides=(stride, 1),
+                                               writeable=False)
+        out[a:b + 1] = view
+        done = b + 1
+    return out
 
 
 def _invalid(file_name: str, line_no: int, problems: list[tuple[str, str]], raw: str,

@@ -128,23 +128,41 @@ class ApiDoor:
 
 
 class WebSession:
+    """A voucher number opens the voucher page straight away (its fields, status and attachment
+    list in one page load); supplier + invoice number go through the search form. The list read
+    with the page is used for the check that follows at once, without loading the page again."""
+
     door = "web"
 
     def __init__(self, bot):
         self.bot = bot
+        self._page_list: tuple[str, list[Attachment]] | None = None
 
     def find_vouchers(self, target: Target) -> list[Voucher]:
-        return self.bot.search(voucher_number=target.voucher_number or None,
-                               supplier_org_no=target.supplier_org_no or None,
+        from connectors.finance import VoucherNotFound
+
+        self._page_list = None
+        if target.voucher_number:
+            try:
+                voucher, listed = self.bot.voucher(target.voucher_number)
+            except VoucherNotFound:
+                return []
+            self._page_list = (voucher.voucher_number, listed)
+            return [voucher]
+        return self.bot.search(supplier_org_no=target.supplier_org_no or None,
                                invoice_number=target.invoice_number or None)
 
     def attachments(self, voucher_number: str) -> list[Attachment]:
+        cached, self._page_list = self._page_list, None
+        if cached and cached[0] == voucher_number:
+            return cached[1]
         return self.bot.attachments(voucher_number)
 
     def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
         return self.bot.attachments_by_sha256(sha256)
 
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
+        self._page_list = None
         return self.bot.upload(voucher_number, upload)
 
     def evidence(self) -> list[tuple[str, str, bytes]]:

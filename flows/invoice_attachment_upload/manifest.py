@@ -65,6 +65,10 @@ def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: li
 
 
 def _csv_rows(path: Path, data: bytes) -> list[list[str]]:
+    if b"\x00" in data:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise ManifestError(f"{path.name}, row {line}: not a text file (NUL bytes; saved as UTF-16?) - "
+                            "save it as «CSV UTF-8 (semikolondelt)»")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -180,7 +180,7 @@ def check_pdf(data: bytes) -> str | None:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    if b"%%EOF" not in data[-2048:]:
+    if b"%%EOF" not in data.rstrip(b"\x00 \t\r\n")[-1024:]:  # some scanners pad with NULs
         return "PDF-filen er avkortet (mangler slutten)"
     try:
         with warnings.catch_warnings():

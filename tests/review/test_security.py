@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 from io import BytesIO
 
-import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select, update
 from starlette.routing import Mount
@@ -300,7 +299,7 @@ def test_no_fnr_in_clear_text_in_any_page_export_or_log(review_env, caplog):
     fnrs = [FNR_A, second]
     for username in ("kari", "eier", "admin", "okonomi"):
         c = env.client(username)
-        pages = ["/", "/saker", "/saker?status=alle", f"/saker?sok={FNR_A}", f"/saker?status=alle&sok=Hansen",
+        pages = ["/", "/saker", "/saker?status=alle", f"/saker?sok={FNR_A}", "/saker?status=alle&sok=Hansen",
                  f"/saker/{leaky.id}", f"/saker/{other.id}", f"/saker/{sys_case.id}", "/logg", "/gevinst",
                  "/brukere", f"/logg?sak={leaky.id}"]
         for path in pages:

@@ -126,6 +126,25 @@ def test_sigkill_during_api_uploads_loses_nothing_and_attaches_nothing_twice(inv
     _assert_nothing_lost_nothing_twice(invoice_env, inbox_before)
 
 
+@pytest.mark.slow
+def test_sigkill_during_api_uploads_with_5xx_and_token_expiry(invoice_env, tmp_path):
+    """The API's session is its bearer token: tokens live 2 s here (fetched again before they run
+    out, and on a 401), and one request in five answers 503."""
+    rng = random.Random(20263)
+    invoice_env.sandbox.set_config(token_ttl_seconds=2)
+    invoice_env.sandbox.set_faults(error_rate=0.2, latency_ms=40)
+    env = invoice_env.cli_env()
+    env["RPA_PATHS__PROCESSES_DIR"] = str(_processes_dir(tmp_path, api_concurrency=2, batch_size=4))
+    inbox_before = invoice_env.inbox_files()
+    kills, runs = _kill_loop(invoice_env, env, "api", 10, rng, window=0.4, deadline=time.monotonic() + 90)
+    assert kills >= 10, f"only {kills} kills during uploads in {runs} runs"
+    invoice_env.sandbox.set_faults(latency_ms=0)  # 5xx and short tokens stay on for the last run
+    summary = _finish(env, "api")
+    assert summary["pending_files"] == 0
+    assert invoice_env.sandbox.app.state.faults.injected_errors > 0
+    _assert_nothing_lost_nothing_twice(invoice_env, inbox_before)
+
+
 class SessionReaper:
     """Test instrumentation on the in-process stand-in: counts logins and expiries, and every
     `every` seconds ends all live web sessions (what an idle timeout or a server restart does
@@ -170,9 +189,9 @@ class SessionReaper:
 @pytest.mark.browser
 def test_sigkill_during_web_uploads_with_5xx_and_session_expiry(invoice_env, tmp_path):
     rng = random.Random(20262)
-    reaper = SessionReaper(invoice_env.sandbox.app.state.sessions, every=4.0)
+    reaper = SessionReaper(invoice_env.sandbox.app.state.sessions, every=8.0)
     try:
-        invoice_env.sandbox.set_faults(error_rate=0.2, session_idle_seconds=3.0)
+        invoice_env.sandbox.set_faults(error_rate=0.2, session_idle_seconds=5.0)
         env = invoice_env.cli_env()
         env["RPA_PATHS__PROCESSES_DIR"] = str(_processes_dir(tmp_path, web_contexts=2, batch_size=4))
         inbox_before = invoice_env.inbox_files()

@@ -1,0 +1,155 @@
+"""Synthetic K27 reports and claims at benchmark scale (1M lines), generated column-wise.
+
+The sandbox seed writes a realistic month line by line (and is the oracle of the acceptance
+test); this module writes a million lines in seconds for the performance benchmarks. The mix:
+82 % exact, 6 % rounding, 6 % weekday-count (monthly claims with income), 2 % 6G, 4 % other
+differences; holiday-pay codes on 1 %; each line's claim in the claims file in the same order
+shuffled, so the join does real work.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ORGNR = 974600013
+BNRS = np.array([973100009, 973110004, 973120018, 973130005, 973140000, 973150006, 973160001], dtype=np.int64)
+ACCOUNT = 15031043325
+W1 = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2])
+W2 = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+
+
+def synthetic_fnr(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n distinct synthetic fnr (month + 40) with valid check digits, as int64."""
+    out: list[np.ndarray] = []
+    have = 0
+    while have < n:
+        m = int((n - have) * 1.5) + 1000
+        day = rng.integers(1, 29, m)
+        month = rng.integers(41, 53, m)
+        year = rng.integers(40, 100, m)
+        individ = rng.integers(0, 500, m)
+        first9 = np.stack([day // 10, day % 10, month // 10, month % 10, year // 10, year % 10,
+                           individ // 100, individ // 10 % 10, individ % 10], axis=1)
+        r1 = 11 - (first9 @ W1) % 11
+        k1 = np.where(r1 == 11, 0, r1)
+        r2 = 11 - (np.concatenate([first9, k1[:, None]], axis=1) @ W2) % 11
+        k2 = np.where(r2 == 11, 0, r2)
+        ok = (k1 != 10) & (k2 != 10)
+        digits = np.concatenate([first9, k1[:, None], k2[:, None]], axis=1)[ok]
+        values = digits @ (10 ** np.arange(10, -1, -1)).astype(np.int64)
+        out.append(values)
+        have = len(np.unique(np.concatenate(out)))
+    return np.unique(np.concatenate(out))[:n][rng.permutation(n)]
+
+
+def _digits_into(mat: np.ndarray, start: int, width: int, values: np.ndarray) -> None:
+    powers = (10 ** np.arange(width - 1, -1, -1)).astype(np.int64)
+    mat[:, start:start + width] = (values[:, None] // powers % 10 + 48).astype(np.uint8)
+
+
+def k27_bytes(fnr, bnr, code, fra, til, amount_ore, maks) -> bytes:
+    """The K27 file for these columns (ISO-8859-1, CRLF), assembled as one byte matrix."""
+    n = len(fnr)
+    mat = np.full((n, 129), ord(" "), dtype=np.uint8)
+    pos = 0
+    layout = []
+    for width in (4, 9, 9, 1, 11, 8, 11, 25, 8, 11, 11, 8):
+        layout.append(pos)
+        pos += width + 1
+    for sep in layout[1:]:
+        mat[:, sep - 1] = ord(";")
+    _digits_into(mat, layout[0], 4, np.full(n, 8020))
+    _digits_into(mat, layout[1], 9, np.full(n, ORGNR))
+    _digits_into(mat, layout[2], 9, bnr)
+    mat[:, layout[3]] = np.frombuffer("".join(code).encode("ascii"), dtype=np.uint8) if isinstance(code, list) \
+        else code.astype("S1").view(np.uint8)
+    _digits_into(mat, layout[4], 11, fnr)
+
+    def ymd(d: np.ndarray) -> np.ndarray:
+        s = pd.DatetimeIndex(d)
+        return np.where(np.isnat(d), 0, s.year * 10000 + s.month * 100 + s.day).astype(np.int64)
+
+    _digits_into(mat, layout[5], 8, ymd(fra))
+    _digits_into(mat, layout[6], 11, np.full(n, ACCOUNT))
+    name = np.frombuffer(b"ANSATT S\xd8RENSEN \xc5SE".ljust(25), dtype=np.uint8)
+    mat[:, layout[7]:layout[7] + 25] = name
+    _digits_into(mat, layout[8], 8, ymd(til))
+    _digits_into(mat, layout[9], 10, np.abs(amount_ore))
+    mat[:, layout[9] + 10] = np.where(amount_ore < 0, ord("-"), ord(" "))
+    _digits_into(mat, layout[10], 10, np.zeros(n, dtype=np.int64))
+    _digits_into(mat, layout[11], 8, ymd(maks))
+    mat[:, 127] = 13
+    mat[:, 128] = 10
+    return mat.tobytes()
+
+
+def _fmt_dates(d: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(d)
+    texts = np.array([pd.Timestamp(u).strftime("%d.%m.%Y") for u in uniques], dtype=object)
+    return texts[codes]
+
+
+def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Path]:
+    """n lines in one K27 file and n claims in a semicolon CSV (HR's CSV export form)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    fnr = synthetic_fnr(n, rng)
+    bnr = BNRS[rng.integers(0, len(BNRS), n)]
+    month = rng.integers(1, 13, n)
+    fra = (np.datetime64("2025-01", "M") + (month - 1).astype("timedelta64[M]")).astype("datetime64[D]")
+    til = ((fra.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1)
+    wd = np.busday_count(fra, til + 1)
+    income = rng.integers(30_000, 90_000, n) * 100
+    first = fra - rng.integers(20, 200, n).astype("timedelta64[D]")
+    g = np.where(first >= np.datetime64("2025-05-01"), 130_160, 124_028)
+    annual = np.minimum(income * 12, g * 600)
+    rate = (2 * annual + 26_000) // 52_000  # round half up of annual/100/260
+    nav = rate * wd * 100
+    kind = rng.random(n)
+    claim_amt = nav.copy()
+    rounding = (kind >= 0.82) & (kind < 0.88)
+    claim_amt[rounding] += rng.integers(-3000, 3000, rounding.sum())
+    monthly = (kind >= 0.88) & (kind < 0.96)
+    claim_amt[monthly] = income[monthly]
+    other = kind >= 0.96
+    claim_amt[other] += rng.integers(10_000, 500_000, other.sum())
+    code = np.full(n, "4", dtype="<U1")
+    holiday = rng.random(n) < 0.01
+    code[holiday] = "H"
+    maks = first + 360
+    data = k27_bytes(fnr, bnr, code, fra, til, nav, maks)
+    report = folder / f"{n}_974600013_ref-arbg_2026-01-05.csv"
+    report.write_bytes(data)
+
+    order = rng.permutation(n)
+    has_income = monthly | (rng.random(n) < 0.5)
+    claims = pd.DataFrame({
+        "krav_id": np.char.add("K", np.arange(n).astype(str))[order],
+        "fnr": pd.Series(fnr[order]).astype(str).str.zfill(11).to_numpy(),
+        "bedriftsnummer": bnr[order],
+        "ytelse": code[order],
+        "fra_dato": _fmt_dates(fra[order]),
+        "til_dato": _fmt_dates(til[order]),
+        "krav_belop": claim_amt[order] / 100,
+        "org_enhet": np.array(["Helse og velferd", "Oppvekst", "Teknisk"], dtype=object)[order % 3],
+        "manedsinntekt": np.where(has_income, income, np.nan)[order] / 100,
+        "refusjon_per_mnd": np.where(has_income, income, np.nan)[order] / 100,
+        "grad": np.where(has_income, 100.0, np.nan)[order],
+        "forste_fravaersdag": np.where(has_income[order], _fmt_dates(first[order]), ""),
+    })
+    claims_path = folder / "refusjonskrav.csv"
+    claims.to_csv(claims_path, sep=";", index=False, decimal=",", float_format="%.2f")
+    return {"report": report, "claims": claims_path}
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    import sys
+    import time
+
+    t = time.perf_counter()
+    print(generate(int(sys.argv[1]), Path(sys.argv[2])), f"{time.perf_counter() - t:.1f}s")
+    _ = date
