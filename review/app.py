@@ -568,6 +568,12 @@ def _users_page(request: Request, st: ReviewState, error: str = "", form: dict |
         "min_password": auth.MIN_PASSWORD_LENGTH}, status_code=status_code)
 
 
+DETAIL_LABELS = {"category": "kategori", "reason": "årsak", "comment": "kommentar", "username": "bruker",
+                 "role": "rolle", "filename": "fil", "error": "feil", "attempt": "forsøk", "attempts": "forsøk",
+                 "failed_logins": "feil passord på rad", "assignee": "saksbehandler", "action": "handling"}
+REASON_LABELS = {"wrong password": "feil passord", "unknown user": "ukjent bruker", "locked": "kontoen er låst"}
+
+
 def _audit_summary(event) -> str:
     d = event.details or {}
     parts = []
@@ -589,9 +595,8 @@ def _audit_summary(event) -> str:
         parts.append(f"{d.get('rows', 0)} saker")
     else:
         for k, v in d.items():
-            if k in ("category", "reason", "comment", "username", "role", "filename", "error", "attempt",
-                     "attempts", "failed_logins", "assignee"):
-                parts.append(f"{k}: {v}")
+            if k in DETAIL_LABELS:
+                parts.append(f"{DETAIL_LABELS[k]}: {REASON_LABELS.get(v, v) if isinstance(v, str) else v}")
     return mask_fnrs_in_text(" · ".join(str(x) for x in parts))[:400]
 
 

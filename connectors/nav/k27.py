@@ -246,6 +246,30 @@ def _dates(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return out.astype("datetime64[D]"), zero, ok | zero
 
 
+def _pa_mask(mask: np.ndarray):
+    import pyarrow as pa
+
+    return pa.array(mask)
+
+
+def latin1_names(raw: np.ndarray):
+    """Fixed-width ISO-8859-1 names (n, 25) -> an Arrow string array, right-trimmed.
+
+    The whole block is transcoded to UTF-8 in one C call; a byte >= 0x80 becomes two bytes, so
+    each row's offset is known from its count of such bytes: no Python string per line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n, width = raw.shape
+    block = np.ascontiguousarray(raw)
+    utf8 = block.tobytes().decode("iso-8859-1").encode("utf-8")
+    row_bytes = width + (block >= 0x80).sum(axis=1, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(row_bytes, out=offsets[1:])
+    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
+    return pc.utf8_rtrim(arr, characters=" ")
+
+
 def _check(errors: list[np.ndarray], names: list[str], reasons: list[str], bad: np.ndarray,
            name: str, reason: str) -> None:
     errors.append(bad)
@@ -260,27 +284,34 @@ def _parse_matrix(mat: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, l
     checks: list[tuple[np.ndarray, str, str]] = []
 
     def digits(name: str, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(digit matrix as uint8, all-digits mask); checks run on bytes, values via one matmul."""
         start = _START[name]
         w = width or next(f.width for f in FIELDS if f.name == name)
-        dm = mat[:, start:start + w].astype(np.int64) - 48
-        ok = ((dm >= 0) & (dm <= 9)).all(axis=1)
+        d8 = mat[:, start:start + w] - np.uint8(48)  # a non-digit wraps to > 9
+        ok = (d8 <= 9).all(axis=1)
         if not ok.all():
             checks.append((~ok, name, "inneholder tegn som ikke er sifre"))
-        return np.where(ok[:, None], dm, 0), ok
+            d8 = np.where(ok[:, None], d8, np.uint8(0))
+        return d8, ok
+
+    def number(d8: np.ndarray) -> np.ndarray:
+        return d8.astype(np.int64) @ _POW10[d8.shape[1]]
 
     sep_ok = (mat[:, _SEPARATORS] == 59).all(axis=1)
     if not sep_ok.all():
         checks.append((~sep_ok, "layout", "skilletegnene (;) står ikke der formatet sier"))
 
     dm, ok = digits("nav_unit")
-    cols["nav_unit"] = dm @ _POW10[4]
+    cols["nav_unit"] = number(dm)
     dm, ok = digits("orgnr")
-    cols["orgnr"] = dm @ _POW10[9]
+    cols["orgnr"] = number(dm)
+    dm = dm.astype(np.int64)
     bad = ok & (_mod11(dm[:, :8], _ORG_W) != dm[:, 8])
     if bad.any():
         checks.append((bad, "orgnr", "ugyldig kontrollsiffer"))
     dm, ok = digits("bnr")
-    cols["bnr"] = dm @ _POW10[9]
+    cols["bnr"] = number(dm)
+    dm = dm.astype(np.int64)
     bad = ok & (_mod11(dm[:, :8], _ORG_W) != dm[:, 8])
     if bad.any():
         checks.append((bad, "bnr", "ugyldig kontrollsiffer"))
@@ -291,7 +322,8 @@ def _parse_matrix(mat: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, l
     cols["code"] = np.where(code < 0, 0, code).astype(np.int8)
 
     dm, ok = digits("fnr")
-    cols["fnr"] = dm @ _POW10[11]
+    cols["fnr"] = number(dm)
+    dm = dm.astype(np.int64)
     k1 = _mod11(dm[:, :9], _FNR_W1)
     k2 = _mod11(np.concatenate([dm[:, :9], np.where(k1 < 0, 0, k1)[:, None]], axis=1), _FNR_W2)
     bad = ok & ((k1 < 0) | (k2 < 0) | (k1 != dm[:, 9]) | (k2 != dm[:, 10]))
@@ -300,7 +332,7 @@ def _parse_matrix(mat: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, l
 
     for name in ("fra", "til", "maksdato"):
         dm, ok = digits(name)
-        values, _zero, valid = _dates(dm)
+        values, _zero, valid = _dates(dm.astype(np.int64))
         bad = ok & ~valid
         if bad.any():
             checks.append((bad, name, "ugyldig dato (ÅÅÅÅMMDD eller 00000000)"))
@@ -310,7 +342,7 @@ def _parse_matrix(mat: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, l
         checks.append((order, "til", "til-dato er før fra-dato"))
 
     dm, ok = digits("konto")
-    cols["konto"] = dm @ _POW10[11]
+    cols["konto"] = number(dm)
 
     dm, ok = digits("belop", 10)
     sign = mat[:, _START["belop"] + 10]
@@ -318,16 +350,14 @@ def _parse_matrix(mat: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, l
     bad = ok & ~sign_ok
     if bad.any():
         checks.append((bad, "belop", "fortegn må være mellomrom eller '-'"))
-    amount = dm @ _POW10[10]
+    amount = number(dm)
     cols["amount_ore"] = np.where(sign == 45, -amount, amount)
     cols["amount_ok"] = ok & sign_ok
 
     dm, ok = digits("fast", 10)
 
     start = _START["navn"]
-    raw = np.ascontiguousarray(mat[:, start:start + 25]).astype(np.uint32)
-    names = raw.view("<U25").reshape(n)  # ISO-8859-1 bytes are their own code points
-    cols["navn"] = np.strings.rstrip(names)
+    cols["navn"] = latin1_names(np.ascontiguousarray(mat[:, start:start + 25]))
 
     valid = np.ones(n, dtype=bool)
     for mask, _, _ in checks:
@@ -414,6 +444,15 @@ def _empty_lines_frame() -> pd.DataFrame:
         ("navn", "<U1"), ("til", "datetime64[D]"), ("amount_ore", np.int64), ("maksdato", "datetime64[D]"))})
 
 
+def _names_column(names) -> pd.Series | pd.api.extensions.ExtensionArray:
+    import pyarrow as pa
+
+    if isinstance(names, pa.Array):
+        return names.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)
+                               if t == pa.string() else None)
+    return pd.array(names, dtype="str")
+
+
 def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
     df = pd.DataFrame({
         "line_no": cols["line_no"].astype(np.int32),
@@ -424,7 +463,7 @@ def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
         "fnr": cols["fnr"].astype(np.int64),
         "fra": cols["fra"].astype("datetime64[s]"),
         "konto": cols["konto"].astype(np.int64),
-        "navn": pd.array(cols["navn"], dtype="str"),
+        "navn": _names_column(cols["navn"]),
         "til": cols["til"].astype("datetime64[s]"),
         "amount_ore": cols["amount_ore"].astype(np.int64),
         "maksdato": cols["maksdato"].astype("datetime64[s]"),
@@ -471,7 +510,8 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
                 raw = bytes(mat[row]).decode("iso-8859-1")
                 invalid.append(_invalid(file_name, int(cols["line_no"][row]), problems, raw,
                                         int(cols["amount_ore"][row]) if cols["amount_ok"][row] else None))
-        keep = {k: v[valid] for k, v in cols.items() if k != "amount_ok"}
+        keep = {k: (v.filter(_pa_mask(valid)) if k == "navn" else v[valid]) for k, v in cols.items()
+                if k != "amount_ok"}
         parts.append(_frame(keep))
 
     odd_rows: list[dict] = []

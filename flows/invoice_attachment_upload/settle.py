@@ -173,8 +173,7 @@ def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outc
     write_json(Path(f"{dest}{RECEIPT}"), {**note, "stored_as": dest.name})
     atomic_write(Path(f"{dest}{RECEIPT_TXT}"), _receipt_text(source, dest, outcomes).encode("utf-8"))
     if there:
-        src.unlink(missing_ok=True)
-        return dest
+        return dest if _drop_copy(src) else None
     return dest if move_file(src, dest) else None
 
 
@@ -193,9 +192,19 @@ def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, o
         if o["outcome"] not in SUCCESS:
             workspace.index_quarantine(o["reference"], reason_json, dest)
     if there:
-        src.unlink(missing_ok=True)
-        return dest
+        return dest if _drop_copy(src) else None
     return dest if move_file(src, dest) else None
+
+
+def _drop_copy(src: Path) -> bool:
+    """The same file with the same receipt is in place already (a copy across file systems that
+    was interrupted before the source was removed): remove the source. False when another
+    worker removed it first (then that worker reports it)."""
+    try:
+        src.unlink()
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> SettleStats:

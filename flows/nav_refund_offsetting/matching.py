@@ -296,10 +296,10 @@ def match(inp: MatchInput) -> MatchResult:
 
     # ------------------------------------------------------------------ unit -> claims
     uc_parts = [pd.DataFrame({"unit": np.flatnonzero(is_claim_unit), "claim": u_claim[is_claim_unit]})]
-    if ref_li:
+    if ref_li:  # claim units are unique by construction; only the references need de-duplicating
         rl, rc = np.concatenate(ref_li), np.concatenate(ref_ci)
-        uc_parts.append(pd.DataFrame({"unit": unit[rl], "claim": rc}))
-    unit_claims = pd.concat(uc_parts, ignore_index=True).drop_duplicates(ignore_index=True)
+        uc_parts.append(pd.DataFrame({"unit": unit[rl], "claim": rc}).drop_duplicates(ignore_index=True))
+    unit_claims = pd.concat(uc_parts, ignore_index=True) if len(uc_parts) > 1 else uc_parts[0]
     unit_claims["share_ore"] = _shares(unit_claims, u_nav, camt)
 
     primary = unit_claims.groupby("unit")["claim"].first()
@@ -568,8 +568,11 @@ def _other_employer_basis(claims: pd.DataFrame, c: np.ndarray) -> np.ndarray:
     out = np.zeros(len(c), dtype=np.float64)
     fnr = claims["fnr"].to_numpy(np.int64)
     bnr = claims["bnr"].to_numpy(np.int64)
-    counts = pd.DataFrame({"f": fnr, "b": bnr}).drop_duplicates()["f"].value_counts()
-    multi = counts[counts > 1].index.to_numpy()
+    # People with claims under two or more bedriftsnummer: after sorting by fnr, some neighbour
+    # pair of theirs differs in bedriftsnummer (one sort instead of a group-by over all claims).
+    order = np.argsort(fnr, kind="stable")
+    f, b = fnr[order], bnr[order]
+    multi = np.unique(f[1:][(f[1:] == f[:-1]) & (b[1:] != b[:-1])])
     if not len(multi):
         return out
     sel = np.flatnonzero(np.isin(fnr, multi))

@@ -6,7 +6,8 @@
         not found as 204, 404, 200 with an empty list or 200 with a feilmelding (`not_found`);
         422 + Retry-After once the daily quota (faults.daily_quota) is spent
   GET /kjoretoy[?registreringsnummer=EK39085]   the human page 'Sjekk kjøretøyopplysninger'
-  GET|PUT /_admin/faults      latency, 503s, 429 rate limit, quota, slow pages, alternate layout
+  GET|PUT /_admin/faults      latency, 503s, 429 rate limit (counted on arrival), quota, slow pages,
+                              alternate layout
   GET|PUT /_admin/vegvesen    not_found form, the quota's Retry-After, "fail the next N requests"
   POST /_admin/vegvesen/reload   re-read the register after re-seeding
 
@@ -57,6 +58,34 @@ class RegistryKnobs(BaseModel):
     fail_status: int = Field(503, ge=500, le=599)
 
 
+class GatewayFaultState(FaultState):
+    """The shared fault state, but the rate limit is counted when a request *arrives*, as an API
+    gateway counts it, not after the simulated processing latency (where the timer's wake-up
+    jitter on a busy machine would make the registry's clock disagree with any client's)."""
+
+    def over_rate(self) -> bool:  # the shared middleware's check, after the latency: not here
+        return False
+
+    def over_rate_at_arrival(self) -> bool:
+        return FaultState.over_rate(self)
+
+
+class ArrivalRateLimit:
+    """Pure ASGI middleware (outermost): 429 + Retry-After for requests over the limit, at once."""
+
+    def __init__(self, app, state: GatewayFaultState, paths: tuple[str, ...]):
+        self.app, self.state, self.paths = app, state, paths
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.paths) and self.state.over_rate_at_arrival():
+            self.state.requests += 1
+            response = JSONResponse({"feilmelding": "For mange forespørsler"}, status_code=429,
+                                    headers={"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class RegistryState:
     def __init__(self, data_dir: Path, knobs: RegistryKnobs):
         self.data_dir = data_dir
@@ -92,9 +121,10 @@ def create_app(data_dir: Path, faults: FaultSettings | None = None, *, vegvesen:
     expected_key = vegvesen.api_key.get_secret_value()
     app = FastAPI(title="Statens vegvesen sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     state = RegistryState(Path(data_dir), knobs or RegistryKnobs())
-    faults_state = FaultState(faults)
+    faults_state = GatewayFaultState(faults)
     app.state.registry = state
     install_faults(app, faults_state, paths=(LOOKUP_PATH, WEB_PATH))
+    app.add_middleware(ArrivalRateLimit, state=faults_state, paths=(LOOKUP_PATH, WEB_PATH))
 
     def quota_left() -> tuple[bool, float]:
         """Spend one lookup of the daily quota; (allowed, seconds until it resets)."""

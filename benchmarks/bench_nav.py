@@ -1,14 +1,28 @@
-"""Synthetic K27 reports and claims at benchmark scale (1M lines), generated column-wise.
+"""NAV refund offsetting at scale: 1 000 000 K27 lines against 1 000 000 claims.
 
-The sandbox seed writes a realistic month line by line (and is the oracle of the acceptance
-test); this module writes a million lines in seconds for the performance benchmarks. The mix:
-82 % exact, 6 % rounding, 6 % weekday-count (monthly claims with income), 2 % 6G, 4 % other
-differences; holiday-pay codes on 1 %; each line's claim in the claims file in the same order
-shuffled, so the join does real work.
+    .venv/bin/python -m benchmarks.bench_nav [--sizes 100000,1000000] [--workdir DIR]
+
+Measures what a run does with the data once it has it: parse the K27 file, read HR's claims
+(CSV), match + classify, and write the offset journal, in a fresh process per size (peak
+memory = that process's max RSS). Prints seconds per phase, the peak, and the 100k -> 1M
+scaling factor. Targets (issue 4): <= 15 s wall and <= 2 GB at 1M; scaling <= 11x.
+
+The data is generated column-wise (a million lines in seconds; the sandbox seed writes a
+realistic month line by line and is the oracle of the acceptance test instead). The mix:
+82 % exact, 6 % rounding, 8 % monthly claims with income data (weekday count / 6G), 4 % other
+differences; 1 % holiday-pay code; claims shuffled, so the join does real work.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -146,10 +160,80 @@ def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Path]:
     return {"report": report, "claims": claims_path}
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use
-    import sys
-    import time
+def pipeline(folder: Path) -> dict:
+    """What the flow does with the files, timed per phase (the same functions the flow calls)."""
+    from connectors.nav.hr_claims import read_claims
+    from connectors.nav.k27 import read_k27
+    from flows.nav_refund_offsetting.matching import MatchInput, match
+    from flows.nav_refund_offsetting.outputs import journal_from_result, write_journal
+    from flows.nav_refund_offsetting.rules import Rules
 
+    rules = Rules()
+    times: dict[str, float] = {}
+    start = t = time.perf_counter()
+    report = read_k27(next(folder.glob("*_ref-arbg_*.csv")), report_id="1")
+    times["parse"] = time.perf_counter() - t
     t = time.perf_counter()
-    print(generate(int(sys.argv[1]), Path(sys.argv[2])), f"{time.perf_counter() - t:.1f}s")
-    _ = date
+    claims = read_claims(folder / "refusjonskrav.csv")
+    times["claims"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lines = report.lines.assign(report_seq=0, report_id="1", held=False)
+    result = match(MatchInput(lines=lines, claims=claims.assign(settled=False, in_case=False), rules=rules,
+                              as_of=date(2026, 1, 5)))
+    times["match"] = time.perf_counter() - t
+    t = time.perf_counter()
+    journal = journal_from_result(result, "bench", date(2026, 1, 5), rules.ledger)
+    rows = write_journal([journal], folder / "utligningsbilag.csv")
+    times["journal"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - start
+    offset = int(result.lines["outcome"].isin(["EXACT", "ROUNDING", "WEEKDAYS", "CAP_6G"]).sum())
+    return {"lines": len(lines), "claims": len(claims), "offset": offset, "journal_rows": rows, **times,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_size(n: int, workdir: Path) -> dict:
+    folder = workdir / f"nav-{n}"
+    if not (folder / "refusjonskrav.csv").exists():
+        t = time.perf_counter()
+        generate(n, folder)
+        print(f"  generated {n:,} lines and claims in {time.perf_counter() - t:.1f} s ({folder})", flush=True)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_nav", "--child", str(folder)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="Line counts, comma-separated.")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rpa-bench-nav",
+                        help="Where the generated files are kept (reused between runs).")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(pipeline(args.child)))
+        return 0
+    sizes = [int(x) for x in args.sizes.split(",")]
+    results = {}
+    print(f"{'lines':>10} {'parse':>7} {'claims':>7} {'match':>7} {'journal':>8} {'total s':>8} {'peak MB':>8} "
+          f"{'offset':>7}")
+    for n in sizes:
+        r = run_size(n, args.workdir)
+        results[n] = r
+        print(f"{n:>10,} {r['parse']:>7.2f} {r['claims']:>7.2f} {r['match']:>7.2f} {r['journal']:>8.2f} "
+              f"{r['total']:>8.2f} {r['peak_mb']:>8.0f} {r['offset'] / r['lines']:>7.1%}", flush=True)
+    ok = True
+    if 1_000_000 in results:
+        big = results[1_000_000]
+        ok &= big["total"] <= 15 and big["peak_mb"] <= 2048
+        print(f"1M lines: {big['total']:.2f} s wall (target <= 15 s), peak {big['peak_mb']:.0f} MB (target <= 2048 MB)")
+    if 100_000 in results and 1_000_000 in results:
+        factor = results[1_000_000]["total"] / results[100_000]["total"]
+        ok &= factor <= 11
+        print(f"scaling 100k -> 1M: {factor:.1f}x (goal <= 11x)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Shared by the invoice-attachment-upload benchmarks (bench_invoice_api, bench_invoice_web).
+
+Not a benchmark itself: `main()` only says so (make bench runs every bench_*.py module).
+
+A run: seed `seed_bulk` (n open vouchers, n PDFs of `size` bytes, a manifest) in a temporary data
+folder, serve the finance stand-in from a uvicorn process of its own (as `rpa sandbox up` does; the
+robot and the finance system do not share one interpreter lock), run the flow's plain logic once
+through the chosen door, and measure: wall time of the whole run (intake, uploads, verification,
+archive with receipts), files per second, and the peak memory (sum of the resident sizes of this
+process and everything it started, e.g. Chromium; the stand-in's server process is not counted).
+Afterwards the finance system's own record must hold exactly one attachment per file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+
+class FinanceServer:
+    """The finance stand-in in a uvicorn process of its own."""
+
+    def __init__(self, data_dir: Path):
+        from sandbox.server import free_port
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "RPA_PATHS__DATA_DIR": str(data_dir)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "sandbox.finance.app:app_from_settings",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1).raise_for_status()
+                return
+            except requests.RequestException:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the finance stand-in did not start") from None
+                time.sleep(0.1)
+
+    def attachments(self) -> list[dict]:
+        return requests.get(f"{self.url}/_admin/attachments", timeout=60).json()["items"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and its descendants (minus `exclude`)."""
+
+    def __init__(self, exclude: set[int], every: float = 0.25):
+        self.exclude = exclude
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _sample(self) -> int:
+        tree = _children()
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid in self.exclude:
+                continue
+            total += _rss_kib(pid)
+            todo.extend(tree.get(pid, []))
+        return total
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.peak_kib = max(self.peak_kib, self._sample())
+
+    def __enter__(self) -> PeakMemory:
+        self.peak_kib = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.peak_kib = max(self.peak_kib, self._sample())
+
+
+@dataclass
+class Figures:
+    door: str
+    files: int
+    seconds: float
+    uploaded: int
+    peak_mib: float
+    consistent: bool
+    load: float
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.seconds if self.seconds else 0.0
+
+
+def run_benchmark(door: str, files: int, size: int, *, api_concurrency: int | None = None,
+                  web_contexts: int | None = None) -> Figures:
+    from config.settings import BrowserSettings, DatabaseSettings, FinanceSettings, PathSettings, Settings
+    from flows.invoice_attachment_upload.run import run
+    from flows.runtime import open_run
+    from sandbox.finance.seed import seed_bulk
+
+    with tempfile.TemporaryDirectory(prefix=f"bench-invoice-{door}-") as tmp:
+        data_dir = Path(tmp)
+        print(f"seeding {files} PDFs of {size} bytes ...", flush=True)
+        seed_bulk(data_dir, n=files, size=size)
+        server = FinanceServer(data_dir)
+        try:
+            finance = FinanceSettings(api_base_url=f"{server.url}/api", token_url=f"{server.url}/oauth/token",
+                                      web_base_url=server.url)
+            settings = Settings(paths=PathSettings(data_dir=data_dir), finance=finance,
+                                database=DatabaseSettings(url=f"sqlite:///{data_dir / 'workqueue.db'}"),
+                                browser=BrowserSettings(trace_on_failure=True))
+            ctx = open_run("invoice-attachment-upload", settings=settings)
+            updates = {}
+            if api_concurrency:
+                updates["api_concurrency"] = api_concurrency
+            if web_contexts:
+                updates["web_contexts"] = web_contexts
+            if updates:
+                ctx.rules = ctx.rules.model_copy(update=updates)
+            load = os.getloadavg()[0]
+            print(f"running through the {door} door (load average {load:.1f}) ...", flush=True)
+            with PeakMemory(exclude={server.proc.pid}) as memory:
+                t0 = time.perf_counter()
+                result = run(ctx, via=door)
+                seconds = time.perf_counter() - t0
+            ctx.store.close()
+            summary = result.summary.to_dict()
+            record = server.attachments()
+            consistent = (len(record) == files and len({(a["voucherNumber"], a["sha256"]) for a in record}) == files
+                          and summary["uploaded"] == files)
+            return Figures(door, summary["files"], seconds, summary["uploaded"], memory.peak_kib / 1024, consistent,
+                           load)
+        finally:
+            server.stop()
+
+
+def report(figures: Figures, goal: float) -> int:
+    print(f"door:            {figures.door}")
+    print(f"files:           {figures.files} ({figures.uploaded} uploaded)")
+    print(f"wall time:       {figures.seconds:.1f} s (intake, upload, verify, archive with receipts)")
+    print(f"throughput:      {figures.rate:.1f} files/s")
+    print(f"goal:            {goal:g} files/s  ratio {figures.rate / goal:.2f}")
+    print(f"peak memory:     {figures.peak_mib:.0f} MiB (this process and its children)")
+    print(f"load average:    {figures.load:.1f} at the start (2 shared cores)")
+    print(f"finance record:  {'consistent: one attachment per file' if figures.consistent else 'INCONSISTENT'}")
+    return 0 if figures.consistent else 1
+
+
+def main() -> int:
+    print("helpers for bench_invoice_api and bench_invoice_web; nothing to measure here")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
