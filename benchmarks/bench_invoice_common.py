@@ -7,7 +7,8 @@ folder, serve the finance stand-in from a uvicorn process of its own (as `rpa sa
 robot and the finance system do not share one interpreter lock), run the flow's plain logic once
 through the chosen door, and measure: wall time of the whole run (intake, uploads, verification,
 archive with receipts), files per second, and the peak memory (sum of the resident sizes of this
-process and everything it started, e.g. Chromium; the stand-in's server process is not counted).
+process and everything it started, e.g. Chromium, as proportional set size so shared pages are
+not counted once per process; the stand-in's server process is not counted).
 Afterwards the finance system's own record must hold exactly one attachment per file.
 """
 
@@ -48,6 +49,11 @@ class FinanceServer:
                     raise RuntimeError("the finance stand-in did not start") from None
                 time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def attachments(self) -> list[dict]:
         return requests.get(f"{self.url}/_admin/attachments", timeout=60).json()["items"]
 
@@ -75,19 +81,23 @@ def _children() -> dict[int, list[int]]:
 
 
 def _rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
+    """Proportional set size: a page shared by N processes (Chromium's many processes share its
+    binary and libraries) counts 1/N in each, so the sum over a process tree is not inflated.
+    Falls back to the resident size where smaps_rollup is not available."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
+                    return int(line.split()[1])
+        except OSError:
+            continue
     return 0
 
 
 class PeakMemory:
     """Samples the resident memory of this process and its descendants (minus `exclude`)."""
 
-    def __init__(self, exclude: set[int], every: float = 0.25):
+    def __init__(self, exclude: set[int], every: float = 0.5):
         self.exclude = exclude
         self.peak_kib = 0
         self._stop = threading.Event()
@@ -128,6 +138,8 @@ class Figures:
     peak_mib: float
     consistent: bool
     load: float
+    client_cpu_ms: float = 0.0  # per file, this process (and its children)
+    server_cpu_ms: float = 0.0  # per file, the finance stand-in
 
     @property
     def rate(self) -> float:
@@ -163,18 +175,28 @@ def run_benchmark(door: str, files: int, size: int, *, api_concurrency: int | No
             load = os.getloadavg()[0]
             print(f"running through the {door} door (load average {load:.1f}) ...", flush=True)
             with PeakMemory(exclude={server.proc.pid}) as memory:
+                server_cpu0, client_cpu0 = server.cpu_seconds(), _cpu()
                 t0 = time.perf_counter()
                 result = run(ctx, via=door)
                 seconds = time.perf_counter() - t0
+                server_cpu, client_cpu = server.cpu_seconds() - server_cpu0, _cpu() - client_cpu0
             ctx.store.close()
             summary = result.summary.to_dict()
             record = server.attachments()
             consistent = (len(record) == files and len({(a["voucherNumber"], a["sha256"]) for a in record}) == files
                           and summary["uploaded"] == files)
+            per_file = 1000 / max(summary["files"], 1)
             return Figures(door, summary["files"], seconds, summary["uploaded"], memory.peak_kib / 1024, consistent,
-                           load)
+                           load, client_cpu * per_file, server_cpu * per_file)
         finally:
             server.stop()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process plus its waited-for children (Chromium is counted for the web
+    door once it has exited)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def report(figures: Figures, goal: float) -> int:
@@ -183,7 +205,8 @@ def report(figures: Figures, goal: float) -> int:
     print(f"wall time:       {figures.seconds:.1f} s (intake, upload, verify, archive with receipts)")
     print(f"throughput:      {figures.rate:.1f} files/s")
     print(f"goal:            {goal:g} files/s  ratio {figures.rate / goal:.2f}")
-    print(f"peak memory:     {figures.peak_mib:.0f} MiB (this process and its children)")
+    print(f"peak memory:     {figures.peak_mib:.0f} MiB (PSS of this process and its children)")
+    print(f"CPU per file:    robot {figures.client_cpu_ms:.1f} ms, finance stand-in {figures.server_cpu_ms:.1f} ms")
     print(f"load average:    {figures.load:.1f} at the start (2 shared cores)")
     print(f"finance record:  {'consistent: one attachment per file' if figures.consistent else 'INCONSISTENT'}")
     return 0 if figures.consistent else 1

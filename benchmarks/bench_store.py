@@ -33,6 +33,7 @@ class Figures:
     add_seconds: float
     process_seconds: float
     completed: int
+    process_cpu_seconds: float  # CPU time of this process during claim+complete
 
     @property
     def add_rate(self) -> float:
@@ -57,17 +58,18 @@ def run(url: str, backend: str, items: int, batch: int) -> Figures:
             raise RuntimeError(f"{backend}: added {added} of {items} items")
 
         completed = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         while True:
             claimed = store.claim(PROCESS_ID, worker="bench", limit=batch, lease_seconds=600)
             if not claimed:
                 break
             completed += store.complete_many([(i.id, {"ok": True}) for i in claimed], worker="bench")
         process_seconds = time.perf_counter() - t0
+        process_cpu_seconds = time.process_time() - c0
         counts = store.counts(PROCESS_ID)
         if counts != {"done": items} or completed != items:
             raise RuntimeError(f"{backend}: expected {items} done, got {counts} (completed {completed})")
-        return Figures(backend, items, add_seconds, process_seconds, completed)
+        return Figures(backend, items, add_seconds, process_seconds, completed, process_cpu_seconds)
     finally:
         store.close()
 
@@ -130,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "meets" if sqlite.process_rate >= GOAL_ITEMS_PER_SECOND else "MISSES"
     print(f"SQLite {verdict} the goal: {sqlite.process_rate:,.0f} / {GOAL_ITEMS_PER_SECOND:,} = "
           f"{sqlite.process_rate / GOAL_ITEMS_PER_SECOND:.2f}")
+    # SQLite runs inside this process, so its CPU time is the whole cost: the rate one idle core
+    # would reach. On a busy shared machine the wall-clock figure above falls well below it.
+    print(f"SQLite claim+complete per CPU-second of this process: "
+          f"{sqlite.completed / sqlite.process_cpu_seconds:,.0f} items/s")
     return 0
 
 

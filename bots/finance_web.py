@@ -61,35 +61,46 @@ DOCTYPE_FIELD = re.compile(r"^\s*Dokumenttype\s*$")
 COMMENT_FIELD = re.compile(r"^\s*Kommentar\s*$")
 RESULTS_HEADER = re.compile(r"^\s*Bilagsnr")
 ATTACHMENTS_HEADER = "SHA-256"
-DETAILS_REGION = "Bilagsopplysninger"
+DETAILS_REGION = "Bilagsopplysninger"  # aria-label of the voucher's field list
 CONFIRMATION = re.compile(r"Vedlegget er lastet opp")
 REFUSED = re.compile(r"Opplastingen ble avvist")
 LOGIN_FAILED = re.compile(r"Feil brukernavn eller passord")
 
+UPLOAD_BLOCKED = re.compile(r"Opplasting er ikke mulig")
+NOT_FOUND_HEADING = re.compile(r"^Fant ikke bilag")
 STATUS_FROM_TEXT = {"åpen": "open", "bokført": "posted", "låst": "locked"}
 
-_TABLE_JS = """(table) => {
-  const heads = [...table.querySelectorAll('thead th')].map(th => th.textContent.trim());
-  return [...table.querySelectorAll('tbody tr')].map(tr => {
-    const cells = {};
-    [...tr.cells].forEach((td, i) => { cells[heads[i] || String(i)] = td.textContent.trim(); });
-    const bytes = tr.querySelector('[data-bytes]');
-    const badge = tr.querySelector('.badge');
-    return {cells, id: tr.dataset.attachmentId || '', bytes: bytes ? bytes.dataset.bytes : null,
-            badge: badge ? badge.className : ''};
+# One round trip reads what a step needs from a server-rendered page: tables (by their header
+# texts), the voucher's fields, status/alert/note messages, the upload form's options.
+_STATE_JS = """() => {
+  const text = (el) => el ? el.textContent.trim() : '';
+  const tables = [...document.querySelectorAll('table')].map(t => {
+    const heads = [...t.querySelectorAll('thead th')].map(text);
+    const rows = [...t.querySelectorAll('tbody tr')].map(tr => {
+      const cells = {};
+      [...tr.cells].forEach((td, i) => { cells[heads[i] || String(i)] = text(td); });
+      const bytes = tr.querySelector('[data-bytes]');
+      const badge = tr.querySelector('.badge');
+      return {cells, id: tr.dataset.attachmentId || '', bytes: bytes ? bytes.dataset.bytes : null,
+              badge: badge ? badge.className : ''};
+    });
+    return {heads, rows};
   });
-}"""
-
-_DETAILS_JS = """(region) => {
-  const out = {};
-  region.querySelectorAll('dt').forEach(dt => {
-    const dd = dt.nextElementSibling;
-    if (dd) out[dt.textContent.trim()] = dd.textContent.trim();
-  });
-  const badge = region.querySelector('.badge');
-  out['__badge'] = badge ? badge.className : '';
-  return out;
-}"""
+  const details = {};
+  const region = document.querySelector('[aria-label="__REGION__"]');
+  if (region) {
+    region.querySelectorAll('dt').forEach(dt => {
+      if (dt.nextElementSibling) details[text(dt)] = text(dt.nextElementSibling);
+    });
+    const badge = region.querySelector('.badge');
+    details['__badge'] = badge ? badge.className : '';
+  }
+  const all = (sel) => [...document.querySelectorAll(sel)].map(text);
+  return {h1: text(document.querySelector('h1')), tables, details,
+          statuses: all('[role=status]'), alerts: all('[role=alert]'), notes: all('[role=note]'),
+          file_input: !!document.querySelector('input[type=file]'),
+          options: [...document.querySelectorAll('form select option')].map(text)};
+}""".replace("__REGION__", DETAILS_REGION)
 
 
 def _iso_date(text: str) -> str:
@@ -288,7 +299,54 @@ class FinanceWeb:
     def _relogin(self) -> None:
         self.login_retrying()
 
-    # ------------------------------------------------------------------ search and read
+    # ------------------------------------------------------------------ reading pages
+
+    def _state(self) -> dict[str, Any]:
+        return self.page.evaluate(_STATE_JS)
+
+    @staticmethod
+    def _table(state: dict[str, Any], header: str | re.Pattern[str]) -> list[dict[str, Any]]:
+        """Rows of the first table with a column header matching `header`."""
+        for table in state["tables"]:
+            if any((header.search(h) if isinstance(header, re.Pattern) else h == header) for h in table["heads"]):
+                return table["rows"]
+        return []
+
+    @staticmethod
+    def _voucher_from_row(row: dict[str, Any]) -> Voucher:
+        c = row["cells"]
+        amount, currency = _amount(c.get("Beløp", ""))
+        status, closed = _status(row.get("badge", ""), c.get("Status", ""))
+        return Voucher(voucher_number=c.get("Bilagsnr", ""), supplier_name=c.get("Leverandør", ""),
+                       supplier_org_no=c.get("Orgnr", ""), invoice_number=c.get("Fakturanr", ""),
+                       amount=amount, currency=currency, voucher_date=_iso_date(c.get("Bilagsdato", "")),
+                       period=c.get("Periode", ""), status=status, period_closed=closed)
+
+    @staticmethod
+    def _voucher_from_details(details: dict[str, str], voucher_number: str) -> Voucher:
+        amount, currency = _amount(details.get("Beløp", ""))
+        status, closed = _status(details.get("__badge", ""), details.get("Status", ""))
+        return Voucher(voucher_number=details.get("Bilagsnummer", voucher_number),
+                       supplier_name=details.get("Leverandør", ""),
+                       supplier_org_no=details.get("Organisasjonsnummer", ""),
+                       invoice_number=details.get("Fakturanummer", ""), amount=amount, currency=currency,
+                       voucher_date=_iso_date(details.get("Bilagsdato", "")), period=details.get("Periode", ""),
+                       status=status, period_closed=closed)
+
+    def _attachments_from(self, state: dict[str, Any], voucher_number: str) -> list[Attachment]:
+        out = []
+        for row in self._table(state, ATTACHMENTS_HEADER):
+            c = row["cells"]
+            voucher = voucher_number or next((v for k, v in c.items() if k.lower().startswith("bilag")), "")
+            size = int(row["bytes"]) if row.get("bytes") else int(re.sub(r"\D", "", c.get("Størrelse", "")) or 0)
+            out.append(Attachment(
+                id=row.get("id") or "", file_name=c.get("Filnavn", ""), size=size,
+                sha256=c.get("SHA-256", "").lower(), document_type=c.get("Dokumenttype", ""),
+                comment=c.get("Kommentar", ""), uploaded_at=_iso_timestamp(c.get("Lastet opp", "")),
+                uploaded_by=c.get("Lastet opp av", ""), voucher_number=voucher))
+        return out
+
+    # ------------------------------------------------------------------ search and open
 
     def search(self, voucher_number: str | None = None, supplier_org_no: str | None = None,
                invoice_number: str | None = None) -> list[Voucher]:
@@ -307,67 +365,36 @@ class FinanceWeb:
             self._submit(page.get_by_role("button", name=SEARCH_BUTTON))
             if self._on_login_page():
                 raise SessionExpired("search: the session expired")
-            table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name=RESULTS_HEADER))
-            if table.count() == 0:
-                return []
-            return [self._voucher_from_row(r) for r in table.first.evaluate(_TABLE_JS)]
+            return [self._voucher_from_row(r) for r in self._table(self._state(), RESULTS_HEADER)]
 
         return self._step("search", run)
 
-    @staticmethod
-    def _voucher_from_row(row: dict[str, Any]) -> Voucher:
-        c = row["cells"]
-        amount, currency = _amount(c.get("Beløp", ""))
-        status, closed = _status(row.get("badge", ""), c.get("Status", ""))
-        return Voucher(voucher_number=c.get("Bilagsnr", ""), supplier_name=c.get("Leverandør", ""),
-                       supplier_org_no=c.get("Orgnr", ""), invoice_number=c.get("Fakturanr", ""),
-                       amount=amount, currency=currency, voucher_date=_iso_date(c.get("Bilagsdato", "")),
-                       period=c.get("Periode", ""), status=status, period_closed=closed)
-
-    def _open(self, voucher_number: str) -> None:
-        """Open the voucher page (following the search result's link when it is on screen)."""
+    def _open(self, voucher_number: str) -> dict[str, Any]:
+        """Open the voucher page (following the search result's link when it is on screen);
+        returns what the page shows."""
         page = self.page
-        link = page.get_by_role("link", name=voucher_number, exact=True)
-        if urlsplit(page.url).path.rstrip("/") == SEARCH_PATH and link.count() == 1:
-            self._submit(link)
+        if urlsplit(page.url).path.rstrip("/") == SEARCH_PATH:
+            link = page.get_by_role("link", name=voucher_number, exact=True)
+            if link.count() == 1:
+                self._submit(link)
+            else:
+                self._goto(f"/bilag/{voucher_number}")
         else:
             self._goto(f"/bilag/{voucher_number}")
         if self._on_login_page():
             raise SessionExpired("open voucher: the session expired")
-        if page.get_by_role("heading", name=re.compile(r"^Fant ikke bilag")).count():
+        state = self._state()
+        if NOT_FOUND_HEADING.search(state["h1"]):
             raise VoucherNotFound(f"Fant ikke bilag {voucher_number}.", code="VOUCHER_NOT_FOUND", status=404)
-
-    def _read_attachments(self, voucher_number: str) -> list[Attachment]:
-        page = self.page
-        table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name=ATTACHMENTS_HEADER))
-        if table.count() == 0:
-            return []
-        out = []
-        for row in table.first.evaluate(_TABLE_JS):
-            c = row["cells"]
-            out.append(Attachment(
-                id=row.get("id") or "", file_name=c.get("Filnavn", ""),
-                size=int(row["bytes"]) if row.get("bytes") else int(re.sub(r"\D", "", c.get("Størrelse", "")) or 0),
-                sha256=c.get("SHA-256", "").lower(), document_type=c.get("Dokumenttype", ""),
-                comment=c.get("Kommentar", ""), uploaded_at=_iso_timestamp(c.get("Lastet opp", "")),
-                uploaded_by=c.get("Lastet opp av", ""), voucher_number=voucher_number))
-        return out
+        return state
 
     def voucher(self, voucher_number: str) -> tuple[Voucher, list[Attachment]]:
-        """The voucher page: its fields and its attachment list."""
+        """The voucher page: its fields and its attachment list (one page load)."""
 
         def run() -> tuple[Voucher, list[Attachment]]:
-            self._open(voucher_number)
-            details = self.page.get_by_label(DETAILS_REGION).evaluate(_DETAILS_JS)
-            amount, currency = _amount(details.get("Beløp", ""))
-            status, closed = _status(details.get("__badge", ""), details.get("Status", ""))
-            v = Voucher(voucher_number=details.get("Bilagsnummer", voucher_number),
-                        supplier_name=details.get("Leverandør", ""),
-                        supplier_org_no=details.get("Organisasjonsnummer", ""),
-                        invoice_number=details.get("Fakturanummer", ""), amount=amount, currency=currency,
-                        voucher_date=_iso_date(details.get("Bilagsdato", "")), period=details.get("Periode", ""),
-                        status=status, period_closed=closed)
-            return v, self._read_attachments(voucher_number)
+            state = self._open(voucher_number)
+            return (self._voucher_from_details(state["details"], voucher_number),
+                    self._attachments_from(state, voucher_number))
 
         return self._step("open voucher", run)
 
@@ -390,19 +417,7 @@ class FinanceWeb:
             self._submit(page.get_by_role("button", name=SEARCH_BUTTON))
             if self._on_login_page():
                 raise SessionExpired("content search: the session expired")
-            table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name=ATTACHMENTS_HEADER))
-            if table.count() == 0:
-                return []
-            found = []
-            for row in table.first.evaluate(_TABLE_JS):
-                c = row["cells"]
-                voucher = next((v for k, v in c.items() if k.lower().startswith("bilag")), "")
-                found.append(Attachment(id=row.get("id") or "", file_name=c.get("Filnavn", ""),
-                                        size=int(row["bytes"]) if row.get("bytes") else 0,
-                                        sha256=c.get("SHA-256", "").lower(), voucher_number=voucher,
-                                        uploaded_at=_iso_timestamp(c.get("Lastet opp", "")),
-                                        uploaded_by=c.get("Lastet opp av", "")))
-            return [a for a in found if a.sha256 == sha256.lower()]
+            return [a for a in self._attachments_from(self._state(), "") if a.sha256 == sha256.lower()]
 
         return self._step("content search", run)
 
@@ -413,7 +428,7 @@ class FinanceWeb:
     # ------------------------------------------------------------------ upload
 
     def upload(self, voucher_number: str, upload: Upload) -> list[Attachment]:
-        """Attach through the upload form, wait for the confirmation, read the list back.
+        """Attach through the upload form, check the confirmation, read the list back.
         After an expired session or a 5xx answer the list is read first: the form is only sent
         again when the document is not on the voucher (no duplicate from a retry)."""
         sha = hashlib.sha256(upload.content).hexdigest()
@@ -423,42 +438,42 @@ class FinanceWeb:
             nonlocal sent
             page = self.page
             on_voucher = urlsplit(page.url).path.rstrip("/") == f"/bilag/{voucher_number}"
-            if not on_voucher or sent:
-                self._open(voucher_number)
-            listed = self._read_attachments(voucher_number)
-            if sent and any(a.sha256 == sha for a in listed):
-                return listed  # the earlier submit did arrive
-            if page.get_by_text(re.compile(r"Opplasting er ikke mulig")).count():
+            state = self._open(voucher_number) if (sent or not on_voucher) else self._state()
+            if sent:
+                listed = self._attachments_from(state, voucher_number)
+                if any(a.sha256 == sha for a in listed):
+                    return listed  # the earlier submit did arrive
+            if not state["file_input"] or any(UPLOAD_BLOCKED.search(n) for n in state["notes"]):
                 raise VoucherLocked(f"Bilag {voucher_number} tar ikke imot vedlegg (låst eller stengt periode).",
                                     code="VOUCHER_LOCKED", status=409)
             page.get_by_label(FILE_FIELD).set_input_files(
                 {"name": upload.file_name, "mimeType": upload.media_type, "buffer": upload.content})
-            self._choose_document_type(upload.document_type)
-            page.get_by_label(COMMENT_FIELD).fill(upload.comment or "")
+            self._choose_document_type(upload.document_type, state["options"])
+            if upload.comment:
+                page.get_by_label(COMMENT_FIELD).fill(upload.comment)
             sent = True
             response = self._submit(page.get_by_role("button", name=UPLOAD_BUTTON))
             if self._on_login_page():
                 raise SessionExpired("upload: the session expired")
+            after = self._state()
             status = response.status if response is not None else 200
-            if status >= 400 or page.get_by_text(REFUSED).count():
-                self._refused(status, voucher_number)
-            page.get_by_role("status").filter(has_text=CONFIRMATION).wait_for()
-            return self._read_attachments(voucher_number)
+            if status >= 400 or any(REFUSED.search(a) for a in after["alerts"]):
+                self._refused(status, voucher_number, after["alerts"])
+            if not any(CONFIRMATION.search(m) for m in after["statuses"]):
+                raise FinanceUnavailable(f"upload to {voucher_number}: no confirmation on the page")
+            return self._attachments_from(after, voucher_number)
 
         return self._step("upload", run)
 
-    def _choose_document_type(self, wanted: str) -> None:
-        select = self.page.get_by_label(DOCTYPE_FIELD)
-        options = [o.strip() for o in select.locator("option").all_inner_texts()]
+    def _choose_document_type(self, wanted: str, options: list[str]) -> None:
         match = next((o for o in options if o.casefold() == (wanted or "").casefold()), None)
         if match is None:
             raise FinanceBusinessError(f"Dokumenttypen {wanted!r} finnes ikke i skjemaet "
                                        f"(valg: {', '.join(options)}).", code="INVALID_DOCUMENT_TYPE", status=400)
-        select.select_option(label=match)
+        self.page.get_by_label(DOCTYPE_FIELD).select_option(label=match)
 
-    def _refused(self, status: int, voucher_number: str) -> None:
-        alert = self.page.get_by_role("alert")
-        text = alert.first.inner_text().strip() if alert.count() else f"HTTP {status}"
+    def _refused(self, status: int, voucher_number: str, alerts: list[str]) -> None:
+        text = next((a for a in alerts if a), f"HTTP {status}")
         cls = {404: VoucherNotFound, 409: VoucherLocked, 413: FileTooLarge, 415: FileTypeNotAllowed}.get(status)
         code = {404: "VOUCHER_NOT_FOUND", 409: "VOUCHER_LOCKED", 413: "FILE_TOO_LARGE",
                 415: "FILE_TYPE_NOT_ALLOWED"}.get(status, "INVALID_REQUEST")

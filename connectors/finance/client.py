@@ -167,7 +167,10 @@ class FinanceClient:
         self.settings = settings
         self.base_url = settings.api_base_url.rstrip("/")
         self.timeout = settings.timeout_seconds
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            _settle_environment(session, self.base_url)
+        self.session = session
         self.retry = retry or RetryPolicy()
         self.tokens = tokens or TokenProvider.from_settings(settings, retry=self.retry, session=self.session,
                                                              sleep=sleep)
@@ -297,6 +300,18 @@ class FinanceClient:
             return response
         raise FinanceUnavailable(f"{method} {url}: no usable answer after {self.retry.max_attempts} "
                                  f"attempts (last: {last})")
+
+
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read proxy and CA-bundle settings from the environment once, not on every request
+    (requests scans the whole environment per request when `trust_env` is on: ~0.6 ms each)."""
+    import os
+
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
 
 
 def _segment(value: str) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.nav.k27 import BENEFIT_CODES, CODE_LIST
+from connectors.nav.k27 import CODE_LIST
 from connectors.nav.tables import (
     InputFileError,
-    arrow_text,
     Problems,
+    arrow_text,
     map_columns,
     parse_amounts,
     parse_dates,

@@ -6,8 +6,8 @@ client run at the limit without tripping it). `pause_for(seconds)` moves every f
 the pause: one 429 or short 422 stops all threads, not just the one that saw it.
 
 The rate adapts to the registry (additive increase, multiplicative decrease, as TCP does):
-`slow_down()` after a 429 lowers it by 10 % (never below `min_rate`) and remembers a ceiling just
-under the rate that was refused; `speed_up()` after a run of answered requests raises it by 1 % of
+`slow_down()` after a 429 lowers it by 5 % (never below `min_rate`) and remembers a ceiling just
+under the rate that was refused (98 % of it); `speed_up()` after a run of answered requests raises it by 1 % of
 the configured rate up to that ceiling, which itself creeps back up slowly (a tenth as fast)
 towards the configured rate. So a registry whose clock counts a little differently from ours
 (network and scheduling jitter) costs a few 429s per run, not one every few seconds.
@@ -81,10 +81,10 @@ class RateLimiter:
             else:
                 time.sleep(wait)
 
-    def slow_down(self, factor: float = 0.9) -> None:
+    def slow_down(self, factor: float = 0.95) -> None:
         with self._lock:
             refused = 1.0 / self.interval
-            self.ceiling = max(self.min_rate, refused * 0.97)
+            self.ceiling = max(self.min_rate, refused * 0.98)
             self.interval = 1.0 / max(refused * factor, self.min_rate)
 
     def speed_up(self, step: float = 0.01) -> None:

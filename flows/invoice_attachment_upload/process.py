@@ -436,7 +436,11 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
     pending_done: list[ItemOutcome] = []
     consecutive_system = 0
     stop_after = ctx.definition.retry.stop_after_consecutive_system_errors
-    window = 2 * door.concurrency
+    # Items in flight: enough to keep every worker busy while the main thread writes to the
+    # store; claims happen when half the window is free (a claim is a write transaction with
+    # an audit row per item: one per outcome would cost more than the upload itself).
+    window = max(4 * door.concurrency, 8)
+    refill_at = window // 2
 
     def flush() -> None:
         if not pending_done:
@@ -448,8 +452,10 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
 
     try:
         while True:
-            if not stats.stopped and len(inflight) < window:
-                claimed = ctx.store.claim(ctx.process_id, worker=me, limit=min(rules.batch_size, window - len(inflight)),
+            if not stats.stopped and len(inflight) <= refill_at:
+                flush()
+                claimed = ctx.store.claim(ctx.process_id, worker=me,
+                                          limit=min(rules.batch_size, window - len(inflight)),
                                           lease_seconds=ctx.definition.retry.lease_seconds, run_id=ctx.run_id)
                 for item in claimed:
                     inflight.add(item.id)
@@ -478,7 +484,7 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
                 else:
                     stats.already_attached += 1
                 consecutive_system = 0
-                if len(pending_done) >= 50 or results.empty():
+                if len(pending_done) >= rules.batch_size:
                     flush()
             elif outcome.kind == "business":
                 assert outcome.case is not None

@@ -207,13 +207,30 @@ def _drop_copy(src: Path) -> bool:
         return False
 
 
+def items_by_reference(ctx: RunContext, references: list[str], chunk: int = 500) -> dict[str, WorkItem]:
+    """The work items of these references, a few queries instead of one per document."""
+    from sqlalchemy import select
+
+    found: dict[str, WorkItem] = {}
+    unique = sorted(set(references))
+    for start in range(0, len(unique), chunk):
+        part = unique[start:start + chunk]
+        with ctx.store.session() as s:
+            rows = s.scalars(select(WorkItem).where(WorkItem.process_id == ctx.process_id,
+                                                    WorkItem.reference.in_(part)))
+            found.update({row.reference: row for row in rows})
+    return found
+
+
 def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> SettleStats:
     stats = SettleStats()
     sources = list(intake.files) + [m for m in intake.manifests if m.documents]
+    known = items_by_reference(ctx, [d.reference for f in sources for d in f.documents] +
+                               [d.reference for d in intake.missing_rows])
     for source in sources:
         items: list[WorkItem] = []
         for doc in source.documents:
-            item = ctx.store.find_item(ctx.process_id, doc.reference)
+            item = known.get(doc.reference)
             if item is None or item.status not in FINAL_ITEM_STATUSES:
                 break
             items.append(item)
@@ -233,7 +250,7 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
             continue
         stats.pending_files += 1
     for doc in intake.missing_rows:
-        item = ctx.store.find_item(ctx.process_id, doc.reference)
+        item = known.get(doc.reference)
         if item is not None and item.status in FINAL_ITEM_STATUSES:
             stats.outcomes.append(document_outcome(doc, item))
     return stats

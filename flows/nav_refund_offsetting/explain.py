@@ -222,7 +222,7 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
         rows.append(["Månedsinntekt", "", nok(claim["inntekt_ore"]), ""])
         if claim.get("refusjon_ore") is not None and not np.isnan(claim.get("refusjon_ore")):
             rows.append(["Refusjon per måned", "", nok(claim["refusjon_ore"]), ""])
-    if claims or u.grade_used == u.grade_used:
+    if claims:
         rows.append(["Grad", "", grade_text(claim.get("grad")), grade_text(u.grade_used)])
     if u.g:
         rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), kr(u.g)])
@@ -235,6 +235,15 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
         prev = dato(u.maksdato_prev) if u.maksdato_prev is not None and not pd.isna(u.maksdato_prev) else ""
         rows.append(["Maksdato", dato(maks), "", f"forrige rapport: {prev}" if prev else ""])
     return rows
+
+
+def where(lines: list[dict]) -> str:
+    """'rapport 1001, linje 3' / 'rapport 1001, linje 3 og 4' / 'linje 1001:3 og 1002:7'."""
+    reports = {x["report_id"] for x in lines}
+    if len(reports) == 1:
+        numbers = [str(x["line_no"]) for x in lines]
+        return f"rapport {lines[0]['report_id']}, linje {' og '.join(numbers)}"
+    return "linje " + " og ".join(f"{x['report_id']}:{x['line_no']}" for x in lines)
 
 
 def lines_rows(u: UnitView) -> list[list[str]]:

@@ -81,6 +81,27 @@ def line_fingerprints(lines: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEY).to_numpy(np.uint64)
 
 
+def join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inner equi-join of two int64 key arrays: (positions in left, positions in right) of
+    every equal pair. Sort-based (one argsort, two searchsorted), no hash table, no frame."""
+    if not len(left) or not len(right):
+        return np.array([], np.int64), np.array([], np.int64)
+    order = np.argsort(right, kind="stable")
+    ordered = right[order]
+    # Sorted queries: numpy's binary search then starts where the previous one ended, which
+    # keeps it in cache (random-order queries into 1M keys cost several times more).
+    lorder = np.argsort(left, kind="stable")
+    queries = left[lorder]
+    lo = np.searchsorted(ordered, queries, side="left")
+    hi = np.searchsorted(ordered, queries, side="right")
+    count = hi - lo
+    total = int(count.sum())
+    li = np.repeat(lorder, count)
+    step = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    ri = order[np.repeat(lo, count) + step]
+    return li, ri
+
+
 def _days(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs((a - b).astype("timedelta64[D]").astype(np.int64))
 
@@ -128,12 +149,14 @@ def match(inp: MatchInput) -> MatchResult:
     settled = claims["settled"].to_numpy(bool) if "settled" in claims else np.zeros(nc, dtype=bool)
     in_case = claims["in_case"].to_numpy(bool) if "in_case" in claims else np.zeros(nc, dtype=bool)
 
-    # Compact integer keys: person, bedriftsnummer, code -> one int64.
-    pid_all, _ = pd.factorize(np.concatenate([fnr, cfnr]))
+    # One int64 key per (fnr, bedriftsnummer, code): fnr < 2^37, bedriftsnummer as its index
+    # among the few distinct ones (< 2^21), code < 2^5. The fnr itself is the person key.
     bid_all, _ = pd.factorize(np.concatenate([bnr, cbnr]))
-    pid, cpid = pid_all[:n].astype(np.int64), pid_all[n:].astype(np.int64)
+    if len(bid_all) and bid_all.max() >= 1 << 21:  # pragma: no cover - 2M bedriftsnummer in one run
+        raise ValueError("too many distinct bedriftsnummer for the matching key")
     bid, cbid = bid_all[:n].astype(np.int64), bid_all[n:].astype(np.int64)
-    key_pb, ckey_pb = (pid << 24) | bid, (cpid << 24) | cbid
+    pid, cpid = fnr, cfnr
+    key_pb, ckey_pb = (fnr << 21) | bid, (cfnr << 21) | cbid
     key, ckey = (key_pb << 5) | code, (ckey_pb << 5) | ccode
 
     outcome = np.full(n, UNSET, dtype=np.int8)
@@ -188,10 +211,8 @@ def match(inp: MatchInput) -> MatchResult:
     assigned = np.full(n, -1, dtype=np.int64)
     n_cand = np.zeros(n, dtype=np.int64)
     if len(anchors) and len(open_claims):
-        left = pd.DataFrame({"li": anchors, "key": key[anchors]})
-        right = pd.DataFrame({"ci": open_claims, "key": ckey[open_claims]})
-        pairs = left.merge(right, on="key")
-        li, ci = pairs["li"].to_numpy(np.int64), pairs["ci"].to_numpy(np.int64)
+        a, b = join(key[anchors], ckey[open_claims])
+        li, ci = anchors[a], open_claims[b]
         dfra, dtil = _days(fra[li], cfra[ci]), _days(til[li], ctil[ci])
         d_close = dated[li] & (dfra <= tol_d) & (dtil <= tol_d)
         overlap = dated[li] & (fra[li] <= ctil[ci]) & (til[li] >= cfra[ci])
@@ -373,9 +394,8 @@ def _classify_without_claim(no_claim, holiday, outcome, detail, ref_li, ref_ci, 
         cidx = np.flatnonzero(claim_mask)
         if not len(line_idx) or not len(cidx):
             return np.array([], np.int64), np.array([], np.int64)
-        pairs = pd.DataFrame({"li": line_idx, "k": line_keys}).merge(
-            pd.DataFrame({"ci": cidx, "k": claim_keys[cidx]}), on="k")
-        li, ci = pairs["li"].to_numpy(np.int64), pairs["ci"].to_numpy(np.int64)
+        a, b = join(line_keys, claim_keys[cidx])
+        li, ci = np.asarray(line_idx)[a], cidx[b]
         ok = ~v["dated"][li] | ((v["fra"][li] <= v["ctil"][ci]) & (v["til"][li] >= v["cfra"][ci]))
         return li[ok], ci[ok]
 
@@ -441,22 +461,38 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
         "weekdays": np.zeros(nu, np.int64), "day_rate_kr": np.zeros(nu, np.int64),
         "grade_used": np.full(nu, np.nan), "g": np.zeros(nu, np.int64), "days_paid": np.zeros(nu, np.int64),
         "other_basis_ore": np.zeros(nu, np.float64), "basis_ore": np.full(nu, np.nan),
+        "g_day_cap_kr": np.zeros(nu, np.int64),
     }
     if not len(units_idx):
         return out
-    u = units_idx
-    c = u_claim[u]
     tol, tol_d = r.tolerance_ore, r.tolerance_days
+    claim_amount = claims["amount_ore"].to_numpy(np.int64)
+    claim_fra = claims["fra"].to_numpy("datetime64[D]")
+    claim_til = claims["til"].to_numpy("datetime64[D]")
+
+    def period_and_diff(u):
+        c = u_claim[u]
+        fra, til = u_fra[u], u_til[u]
+        dated = ~np.isnat(fra)
+        fra = np.where(dated, fra, claim_fra[c])
+        til = np.where(dated, til, claim_til[c])
+        ok = ~dated | ((_days(fra, claim_fra[c]) <= tol_d) & (_days(til, claim_til[c]) <= tol_d))
+        return c, fra, til, dated, ok, u_nav[u] - claim_amount[c]
+
+    # Most units match exactly or within the rounding tolerance: settle those first, cheaply,
+    # and spend NAV's full computation only on the rest.
+    c, fra, til, dated, period_ok, diff = period_and_diff(units_idx)
+    quick = period_ok & (np.abs(diff) <= tol) & (u_nav[units_idx] > 0)
+    out["claim_ore"][units_idx] = claim_amount[c]
+    u_outcome[units_idx[quick]] = np.where(diff[quick] == 0, CODE["EXACT"], CODE["ROUNDING"])
+    u_detail[units_idx[quick]] = ""
+    u = units_idx[~quick]
+    if not len(u):
+        return out
+    c, fra, til, dated, period_ok, diff = period_and_diff(u)
     nav = u_nav[u]
-    cl_amt = claims["amount_ore"].to_numpy(np.int64)[c]
-    cfra = claims["fra"].to_numpy("datetime64[D]")[c]
-    ctil = claims["til"].to_numpy("datetime64[D]")[c]
-    fra, til = u_fra[u], u_til[u]
-    dated = ~np.isnat(fra)
-    fra = np.where(dated, fra, cfra)
-    til = np.where(dated, til, ctil)
-    period_ok = ~dated | ((_days(fra, cfra) <= tol_d) & (_days(til, ctil) <= tol_d))
-    diff = nav - cl_amt
+    cl_amt = claim_amount[c]
+    cfra, ctil = claim_fra[c], claim_til[c]
 
     income = claims["inntekt_ore"].to_numpy(np.float64)[c]
     refund = claims["refusjon_ore"].to_numpy(np.float64)[c]
@@ -551,7 +587,6 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
     out["days_paid"][u] = days_paid
     out["other_basis_ore"][u] = other
     out["basis_ore"][u] = np.where(has_income, basis, np.nan)
-    out["g_day_cap_kr"] = np.zeros(nu, np.int64)
     out["g_day_cap_kr"][u] = cap_day_kr(g)
     return out
 
@@ -610,8 +645,11 @@ def _previous_maksdato(fnr, seq, maks, active, prev_state: pd.DataFrame | None) 
         prev = per_report["prev"].to_numpy(np.float64, copy=True)
         prev[np.flatnonzero(first)] = found
         per_report["prev"] = prev
-    looked = frame[["fnr", "seq"]].merge(per_report[["fnr", "seq", "prev"]], on=["fnr", "seq"], how="left")
-    prev = looked["prev"].to_numpy(np.float64)
+    # Back to every line: (fnr, report) is unique in per_report, so a sort-based join suffices.
+    a, b = join(frame["fnr"].to_numpy() << 16 | frame["seq"].to_numpy(),
+                per_report["fnr"].to_numpy() << 16 | per_report["seq"].to_numpy())
+    prev = np.full(len(frame), np.nan)
+    prev[a] = per_report["prev"].to_numpy(np.float64)[b]
     valid = ~np.isnan(prev)
     vals = np.full(len(prev), NAT)
     vals[valid] = prev[valid].astype(np.int64).view("datetime64[D]")

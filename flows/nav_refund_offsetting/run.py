@@ -30,13 +30,18 @@ from connectors.nav.tables import InputFileError
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting import sources
-from flows.nav_refund_offsetting.matching import MatchInput, MatchResult, fnr_hash, latest_maksdato_per_person, match
+from flows.nav_refund_offsetting.matching import (
+    MatchInput,
+    MatchResult,
+    fnr_hash,
+    latest_maksdato_per_person,
+    match,
+)
 from flows.nav_refund_offsetting.outcomes import CLAIM_CATEGORIES, LINE_CATEGORIES, OFFSET_REASONS, label
 from flows.nav_refund_offsetting.rules import Rules, cap_day_kr
 from flows.nav_refund_offsetting.state import (
     ITEM_PREFIX,
     ROBOT,
-    SETTLE_ACTIONS,
     ReportRecord,
     State,
     fp_hex,
@@ -425,7 +430,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     # Bank check per settlement (released reports skip it: finance has decided).
     checks = _bank_check(bank, [(i, r, p) for i, r, p in parsed if i.reference not in state.bank_released])
     held = {i.id for i, _, _ in parsed if i.id in checks and not checks[i.id][0]}
-    for item, rep, p in parsed:
+    for item, rep, _p in parsed:
         ok, credited, note = checks.get(item.id, (True, None, ""))
         if note and ok:
             warnings.append(f"Rapport {rep.report_id}: {note}")
@@ -470,7 +475,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             if item.id in held:
                 _held_case(ctx, rules, item, rep, p, checks[item.id], result, views, exception_rows)
         # Invalid lines: one case each, naming file, line, field and reason.
-        for item, rep, p in parsed:
+        for _item, rep, _p in parsed:
             if rep.invalid:
                 line_outcome_frames.append(_invalid_outcome_lines(rep))
             for bad in rep.invalid:
@@ -484,9 +489,11 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             claim_amt = int(result.claims["amount_ore"].iloc[row.claim])
             unpaid_counts[row.outcome] += 1
             unpaid_amounts[row.outcome] += claim_amt
-            existing = open_claim_case(state, krav)
-            if existing is not None and (existing.category == row.outcome or existing.category == "CLAIM_UNPAID_FINAL"):
+            # One case per claim and category, ever: a reviewer's 'dismiss' is not undone next run.
+            earlier = {c.category for c in state.claim_cases.get(krav, [])}
+            if row.outcome in earlier or "CLAIM_UNPAID_FINAL" in earlier:
                 continue
+            existing = open_claim_case(state, krav)
             if existing is not None:
                 ctx.store.decide(existing.case_id, ROBOT, "dismiss", "Erstattet av ny sak: fristen er passert")
                 ctx.store.mark_decision_applied(existing.case_id, ROBOT, {"replaced_by": row.outcome})
@@ -506,7 +513,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         journal_frames.append(out.journal_from_result(result, ctx.run_id, as_of, rules.ledger))
         offset_rows = views.offset_rows()
         line_outcome_frames.append(views.line_outcomes())
-        for item, rep, p in parsed:
+        for item, rep, _p in parsed:
             if item.id in held:
                 continue
             completed.append((item.id, _item_result(ctx, result, rep.report_id)))
@@ -540,6 +547,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         outcome_lines = pd.DataFrame(columns=LINE_OUTCOME_COLUMNS)
     out.write_line_outcomes(lines_path, outcome_lines)
     already = [f"Rapport {r.report_id} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
+               if r.status == ItemStatus.done else
+               f"Rapport {r.report_id} er allerede behandlet og ligger i avvikskøen (kjøring {r.run_id or 'tidligere'})."
                for r in registered.already]
     excel_path = ctx.out_dir / "utligning.xlsx"
     out.write_excel(excel_path, out.ExcelContent(
@@ -653,7 +662,7 @@ def _maksdato_rows(result: MatchResult) -> list[list[str]]:
 
 
 LINE_OUTCOME_COLUMNS = ["rapport_id", "linje", "utfall", "kategori", "krav_id", "fnr", "bedriftsnummer", "ytelse",
-                        "periode_fra", "periode_til", "belop", "enhet"]
+                        "periode_fra", "periode_til", "belop", "gruppe"]
 
 
 def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
@@ -664,7 +673,7 @@ def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
         "bedriftsnummer": lines["bnr"].to_numpy(), "ytelse": lines["code"].astype(str).to_numpy(),
         "periode_fra": out.fmt_dates(lines["fra"].to_numpy("datetime64[D]")),
         "periode_til": out.fmt_dates(lines["til"].to_numpy("datetime64[D]")),
-        "belop": lines["amount_ore"].to_numpy() / 100, "enhet": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
+        "belop": lines["amount_ore"].to_numpy() / 100, "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
     if not rep.invalid:
         return frame
     bad = pd.DataFrame({"rapport_id": rep.report_id, "linje": [b.line_no for b in rep.invalid], "utfall": "DUPLICATE",
@@ -672,7 +681,7 @@ def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
                                                                               for b in rep.invalid],
                         "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
                         "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
-                        "enhet": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
+                        "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
     merged = pd.concat([frame, bad], ignore_index=True)
     merged["linje"] = merged["linje"].astype(np.int64)
     return merged.sort_values("linje", ignore_index=True)
@@ -684,7 +693,7 @@ def _invalid_outcome_lines(rep: K27Report) -> pd.DataFrame:
                          "fnr": [mask_fnr(b.fnr) if b.fnr else "" for b in rep.invalid],
                          "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
                          "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
-                         "enhet": "linje"}, columns=LINE_OUTCOME_COLUMNS)
+                         "gruppe": "linje"}, columns=LINE_OUTCOME_COLUMNS)
 
 
 class _Views:
@@ -786,7 +795,7 @@ class _Views:
         })
 
     def line_outcomes(self) -> pd.DataFrame:
-        L, U = self.L, self.U
+        L, _U = self.L, self.U
         lines = self.result.lines
         unit = lines["unit"].to_numpy()
         claim = lines["claim"].to_numpy()
@@ -798,7 +807,7 @@ class _Views:
                                 self.C["krav_id"][np.maximum(claim, 0)] if len(self.C["krav_id"]) else "", ""),
             "fnr": out.mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
             "periode_fra": out.fmt_dates(L["fra"]), "periode_til": out.fmt_dates(L["til"]),
-            "belop": L["amount_ore"] / 100, "enhet": unit,
+            "belop": L["amount_ore"] / 100, "gruppe": unit,
         }, columns=LINE_OUTCOME_COLUMNS)
 
 
@@ -829,8 +838,7 @@ def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, 
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
     }
     org_unit = views.org_unit(first["fnr"], first["bnr"], claims)
-    where = f"rapport {first['report_id']}, linje {linjer.split(':', 1)[1] if ':' in linjer else ''}"
-    message = mask_fnrs_in_text(f"{label(view.outcome)} ({where}): {text}")
+    message = mask_fnrs_in_text(f"{label(view.outcome)} ({ex.where(view.lines)}): {text}")
     search = " ".join(filter(None, [first["navn"], ex.nok(view.nav_ore), ex.nok(claim_ore) if claim_ore else "",
                                     *data["claim_ids"], first["report_id"], str(first["bnr"])]))
     case = ctx.new_case(view.outcome, message, evidence=ex.evidence(view, text, data), org_unit=org_unit,

@@ -252,7 +252,7 @@ class Generator:
     def _s_maksdato_changed(self, report, month, end):
         p, _ = self.continuing.pop(self.rng.randrange(len(self.continuing)))
         amount = self._pay(p, month, end)
-        krav = self.claim(p, month, end, amount)
+        self.claim(p, month, end, amount)
         moved = p.maksdato - timedelta(days=self.rng.randint(14, 60))
         self.add(report, self.k27(p, month, end, amount, maksdato=moved), "MAKSDATO_CHANGED", "", "maksdato_changed")
 

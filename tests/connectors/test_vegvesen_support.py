@@ -53,7 +53,7 @@ def test_cache_honours_max_age(tmp_path):
 def test_rate_adapts_down_after_429_and_back_up_to_the_limit():
     limiter = RateLimiter(20, clock=FakeClock())
     limiter.slow_down()
-    assert round(limiter.rate, 3) == 18.0 and round(limiter.ceiling, 3) == 19.4  # just under what was refused
+    assert round(limiter.rate, 3) == 19.0 and round(limiter.ceiling, 3) == 19.6  # just under what was refused
     for _ in range(10):
         limiter.speed_up()
     assert round(limiter.rate, 3) == round(limiter.ceiling, 3) < 20  # back up to the ceiling, not past it

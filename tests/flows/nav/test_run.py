@@ -4,6 +4,7 @@ the Excel report and the offset journal."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -192,7 +193,7 @@ def test_excel_and_journal_are_norwegian_and_excel_friendly(nav_run):
                              "Beløp krav", "Forventet", "Differanse")
     assert avvik[1][0] == "Gradering/søknad" and avvik[1][2] == fnr(2)[:6] + "*****" and avvik[1][4] == BNR_A
     assert avvik[1][5] == "01.04.2026–30.04.2026" and avvik[1][6:10] == (25_388.0, 50_776.0, 50_776.0, -25_388.0)
-    raw = open(outcome.summary.outputs["utligningsbilag"], "rb").read()
+    raw = Path(outcome.summary.outputs["utligningsbilag"]).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # BOM so Excel shows æøå
     journal = nav_run.journal(outcome)
     assert list(journal.columns)[:4] == ["bilagsdato", "bilagstype", "krav_id", "rapport_id"]
