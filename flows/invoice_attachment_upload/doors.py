@@ -179,7 +179,8 @@ class WebSession:
 
 
 class WebDoor:
-    """The web UI through Playwright: one browser context (own login) per worker thread."""
+    """The web UI through Playwright: parallel browser contexts (own login each, one per worker
+    thread) in one shared Chromium, started when the first session opens."""
 
     name = "web"
 
@@ -187,15 +188,24 @@ class WebDoor:
         self.settings = settings
         self.concurrency = contexts
         self.evidence_dir = evidence_dir
+        self._browser = None
+        self._lock = threading.Lock()
 
     def open_session(self) -> WebSession:
-        from bots.finance_web import FinanceWeb
+        from bots.finance_web import FinanceWeb, SharedBrowser
 
-        bot = FinanceWeb.start(self.settings, evidence_dir=self.evidence_dir)
+        with self._lock:
+            if self._browser is None:
+                self._browser = SharedBrowser(self.settings)
+            endpoint = self._browser.endpoint
+        bot = FinanceWeb.start(self.settings, evidence_dir=self.evidence_dir, cdp_endpoint=endpoint)
         return WebSession(bot)
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            if self._browser is not None:
+                self._browser.close()
+                self._browser = None
 
 
 def open_door(name: str, settings: Settings, *, concurrency: int, requests_per_second: float | None = None,

@@ -63,8 +63,10 @@ class Climate:
                 "previous_period": self.previous_period, "previous_run_id": self.previous_run_id}
 
 
-def previous_figures(store: WorkQueueStore, process_id: str, period: Tertial) -> tuple[dict[str, Any] | None, str | None]:
-    """(climate summary, run id) of the latest completed run of an earlier tertial, or (None, None)."""
+def previous_figures(store: WorkQueueStore, process_id: str, period: Tertial,
+                     baseline: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """(climate summary, run id) of the latest completed run of an earlier tertial; else the
+    baseline (the last report made by hand) if it is for an earlier tertial; else (None, None)."""
     best: tuple[str, Any, dict[str, Any], str] | None = None
     for run in store.runs(process_id):
         climate = (run.summary or {}).get("climate") or {}
@@ -74,7 +76,11 @@ def previous_figures(store: WorkQueueStore, process_id: str, period: Tertial) ->
         key = (code, run.started_at)
         if best is None or key > best[:2]:
             best = (code, run.started_at, climate, run.run_id)
-    return (best[2], best[3]) if best else (None, None)
+    if best:
+        return best[2], best[3]
+    if baseline and str(baseline.get("period", "")) < period.code:
+        return baseline, str(baseline.get("kilde") or "rapport før roboten")
+    return None, None
 
 
 def compute(vehicles: Iterable[tuple[str, Vehicle]], period: Tertial,

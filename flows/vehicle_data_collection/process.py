@@ -264,6 +264,23 @@ def _remark(ctx: RunContext, category: str | None, item: WorkItem | None, v: Veh
     return meaning
 
 
+def _baseline(ctx: RunContext) -> dict[str, Any] | None:
+    """The figures reported by hand before the robot (rules.baseline_file), if the file is there."""
+    import json
+
+    name = rules_of(ctx).baseline_file
+    path = ctx.data_path(name) if name else None
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        Tertial.parse(str(data["period"]))
+        return data
+    except (ValueError, KeyError, TypeError) as exc:
+        get_logger("rpa.vehicles").warning("%s: ikke brukt som forrige tall (%s)", path.name, exc)
+        return None
+
+
 def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: OdometerStats | None = None,
              *, today: date | None = None) -> CollectionResult:
     period = prepared.period
@@ -320,7 +337,7 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     finally:
         cache.close()
 
-    previous, previous_run = previous_figures(ctx.store, ctx.process_id, period)
+    previous, previous_run = previous_figures(ctx.store, ctx.process_id, period, _baseline(ctx))
     climate = compute(counted, period, previous, previous_run)
     meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
     outputs: dict[str, str] = {}

@@ -137,7 +137,8 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
         cs.set_column(0, 0, 40)
         cs.set_column(1, 5, 15)
         cs.write(0, 0, f"Klimarapport – andel nullutslippskjøretøy, {climate.period.label}", title)
-        prev_text = (f"Forrige: {climate.previous_period} (kjøring {climate.previous_run_id})"
+        source = climate.previous_run_id or ""
+        prev_text = (f"Forrige: {climate.previous_period} ({'kjøring ' if source[:1].isdigit() else ''}{source})"
                      if climate.previous_period else "Forrige: ingen tidligere kjøring for et tidligere tertial")
         cs.write(1, 0, f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}. {prev_text}")
         r = 3

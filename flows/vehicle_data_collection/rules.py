@@ -35,5 +35,10 @@ class Rules(BaseModel):
                            "kilometerstand for. Slow by design (politely rate-limited).")
     web_min_interval_seconds: float = Field(
         2.0, ge=0, description="At least this long between two page loads on vegvesen.no (the bot path).")
+    baseline_file: str | None = Field(
+        "input/vehicle-data-collection/forrige-klimarapport.json",
+        description="The last figures reported before the robot (JSON: period, total, by_unit, by_weight), "
+                    "shown as 'previous' until the robot has a completed run of an earlier tertial. "
+                    "Relative to the data folder; a missing file is fine.")
     odometer_max_age_days: int = Field(
         30, ge=0, description="Reuse an odometer history read from the web page within this many days.")
