@@ -179,8 +179,8 @@ class WebSession:
 
 
 class WebDoor:
-    """The web UI through Playwright: parallel browser contexts (own login each, one per worker
-    thread) in one shared Chromium, started when the first session opens."""
+    """The web UI through Playwright: parallel browser contexts, one per worker thread, each with
+    its own login (sync Playwright objects belong to the thread that made them)."""
 
     name = "web"
 
@@ -188,24 +188,14 @@ class WebDoor:
         self.settings = settings
         self.concurrency = contexts
         self.evidence_dir = evidence_dir
-        self._browser = None
-        self._lock = threading.Lock()
 
     def open_session(self) -> WebSession:
-        from bots.finance_web import FinanceWeb, SharedBrowser
+        from bots.finance_web import FinanceWeb
 
-        with self._lock:
-            if self._browser is None:
-                self._browser = SharedBrowser(self.settings)
-            endpoint = self._browser.endpoint
-        bot = FinanceWeb.start(self.settings, evidence_dir=self.evidence_dir, cdp_endpoint=endpoint)
-        return WebSession(bot)
+        return WebSession(FinanceWeb.start(self.settings, evidence_dir=self.evidence_dir))
 
     def close(self) -> None:
-        with self._lock:
-            if self._browser is not None:
-                self._browser.close()
-                self._browser = None
+        pass
 
 
 def open_door(name: str, settings: Settings, *, concurrency: int, requests_per_second: float | None = None,

@@ -4,6 +4,10 @@ Writes
   <data_dir>/sandbox/vegvesen/kjoretoyregister.json        the register the stand-in serves
   <data_dir>/input/vehicle-data-collection/kjoretoyliste.xlsx  the municipality's fleet list
   <data_dir>/ground_truth/vehicle-data-collection.csv        the right outcome of every list row
+  <data_dir>/input/vehicle-data-collection/forrige-klimarapport.json
+                                                             the previous tertial's figures, as reported
+                                                             by hand before the robot (the "previous"
+                                                             column until the robot has its own run)
 
 The fleet mixes what a municipality really has: electric cars and vans, plug-in hybrids (two fuel
 groups), hybrids, hydrogen cars and a hydrogen truck, diesel vans and trucks, gas and biodiesel
@@ -16,6 +20,7 @@ malformed plates, the same plate twice, a VIN where a plate should be. Dates are
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -267,12 +272,38 @@ def write_fleet_list(path: Path, rows: list[FleetRow]) -> Path:
     return path
 
 
+def previous_report(rows: list[FleetRow], today: date, seed: int) -> dict:
+    """The last tertial's figures: the same fleet, some of today's electric vehicles still fossil."""
+    rng = random.Random(seed + 1)
+    y = today - timedelta(days=1)
+    number = (y.month - 1) // 4 + 1
+    period = f"{y.year - 1}-T3" if number == 1 else f"{y.year}-T{number - 1}"
+    units: dict[str, list[int]] = {}
+    weights: dict[str, list[int]] = {}
+    total = [0, 0]
+    for r in rows:
+        if r.outcome not in ("OK", "EU_CONTROL_OVERDUE") or r.spec is None:
+            continue
+        zero = r.energy in ("elektrisk", "hydrogen") and rng.random() > 0.12
+        heavy = (r.spec.total_weight or 0) > 3500 if r.spec.total_weight else r.spec.group in ("N2", "N3", "M2", "M3")
+        for bucket in (units.setdefault(r.virksomhet, [0, 0]), weights.setdefault("tung" if heavy else "lett", [0, 0]),
+                       total):
+            bucket[0] += 1
+            bucket[1] += zero
+    share = lambda b: round(b[1] / b[0], 4) if b[0] else None  # noqa: E731
+    return {"period": period, "kilde": "manuell rapport", "total": share(total),
+            "by_unit": {u: share(b) for u, b in sorted(units.items())},
+            "by_weight": {w: share(b) for w, b in sorted(weights.items())}}
+
+
 def seed(data_dir: Path, seed: int = 42, scale: float = 1.0, *, today: date | None = None) -> dict[str, Path]:
     data_dir = Path(data_dir)
     today = today or date.today()
     specs, rows = build(seed, scale, today)
     register = save_register(data_dir, specs)
     fleet = write_fleet_list(data_dir / "input" / PROCESS_ID / "kjoretoyliste.xlsx", rows)
+    baseline = data_dir / "input" / PROCESS_ID / "forrige-klimarapport.json"
+    baseline.write_text(json.dumps(previous_report(rows, today, seed), ensure_ascii=False, indent=1), encoding="utf-8")
     truth = data_dir / "ground_truth" / f"{PROCESS_ID}.csv"
     truth.parent.mkdir(parents=True, exist_ok=True)
     with truth.open("w", encoding="utf-8", newline="") as fh:
@@ -290,4 +321,4 @@ def seed(data_dir: Path, seed: int = 42, scale: float = 1.0, *, today: date | No
             w.writerow([row_no, r.kjennemerke or "", r.reference or "", r.virksomhet, r.outcome,
                         r.energy if spec else "", ("ja" if r.energy in ("elektrisk", "hydrogen") else "nei") if spec else "",
                         weight, spec.status if spec else ""])
-    return {"register": register, "fleet_list": fleet, "ground_truth": truth}
+    return {"register": register, "fleet_list": fleet, "ground_truth": truth, "previous_report": baseline}

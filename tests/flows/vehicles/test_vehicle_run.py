@@ -254,3 +254,26 @@ def test_tertials():
     assert (Tertial(2026, 2).start, Tertial(2026, 2).end) == (date(2026, 5, 1), date(2026, 8, 31))
     with pytest.raises(ValueError):
         Tertial.parse("2026-T4")
+
+
+def test_first_run_compares_with_the_last_report_made_by_hand(vegvesen_sandbox, vehicle_run, tmp_path):
+    import json
+
+    from tests.fixtures.vegvesen import SEED_TODAY
+
+    sb = vegvesen_sandbox
+    baseline = json.loads(sb.files["previous_report"].read_text(encoding="utf-8"))
+    period = Tertial.for_run(SEED_TODAY)
+    assert baseline["period"] == period.previous().code
+    result = run_collection(vehicle_run(tmp_path), period=period)
+    f = result.summary.figures
+    assert f["zero_emission_share_previous"] == baseline["total"]
+    assert f["zero_emission_change_pp"] == round((f["zero_emission_share"] - baseline["total"]) * 100, 1)
+    from openpyxl import load_workbook
+
+    cs = load_workbook(result.report)["Klimarapport"]
+    assert f"Forrige: {baseline['period']} (manuell rapport)" in cs["A2"].value
+    rows = {row[0]: row for row in cs.iter_rows(values_only=True) if row[0]}
+    unit, share = next(iter(baseline["by_unit"].items()))
+    assert rows[unit][4] == pytest.approx(share)
+    assert rows[unit][5] == pytest.approx(round((rows[unit][3] - share) * 100, 1))
