@@ -95,6 +95,7 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._failed: tuple[float, FinanceUnavailable] | None = None  # (until, error): don't pile on
         self.fetched = 0  # how many tokens were fetched (observability, tests)
 
     @classmethod
@@ -104,9 +105,18 @@ class TokenProvider:
 
     def get(self) -> str:
         with self._lock:
-            if self._token and time.monotonic() < self._expires_at:
+            now = time.monotonic()
+            if self._token and now < self._expires_at:
                 return self._token
-            return self._fetch()
+            if self._failed and now < self._failed[0]:
+                # The token endpoint failed moments ago after all our retries: the threads that
+                # queued behind that attempt fail fast instead of repeating it one by one.
+                raise self._failed[1]
+            try:
+                return self._fetch()
+            except FinanceUnavailable as exc:
+                self._failed = (time.monotonic() + self.retry.max_backoff_seconds, exc)
+                raise
 
     def invalidate(self, token: str) -> None:
         """The API refused `token`: forget it (unless another thread already replaced it)."""

@@ -72,6 +72,7 @@ class ItemOutcome:
     error: str = ""
     evidence: dict[str, Any] | None = None
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+    asked_system: bool = True  # False: decided without the finance system (refused at intake)
 
 
 @dataclass
@@ -243,7 +244,9 @@ class ItemHandler:
         doc.reference = item.reference
         problem = doc.problem
         if problem and (problem["category"] in PRE_TARGET_PROBLEMS or not doc.target.known):
-            return self._business(item, doc, problem["category"], problem["message"])
+            outcome = self._business(item, doc, problem["category"], problem["message"])
+            outcome.asked_system = False
+            return outcome
         journal = self.workspace.journal_get(item.reference)
         vouchers = session.find_vouchers(doc.target)
         if not vouchers:
@@ -491,7 +494,8 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
                 ctx.store.business_exception(outcome.item_id, outcome.case)
                 stats.business += 1
                 stats.exceptions[outcome.case.category] = stats.exceptions.get(outcome.case.category, 0) + 1
-                consecutive_system = 0
+                if outcome.asked_system:  # an answer from the system: it is up
+                    consecutive_system = 0
             else:
                 escalated = ctx.store.system_exception(outcome.item_id, outcome.error, ctx.backoff,
                                                        evidence=outcome.evidence, attachments=outcome.attachments)
@@ -500,7 +504,7 @@ def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Doo
                     stats.exceptions["SYSTEM_ERROR"] = stats.exceptions.get("SYSTEM_ERROR", 0) + 1
                 else:
                     stats.system_retry += 1
-                log.warning("system exception on %s: %s", outcome.reference[:80], outcome.error[:300])
+                log.warning("system exception on work item %s: %s", outcome.item_id, outcome.error[:300])
                 consecutive_system += 1
                 if outcome.kind == "fatal":
                     stats.stopped = outcome.error

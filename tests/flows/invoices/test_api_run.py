@@ -95,3 +95,40 @@ def test_same_file_dropped_again_is_already_attached_not_uploaded_twice(invoice_
     outcomes = [json.loads(p.read_text(encoding="utf-8"))["documents"][0]["outcome"] for p in receipts]
     assert sorted(outcomes) == ["already_attached", "uploaded"]
     assert invoice_env.inbox_files() == []
+
+
+def test_wrong_credentials_stop_the_run_and_keep_every_file(invoice_env):
+    from pydantic import SecretStr
+
+    finance = invoice_env.sandbox.finance.model_copy(update={"client_secret": SecretStr("feil")})
+    before = invoice_env.inbox_files()
+    result = invoice_env.run(via="api", finance=finance)
+    summary = result.summary.to_dict()
+    assert "Innlogging avvist" in summary["stopped"]
+    assert invoice_env.sandbox.attachments() == [a for a in invoice_env.sandbox.attachments()
+                                                 if a["channel"] == "seed"]
+    # Files whose documents were refused before any request are settled; the rest wait.
+    left = set(invoice_env.inbox_files())
+    assert left and left <= set(before)
+    assert summary["pending_files"] == len(left)
+    # With the right secret the next run finishes the job.
+    invoice_env.run(via="api")
+    assert invoice_env.inbox_files() == []
+    assert invoice_env.mismatches(invoice_env.outcomes_from_folders()) == []
+
+
+def test_a_system_that_is_down_stops_the_run_without_losing_files(invoice_env):
+    invoice_env.sandbox.set_faults(error_rate=1.0)
+    summary = invoice_env.run(via="api").summary.to_dict()
+    assert "systemfeil på rad" in summary["stopped"]
+    assert summary["uploaded"] == 0 and summary["pending_files"] > 0
+    store = invoice_env.store()
+    try:
+        assert store.counts("invoice-attachment-upload").get("in_progress", 0) == 0
+    finally:
+        store.close()
+    invoice_env.sandbox.set_faults(error_rate=0.0)
+    invoice_env.run(via="api")
+    assert invoice_env.inbox_files() == []
+    assert invoice_env.duplicates() == []
+    assert invoice_env.mismatches(invoice_env.outcomes_from_folders()) == []
