@@ -19,6 +19,7 @@ What stops or pauses the loop, for every thread at once:
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
@@ -236,6 +237,17 @@ class LookupLoop:
     # ---------------------------------------------------------------- main thread
 
     def run(self) -> LoopStats:
+        # Everything alive now (Prefect, SQLAlchemy, pydantic: hundreds of thousands of objects)
+        # is long-lived: freeze it out of the collector's reach for the loop. A full collection
+        # over it holds the GIL for 60-180 ms, which stalls every lookup thread at once and sends
+        # the next requests bunched together: the registry's per-second count then sees a burst.
+        gc.freeze()
+        try:
+            return self._run()
+        finally:
+            gc.unfreeze()
+
+    def _run(self) -> LoopStats:
         ctx, store = self.ctx, self.ctx.store
         lease = ctx.definition.retry.lease_seconds
         batch = max(1, min(self.rules.claim_batch, int(self.limiter.rate * lease / 4) or 1))

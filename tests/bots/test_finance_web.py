@@ -117,3 +117,16 @@ def test_a_failed_step_leaves_a_screenshot_and_a_trace(finance_sandbox, web, tmp
     assert all(data for _, _, data in files)
     assert list((tmp_path / "bevis").glob("sporing-*.zip")) and list((tmp_path / "bevis").glob("skjermbilde-*.png"))
     finance_sandbox.set_faults(error_rate=0.0)
+
+
+def test_a_fresh_tab_every_few_items_keeps_the_login(finance_sandbox, web):
+    v = _open_voucher(finance_sandbox)["voucherNumber"]
+    web.recycle_page_every = 1
+    first = web.page
+    web.begin_item()
+    web.upload(v, Upload("a.pdf", PDF, "application/pdf", "Kvittering"))
+    web.end_item()
+    assert web.page is not first and first.is_closed()
+    voucher, listed = web.voucher(v)
+    assert voucher.voucher_number == v and hashlib.sha256(PDF).hexdigest() in {a.sha256 for a in listed}
+    assert (web.logins, web.relogins) == (1, 0)

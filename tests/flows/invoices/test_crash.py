@@ -8,6 +8,7 @@ receipts equals the seed's ground truth. Once through the API, once through the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -47,10 +48,8 @@ def _start(env: dict[str, str], via: str) -> subprocess.Popen:
 
 def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL the run and everything it started (its browsers), as a power cut would."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.communicate(timeout=30)
 
 

@@ -21,7 +21,7 @@ def test_two_workers_at_once_attach_each_document_once(invoice_bulk_env):
     procs = [subprocess.Popen([RPA, "run", "invoice-attachment-upload", "--json", "--via", "api"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outputs, strict=True):
+    for p, (_out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err.decode(errors="replace")[-2000:]
     summaries = [json.loads(out) for out, _ in outputs]
     assert invoice_bulk_env.duplicates() == []
