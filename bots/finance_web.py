@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from config.settings import Settings
 from connectors.finance.errors import (
     FileTooLarge,
@@ -101,6 +104,12 @@ _STATE_JS = """() => {
           file_input: !!document.querySelector('input[type=file]'),
           options: [...document.querySelectorAll('form select option')].map(text)};
 }""".replace("__REGION__", DETAILS_REGION)
+
+
+def _transient_browser_error(exc: Exception) -> bool:
+    """A timeout or a network error (the server restarting, a dropped connection): worth a retry.
+    Anything else (a locator that no longer matches: the page changed) is raised as it is."""
+    return isinstance(exc, PlaywrightTimeout) or "net::ERR_" in str(exc)
 
 
 def _iso_date(text: str) -> str:
@@ -237,9 +246,6 @@ class FinanceWeb:
     def _on_login_page(self) -> bool:
         return urlsplit(self.page.url).path.rstrip("/") == LOGIN_PATH
 
-    def _session_expired_page(self) -> bool:
-        return self._on_login_page() and "utlopt=1" in urlsplit(self.page.url).query
-
     # ------------------------------------------------------------------ navigation with recovery
 
     def _check(self, response, what: str) -> None:
@@ -280,7 +286,9 @@ class FinanceWeb:
                 if relogins > self.max_relogins:
                     raise SessionExpired(f"{what}: the session expired {relogins} times in a row ({last})") from None
                 self._relogin()
-            except FinanceUnavailable as exc:
+            except (FinanceUnavailable, PlaywrightError) as exc:
+                if isinstance(exc, PlaywrightError) and not _transient_browser_error(exc):
+                    raise
                 last = exc
                 failures += 1
                 self.retries += 1

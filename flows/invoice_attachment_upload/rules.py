@@ -83,8 +83,9 @@ class Rules(BaseModel):
     ehf_document_type: str = Field("Vedlegg til EHF-faktura", description="Document type of EHF attachments.")
     document_types: list[str] = Field(
         default_factory=list,
-        description="Document types the finance system offers; a manifest value outside the list is "
-        "refused at intake. Empty: not checked.")
+        description="Document types the finance system offers, spelled as it lists them; a manifest "
+        "value outside the list gets `default_document_type` (the web form offers only these). Empty: "
+        "values are passed on as written.")
     archive_dir: str = Field("archive/invoice-attachment-upload",
                              description="Archive root (dated folders below it); relative to the data folder.")
     quarantine_dir: str = Field("quarantine/invoice-attachment-upload",
@@ -100,7 +101,8 @@ class Rules(BaseModel):
         True, description="Refuse a document already attached to another voucher (ATTACHED_ELSEWHERE).")
     batch_size: int = Field(32, ge=1, le=1000, description="Items claimed at a time.")
     api_concurrency: int = Field(8, ge=1, le=64, description="Uploads in flight at once through the API.")
-    web_contexts: int = Field(4, ge=1, le=16, description="Browser contexts side by side (web door).")
+    web_contexts: int = Field(2, ge=1, le=16,
+                              description="Browser contexts side by side (web door); about one per free core.")
     wait_for_retries_seconds: float = Field(
         90, ge=0, description="A run waits this long for items in retry backoff before it settles.")
 

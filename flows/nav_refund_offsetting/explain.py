@@ -218,12 +218,13 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
         rows.append(["Virkedager", "", "", str(u.weekdays)])
     if u.day_rate_kr:
         rows.append(["Dagsats", "", "", kr(u.day_rate_kr)])
-    if claims and claim.get("inntekt_ore") is not None and not np.isnan(claim.get("inntekt_ore")):
+    if len(claims) == 1 and claim.get("inntekt_ore") is not None and not np.isnan(claim.get("inntekt_ore")):
         rows.append(["Månedsinntekt", "", nok(claim["inntekt_ore"]), ""])
         if claim.get("refusjon_ore") is not None and not np.isnan(claim.get("refusjon_ore")):
             rows.append(["Refusjon per måned", "", nok(claim["refusjon_ore"]), ""])
-    if claims:
-        rows.append(["Grad", "", grade_text(claim.get("grad")), grade_text(u.grade_used)])
+    registered = grade_text(claim.get("grad")) if len(claims) == 1 else ""
+    if registered or grade_text(u.grade_used) and u.weekdays:
+        rows.append(["Grad", "", registered, grade_text(u.grade_used) if u.weekdays else ""])
     if u.g:
         rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), kr(u.g)])
     rows.append(["Beløp", nok(u.nav_ore), nok(claim_ore), nok(u.expected_ore) if u.expected_ore >= 0 else ""])

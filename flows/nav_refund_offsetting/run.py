@@ -454,7 +454,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     unpaid_amounts: Counter[str] = Counter()
     consumed_claims: set[str] = set()
     if result is not None:
-        views = _Views(result, rules)
+        views = _Views(result, rules, employees)
         u = result.units
         outcome = u["outcome"].astype(str).to_numpy()
         lines_outcome = result.lines["outcome"].astype(str).to_numpy()
@@ -699,9 +699,10 @@ def _invalid_outcome_lines(rep: K27Report) -> pd.DataFrame:
 class _Views:
     """Fast access to a unit's lines and claims as plain values (for explanations and cases)."""
 
-    def __init__(self, result: MatchResult, rules: Rules):
+    def __init__(self, result: MatchResult, rules: Rules, employees: pd.DataFrame | None = None):
         self.result = result
         self.rules = rules
+        self.employees = employees
         L, C = result.lines, result.claims
         self.line_idx = L.groupby("unit", sort=False).indices
         self.uc_idx = result.unit_claims.groupby("unit", sort=False).indices
@@ -765,12 +766,18 @@ class _Views:
     def org_unit(self, fnr: int, bnr: int, claims: list[dict]) -> str:
         if claims:
             return claims[0]["org_enhet"]
-        if self._org_units is None:
+        if self._org_units is None:  # the register first (it knows every position), then the claims
             C = self.C
             self._org_units = {}
-            for f, b, unit in zip(C["fnr"], C["bnr"], C["org_enhet"], strict=True):
-                self._org_units.setdefault((int(f), int(b)), unit)
-                self._org_units.setdefault((int(f), 0), unit)
+            sources = [(C["fnr"], C["bnr"], C["org_enhet"])]
+            if self.employees is not None and len(self.employees):
+                e = self.employees
+                sources.insert(0, (e["fnr"].to_numpy(), e["bnr"].to_numpy(), e["org_enhet"].astype(str).to_numpy()))
+            for fnrs, bnrs, units in sources:
+                for f, b, unit in zip(fnrs, bnrs, units, strict=True):
+                    if unit:
+                        self._org_units.setdefault((int(f), int(b)), unit)
+                        self._org_units.setdefault((int(f), 0), unit)
         return self._org_units.get((fnr, bnr)) or self._org_units.get((fnr, 0)) or self.rules.default_org_unit
 
     def offset_rows(self) -> pd.DataFrame:
