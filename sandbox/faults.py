@@ -78,11 +78,12 @@ def install_faults(app: FastAPI, state: FaultState, *, paths: tuple[str, ...] = 
             return await call_next(request)
         state.requests += 1
         s = state.settings
-        if s.latency_ms:
-            await asyncio.sleep(s.latency_ms / 1000)
+        # A gateway counts the rate when a request arrives, before the service's own latency.
         if state.over_rate():
             return JSONResponse({"feilmelding": "For mange forespørsler"}, status_code=429,
                                 headers={"Retry-After": "1"})
+        if s.latency_ms:
+            await asyncio.sleep(s.latency_ms / 1000)
         if state.should_fail():
             return Response("Service Unavailable (sandbox fault)", status_code=503)
         return await call_next(request)
