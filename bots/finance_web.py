@@ -399,6 +399,9 @@ class FinanceWeb:
         state = self._state()
         if NOT_FOUND_HEADING.search(state["h1"]):
             raise VoucherNotFound(f"Fant ikke bilag {voucher_number}.", code="VOUCHER_NOT_FOUND", status=404)
+        if voucher_number not in state["h1"]:
+            raise FinanceUnavailable(f"open voucher {voucher_number}: unexpected page {page.url} "
+                                     f"(heading {state['h1']!r})")
         return state
 
     def voucher(self, voucher_number: str) -> tuple[Voucher, list[Attachment]]:
@@ -446,19 +449,25 @@ class FinanceWeb:
         again when the document is not on the voucher (no duplicate from a retry)."""
         sha = hashlib.sha256(upload.content).hexdigest()
         sent = False
+        first = True
 
         def run() -> list[Attachment]:
-            nonlocal sent
+            nonlocal sent, first
             page = self.page
             on_voucher = urlsplit(page.url).path.rstrip("/") == f"/bilag/{voucher_number}"
-            state = self._open(voucher_number) if (sent or not on_voucher) else self._state()
+            reuse = first and not sent and on_voucher  # the page the caller just read: no reload
+            first = False
+            state = self._state() if reuse else self._open(voucher_number)
             if sent:
                 listed = self._attachments_from(state, voucher_number)
                 if any(a.sha256 == sha for a in listed):
                     return listed  # the earlier submit did arrive
-            if not state["file_input"] or any(UPLOAD_BLOCKED.search(n) for n in state["notes"]):
+            if any(UPLOAD_BLOCKED.search(n) for n in state["notes"]):  # the page says so: locked
                 raise VoucherLocked(f"Bilag {voucher_number} tar ikke imot vedlegg (låst eller stengt periode).",
                                     code="VOUCHER_LOCKED", status=409)
+            if not state["file_input"]:  # not the page we expect (an error page): load it again
+                raise FinanceUnavailable(f"upload to {voucher_number}: no upload form on {page.url} "
+                                         f"(heading {state['h1']!r})")
             page.get_by_label(FILE_FIELD).set_input_files(
                 {"name": upload.file_name, "mimeType": upload.media_type, "buffer": upload.content})
             self._choose_document_type(upload.document_type, state["options"])
