@@ -24,6 +24,12 @@ def test_serve_runs_a_deployment_from_the_catalogue(prefect_harness, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"RPA_PREFECT__API_URL": api, "RPA_PATHS__DATA_DIR": str(tmp_path / "data"),
                 "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    # The session's shared Prefect server may hold a worker-pool deployment of the same name from
+    # test_deployments; serving upserts by name, so start from none to see what `serve` registers.
+    with get_client(sync_client=True) as client:
+        for earlier in client.read_deployments():
+            if earlier.name == "benefits-report":
+                client.delete_deployment(earlier.id)
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - handed to the child
     serve = subprocess.Popen([sys.executable, "-m", "rpa", "serve", "--process", "benefits-report"],
                              cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
