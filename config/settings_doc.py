@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
-
-from pathlib import Path
 
 from config.settings import PACKAGE_DIR, Settings
 
@@ -13,10 +13,7 @@ _NOT_SHOWN = "(secret)"
 
 
 def _default(field: FieldInfo) -> str:
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
     if isinstance(value, SecretStr):
         return _NOT_SHOWN
     if isinstance(value, BaseModel):
