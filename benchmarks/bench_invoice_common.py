@@ -25,6 +25,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks._serving import wait_for_health
+
 
 class FinanceServer:
     """The finance stand-in in a uvicorn process of its own."""
@@ -38,16 +40,11 @@ class FinanceServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "sandbox.finance.app:app_from_settings",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{self.url}/healthz", timeout=1).raise_for_status()
-                return
-            except requests.RequestException:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("the finance stand-in did not start") from None
-                time.sleep(0.1)
+        try:
+            wait_for_health(self.url, self.proc, 'the finance stand-in', timeout=60)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process so far (Linux /proc)."""

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks._serving import wait_for_health
+
 GOAL_LOOKUPS_PER_SECOND = 500
 KEY_HEADER = {"SVV-Authorization": "Apikey sandbox-svv-key", "Accept": "application/json"}
 
@@ -51,16 +53,11 @@ class SandboxProcess:
                 self.prioritized = True
             except (PermissionError, OSError):
                 pass
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{self.url}/healthz", timeout=1).raise_for_status()
-                return
-            except requests.RequestException:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("Statens vegvesen stand-in did not start") from None
-                time.sleep(0.1)
+        try:
+            wait_for_health(self.url, self.proc, 'Statens vegvesen stand-in', timeout=60)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def faults(self, **changes) -> None:
         requests.put(f"{self.url}/_admin/faults", json=changes, timeout=10).raise_for_status()
