@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -163,7 +163,10 @@ class FinanceWeb:
         self.retries = 0
         self.max_attempts = 5  # per step, for 5xx pages and timeouts
         self.max_relogins = 3  # per step, for expired sessions
-        self._content_search: bool | None = None  # does the search page search by checksum?
+        # Where the search page's checksum search sends its query, (form action, field name);
+        # False when the UI has none; None until the page was looked at.
+        self._content_search: tuple[str, str] | bool | None = None
+        self._search_tab = None  # a second tab for checksum searches: the voucher page stays open
         self._items = 0
         self.recycle_page_every = 25
 
@@ -420,26 +423,40 @@ class FinanceWeb:
     def attachments_by_sha256(self, sha256: str) -> list[Attachment] | None:
         """Attachments with this content on any voucher, when the search page offers a search by
         checksum (a field labelled SHA-256 or Sjekksum); None when it does not (the caller then
-        reads the voucher's own list and cannot see the document on other vouchers)."""
+        reads the voucher's own list and cannot see the document on other vouchers).
+        The search runs in a second tab, so the voucher page open in the first stays there for
+        the upload that follows (a page load saved per document)."""
         if self._content_search is None:
             self._content_search = self._step("probe search page", self._probe_content_search)
         if not self._content_search:
             return None
+        action, field = self._content_search
 
         def run() -> list[Attachment]:
-            page = self.page
-            self._goto(SEARCH_PATH)
-            page.get_by_label(CONTENT_FIELD).fill(sha256)
-            self._submit(page.get_by_role("button", name=SEARCH_BUTTON))
-            if self._on_login_page():
-                raise SessionExpired("content search: the session expired")
-            return [a for a in self._attachments_from(self._state(), "") if a.sha256 == sha256.lower()]
+            main, self.page = self.page, self._searching_tab()
+            try:
+                self._goto(f"{action}?{urlencode({field: sha256})}")
+                return [a for a in self._attachments_from(self._state(), "") if a.sha256 == sha256.lower()]
+            finally:
+                self.page = main
 
         return self._step("content search", run)
 
-    def _probe_content_search(self) -> bool:
+    def _probe_content_search(self) -> tuple[str, str] | bool:
+        """Read once from the search form where its checksum field sends the query; later
+        searches load the result page straight away (one page load instead of two)."""
         self._goto(SEARCH_PATH)
-        return self.page.get_by_label(CONTENT_FIELD).count() > 0
+        field = self.page.get_by_label(CONTENT_FIELD)
+        if field.count() != 1 or not field.get_attribute("name"):
+            return False
+        action = field.evaluate("f => new URL(f.form ? f.form.action : location.href).pathname")
+        return action, str(field.get_attribute("name"))
+
+    def _searching_tab(self):
+        if self._search_tab is None or self._search_tab.is_closed():
+            self._search_tab = self.context.new_page()
+            self.page.bring_to_front()  # a new tab takes the focus; a tab behind it submits forms far slower
+        return self._search_tab
 
     # ------------------------------------------------------------------ upload
 
@@ -528,6 +545,9 @@ class FinanceWeb:
         fresh = self.context.new_page()
         old, self.page = self.page, fresh
         old.close()
+        if self._search_tab is not None:
+            self._search_tab.close()
+            self._search_tab = None
 
     def failure_evidence(self) -> list[tuple[str, str, bytes]]:
         """Screenshot and trace of the failed step, as case attachments (also saved to evidence_dir)."""

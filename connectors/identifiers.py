@@ -9,6 +9,9 @@ _FNR_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _FNR_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _ORG_W = (3, 2, 7, 6, 5, 4, 3, 2)
 FNR_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{5})(?!\d)")
+# A checksum (SHA-256, MD5: 32+ hex characters as one token) is matched first and kept whole, so
+# an 11-digit stretch inside it is not mistaken for an fnr; any other 11-digit run is masked.
+_HEX_TOKEN_OR_FNR = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])|" + FNR_PATTERN.pattern)
 
 
 def mod11(digits: str, weights: tuple[int, ...]) -> int | None:
@@ -62,5 +65,6 @@ def mask_fnr(value: str | None) -> str:
 
 
 def mask_fnrs_in_text(text: str) -> str:
-    """Replace every 11-digit run that looks like an fnr with its masked form (logs, messages)."""
-    return FNR_PATTERN.sub(lambda m: m.group(1) + "*****", text)
+    """Replace every 11-digit run that looks like an fnr with its masked form (logs, messages);
+    checksums that happen to hold 11 digits in a row are left as they are."""
+    return _HEX_TOKEN_OR_FNR.sub(lambda m: m.group(1) + "*****" if m.group(1) else m.group(0), text)

@@ -134,7 +134,9 @@ def open_run(process_id: str, settings: Settings | None = None, store: WorkQueue
             pass
     out_dir = out_dir or settings.paths.data_dir / "output" / process_id / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    store.start_run(process_id, run_id, flow_run_id=flow_run_id)
+    for earlier in store.start_run(process_id, run_id, flow_run_id=flow_run_id):
+        get_logger().warning("run %s of %s ended without finishing (its process is gone); marked abandoned",
+                             earlier, process_id)
     return RunContext(process_id, run_id, definition, rules, settings, store, out_dir)
 
 

@@ -410,7 +410,10 @@ def attachment(reader: Reader, case_id: int, attachment_id: int) -> CaseAttachme
                                                      CaseAttachment.case_id == case_id))
 
 
-HISTORY_HIDDEN = ("case.viewed", "attachment.downloaded", "fnr.revealed")
+# Not part of a case's story for staff: reads (kept in the audit trail) and the robot's routine
+# item mechanics (each run claims and completes items; "decision applied" says what matters).
+HISTORY_HIDDEN = ("case.viewed", "attachment.downloaded", "fnr.revealed",
+                  "item.claimed", "item.completed", "item.released", "item.deferred")
 
 
 def case_history(reader: Reader, case: ExceptionCase) -> list[AuditEvent]:

@@ -248,7 +248,7 @@ class ProcessRun(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed | abandoned
     cases_total: Mapped[int] = mapped_column(Integer, default=0)
     cases_automated: Mapped[int] = mapped_column(Integer, default=0)
     exceptions: Mapped[dict[str, int]] = mapped_column(Json, default=dict)  # category -> count

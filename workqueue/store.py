@@ -44,6 +44,31 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _process_start_ticks(pid: int) -> str | None:
+    """When process `pid` started (Linux clock ticks since boot), or None if it is not running.
+    With the pid alone a reused pid would look alive; the start time tells them apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 of the line, counted after "(comm)"
+
+
+def run_owner() -> dict[str, Any]:
+    """Who is running a run: recorded at its start so a later run can tell a killed one."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_started": _process_start_ticks(os.getpid())}
+
+
+def owner_gone(owner: dict[str, Any]) -> bool:
+    """True only when we can see the owner is dead: same host, and its process is not running
+    (or the pid now belongs to a later process). A run on another host is never judged."""
+    if not owner or owner.get("host") != socket.gethostname() or not owner.get("pid"):
+        return False
+    started = _process_start_ticks(int(owner["pid"]))
+    return started is None or (owner.get("pid_started") is not None and started != owner["pid_started"])
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Retry policy for system exceptions (a process definition's `retry` block maps onto it)."""
@@ -644,10 +669,22 @@ class WorkQueueStore:
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, process_id: str, run_id: str, flow_run_id: str | None = None) -> None:
+    def start_run(self, process_id: str, run_id: str, flow_run_id: str | None = None) -> list[str]:
+        """Record a run's start (with its owner: host, pid). Earlier runs of the process still
+        marked running whose process is gone (killed, the machine rebooted) are closed first as
+        `abandoned`; their ids are returned so the caller can say so."""
+        now = utcnow()
         with self.session() as s:
+            abandoned = []
+            for run in s.scalars(select(ProcessRun).where(ProcessRun.process_id == process_id,
+                                                          ProcessRun.status == "running")):
+                if owner_gone((run.summary or {}).get("owner") or {}):
+                    run.status, run.finished_at = "abandoned", now
+                    run.summary = {**(run.summary or {}), "abandoned": "the run's process ended without finishing"}
+                    abandoned.append(run.run_id)
             s.add(ProcessRun(process_id=process_id, run_id=run_id, flow_run_id=flow_run_id,
-                             started_at=utcnow(), status="running"))
+                             started_at=now, status="running", summary={"owner": run_owner()}))
+        return abandoned
 
     def finish_run(self, run_id: str, status: str, cases_total: int, cases_automated: int,
                    exceptions: dict[str, int], summary: dict[str, Any] | None = None) -> None:
@@ -660,7 +697,7 @@ class WorkQueueStore:
             run.cases_total = cases_total
             run.cases_automated = cases_automated
             run.exceptions = exceptions
-            run.summary = summary or {}
+            run.summary = {"owner": (run.summary or {}).get("owner"), **(summary or {})}
 
     def runs(self, process_id: str | None = None, since: datetime | None = None) -> list[ProcessRun]:
         with self.session() as s:

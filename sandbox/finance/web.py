@@ -1,7 +1,8 @@
 """The finance system's web door (Norwegian), the path the Playwright bot drives.
 
   GET/POST /login                      Brukernavn + Passord -> session cookie
-  GET      /bilag?bilagsnummer=…       search by voucher number, or orgnr + fakturanummer
+  GET      /bilag?bilagsnummer=…       search by voucher number, or orgnr + fakturanummer,
+  GET      /bilag?sjekksum=…           or attachments by content (SHA-256) across all vouchers
   GET      /bilag/{nr}                 voucher fields, status, attachment list, upload form
   POST     /bilag/{nr}/vedlegg         upload (fil, dokumenttype, kommentar, csrf)
   GET      /bilag/{nr}/vedlegg/{id}    download an attachment
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -29,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from sandbox.finance.api import content_response
-from sandbox.finance.store import FinanceStore, Voucher
+from sandbox.finance.store import Attachment, FinanceStore, Voucher
 from sandbox.finance.upload import UploadError, drain, handle_upload
 
 COOKIE = "okonomi_sesjon"
@@ -198,21 +200,32 @@ async def logout(request: Request) -> RedirectResponse:
     return response
 
 
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 @router.get("/bilag")
-async def search(request: Request, bilagsnummer: str = "", orgnr: str = "", fakturanummer: str = "") -> HTMLResponse:
+async def search(request: Request, bilagsnummer: str = "", orgnr: str = "", fakturanummer: str = "",
+                 sjekksum: str = "") -> HTMLResponse:
     session = _session(request)
-    searched = bool(bilagsnummer.strip() or orgnr.strip() or fakturanummer.strip())
+    bilagsnummer, orgnr, fakturanummer = bilagsnummer.strip(), orgnr.strip(), fakturanummer.strip()
+    checksum = sjekksum.strip().lower()
+    searched = bool(bilagsnummer or orgnr or fakturanummer or checksum)
     message = None
     results: list[Voucher] = []
-    if searched:
-        if bilagsnummer.strip() or (orgnr.strip() and fakturanummer.strip()):
-            results = _store(request).search(bilagsnummer.strip() or None, orgnr.strip() or None,
-                                             fakturanummer.strip() or None)
+    found: list[Attachment] = []
+    if checksum:
+        if SHA256_HEX.fullmatch(checksum):
+            found = _store(request).attachments.by_sha256(checksum)
         else:
-            message = ("alert", "Fyll ut bilagsnummer, eller både leverandørens orgnr og fakturanummer.")
+            message = ("alert", "Sjekksummen må være en SHA-256: 64 tegn, bare 0–9 og a–f.")
+    elif bilagsnummer or (orgnr and fakturanummer):
+        results = _store(request).search(bilagsnummer or None, orgnr or None, fakturanummer or None)
+    elif searched:
+        message = ("alert", "Fyll ut bilagsnummer, både leverandørens orgnr og fakturanummer, eller en sjekksum.")
     return await _page(request, "search.html", {
-        "user": session.user, "active": "bilag", "searched": searched, "results": results, "message": message,
-        "q": {"bilagsnummer": bilagsnummer, "orgnr": orgnr, "fakturanummer": fakturanummer}})
+        "user": session.user, "active": "bilag", "searched": searched, "results": results, "found": found,
+        "by_checksum": bool(checksum), "message": message,
+        "q": {"bilagsnummer": bilagsnummer, "orgnr": orgnr, "fakturanummer": fakturanummer, "sjekksum": sjekksum}})
 
 
 async def _voucher_page(request: Request, session: Session, voucher_number: str, *, message=None,

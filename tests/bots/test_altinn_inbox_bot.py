@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from bots.altinn_inbox import AltinnBotError, AltinnInbox, fetch_new_reports
+from connectors.identifiers import FNR_PATTERN, valid_fnr
 from sandbox.nav.altinn import Sessions
 
 pytestmark = pytest.mark.browser
@@ -133,3 +134,25 @@ def test_download_failure_keeps_evidence(nav_sandbox, tmp_path):
     assert caught.value.step == "nedlasting"
     assert f"Kunne ikke laste ned rapport {message.report_id}" in str(caught.value)
     assert caught.value.screenshot.exists() and caught.value.trace.exists()
+
+
+def test_failure_evidence_after_a_download_holds_no_fnr(nav_sandbox, tmp_path):
+    # A failing session's trace covers the report it downloaded earlier (a CSV full of fnr). The
+    # evidence is attached to a case staff open, so it must not carry the report: Playwright keeps
+    # downloads out of traces; this guards that (and the pages themselves show no fnr).
+    evidence = tmp_path / "evidence"
+    with pytest.raises(AltinnBotError) as caught, \
+            AltinnInbox(bot_settings(nav_sandbox, timeout_ms=3000), evidence_dir=evidence) as inbox:
+        message = inbox.list_reports()[0]
+        downloaded = inbox.download(message, tmp_path / "dl").read_bytes().decode("iso-8859-1")
+        fnrs = {m.group(0) for m in FNR_PATTERN.finditer(downloaded) if valid_fnr(m.group(0))}
+        assert fnrs, "the report should hold fnr for this test to mean anything"
+        nav_sandbox.set_faults(error_rate=1.0)
+        inbox.list_reports()
+    with zipfile.ZipFile(caught.value.trace) as trace:
+        assert trace.testzip() is None
+        names = trace.namelist()
+        assert any(name.endswith(".trace") for name in names)
+        contents = b"".join(trace.read(name) for name in names).decode("latin-1")
+    assert [f for f in fnrs if f in contents] == []
+    assert [m.group(0) for m in FNR_PATTERN.finditer(contents) if valid_fnr(m.group(0))] == []

@@ -153,6 +153,35 @@ def test_search_by_supplier_and_invoice_shows_every_candidate(finance_sandbox, f
 
 
 @pytest.mark.browser
+def test_search_by_checksum_finds_a_document_on_any_voucher(finance_sandbox, finance_browser_page):
+    page = finance_browser_page
+    truth = {r["source_file"]: r for r in finance_sandbox.ground_truth()}
+    elsewhere = truth["rammeavtale-2026.pdf"]  # pre-seeded on another voucher than the manifest names
+    (record,) = [a for a in finance_sandbox.attachments() if a["sha256"] == elsewhere["sha256"]]
+    _login(page, finance_sandbox)
+
+    page.get_by_label("Sjekksum (SHA-256)").fill(elsewhere["sha256"].upper())  # as a person pastes it
+    page.get_by_role("button", name="Søk", exact=True).click()
+    results = page.get_by_role("table", name=re.compile("Søkeresultat"))
+    rows = results.get_by_role("row")
+    assert rows.count() == 2  # header + the one attachment
+    header = rows.nth(0).get_by_role("columnheader").all_inner_texts()
+    row = dict(zip(header, rows.nth(1).get_by_role("cell").all_inner_texts(), strict=True))
+    assert row["Bilagsnr"] == record["voucherNumber"] and row["SHA-256"] == elsewhere["sha256"]
+    assert row["Filnavn"] == record["fileName"]
+    results.get_by_role("link", name=record["voucherNumber"]).click()
+    page.get_by_role("heading", name=f"Bilag {record['voucherNumber']}").wait_for()
+
+    page.goto(f"{finance_sandbox.url}/bilag")
+    page.get_by_label("Sjekksum (SHA-256)").fill("a" * 64)
+    page.get_by_role("button", name="Søk", exact=True).click()
+    page.get_by_text("Ingen vedlegg med denne sjekksummen.").wait_for()
+    page.get_by_label("Sjekksum (SHA-256)").fill("ikke-en-sjekksum")
+    page.get_by_role("button", name="Søk", exact=True).click()
+    assert "64 tegn" in page.get_by_role("alert").inner_text()
+
+
+@pytest.mark.browser
 def test_download_an_attachment(finance_sandbox, finance_browser_page, tmp_path):
     page = finance_browser_page
     truth = {r["source_file"]: r for r in finance_sandbox.ground_truth()}

@@ -4,6 +4,9 @@ exceptions, release/defer, abandoned items. Every test runs on SQLite and Postgr
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -359,3 +362,29 @@ def test_runs_are_recorded_for_the_benefits_report(store):
     assert run.finished_at >= run.started_at
     assert store.runs(P, since=utcnow() + timedelta(minutes=1)) == []
     assert run.started_at.tzinfo is UTC or run.started_at.utcoffset() == timedelta(0)
+
+
+def test_a_killed_runs_row_is_closed_as_abandoned_by_the_next_run(store):
+    # A real process starts a run and is killed (SIGKILL: no finally, no finish_run).
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from workqueue.store import WorkQueueStore\n"
+        "WorkQueueStore(sys.argv[1]).start_run(sys.argv[2], 'killed-run')\n"
+        "print('started', flush=True)\n"
+        "time.sleep(600)\n"), store.url, P], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "started"
+        store.start_run(P, "alive-run")  # the first is still running: nothing to close yet
+        assert {r.run_id: r.status for r in store.runs(P)} == {"killed-run": "running", "alive-run": "running"}
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+
+    abandoned = store.start_run(P, "next-run")
+    assert abandoned == ["killed-run"]
+    runs = {r.run_id: r for r in store.runs(P)}
+    assert runs["killed-run"].status == "abandoned" and runs["killed-run"].finished_at is not None
+    assert runs["alive-run"].status == "running"  # this test's own process is alive
+    store.finish_run("alive-run", "completed", 1, 1, {})
+    assert store.start_run(P, "one-more") == []
+    assert {r.run_id: r.status for r in store.runs(P)}["alive-run"] == "completed"

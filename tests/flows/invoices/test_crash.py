@@ -207,7 +207,4 @@ def test_sigkill_during_web_uploads_with_5xx_and_session_expiry(invoice_env, tmp
     assert invoice_env.inbox_files() == []
     kept = invoice_env.stored(invoice_env.archive) + invoice_env.stored(invoice_env.quarantine)
     assert len(kept) == len(inbox_before)
-    # The web UI cannot search attachments by content, so ATTACHED_ELSEWHERE is the one case the
-    # web door cannot see (see docs/invoices.md); everything else matches the ground truth.
-    problems = invoice_env.mismatches(invoice_env.outcomes_from_folders())
-    assert [p for p in problems if "rammeavtale-2026.pdf" not in p] == []
+    assert invoice_env.mismatches(invoice_env.outcomes_from_folders()) == []
