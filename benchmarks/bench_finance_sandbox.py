@@ -25,45 +25,9 @@ from pathlib import Path
 
 import requests
 
-from benchmarks._serving import wait_for_health
+from benchmarks._serving import FinanceServer
 
 GOAL_UPLOADS_PER_SECOND = 100
-
-
-class _Process:
-    """A uvicorn server process serving the finance stand-in (stop() ends it)."""
-
-    def __init__(self, data_dir: Path):
-        import os
-        import subprocess
-
-        from sandbox.server import free_port
-
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "RPA_PATHS__DATA_DIR": str(data_dir)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "sandbox.finance.app:app_from_settings",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
-        try:
-            wait_for_health(self.url, self.proc, 'finance stand-in', timeout=30)
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU of the server process so far (Linux /proc), None elsewhere."""
-        import os
-
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         with written["manifest"].open(encoding="utf-8", newline="") as f:
             jobs = [(row["bilagsnummer"], written["inbox"] / row["filnavn"]) for row in csv.DictReader(f, delimiter=";")]
         server = start_in_thread(create_app(data_dir), name="finance-bench") if args.in_process \
-            else _Process(data_dir)
+            else FinanceServer(data_dir)
         try:
             token = requests.post(f"{server.url}/oauth/token", data={
                 "grant_type": "client_credentials", "client_id": settings.client_id,
