@@ -37,6 +37,7 @@ from sandbox.finance.upload import UploadError, drain, handle_upload
 COOKIE = "okonomi_sesjon"
 DOCUMENT_TYPES = ("Underbilag", "Kvittering", "Timeliste", "Kontrakt", "Følgeseddel", "Dokumentasjon",
                   "Korrespondanse")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 STATUS_TEXT = {"open": "Åpen", "posted": "Bokført", "locked": "Låst"}
 BUTTONS = {
     False: {"login": "Logg inn", "search": "Søk", "upload": "Last opp", "logout": "Logg ut"},
@@ -198,9 +199,6 @@ async def logout(request: Request) -> RedirectResponse:
     response = RedirectResponse("/login?logget_ut=1", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
-
-
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @router.get("/bilag")
