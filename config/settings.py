@@ -105,6 +105,12 @@ class PrefectSettings(BaseModel):
         None, description="PREFECT_HOME for the local server. Default: <data_dir>/prefect."
     )
     work_pool: str = Field("rpa-process", description="Process work pool for `prefect worker start`.")
+    flow_run_retention_days: int = Field(
+        180, ge=0,
+        description="The local Prefect server deletes flow runs (and their logs and artifacts) this many days "
+                    "after they ended; 0 keeps them forever. The runner's own history (runs, cases, audit "
+                    "trail, benefits) is in the work-item store and is not touched.",
+    )
 
 
 class NavSettings(BaseModel):

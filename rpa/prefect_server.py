@@ -52,6 +52,10 @@ def prefect_env(settings: Settings | None = None, *, api_url: str | None = None,
     env.setdefault("PYTHONUNBUFFERED", "1")
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+    retention = settings.prefect.flow_run_retention_days
+    if retention:  # without this the server keeps every flow run forever (prefect-facts)
+        env["PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED"] = "events,flow_runs"
+        env["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"] = str(retention * 86400)
     return env
 
 
