@@ -20,7 +20,6 @@ import asyncio
 import hmac
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from fastapi.templating import Jinja2Templates
 from sandbox.finance.api import content_response
 from sandbox.finance.store import Attachment, FinanceStore, Voucher
 from sandbox.finance.upload import UploadError, drain, handle_upload
+from sandbox.sessions import SessionTable
 
 COOKIE = "okonomi_sesjon"
 DOCUMENT_TYPES = ("Underbilag", "Kvittering", "Timeliste", "Kontrakt", "Følgeseddel", "Dokumentasjon",
@@ -86,35 +86,9 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
 
 
-class Sessions:
+class Sessions(SessionTable[Session]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_token: dict[str, Session] = {}
-
-    def new(self, user: str) -> str:
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._by_token[token] = Session(user)
-        return token
-
-    def get(self, token: str | None, idle_seconds: float) -> tuple[Session | None, bool]:
-        """(session, expired): touches a live session; forgets one idle longer than `idle_seconds`."""
-        if not token:
-            return None, False
-        with self._lock:
-            session = self._by_token.get(token)
-            if session is None:
-                return None, True  # a cookie the server no longer knows: expired (or a restart)
-            now = time.monotonic()
-            if now - session.last_seen > idle_seconds:
-                del self._by_token[token]
-                return None, True
-            session.last_seen = now
-            return session, False
-
-    def drop(self, token: str | None) -> None:
-        with self._lock:
-            self._by_token.pop(token or "", None)
+        super().__init__(Session, unknown_is_expired=True)  # a forgotten cookie: "Økten er utløpt"
 
 
 class LoginRequired(Exception):

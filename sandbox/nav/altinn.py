@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
-import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from sandbox.nav.api import CSV_TYPE
 from sandbox.nav.k27 import format_account, format_nok, summary_lines, total_ore
 from sandbox.nav.pdf import simple_pdf
 from sandbox.nav.reports import Report, ReportStore
+from sandbox.sessions import SessionTable
 
 PREFIX = "/altinn"
 PAGE_SIZE = 10
@@ -51,35 +50,9 @@ class Session:
     code_attempts: int = 0
 
 
-class Sessions:
+class Sessions(SessionTable[Session]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_token: dict[str, Session] = {}
-
-    def new(self, user: str) -> str:
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._by_token[token] = Session(user, "code")
-        return token
-
-    def get(self, token: str | None, idle_seconds: float | None) -> tuple[Session | None, bool]:
-        """(session, expired): touches the session; drops it when idle too long."""
-        if not token:
-            return None, False
-        with self._lock:
-            session = self._by_token.get(token)
-            if session is None:
-                return None, False
-            now = time.monotonic()
-            if idle_seconds and now - session.last_seen > idle_seconds:
-                del self._by_token[token]
-                return None, True
-            session.last_seen = now
-            return session, False
-
-    def drop(self, token: str | None) -> None:
-        with self._lock:
-            self._by_token.pop(token or "", None)
+        super().__init__(lambda user: Session(user, "code"), unknown_is_expired=False, token_bytes=24)
 
 
 def _sessions(request: Request) -> Sessions:

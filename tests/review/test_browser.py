@@ -6,6 +6,7 @@ import re
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from tests.fixtures.review import FNR_A, NAV, PASSWORD
 
@@ -51,6 +52,8 @@ def test_a_reviewers_day_in_chromium(served, page, tmp_path):
     # Log in by keyboard only: the user name field has focus, Tab to the password, Enter submits.
     page.goto(f"{url}/saker")
     assert page.url.startswith(f"{url}/login")
+    # The browser applies autofocus after the page has loaded: wait for it, as a person would.
+    expect(page.get_by_label("Brukernavn")).to_be_focused()
     page.keyboard.type("kari")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
