@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.nav.tables import Problems, map_columns, parse_amounts, parse_dates, read_table, row_numbers
+from connectors.nav.tables import open_table, parse_amounts, parse_dates
 
 BANK_COLUMNS = {"valutadato": "valutadato", "bankkonto": "bankkonto", "orgnr": "orgnr", "belop": "belop",
                 "tekst": "tekst"}
@@ -21,13 +21,8 @@ BANK_REQUIRED = ["valutadato", "bankkonto", "belop"]
 def read_bank_credits(path: Path | str, columns: dict[str, str] | None = None,
                       required: list[str] | None = None) -> pd.DataFrame:
     """Frame of valutadato (datetime64), bankkonto (int64), orgnr (int64, 0 if absent), belop_ore, tekst."""
-    path = Path(path)
-    columns = columns or BANK_COLUMNS
-    required = required if required is not None else BANK_REQUIRED
-    df = read_table(path, "bankfilen")
-    cols = map_columns(df, path, columns, required, "bankfilen")
-    rows = row_numbers(df)
-    problems = Problems(path, [])
+    path, df, cols, rows, problems = open_table(path, "bankfilen", columns or BANK_COLUMNS,
+                                                BANK_REQUIRED if required is None else required)
     dates = parse_dates(df[cols["valutadato"]], rows, cols["valutadato"], problems)
     account = df[cols["bankkonto"]].astype(str).str.replace(r"[\s.]", "", regex=True)
     bad = ~account.str.fullmatch(r"\d{11}").fillna(False).to_numpy(dtype=bool)

@@ -18,13 +18,11 @@ from connectors.nav.tables import (
     InputFileError,
     Problems,
     arrow_text,
-    map_columns,
+    open_table,
     parse_amounts,
     parse_dates,
     parse_fnr,
     parse_orgnr,
-    read_table,
-    row_numbers,
 )
 
 CLAIM_COLUMNS = {c: c for c in ("krav_id", "fnr", "bedriftsnummer", "ytelse", "fra_dato", "til_dato", "krav_belop",
@@ -94,13 +92,9 @@ def parse_grade(s: pd.Series, rows: np.ndarray, column: str, problems: Problems)
 def read_claims(path: Path | str, columns: dict[str, str] | None = None,
                 required: list[str] | None = None) -> pd.DataFrame:
     """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError."""
-    path = Path(path)
     columns = columns or CLAIM_COLUMNS
-    required = required if required is not None else CLAIM_REQUIRED
-    df = read_table(path, "refusjonskravfilen")
-    cols = map_columns(df, path, columns, required, "refusjonskravfilen")
-    rows = row_numbers(df)
-    problems = Problems(path, [])
+    required = CLAIM_REQUIRED if required is None else required
+    path, df, cols, rows, problems = open_table(path, "refusjonskravfilen", columns, required)
 
     def col(name: str) -> pd.Series:
         return df[cols[name]] if name in cols else pd.Series([""] * len(df), index=df.index, dtype=object)
@@ -169,13 +163,8 @@ def empty_claims() -> pd.DataFrame:
 def read_employees(path: Path | str, columns: dict[str, str] | None = None,
                    required: list[str] | None = None) -> pd.DataFrame:
     """The employee register (one row per position): fnr, bnr, org_enhet, stillingsprosent."""
-    path = Path(path)
-    columns = columns or EMPLOYEE_COLUMNS
-    required = required if required is not None else EMPLOYEE_REQUIRED
-    df = read_table(path, "ansattregisteret")
-    cols = map_columns(df, path, columns, required, "ansattregisteret")
-    rows = row_numbers(df)
-    problems = Problems(path, [])
+    path, df, cols, rows, problems = open_table(path, "ansattregisteret", columns or EMPLOYEE_COLUMNS,
+                                                EMPLOYEE_REQUIRED if required is None else required)
     fnr = parse_fnr(df[cols["fnr"]], rows, cols["fnr"], problems)
     bnr = parse_orgnr(df[cols["bedriftsnummer"]], rows, cols["bedriftsnummer"], problems)
     org_unit = arrow_text(df[cols["org_enhet"]] if "org_enhet" in cols else pd.Series([""] * len(df), dtype="str"))

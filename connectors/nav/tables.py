@@ -150,6 +150,15 @@ def row_numbers(df: pd.DataFrame) -> np.ndarray:
     return np.arange(2, len(df) + 2)
 
 
+def open_table(path: Path | str, label: str, columns: dict[str, str], required: list[str]
+               ) -> tuple[Path, pd.DataFrame, dict[str, str], np.ndarray, Problems]:
+    """What every reader starts with: (path, the cells as text, our field -> header, row numbers
+    as the user sees them, an empty Problems to collect bad cells in)."""
+    path = Path(path)
+    df = read_table(path, label)
+    return path, df, map_columns(df, path, columns, required, label), row_numbers(df), Problems(path, [])
+
+
 def arrow_text(s: pd.Series):
     """A text column as a pyarrow string array, trimmed, empty where missing (zero-copy when
     the column is already Arrow-backed)."""
