@@ -21,7 +21,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_PROCESSES_DIR = PACKAGE_DIR / "processes"
 
 SANDBOX_HOST = "127.0.0.1"
-SANDBOX_PORTS = {"nav": 8701, "vegvesen": 8702, "finance": 8703}
+SANDBOX_PORTS = {"nav": 8701, "vegvesen": 8702, "finance": 8703, "maskinporten": 8704}
+# The demo client the Maskinporten stand-in registers (`rpa sandbox seed` writes its key).
+SANDBOX_MASKINPORTEN_CLIENT_ID = "0f5a6c1e-3b0d-4f4e-9a53-6b7d2c9e1a01"
+SANDBOX_MASKINPORTEN_KEY_ID = "rpa-sandbox-key-1"
+SANDBOX_MASKINPORTEN_KEY_FILE = Path("sandbox") / "maskinporten" / "demo-client-key.pem"  # under data_dir
+NAV_SCOPE = "nav:utbetaling/oppgjorsrapporter"
 
 
 def _sandbox_url(system: str, path: str = "") -> str:
@@ -119,7 +124,8 @@ class NavSettings(BaseModel):
     )
     api_token: SecretStr = Field(
         SecretStr("sandbox-nav-token"),
-        description="Bearer token for the NAV report API (Altinn system-user token).",
+        description="Static bearer token: only the sandbox's fallback when Maskinporten is off "
+        "(RPA_MASKINPORTEN__ENABLED=false). Real NAV accepts only a Maskinporten system-user token.",
     )
     orgnr: str = Field("974600013", description="The municipality's organisation number (9 digits).")
     altinn_url: str = Field(
@@ -132,6 +138,68 @@ class NavSettings(BaseModel):
         description="Base32 TOTP secret that produces the one-time code at Altinn log-in.",
     )
     timeout_seconds: float = Field(30.0, description="HTTP timeout per request.")
+
+
+class MaskinportenSettings(BaseModel):
+    """Digdir's Maskinporten: system-user tokens for NAV's report API (docs/maskinporten.md)."""
+
+    enabled: bool | None = Field(
+        None,
+        description="Use Maskinporten tokens for the NAV report API. Default: on when a client id is set; "
+        "off sends RPA_NAV__API_TOKEN instead (the sandbox fallback only).",
+    )
+    issuer: str = Field(
+        _sandbox_url("maskinporten", "/"),
+        description="Maskinporten's issuer identifier, the grant's `aud`: test https://test.maskinporten.no/, "
+        "production https://maskinporten.no/. Default: the sandbox stand-in.",
+    )
+    token_endpoint: str | None = Field(
+        None, description="Token endpoint. Default: <issuer>token (https://test.maskinporten.no/token, "
+        "https://maskinporten.no/token)."
+    )
+    client_id: str = Field(
+        SANDBOX_MASKINPORTEN_CLIENT_ID,
+        description="The integration's client id from Digdir's self-service (Samarbeidsportalen); "
+        "the grant's `iss`. Default: the sandbox's demo client.",
+    )
+    key_id: str | None = Field(
+        SANDBOX_MASKINPORTEN_KEY_ID,
+        description="Key id (`kid`) the public key is registered with on the client. Not needed with "
+        "a virksomhetssertifikat sent as x5c.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="Private RSA key (PEM) whose public half is registered on the client. Default: "
+        "<data_dir>/sandbox/maskinporten/demo-client-key.pem, written by `rpa sandbox seed`.",
+    )
+    key_password: SecretStr | None = Field(None, description="Password of an encrypted PEM key, if any.")
+    pkcs12_file: Path | None = Field(
+        None, description="Virksomhetssertifikat as PKCS#12 (.p12/.pfx); used instead of key_file when set."
+    )
+    pkcs12_password: SecretStr | None = Field(None, description="Password of the PKCS#12 file.")
+    use_x5c: bool = Field(
+        True, description="With a PKCS#12 file: send its certificate chain (x5c) in the grant; false sends "
+        "key_id (kid) for a certificate registered on the client."
+    )
+    nav_scope: str = Field(
+        NAV_SCOPE, description="Scope for NAV's settlement-report API (sokos-oppgjorsrapporter)."
+    )
+    timeout_seconds: float = Field(10.0, description="HTTP timeout of a token request.")
+    refresh_margin_seconds: float = Field(
+        30.0, description="A cached token is replaced this many seconds before it expires."
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.enabled if self.enabled is not None else bool(self.client_id)
+
+    def resolved_key_file(self, data_dir: Path | None) -> Path | None:
+        """The PEM key to use (none when a PKCS#12 file is configured)."""
+        if self.pkcs12_file:
+            return None
+        if self.key_file:
+            return self.key_file
+        return (data_dir or Path("data")) / SANDBOX_MASKINPORTEN_KEY_FILE
 
 
 class VegvesenSettings(BaseModel):
@@ -194,11 +262,14 @@ class SandboxSettings(BaseModel):
     nav_port: int = Field(SANDBOX_PORTS["nav"], description="Port of the NAV/Altinn stand-in.")
     vegvesen_port: int = Field(SANDBOX_PORTS["vegvesen"], description="Port of the Statens vegvesen stand-in.")
     finance_port: int = Field(SANDBOX_PORTS["finance"], description="Port of the finance-system stand-in.")
+    maskinporten_port: int = Field(SANDBOX_PORTS["maskinporten"], description="Port of the Maskinporten stand-in.")
     seed: int = Field(42, description="Seed for the synthetic data sets.")
     scale: float = Field(1.0, description="Size factor for the synthetic data sets.")
     nav_faults: FaultSettings = Field(default_factory=FaultSettings, description="Faults of the NAV stand-in.")
     vegvesen_faults: FaultSettings = Field(default_factory=FaultSettings, description="Faults of the Vegvesen stand-in.")
     finance_faults: FaultSettings = Field(default_factory=FaultSettings, description="Faults of the finance stand-in.")
+    maskinporten_faults: FaultSettings = Field(default_factory=FaultSettings,
+                                               description="Faults of the Maskinporten stand-in.")
 
 
 class AlertSettings(BaseModel):
@@ -229,6 +300,8 @@ class Settings(BaseSettings):
     browser: BrowserSettings = Field(default_factory=BrowserSettings, description="Chromium for bots.")
     prefect: PrefectSettings = Field(default_factory=PrefectSettings, description="Prefect server.")
     nav: NavSettings = Field(default_factory=NavSettings, description="NAV / Altinn.")
+    maskinporten: MaskinportenSettings = Field(default_factory=MaskinportenSettings,
+                                               description="Maskinporten (system-user tokens).")
     vegvesen: VegvesenSettings = Field(default_factory=VegvesenSettings, description="Statens vegvesen.")
     finance: FinanceSettings = Field(default_factory=FinanceSettings, description="Finance system (ERP).")
     review: ReviewSettings = Field(default_factory=ReviewSettings, description="Exception-queue web app.")

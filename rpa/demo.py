@@ -312,7 +312,7 @@ def isolated_env(data_dir, extra: dict[str, str] | None = None) -> dict[str, str
     and under `data_dir`: a second demo next to a running one, tests and benchmarks."""
     from sandbox.server import free_port
 
-    prefect, nav, vegvesen, finance, review = (free_port() for _ in range(5))
+    prefect, nav, vegvesen, finance, review, maskinporten = (free_port() for _ in range(6))
     env = {
         "RPA_PATHS__DATA_DIR": str(data_dir),
         "RPA_PREFECT__API_URL": f"http://127.0.0.1:{prefect}/api",
@@ -320,6 +320,8 @@ def isolated_env(data_dir, extra: dict[str, str] | None = None) -> dict[str, str
         "RPA_SANDBOX__NAV_PORT": str(nav),
         "RPA_SANDBOX__VEGVESEN_PORT": str(vegvesen),
         "RPA_SANDBOX__FINANCE_PORT": str(finance),
+        "RPA_SANDBOX__MASKINPORTEN_PORT": str(maskinporten),
+        "RPA_MASKINPORTEN__ISSUER": f"http://127.0.0.1:{maskinporten}/",
         "RPA_NAV__API_BASE_URL": f"http://127.0.0.1:{nav}",
         "RPA_NAV__ALTINN_URL": f"http://127.0.0.1:{nav}/altinn",
         "RPA_VEGVESEN__API_BASE_URL": f"http://127.0.0.1:{vegvesen}",

@@ -1,4 +1,5 @@
-"""`rpa sandbox up | seed`: the local stand-ins for NAV/Altinn, Statens vegvesen and the finance system."""
+"""`rpa sandbox up | seed`: the local stand-ins for NAV/Altinn, Statens vegvesen, the finance system
+and Maskinporten (the tokens NAV's API demands)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import typer
 from config.settings import Settings, get_settings
 from sandbox.server import RunningServer, start_in_thread
 
-SYSTEMS = ("nav", "vegvesen", "finance")
+SYSTEMS = ("nav", "vegvesen", "finance", "maskinporten")
 
 app = typer.Typer(help="Local stand-ins for the external systems (127.0.0.1 only).", no_args_is_help=True)
 

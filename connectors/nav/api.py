@@ -8,6 +8,12 @@ Retry policy (DESIGN.md): 4xx are permanent (a business error: wrong id, no acce
 timeouts and connection errors are transient (a system error) and are retried with exponential
 backoff, honouring Retry-After; after the last attempt NavApiUnavailable is raised and the
 flow turns it into a system exception. The client never logs the token.
+
+Auth: a Maskinporten token for the municipality's Altinn system user (connectors.maskinporten),
+fetched and cached by a TokenSource; a 401 drops the cached token and the call is tried once more
+with a new one. Failing to get a token is NavTokenError (a system error whose message names the
+setting to fix). A static token (settings.nav.api_token) is only the sandbox's fallback with
+Maskinporten turned off.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
@@ -52,6 +58,34 @@ class NavReportNotFound(NavApiBusinessError):
 
 class NavApiUnavailable(NavApiError):
     """Transient failures (429, 5xx, timeouts) on every attempt: a system error."""
+
+
+class NavTokenError(NavApiError):
+    """No access token from Maskinporten (refused, unreachable, or our key/settings unusable): a
+    system error for the operators; `setting` names what to fix, `transient` whether a retry may help."""
+
+    def __init__(self, message: str, *, setting: str | None = None, transient: bool = False,
+                 status: int | None = None):
+        super().__init__(message, status)
+        self.setting, self.transient = setting, transient
+
+
+class TokenProvider(Protocol):
+    def token(self) -> SecretStr: ...
+    def invalidate(self) -> None: ...
+
+
+class StaticToken:
+    """A fixed bearer token (the sandbox's fallback when Maskinporten is off)."""
+
+    def __init__(self, value: SecretStr | str):
+        self._value = value if isinstance(value, SecretStr) else SecretStr(value)
+
+    def token(self) -> SecretStr:
+        return self._value
+
+    def invalidate(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -113,12 +147,13 @@ def _message(response: requests.Response) -> str:
 class NavReportClient:
     """Typed client with an injectable requests.Session and its own retry policy."""
 
-    def __init__(self, base_url: str, token: SecretStr | str, *, session: requests.Session | None = None,
+    def __init__(self, base_url: str, token: SecretStr | str | TokenProvider, *, session: requests.Session | None = None,
                  timeout: float = 30.0, max_attempts: int = 4, backoff_seconds: float = 0.5,
                  backoff_factor: float = 2.0, max_backoff_seconds: float = 30.0,
                  requests_per_second: float | None = None, sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
-        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self._auth: TokenProvider = StaticToken(token) if isinstance(token, (str, SecretStr)) else token
+        self.refreshable = not isinstance(self._auth, StaticToken)
         self.session = session or requests.Session()
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -132,10 +167,23 @@ class NavReportClient:
         self.attempts_made = 0  # for tests and the run summary
 
     @classmethod
-    def from_settings(cls, settings, **kwargs: Any) -> NavReportClient:
+    def from_settings(cls, settings, *, maskinporten: Any = None, **kwargs: Any) -> NavReportClient:
+        """The client the settings describe: Maskinporten system-user tokens for settings.nav.orgnr
+        when settings.maskinporten is active, else the static sandbox token. `maskinporten` may
+        be a ready MaskinportenClient (tests inject clocks and sessions through it)."""
         nav = settings.nav
         kwargs.setdefault("timeout", nav.timeout_seconds)
-        return cls(nav.api_base_url, nav.api_token, **kwargs)
+        mp = settings.maskinporten
+        if maskinporten is None and not mp.active:
+            return cls(nav.api_base_url, nav.api_token, **kwargs)
+        from connectors.maskinporten import MaskinportenClient, MaskinportenError
+
+        if maskinporten is None:
+            try:
+                maskinporten = MaskinportenClient.from_settings(mp, data_dir=settings.paths.data_dir)
+            except MaskinportenError as exc:
+                return cls(nav.api_base_url, _Unusable(exc), **kwargs)
+        return cls(nav.api_base_url, maskinporten.source(mp.nav_scope, nav.orgnr), **kwargs)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _delay(self, attempt: int) -> float:
@@ -151,13 +199,26 @@ class NavReportClient:
                 self._sleep(wait)
             self._last_request = time.monotonic()
 
+    def _bearer(self) -> str:
+        from connectors.maskinporten import MaskinportenError
+
+        try:
+            return f"Bearer {self._auth.token().get_secret_value()}"
+        except MaskinportenError as exc:
+            raise NavTokenError(f"Fikk ikke token fra Maskinporten til NAVs API: {exc}", setting=exc.setting,
+                                transient=exc.transient, status=exc.status) from None
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{PREFIX}{path}"
-        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}", **kwargs.pop("headers", {})}
+        extra_headers = kwargs.pop("headers", {})
         last = ""
-        for attempt in range(1, self.max_attempts + 1):
+        renewed = False
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
             self._throttle()
             self.attempts_made += 1
+            headers = {"Authorization": self._bearer(), **extra_headers}
             try:
                 response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -173,6 +234,12 @@ class NavReportClient:
                     wait = min(after, self.max_backoff_seconds) if after is not None else self._delay(attempt)
                 else:
                     text = f"HTTP {status} fra NAV på {method} {PREFIX}{path}: {_message(response)}"
+                    if status == 401 and self.refreshable and not renewed:
+                        # the cached token was revoked or outlived the server's key: one new token
+                        renewed = True
+                        attempt -= 1
+                        self._auth.invalidate()
+                        continue
                     if status in (401, 403):
                         raise NavAuthError(text, status)
                     if status == 404:
@@ -223,3 +290,17 @@ class NavReportClient:
 
     def archive(self, report_id: str, arkivert: bool = True) -> None:
         self._request("PUT", f"/{report_id}/arkiver", params={"arkivert": str(arkivert).lower()})
+
+
+class _Unusable:
+    """Stands in for a token source whose settings are unusable: the error surfaces on first use,
+    as a NavTokenError inside the flow's fetch step (a system case), not at construction."""
+
+    def __init__(self, error: Exception):
+        self._error = error
+
+    def token(self) -> SecretStr:
+        raise self._error
+
+    def invalidate(self) -> None:
+        pass

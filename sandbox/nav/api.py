@@ -6,6 +6,11 @@
   GET  /api/rapport/v1/{id}/innhold    Accept: text/csv (ISO-8859-1 bytes) | application/pdf
   PUT  /api/rapport/v1/{id}/arkiver    ?arkivert=true (default) | false
 
+Auth: a Maskinporten token (Bearer) with scope nav:utbetaling/oppgjorsrapporter and an Altinn
+system user; it sees the reports of the organisations the system user may act for (its own and
+those delegated to it), a search or report for another orgnr is 403. The static sandbox token is
+accepted only when Maskinporten is off in settings (RPA_MASKINPORTEN__ENABLED=false).
+
 Like NAV: without etterId and dates the search covers the current calendar year up to today;
 with etterId (incremental polling) only reports with a higher id, and no date limit unless
 dates are given too. Results ascending by id. An Accept header naming neither text/csv nor
@@ -22,6 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from config.settings import NAV_SCOPE
 from sandbox.nav.k27 import summary_lines
 from sandbox.nav.pdf import simple_pdf
 from sandbox.nav.reports import REPORT_TYPES, Report, ReportStore
@@ -38,16 +44,43 @@ class ApiError(Exception):
         self.status, self.message, self.headers = status, message, headers
 
 
+def _unauthorized(message: str, error: str = "invalid_token", description: str = "The access token is invalid",
+                  status: int = 401) -> ApiError:
+    return ApiError(status, message, {
+        "WWW-Authenticate": f'Bearer realm="{REALM}", error="{error}", error_description="{description}"'})
+
+
 def require_token(request: Request) -> None:
+    """A Maskinporten system-user token with NAV's scope (verified with the Maskinporten stand-in's
+    public key); the static sandbox token only when Maskinporten is turned off in settings.
+    Sets request.state.orgs: the organisations the caller may see (None: all)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "Mangler Bearer-token", {"WWW-Authenticate": f'Bearer realm="{REALM}"'})
-    expected = request.app.state.nav.api_token.get_secret_value()
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise ApiError(401, "Ugyldig token", {
-            "WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", '
-                                'error_description="The access token is invalid"'})
+    state = request.app.state
+    if not state.maskinporten_required:
+        expected = state.nav.api_token.get_secret_value()
+        if hmac.compare_digest(token.encode(), expected.encode()):
+            request.state.orgs = None
+            return
+        raise _unauthorized("Ugyldig token")
+    from sandbox.maskinporten.registry import TokenRejected, systemuser_orgs, verify_access_token
+
+    try:
+        user = verify_access_token(state.data_dir, token, scope=NAV_SCOPE, now=state.clock())
+    except TokenRejected as exc:
+        message = {"insufficient_scope": f"Tokenet mangler tilgang: {exc.reason}"}.get(exc.error, "Ugyldig token")
+        raise _unauthorized(message, exc.error, exc.reason, exc.status) from None
+    request.state.orgs = systemuser_orgs(state.data_dir, user.systemuser_id)
+    request.state.systemuser = user
+
+
+def _check_org(request: Request, orgnr: str) -> None:
+    orgs = getattr(request.state, "orgs", None)
+    if orgs is not None and orgnr not in orgs:
+        raise ApiError(403, f"Systembrukeren har ikke tilgang til organisasjonsnummer {orgnr}")
 
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(require_token)])
@@ -61,6 +94,7 @@ def _report_or_404(request: Request, report_id: str) -> Report:
     report = _store(request).get(report_id)
     if report is None:
         raise ApiError(404, f"Fant ingen rapport med id {report_id}")
+    _check_org(request, report.orgnr)
     return report
 
 
@@ -132,10 +166,13 @@ def search_criteria(body: Any, today: date | None = None) -> dict[str, Any]:
             "include_archived": archived}
 
 
-def search(store: ReportStore, criteria: dict[str, Any]) -> list[Report]:
+def search(store: ReportStore, criteria: dict[str, Any], orgs: set[str] | None = None) -> list[Report]:
+    """Reports matching `criteria`, among those of `orgs` (None: every organisation)."""
     found = []
     for report in store.all():
         if criteria["orgnr"] and report.orgnr != criteria["orgnr"]:
+            continue
+        if orgs is not None and report.orgnr not in orgs:
             continue
         if criteria["types"] and report.type not in criteria["types"]:
             continue
@@ -157,7 +194,11 @@ async def search_reports(request: Request) -> JSONResponse:
     except ValueError:
         raise ApiError(400, "Forespørselen er ikke gyldig JSON") from None
     store = _store(request)
-    return JSONResponse([report_json(store, r) for r in search(store, search_criteria(body))])
+    criteria = search_criteria(body)
+    if criteria["orgnr"]:
+        _check_org(request, criteria["orgnr"])
+    orgs = getattr(request.state, "orgs", None)
+    return JSONResponse([report_json(store, r) for r in search(store, criteria, orgs)])
 
 
 # -- one report --------------------------------------------------------------------------------
