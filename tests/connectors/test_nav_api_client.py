@@ -23,7 +23,7 @@ class Sleeps(list):
 
 def client(sb, **kw) -> NavReportClient:
     kw.setdefault("sleep", Sleeps())
-    return NavReportClient(sb.nav.api_base_url, sb.nav.api_token, timeout=5, **kw)
+    return NavReportClient(sb.nav.api_base_url, sb.token_source(), timeout=5, **kw)
 
 
 def test_polling_with_etter_id_finds_every_report_once(nav_sandbox):
@@ -93,7 +93,7 @@ def test_rate_limit_429_honours_retry_after(nav_sandbox):
 def test_timeouts_are_transient(nav_sandbox):
     nav_sandbox.set_faults(latency_ms=400)
     sleeps = Sleeps()
-    c = NavReportClient(nav_sandbox.nav.api_base_url, nav_sandbox.nav.api_token, timeout=0.1, max_attempts=2,
+    c = NavReportClient(nav_sandbox.nav.api_base_url, nav_sandbox.token_source(), timeout=0.1, max_attempts=2,
                         sleep=sleeps)
     with pytest.raises(NavApiUnavailable, match="ReadTimeout"):
         c.fetch_csv("1001")
@@ -104,6 +104,6 @@ def test_an_injected_session_is_used(nav_sandbox):
     session = requests.Session()
     seen = []
     session.hooks["response"].append(lambda r, *a, **k: seen.append(r.request.method))
-    c = NavReportClient(nav_sandbox.nav.api_base_url, nav_sandbox.nav.api_token, session=session)
+    c = NavReportClient(nav_sandbox.nav.api_base_url, nav_sandbox.token_source(), session=session)
     c.search("974600013", aar=2025)
     assert seen == ["POST"]
