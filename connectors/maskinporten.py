@@ -318,17 +318,21 @@ class MaskinportenClient:
 
     def token(self, scope: str, orgnr: str | None = None) -> SecretStr:
         """A valid access token: the cached one until `refresh_margin` seconds before it expires."""
+        return self.access_token(scope, orgnr).value
+
+    def access_token(self, scope: str, orgnr: str | None = None) -> AccessToken:
+        """The token with its expiry and granted scope (cached like `token`)."""
         key = self._cache_key(scope, orgnr)
         cached = self.cache.get(key)
         if cached and cached.fresh(self._clock(), self.refresh_margin):
-            return cached.value
+            return cached
         with self._fetch_lock:
             cached = self.cache.get(key)
             if cached and cached.fresh(self._clock(), self.refresh_margin):
-                return cached.value
+                return cached
             token = self._fetch(scope, orgnr)
             self.cache.put(key, token)
-            return token.value
+            return token
 
     def invalidate(self, scope: str, orgnr: str | None = None) -> None:
         """Forget the cached token (the API said 401: it was revoked or the server restarted)."""

@@ -28,7 +28,8 @@ _MOUNTS = [
     ("sandbox.cli", "app", "sandbox"),
     ("review.cli", "users_app", "users"),
     ("review.cli", "review_app", "review"),
-    ("rpa.ops_cli", "app", None),  # deploy, serve, demo, benefits, alerts: top-level commands
+    ("rpa.ops_cli", "app", None),
+    ("rpa.maskinporten_cli", "app", "maskinporten"),  # deploy, serve, demo, benefits, alerts: top-level commands
 ]
 
 

@@ -89,7 +89,7 @@ def up_command(
         typer.secho("no sandbox system is installed", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     for server in servers:
-        typer.echo(f"{server.name:10} {server.url}")
+        typer.echo(f"{server.name:12} {server.url}")
     typer.echo(f"data: {settings.paths.data_dir.resolve()}  (Ctrl-C stops)")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -335,3 +335,24 @@ def test_the_nav_run_with_source_api_uses_maskinporten(nav_sandbox, nav_run):
     assert "Henting fra api feilet" in str(err.value) and "RPA_MASKINPORTEN__NAV_SCOPE" in str(err.value)
     case = nav_run.store.cases(PROCESS_ID, category="SYSTEM_ERROR")[0]
     assert case.kind == "system" and "invalid_scope" in case.message and "Traceback" not in case.message
+
+
+def test_rpa_maskinporten_checks_the_set_up_without_printing_the_token(mp, monkeypatch):
+    from typer.testing import CliRunner
+
+    from config.settings import get_settings
+    from rpa.maskinporten_cli import app
+
+    monkeypatch.setenv("RPA_MASKINPORTEN__ISSUER", mp.settings.issuer)
+    monkeypatch.setenv("RPA_MASKINPORTEN__KEY_FILE", str(mp.settings.key_file))
+    get_settings.cache_clear()
+    try:
+        ok = CliRunner().invoke(app, [])
+        assert ok.exit_code == 0, ok.output
+        assert "OK: token for nav:utbetaling/oppgjorsrapporter, system user" in ok.output
+        assert "(0192:974600013), valid" in ok.output and "eyJ" not in ok.output  # no JWT on screen
+        refused = CliRunner().invoke(app, ["--orgnr", "987654325"])
+        assert refused.exit_code == 1
+        assert "Fant ingen systembruker" in refused.output and "RPA_NAV__ORGNR" in refused.output
+    finally:
+        get_settings.cache_clear()
