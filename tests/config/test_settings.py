@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 from config.settings import Settings, get_settings
 from rpa.cli import app
 
-GROUPS = ["paths", "database", "browser", "prefect", "nav", "vegvesen", "finance", "review", "sandbox", "alerts"]
+GROUPS = ["paths", "database", "browser", "prefect", "nav", "maskinporten", "vegvesen", "finance", "review", "sandbox", "alerts"]
 SECRETS = {
     "RPA_NAV__API_TOKEN": "nav-token-7f3a9c",
     "RPA_NAV__ALTINN_PASSWORD": "altinn-pass-4411",
     "RPA_NAV__ALTINN_OTP_SECRET": "OTPSECRETBASE32XX",
+    "RPA_MASKINPORTEN__PKCS12_PASSWORD": "p12-pass-8c2e",
+    "RPA_MASKINPORTEN__KEY_PASSWORD": "pem-pass-31d0",
     "RPA_VEGVESEN__API_KEY": "svv-key-98d1",
     "RPA_FINANCE__CLIENT_SECRET": "client-secret-55aa",
     "RPA_FINANCE__WEB_PASSWORD": "finance-web-pass-1",
