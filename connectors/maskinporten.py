@@ -224,7 +224,7 @@ class TokenCache:
 SHARED_CACHE = TokenCache()
 
 
-def _hint(code: str, description: str) -> tuple[str, str | None]:
+def _hint(code: str, description: str, x5c: bool = False) -> tuple[str, str | None]:
     """(Norwegian explanation, setting to fix) for one of Maskinporten's OAuth2 errors."""
     text = description.lower()
     if code == "invalid_scope":
@@ -234,6 +234,14 @@ def _hint(code: str, description: str) -> tuple[str, str | None]:
     if code == "invalid_altinn_customer_configuration" or "system user" in text or "systemuser" in text:
         return ("Fant ingen systembruker for organisasjonsnummeret. Sjekk RPA_NAV__ORGNR, og at kommunen har "
                 "opprettet systembrukeren i Altinn og godkjent tilgangen for systemet.", "RPA_NAV__ORGNR")
+    if "expired key" in text or "expired certificate" in text:
+        setting = f"{ENV}PKCS12_FILE" if x5c else f"{ENV}KEY_FILE"
+        return (f"Nøkkelen eller sertifikatet på klienten er utløpt. Lag en ny og registrer den i "
+                f"Samarbeidsportalen; sjekk {setting} og {ENV}KEY_ID.", setting)
+    if x5c and ("x5c" in text or "certificate" in text or "signature" in text or "signed" in text):
+        return (f"Maskinporten godtar ikke virksomhetssertifikatet. Sjekk {ENV}PKCS12_FILE (i testmiljøet et "
+                "testsertifikat; produksjonssertifikater virker ikke der) og at det er knyttet til klienten.",
+                f"{ENV}PKCS12_FILE")
     if code == "invalid_client" or "kid" in text or "unknown client" in text:
         if "kid" in text or "key" in text:
             return (f"Maskinporten kjenner ikke nøkkelen. Sjekk {ENV}KEY_ID mot nøkkel-id-en som er registrert "
@@ -386,7 +394,7 @@ class MaskinportenClient:
         return AccessToken(SecretStr(value), sent_at + expires_in, granted, sent_at)
 
     def _refused(self, status: int, error: str, description: str) -> MaskinportenRefused:
-        explanation, setting = _hint(error, description)
+        explanation, setting = _hint(error, description, x5c=bool(self.key.x5c))
         quoted = f"{error}: {description}" if description else (error or f"HTTP {status}")
         return MaskinportenRefused(f"Maskinporten avviste token-forespørselen ({quoted}). {explanation}",
                                    code=error or None, status=status, setting=setting)
