@@ -41,7 +41,7 @@ __all__ = [
     "GRANT_TYPE", "SYSTEMUSER_TYPE", "ORG_AUTHORITY", "MAX_GRANT_LIFETIME",
     "MaskinportenError", "MaskinportenConfigError", "MaskinportenRefused", "MaskinportenUnavailable",
     "SigningKey", "load_signing_key", "AccessToken", "TokenCache", "MaskinportenClient", "TokenSource",
-    "systemuser_details",
+    "systemuser_details", "public_jwk", "certificate_chain", "SHARED_CACHE",
 ]
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
