@@ -67,7 +67,12 @@ def run(
 
 
 def _print_plan(plan) -> None:
-    typer.echo(f"Tørrkjøring per {plan.as_of.strftime('%d.%m.%Y %H:%M')} (UTC): ingenting er endret.")
+    from flows.retention.files import shown
+
+    from zoneinfo import ZoneInfo
+
+    when = plan.as_of.astimezone(ZoneInfo("Europe/Oslo")).strftime("%d.%m.%Y %H:%M")
+    typer.echo(f"Tørrkjøring per {when}: ingenting er endret.")
     for p in plan.processes:
         c = p.counts()
         typer.echo(f"{c['process']:28} {c['retention_days']:>5} dager  slettes før {p.cutoff.strftime('%d.%m.%Y')}: "
@@ -75,7 +80,7 @@ def _print_plan(plan) -> None:
                    f"{c['items']} arbeidselementer, {c['attachments']} vedlegg"
                    + (f"; {c['kept_in_use']} beholdt (i bruk)" if c["kept_in_use"] else "")
                    + (f"; {c['waiting_for_apply']} venter på beslutning" if c["waiting_for_apply"] else ""))
-        for path in plan.to_dict()["processes"][plan.processes.index(p)]["paths"]:
-            typer.echo(f"    {path}")
+        for unit in p.units:
+            typer.echo(f"    {shown(unit.path, plan.data_dir)}")
     for pid in plan.unknown:
         typer.echo(f"ukjent prosess {pid}: ikke slettet (ingen definisjon i katalogen)")

@@ -208,31 +208,36 @@ def test_a_future_date_deletes_nothing_without_dry_run(nav_run):
         steps.parse_as_of("neste år")
 
 
-def test_cli_dry_run_lists_and_refuses_a_future_date(tmp_path):
-    data = tmp_path / "data"
+def test_cli_dry_run_lists_and_refuses_a_future_date(ops_settings):
+    from typer.testing import CliRunner
+
+    from rpa.ops_cli import app as ops_app
+
+    data = ops_settings.paths.data_dir
     out = data / "output" / "sla-monitor" / "20250101-000000-aaaaaa"
     out.mkdir(parents=True)
     (out / "varsler.json").write_text("[]", encoding="utf-8")
     old = datetime(2025, 1, 1).timestamp()
     os.utime(out / "varsler.json", (old, old))
     os.utime(out, (old, old))
+
+    listed = CliRunner().invoke(ops_app, ["retention", "--dry-run", "--as-of", "2026-03-01", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {p["process"]: p for p in json.loads(listed.output)["processes"]}
+    assert rows["sla-monitor"]["paths"] == ["output/sla-monitor/20250101-000000-aaaaaa"]
+    assert rows["sla-monitor"]["folders"] == 1 and out.exists()
+    refused = CliRunner().invoke(ops_app, ["retention", "--as-of", "2099-01-01"])
+    assert refused.exit_code == 2 and "ligger fram i tid" in refused.output
+
+    # `rpa run retention` is mounted like every process (a real `rpa` process).
     env = {**os.environ, "RPA_PATHS__DATA_DIR": str(data)}
     env.pop("RPA_DATABASE__URL", None)
-
-    def rpa(*args):
-        return subprocess.run([sys.executable, "-m", "rpa", *args], cwd=PROJECT_ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    listed = rpa("retention", "--dry-run", "--as-of", "2026-03-01", "--json")
-    assert listed.returncode == 0, listed.stderr
-    rows = {p["process"]: p for p in json.loads(listed.stdout)["processes"]}
-    assert rows["sla-monitor"]["paths"] == ["output/sla-monitor/20250101-000000-aaaaaa"]
-    assert out.exists()
-    text = rpa("run", "retention", "--dry-run", "--as-of", "01.03.2026")
+    text = subprocess.run([sys.executable, "-m", "rpa", "run", "retention", "--dry-run", "--as-of", "01.03.2026"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert text.returncode == 0, text.stderr
     assert "Tørrkjøring" in text.stdout and "output/sla-monitor/20250101-000000-aaaaaa" in text.stdout
-    refused = rpa("retention", "--as-of", "2099-01-01")
-    assert refused.returncode == 2 and "ligger fram i tid" in refused.stderr
-    done = rpa("retention", "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["folders_deleted"] == 1 and not out.exists()
+    assert out.exists()
+
+    done = CliRunner().invoke(ops_app, ["retention", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["folders_deleted"] == 1 and not out.exists()
