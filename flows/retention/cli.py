@@ -67,9 +67,9 @@ def run(
 
 
 def _print_plan(plan) -> None:
-    from flows.retention.files import shown
-
     from zoneinfo import ZoneInfo
+
+    from flows.retention.files import shown
 
     when = plan.as_of.astimezone(ZoneInfo("Europe/Oslo")).strftime("%d.%m.%Y %H:%M")
     typer.echo(f"Tørrkjøring per {when}: ingenting er endret.")

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from connectors.identifiers import FNR_PATTERN, valid_fnr
 from flows.retention import steps
 from rpa.deployments import PROJECT_ROOT
+from tests.fixtures.nav_flow import claim, line
 from workqueue.models import AuditEvent, ExceptionCase, WorkItem
 from workqueue.retention import PURGED_MESSAGE
 from workqueue.store import NewCase
-from tests.fixtures.nav_flow import claim, line
 
 NAV = "nav-refund-offsetting"
 INV = "invoice-attachment-upload"
