@@ -31,6 +31,10 @@ def retention(dry_run: bool = False, as_of: str | None = None) -> dict[str, Any]
     except Exception:
         ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
         raise
-    publish_artifacts(ctx, result.summary, result.rows)
+    publish_artifacts(ctx, result.summary, [])
+    from prefect.artifacts import create_table_artifact
+
+    create_table_artifact(table=result.rows, key="retention-sletting",
+                          description="Slettet per prosess etter oppbevaringstid (bare antall)")
     finish_run(ctx, result.summary)
     return result.summary.to_dict()

@@ -241,3 +241,33 @@ def test_cli_dry_run_lists_and_refuses_a_future_date(ops_settings):
     done = CliRunner().invoke(ops_app, ["retention", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["folders_deleted"] == 1 and not out.exists()
+
+
+@pytest.mark.prefect
+def test_flow_through_prefect_dry_run_then_removes(ops_settings, prefect_harness):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    from flows.retention.flow import retention
+    from workqueue.store import WorkQueueStore
+
+    out = ops_settings.paths.data_dir / "output" / "benefits-report" / "20140101-060000-aaaaaa"
+    out.mkdir(parents=True)
+    (out / "gevinstrapport.md").write_text("# Gevinster", encoding="utf-8")
+    old = datetime(2014, 1, 1).timestamp()
+    for path in (out / "gevinstrapport.md", out):
+        os.utime(path, (old, old))
+
+    plan = retention(dry_run=True)
+    assert {p["process"]: p["folders"] for p in plan["processes"]}["benefits-report"] == 1 and out.exists()
+    data = retention()
+    assert data["folders_deleted"] == 1 and data["per_process"]["benefits-report"]["mapper_slettet"] == 1
+    assert not out.exists()
+    store = WorkQueueStore.from_settings(ops_settings)
+    [run] = store.runs("retention")
+    assert run.status == "completed" and run.flow_run_id
+    store.close()
+    with get_client(sync_client=True) as client:
+        [art] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["retention-sletting"]), flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))
+    assert "benefits-report" in json.dumps(art.data, ensure_ascii=False)
