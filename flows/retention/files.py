@@ -147,7 +147,8 @@ def _inside(path: Path, data_dir: Path) -> bool:
 def remove(unit: Unit, stop_at: Path) -> None:
     """Delete the unit, then the folders it leaves empty up to (not including) `stop_at`."""
     if unit.is_dir and not unit.path.is_symlink():
-        shutil.rmtree(unit.path)
+        with contextlib.suppress(FileNotFoundError):  # gone since the plan: nothing left to delete
+            shutil.rmtree(unit.path)
     else:
         unit.path.unlink(missing_ok=True)
     parent = unit.path.parent
