@@ -150,7 +150,8 @@ def test_nav_data_leaves_after_its_retention_open_cases_stay(nav_run):
     assert case.status == "resolved" and case.decision["action"] == "handled_manually"
     events = store.audit_trail(case_id=closed.id)
     assert {"case.opened", "case.decided", "fnr.revealed"} <= {e.action for e in events}
-    assert not fnrs([case.evidence, case.message, case.search_text, case.decision, [e.details for e in events]])
+    assert not fnrs([case.reference, case.org_unit, case.evidence, case.message, case.search_text, case.decision,
+                     [e.details for e in events]])
     item = store.get_item(case.item_id) if case.item_id else store.items(NAV)[0]
     assert not fnrs([item.payload, item.result])
     assert "maksdato" not in (item.result or {}) and "offset_fps" not in (item.result or {})
