@@ -2,7 +2,9 @@
 flows/<pkg>/retention.py): the archive and quarantine roots and the robot's notes from the rules
 (dated folders below them; each file aged on its own). A quarantined file, its reason and the
 notes that name a reference whose case is still open (or whose decision is not applied yet)
-stay, whatever their age: the reviewer's decision still needs them."""
+stay, whatever their age: the reviewer's decision still needs them. Work items keep their
+reference (content hash + target) and the content facts, so a file delivered again after
+retention is still recognised as already attached; file names and comments go."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ import glob
 from pathlib import Path
 
 from flows.invoice_attachment_upload.workspace import Workspace, read_json
+from workqueue.retention import KeepKeys
+
+KEEP = KeepKeys(payload=frozenset({"sha256", "size", "media_type", "origin", "document_type", "embedded_position"}),
+                result=frozenset({"outcome"}))
 
 NOTES = ("journal", "plans", "quarantine-index", "resolutions")
 
