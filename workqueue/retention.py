@@ -6,7 +6,8 @@ only their personal fields are cleared, replaced by a marker saying when and why
 What is cleared, per batch of rows in one transaction, with one `retention.purged` audit event
 per batch (counts only):
 - a closed case (resolved or dismissed, its decision applied by a run), closed before the
-  cutoff: message -> a fixed Norwegian sentence, evidence -> the marker (plus the keys of
+  cutoff: message -> a fixed Norwegian sentence, evidence -> the marker and a section saying so
+  on the case page (plus the keys of
   evidence["data"] the process declares free of personal data and needed by later runs),
   search text emptied, the reviewer's comment removed from the decision (the action and the
   decided fields stay), its attachments (screenshots, traces, refused documents) deleted;
@@ -61,6 +62,13 @@ BATCH = 500
 def marker(as_of: datetime) -> dict[str, str]:
     """What stands where personal data was: {"slettet": "02.12.2026", "grunn": "oppbevaringstid"}."""
     return {"slettet": as_of.strftime("%d.%m.%Y"), "grunn": REASON}
+
+
+def purged_sections(as_of: datetime) -> list[dict[str, str]]:
+    """What the case page shows where the evidence was."""
+    return [{"title": "Slettet etter oppbevaringstid",
+             "text": f"Personopplysningene i saken ble slettet {as_of.strftime('%d.%m.%Y')} fordi oppbevaringstiden "
+                     "i prosessdefinisjonen er ute. Saken, beslutningen og historikken er beholdt."}]
 
 
 @dataclass
@@ -170,7 +178,7 @@ def _purge_cases(s: Session, store: WorkQueueStore, process_id: str, ids: list[i
     for case in cases:
         data = (case.evidence or {}).get("data") if isinstance(case.evidence, dict) else None
         kept = _pick(data, keep.evidence_data)
-        case.evidence = {**mark, **({"data": kept} if kept else {})}
+        case.evidence = {**mark, "sections": purged_sections(as_of), **({"data": kept} if kept else {})}
         case.message = PURGED_MESSAGE
         case.search_text = ""
         if case.decision is not None:

@@ -77,7 +77,7 @@ def test_closed_cases_and_finished_items_are_cleared_rows_and_events_stay(store)
     mark = retention.marker(as_of)
     for case_id in (resolved.id, dismissed.id):
         case = store.get_case(case_id)
-        assert case.evidence == {**mark, "data": {"claim_ids": ["K1"]}}
+        assert case.evidence == {**mark, "sections": retention.purged_sections(as_of), "data": {"claim_ids": ["K1"]}}
         assert case.message == retention.PURGED_MESSAGE and case.search_text == ""
         assert "comment" not in case.decision and case.decision["action"] in ("approve_nav_amount", "dismiss")
         assert case.status in ("resolved", "dismissed") and case.amount == 1234.5  # figures keep their counts

@@ -272,3 +272,23 @@ def test_flow_through_prefect_dry_run_then_removes(ops_settings, prefect_harness
         [art] = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=["retention-sletting"]), flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))
     assert "benefits-report" in json.dumps(art.data, ensure_ascii=False)
+
+
+def test_the_case_page_of_a_cleared_case_says_so_and_shows_no_person(review_env):
+    from tests.fixtures.review import FNR_A
+    from workqueue import retention as db
+
+    env = review_env
+    case = env.nav_case()
+    env.store.decide(case.id, "kari", "handled_manually", "Avklart med Kari Hansen på telefon")
+    env.store.mark_decision_applied(case.id, "robot:nav-refund-offsetting")
+    as_of = datetime.now(UTC) + timedelta(days=396)
+    from flows.registry import catalogue
+
+    keep = steps.keep_keys(catalogue()[NAV])
+    assert db.purge(env.store, NAV, as_of - timedelta(days=395), as_of, keep=keep).cases == 1
+    html = env.client("kari").get(f"/saker/{case.id}").text
+    assert "Slettet etter oppbevaringstid" in html and "fordi oppbevaringstiden" in html
+    for gone in ("Kari Hansen", "HANSEN KARI", "Hansen Kari", FNR_A, FNR_A[:6] + "*****", "på telefon"):
+        assert gone not in html, gone
+    assert "Behandlet manuelt" in html  # the decision's action stays
