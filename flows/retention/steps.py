@@ -118,10 +118,8 @@ def build_plan(settings: Settings, store: WorkQueueStore, as_of: datetime | None
     as_of = as_of or datetime.now(UTC)
     data_dir = settings.paths.data_dir
     definitions = catalogue(settings)
-    running = {settings.paths.data_dir / "output" / r.process_id / r.run_id for r in store.runs()
-               if r.status == "running"}
-    running |= {settings.paths.data_dir / "downloads" / r.process_id / r.run_id for r in store.runs()
-                if r.status == "running"}
+    running = {data_dir / root / r.process_id / r.run_id for r in store.runs() if r.status == "running"
+               for root in ("output", "downloads")}
     skip_resolved = {p.resolve() for p in (set(skip) | running)}
     plans = []
     for d in definitions.values():
