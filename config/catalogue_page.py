@@ -124,7 +124,11 @@ def render_process(d: ProcessDefinition) -> list[str]:
     lines += [f"- Classification: {CLASSIFICATIONS.get(p.classification, str(p.classification))}"]
     if p.fields:
         lines += [f"- Personal data handled: {', '.join(p.fields)}"]
-    lines += [f"- Kept for {_number(p.retention_days)} days{_days_in_words(p.retention_days)}, then deleted",
+    cleared = ("outputs and archived files deleted, closed cases' personal data cleared"
+               if p.classification in (Classification.personal, Classification.sensitive)
+               else "outputs and archived files deleted")
+    lines += [f"- Kept for {_number(p.retention_days)} days{_days_in_words(p.retention_days)}, then deleted "
+              f"by the nightly `retention` process ({cleared})",
               f"- Legal basis: {p.legal_basis}", "",
               "### Rate limits", ""]
     if d.rate_limits:

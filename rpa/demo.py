@@ -28,7 +28,7 @@ from rpa.deployments import PROJECT_ROOT, register, specs_from_catalogue
 from rpa.prefect_server import PrefectServer, api_healthy, client_settings, prefect_env, start_worker
 
 # Housekeeping flows run after the processes they report on.
-RUN_LAST = ("benefits-report", "sla-monitor")
+RUN_LAST = ("benefits-report", "sla-monitor", "retention")
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 DEMO_USER = "hr"
 

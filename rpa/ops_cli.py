@@ -1,5 +1,5 @@
 """Operations commands, mounted at the top level of `rpa`: deploy, serve, demo, server, worker,
-benefits, alerts. Prefect is imported inside the commands (CLI start-up speed)."""
+benefits, alerts, retention. Prefect is imported inside the commands (CLI start-up speed)."""
 
 from __future__ import annotations
 
@@ -230,3 +230,16 @@ def alerts(
     from flows.sla_monitor.cli import run
 
     run(dry_run=dry_run, as_json=as_json, prefect=False)
+
+
+@app.command("retention")
+def retention(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed (counts and paths); change nothing."),
+    as_of: str = typer.Option(None, "--as-of", help="Judge by this date (YYYY-MM-DD; default: now). "
+                              "A future date only with --dry-run."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Delete what is past each process's retention now (same as `rpa run retention`)."""
+    from flows.retention.cli import run
+
+    run(dry_run=dry_run, as_of=as_of, as_json=as_json, prefect=False)

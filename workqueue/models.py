@@ -172,7 +172,8 @@ class CaseAttachment(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: who did what to which case or item, when. Never updated or deleted."""
+    """Append-only: who did what to which case or item, when. Never deleted; the one change is
+    retention clearing personal details past the retention (workqueue/retention.py)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_item", "item_id", "id"))

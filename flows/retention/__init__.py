@@ -1,0 +1,1 @@
+"""Retention: outputs, archived inputs and case files deleted, personal data cleared, past each process's retention."""
