@@ -70,6 +70,14 @@ class State:
     last_api_id: int = 0
     last_value_date: date | None = None
     bank_released: set[str] = field(default_factory=set)                    # item references
+    offsets: list[list] = field(default_factory=list)   # lines offset by earlier runs (matching.HISTORY_COLUMNS)
+
+    @property
+    def offset_history(self) -> pd.DataFrame | None:
+        """The earlier offsets a negative line may reverse (None when there are none)."""
+        from flows.nav_refund_offsetting.matching import history_frame
+
+        return history_frame(self.offsets) if self.offsets else None
 
 
 def load_state(store: WorkQueueStore, process_id: str) -> State:
@@ -94,6 +102,7 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
             if result.get("offset_fps"):
                 fps.append(fp_from_hex(result["offset_fps"]))
             state.settled_claims.update(result.get("settled_claims", []))
+            state.offsets.extend(result.get("offsets", []))
             if result.get("maksdato"):
                 rows = result["maksdato"]
                 maks_parts.append(pd.DataFrame({
