@@ -529,23 +529,23 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
         return c, fra, til, dated, ok, u_nav[u] - claim_amount[c]
 
     # Most units match exactly or within the rounding tolerance: settle those first, cheaply,
-    # and spend NAV's full computation only on the rest.
-    # NAV rounds the day rate to whole kroner, so a claim computed from the monthly amount may
-    # differ by up to `rounding_per_weekday` per weekday paid (65 weekdays -> 65 kr).
-    def rounding_tol(u, fra, til):
-        per_day = np.where(u_holiday[u], 0, weekdays(fra, til) * int(round(r.rounding_per_weekday * 100)))
-        return np.maximum(tol, per_day)
-
+    # and spend NAV's full computation only on the rest. NAV rounds the day rate to whole kroner,
+    # so a claim computed from the monthly amount may differ by up to `rounding_per_weekday` per
+    # weekday paid (65 weekdays -> 65 kr): the rounding tolerance is the larger of the two.
     c, fra, til, dated, period_ok, diff = period_and_diff(units_idx)
-    rtol = rounding_tol(units_idx, fra, til)
+    rtol = np.full(len(units_idx), tol, dtype=np.int64)
+    beyond = period_ok & (np.abs(diff) > tol) & ~u_holiday[units_idx]  # weekdays only where they matter
+    if beyond.any() and r.rounding_per_weekday > 0:
+        per_day = weekdays(fra[beyond], til[beyond]) * int(round(r.rounding_per_weekday * 100))
+        rtol[beyond] = np.maximum(tol, per_day)
     quick = period_ok & (np.abs(diff) <= rtol) & (u_nav[units_idx] > 0)
     out["claim_ore"][units_idx] = claim_amount[c]
     u_outcome[units_idx[quick]] = np.where(diff[quick] == 0, CODE["EXACT"], CODE["ROUNDING"])
     u_detail[units_idx[quick]] = np.where(np.abs(diff[quick]) > tol, "per_weekday", "")
-    per_weekday = units_idx[quick][np.abs(diff[quick]) > tol]
-    if len(per_weekday):
-        out["rounding_tol_ore"][per_weekday] = rtol[quick][np.abs(diff[quick]) > tol]
-        out["weekdays"][per_weekday] = weekdays(fra[quick], til[quick])[np.abs(diff[quick]) > tol]
+    pw = quick & (np.abs(diff) > tol)
+    if pw.any():
+        out["rounding_tol_ore"][units_idx[pw]] = rtol[pw]
+        out["weekdays"][units_idx[pw]] = weekdays(fra[pw], til[pw])
     u = units_idx[~quick]
     if not len(u):
         return out
@@ -834,7 +834,7 @@ def _link_reversals(u_outcome, u_detail, extra, u_first, n_lines, lines, fnr, bn
     neg = pd.DataFrame({"u": neg_units, "fh": fnr_hash(fnr[ni]), "bnr": bnr[ni], "code": code[ni],
                         "fra": fra[ni], "til": til[ni], "amount": -amt[ni], "seq": seq[ni]})
     offset_codes = np.array([CODE[c] for c in OFFSET_REASONS])
-    bi = np.flatnonzero(np.isin(outcome_of_line, offset_codes) & (line_claim >= 0) & (amt > 0))
+    bi = np.flatnonzero(np.isin(outcome_of_line, offset_codes) & (line_claim >= 0) & (amt > 0) & np.isin(fnr, fnr[ni]))
     parts = [pd.DataFrame({"fh": fnr_hash(fnr[bi]), "bnr": bnr[bi], "ccode": code[bi], "cfra": fra[bi],
                            "ctil": til[bi], "camount": amt[bi],
                            "krav_id": claims["krav_id"].astype(str).to_numpy()[line_claim[bi]],
