@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,8 @@ class MatchInput:
     employees: pd.DataFrame | None = None
     known_fps: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
     prev_maksdato: pd.DataFrame | None = None  # fnr_hash (uint64), maksdato (datetime64)
-    history: pd.DataFrame | None = None        # earlier runs' offset lines: HISTORY_COLUMNS
+    history: pd.DataFrame | list[dict] | None = None  # earlier runs' offset lines (HISTORY_COLUMNS, or the
+                                                      # parts offset_history_rows kept: read only when needed)
     held_fnrs: np.ndarray | None = None        # people whose claim rows cannot be read: lines held
 
 
@@ -789,36 +791,54 @@ def _close_open_ended(claims: pd.DataFrame, lines: pd.DataFrame, as_of: date) ->
     return claims
 
 
-def offset_history_rows(result: MatchResult, report_id: str) -> list[list]:
-    """What a report's item keeps of each line it offset, so a later negative line can be linked
-    to it (HISTORY_COLUMNS; the fnr as its keyed hash, dates ISO)."""
+def offset_history_rows(result: MatchResult, report_id: str) -> dict[str, Any]:
+    """What a report's item keeps of the lines it offset, so a later negative line can be linked
+    to one of them: columns of HISTORY_COLUMNS (fnr as its keyed hash in hex, dates as days since
+    1970, -1 when missing; report_id once). About 70 bytes a line as JSON."""
     lines = result.lines
     outcome = lines["outcome"].astype(str).to_numpy()
     claim = lines["claim"].to_numpy()
     mine = np.flatnonzero((lines["report_id"].astype(str).to_numpy() == report_id)
                           & np.isin(outcome, OFFSET_REASONS) & (claim >= 0)
                           & (lines["amount_ore"].to_numpy() > 0))
-    if not len(mine):
-        return []
-    krav = result.claims["krav_id"].astype(str).to_numpy()[claim[mine]]
-    hashes = fnr_hash(lines["fnr"].to_numpy(np.int64)[mine])
-    fra = lines["fra"].to_numpy("datetime64[D]")[mine]
-    til = lines["til"].to_numpy("datetime64[D]")[mine]
-    codes = lines["code"].astype(str).to_numpy()[mine]
-    return [[f"{int(h):016x}", int(b), str(c), "" if np.isnat(f) else str(f), "" if np.isnat(t) else str(t), int(a),
-             str(k), report_id, int(ln)]
-            for h, b, c, f, t, a, k, ln in zip(hashes, lines["bnr"].to_numpy()[mine], codes, fra, til,
-                                               lines["amount_ore"].to_numpy()[mine], krav,
-                                               lines["line_no"].to_numpy()[mine], strict=True)]
+
+    def days(col: str) -> list[int]:
+        d = lines[col].to_numpy("datetime64[D]")[mine]
+        return np.where(np.isnat(d), -1, d.view(np.int64)).tolist()
+
+    return {
+        "report_id": report_id,
+        "fnr_hash": [f"{int(h):016x}" for h in fnr_hash(lines["fnr"].to_numpy(np.int64)[mine])],
+        "bnr": lines["bnr"].to_numpy(np.int64)[mine].tolist(),
+        "code": lines["code"].astype(str).to_numpy()[mine].tolist(),
+        "fra": days("fra"), "til": days("til"),
+        "amount_ore": lines["amount_ore"].to_numpy(np.int64)[mine].tolist(),
+        "krav_id": result.claims["krav_id"].astype(str).to_numpy()[claim[mine]].tolist(),
+        "line_no": lines["line_no"].to_numpy(np.int64)[mine].tolist(),
+    }
 
 
-def history_frame(rows: list[list]) -> pd.DataFrame:
-    """Rows kept by offset_history_rows -> a frame for MatchInput.history."""
-    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    frame["fnr_hash"] = np.array([int(h, 16) for h in frame["fnr_hash"]], dtype=np.uint64)
-    for col in ("fra", "til"):
-        frame[col] = pd.to_datetime(frame[col].replace("", None)).to_numpy("datetime64[D]")
-    return frame
+def history_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """What offset_history_rows kept, from every earlier report -> a frame for MatchInput.history."""
+    parts = [p for p in parts if p.get("line_no")]
+    if not parts:
+        return pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
+
+    def cat(key: str, dtype) -> np.ndarray:
+        return np.concatenate([np.asarray(p[key], dtype=dtype) for p in parts])
+
+    def dates(key: str) -> np.ndarray:
+        d = cat(key, np.int64)
+        return np.where(d < 0, NAT, d.view("datetime64[D]"))
+
+    hashes = bytes.fromhex("".join(h for p in parts for h in p["fnr_hash"]))
+    return pd.DataFrame({
+        "fnr_hash": np.frombuffer(hashes, dtype=">u8").astype(np.uint64), "bnr": cat("bnr", np.int64),
+        "code": cat("code", object), "fra": dates("fra"), "til": dates("til"), "amount_ore": cat("amount_ore", np.int64),
+        "krav_id": cat("krav_id", object),
+        "report_id": np.concatenate([np.full(len(p["line_no"]), p["report_id"], dtype=object) for p in parts]),
+        "line_no": cat("line_no", np.int64),
+    })
 
 
 def _link_reversals(u_outcome, u_detail, extra, u_first, n_lines, lines, fnr, bnr, code, fra, til, dated, amt, seq,
@@ -840,6 +860,8 @@ def _link_reversals(u_outcome, u_detail, extra, u_first, n_lines, lines, fnr, bn
                            "krav_id": claims["krav_id"].astype(str).to_numpy()[line_claim[bi]],
                            "report_id": lines["report_id"].astype(str).to_numpy()[bi],
                            "line_no": lines["line_no"].to_numpy()[bi], "cseq": seq[bi]})]
+    if isinstance(history, list):
+        history = history_frame(history)
     if history is not None and len(history):
         h = history
         parts.insert(0, pd.DataFrame({

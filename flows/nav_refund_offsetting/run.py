@@ -453,7 +453,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                                in_case=claims["krav_id"].isin(state.case_claims).to_numpy())
         result = match(MatchInput(lines=lines, claims=claims, rules=rules, as_of=as_of, employees=employees,
                                   known_fps=state.known_fps, prev_maksdato=state.maksdato,
-                                  history=state.offset_history, held_fnrs=claim_rows.held_fnrs(claims_read.issues)))
+                                  history=state.offsets, held_fnrs=claim_rows.held_fnrs(claims_read.issues)))
     progress.update(0.5)
 
     journal_frames = [decisions.journal]
