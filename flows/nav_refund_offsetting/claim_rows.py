@@ -5,7 +5,8 @@ A row with a bad cell, or a krav_id found on several rows, is set aside by the c
 case names the file's row(s) and column(s); the person's other claims and report lines are held
 in that case (no offset, no ageing) so nothing is offset against a claim set that is known to be
 incomplete. HR fixes the row in the HR system and settles the held lines from the case
-(`approve_nav_amount` books NAV's amount against the person's readable claims listed in it).
+(`approve_nav_amount` books NAV's amount against the readable claims the held lines overlap:
+`data.claim_ids`; the person's other claims, `data.held_claim_ids`, are only held for the run).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
             if issue.duplicate else f"Rad {rows_txt} i {file_name} (krav {issue.krav_id or 'uten krav-ID'}) kan ikke leses")
     problems = "; ".join(issue.problems)
     nav_ore = sum(x["amount_ore"] for x in lines)
+    # What a decision books against: the readable claims the held lines pay (same code, period
+    # overlapping); the person's other claims are only held for this run.
+    paid = [c for c in claims if any(x["code"] == c["code"] and x["fra"] and x["til"] and c["fra"] and c["til"]
+                                     and x["fra"] <= c["til"] and x["til"] >= c["fra"] for x in lines)]
     if issue.fnrs:
         held = (f" Personens {len(lines)} linje(r) i rapporten ({ex.nok(nav_ore)} kr) og {len(claims)} andre krav er "
                 "holdt tilbake: ikke utlignet og ikke aldersberegnet." if lines or claims else
@@ -107,9 +112,10 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
         "report_id": first.get("report_id", ""), "line_nos": [x["line_no"] for x in lines],
         "linjer": "+".join(f"{x['report_id']}:{x['line_no']}" for x in lines),
         "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]} for x in lines],
-        "nav_ore": nav_ore, "claim_ids": [c["krav_id"] for c in claims],
+        "nav_ore": nav_ore, "claim_ids": [c["krav_id"] for c in paid],
         "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": 0, "org_enhet": c["org_enhet"],
-                    "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])} for c in claims],
+                    "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])} for c in paid],
+        "held_claim_ids": [c["krav_id"] for c in claims],
         "fps": fp_hex(np.array([x["fp"] for x in lines], dtype=np.uint64)), "run_id": ctx.run_id,
     }
     org_unit = claims[0]["org_enhet"] if claims else rules.default_org_unit

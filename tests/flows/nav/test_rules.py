@@ -160,9 +160,10 @@ def test_one_bad_claim_row_holds_only_that_person_and_the_month_proceeds(nav_run
     march = dict(fra=date(2026, 3, 1), til=date(2026, 3, 31))
     rows = [claim("K1", 1, 50_776.0),
             claim("K2", 2, 50_776.0),                    # open-ended: no til_dato
-            claim("K3", 3, 50_776.0),                    # bad amount
-            claim("K4", 3, 50_776.0, **march),           # person 3's other claim: held, not aged
-            claim("K5", 4, 50_776.0), claim("K5", 4, 25_388.0, **march)]  # one krav_id on two rows
+            claim("K3", 3, 50_776.0, **march),           # bad amount
+            claim("K4", 3, 50_776.0),                    # person 3's April claim: held with the April line
+            claim("K5", 4, 50_776.0), claim("K5", 4, 25_388.0, **march),  # one krav_id on two rows
+            claim("K6", 3, 50_776.0, fra=date(2026, 1, 1), til=date(2026, 1, 31))]  # would be final: held, not aged
     rows[1]["til_dato"] = None
     rows[2]["krav_belop"] = "ti kroner"
     claims = write_claims_xlsx(nav_run.tmp / "refusjonskrav.xlsx", rows)
@@ -171,16 +172,17 @@ def test_one_bad_claim_row_holds_only_that_person_and_the_month_proceeds(nav_run
     outcome = nav_run.run(report_files=[report], claims_file=claims)
     assert _by_line(nav_run, outcome) == {1: "EXACT", 2: "EXACT", 3: "CLAIM_ROW_INVALID", 4: "CLAIM_ROW_INVALID"}
     assert sorted(nav_run.journal(outcome).krav_id) == ["K1", "K2"]
-    assert not [c for c in nav_run.cases() if c.category.startswith("CLAIM_UNPAID")]  # K4 is held, not aged
+    assert not [c for c in nav_run.cases() if c.category.startswith("CLAIM_UNPAID")]  # K6 is held, not aged
 
     held = {c.evidence["data"]["krav_id"]: c for c in nav_run.cases("CLAIM_ROW_INVALID")}
     assert set(held) == {"K3", "K5"} and len(nav_run.cases()) == 2
     bad = held["K3"]
     assert bad.message.startswith("Rad 4 i refusjonskrav.xlsx (krav K3) kan ikke leses: rad 4, kolonne krav_belop: "
                                   "ugyldig beløp («ti kroner»)")
-    assert "Personens 1 linje(r) i rapporten (50 776,00 kr) og 1 andre krav er holdt tilbake" in bad.message
+    assert "Personens 1 linje(r) i rapporten (50 776,00 kr) og 2 andre krav er holdt tilbake" in bad.message
     assert "Rett raden i HR-systemet" in bad.message
-    assert bad.evidence["data"]["linjer"] == "1001:3" and bad.evidence["data"]["claim_ids"] == ["K4"]
+    data = bad.evidence["data"]
+    assert data["linjer"] == "1001:3" and data["claim_ids"] == ["K4"] and data["held_claim_ids"] == ["K4", "K6"]
     assert fnr(3) not in bad.message and fnr(3) not in str(bad.evidence["sections"])
     dup = held["K5"]
     assert dup.message.startswith("Krav-ID «K5» finnes på radene 6, 7 i refusjonskrav.xlsx")
