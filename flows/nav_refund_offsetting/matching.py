@@ -3,6 +3,9 @@
 No Python loop runs over lines or claims: every step is a numpy/pandas operation on whole
 columns, so 1M lines against 1M claims take seconds. The steps, in order of precedence:
 
+0. Held people: the lines of a person whose claim row could not be read -> CLAIM_ROW_INVALID
+   (their claims are neither matched nor aged); claims without til_dato are open to the end of
+   the report's period when the rules allow it.
 1. Duplicates: a line identical (fnr, bedriftsnummer, code, period, amount) to one already
    offset in an earlier run, or to an earlier line in this batch -> DUPLICATE.
 2. Netting: a negative line is netted against the positive line it corrects (same report,
@@ -13,15 +16,19 @@ columns, so 1M lines against 1M claims take seconds. The steps, in order of prec
    One line may settle one claim; several lines whose periods together cover a claim settle it
    together; one line over several parallel claims of the same period -> SPLIT_POSITIONS; one
    line over several consecutive claims -> PERIOD_SHIFT.
-4. Per claim (a "unit": the claim and its lines): period within tolerance? amount equal
-   (EXACT) or within kroner tolerance (ROUNDING)? Else NAV's own computation explains it where
+4. Per claim (a "unit": the claim and its lines): maksdato inside the claim period and NAV paid
+   less -> MAKSDATO_REACHED. Period within tolerance? amount equal (EXACT) or within the rounding
+   tolerance (ROUNDING: the larger of tolerance_nok and rounding_per_weekday x weekdays)? Else NAV's own computation explains it where
    HR gave income data: weekday count (WEEKDAYS), 6G (CAP_6G), a grade (GRADE), fewer paid
    days (GRADE), a refund lower than income (PARTIAL_REFUND), 6G shared with the person's
    other bedriftsnummer (SEVERAL_EMPLOYERS); nothing explains it -> AMOUNT_DIFFERENCE.
-5. Lines without an open claim: already offset claim / another benefit code / another
-   bedriftsnummer / unknown person -> PAYMENT_WITHOUT_CLAIM, WRONG_BENEFIT_CODE, UNKNOWN_EMPLOYEE.
+5. Lines without an open claim: a claim of the same person, code and amount in another period
+   (a candidate: HOLIDAY_PAY / PERIOD_SHIFT with the claim, which is then not aged) / already
+   offset claim / another benefit code / another bedriftsnummer / unknown person ->
+   PAYMENT_WITHOUT_CLAIM, WRONG_BENEFIT_CODE, UNKNOWN_EMPLOYEE.
 6. Overrides: an offset whose maksdato changed since the previous report -> MAKSDATO_CHANGED;
-   any line of a report whose total differs from the bank credit -> BANK_TOTAL_MISMATCH.
+   any line of a report whose total differs from the bank credit -> BANK_TOTAL_MISMATCH; a loose
+   negative line that reverses a line offset in an earlier report -> REVERSAL, linked to it.
 7. Open claims nobody paid, once due: CLAIM_UNPAID_PENDING, or CLAIM_UNPAID_FINAL after the
    deadline (or when the claim starts after the person's maksdato).
 """

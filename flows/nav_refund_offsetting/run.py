@@ -347,7 +347,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     items.sort(key=_report_sort_key)
     work = bool(items) or inputs.as_of is not None
 
-    # Inputs first: a bad claims file stops the run before anything is offset (nothing half-imported).
+    # Inputs first: a file that cannot be used as a whole stops the run before anything is offset (nothing
+    # half-imported); a bad claim row only sets that row (and its person) aside (claim_rows).
     claims = employees = bank = None
     if work:
         try:
