@@ -2,12 +2,15 @@
 
 Excel or CSV; the column headers are mapped in the process definition (`inputs[].columns`),
 so a municipality whose export says "Fødselsnummer" instead of "fnr" changes YAML, not code.
-Either the whole file is imported or nothing is: a missing column, an unreadable file or a
-bad cell raises InputFileError naming the file, the row, the column and the value.
+`read_claims`: either the whole file is imported or nothing is: a missing column, an unreadable
+file or a bad cell raises InputFileError naming the file, the row, the column and the value.
+`read_claims_rows`: the same whole-file checks, but a bad row (or a krav_id on several rows) is
+set aside as a `ClaimRowIssue` naming row and column, and every other row is imported.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -89,12 +92,101 @@ def parse_grade(s: pd.Series, rows: np.ndarray, column: str, problems: Problems)
     return value
 
 
+@dataclass
+class ClaimRowIssue:
+    """One claim row that cannot be used (or one krav_id found on several rows): for one case."""
+
+    rows: list[int]                 # row numbers as the user sees them (header = row 1)
+    krav_id: str
+    fnrs: list[int]                 # the person(s), where the fnr cell could be read
+    problems: list[str]             # "rad 3, kolonne til_dato: mangler dato"
+    duplicate: bool = False
+
+
+@dataclass
+class _RowProblems(Problems):
+    """Problems that also remember which row and column each one was."""
+
+    cells: list[tuple[int, str, str]] = field(default_factory=list)   # row, column, the message
+
+    def add(self, rows: np.ndarray | list[int], column: str, reason: str, values: list[str] | None = None) -> None:
+        start = len(self.items)
+        super().add(rows, column, reason, values)
+        for n, row in enumerate(rows):
+            shown = f" («{values[n]}»)" if values is not None and values[n] != "" else ""
+            text = self.items[start + n] if start + n < len(self.items) else f"rad {int(row)}, kolonne {column}: {reason}{shown}"
+            self.cells.append((int(row), column, text))
+
+
+@dataclass
+class ClaimsRead:
+    claims: pd.DataFrame            # the usable rows (CLAIM_FRAME_COLUMNS + open_ended)
+    issues: list[ClaimRowIssue]     # rows set aside, one per row (or per duplicated krav_id)
+
+
 def read_claims(path: Path | str, columns: dict[str, str] | None = None,
                 required: list[str] | None = None) -> pd.DataFrame:
     """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError."""
+    frame, problems, _ = _parse_claims(path, columns, required, Problems, allow_open_end=False)
+    problems.raise_if_any()
+    return frame.drop(columns=["open_ended"])
+
+
+def read_claims_rows(path: Path | str, columns: dict[str, str] | None = None, required: list[str] | None = None,
+                     allow_open_end: bool = False) -> ClaimsRead:
+    """The usable claim rows and one ClaimRowIssue per row that is not; InputFileError only for
+    the file as a whole (missing column, unreadable, or not one usable row). allow_open_end: an
+    empty til_dato is an open-ended claim (til NaT, open_ended True), not a bad cell."""
+    frame, problems, krav_ids = _parse_claims(path, columns, required, _RowProblems, allow_open_end=allow_open_end)
+    if not problems.cells:
+        return ClaimsRead(frame, [])
+    rows = frame["row_no"].to_numpy(np.int64)
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for row, column, text in problems.cells:
+        by_row.setdefault(row, []).append((column, text))
+    fnr_cols = {c for r in by_row.values() for c, t in r if "fødselsnummer" in t}
+    ids = pd.Series(krav_ids, dtype=object)
+    dup = ids.duplicated(keep=False).to_numpy() & (ids != "").to_numpy()
+    bad_rows = set(by_row) | set(rows[dup].tolist())
+    fnr = frame["fnr"].to_numpy(np.int64)
+
+    def person(pos: int) -> int | None:
+        row = int(rows[pos])
+        readable = not any(c in fnr_cols for c, _ in by_row.get(row, []))
+        return int(fnr[pos]) if readable and fnr[pos] else None
+
+    issues: list[ClaimRowIssue] = []
+    if dup.any():
+        for krav_id, positions in pd.Series(np.flatnonzero(dup)).groupby(ids[dup].to_numpy()):
+            pos = positions.to_list()
+            listed = [int(rows[p]) for p in pos]
+            texts = [f"rad {', '.join(map(str, listed))}, kolonne {_header(columns, 'krav_id')}: krav-id "
+                     f"«{krav_id}» finnes på {len(listed)} rader"]
+            texts += [t for p in pos for _, t in by_row.get(int(rows[p]), []) if "flere ganger" not in t]
+            fnrs = sorted({f for f in (person(p) for p in pos) if f is not None})
+            issues.append(ClaimRowIssue(listed, str(krav_id), fnrs, texts, duplicate=True))
+    for pos in np.flatnonzero(~dup & np.isin(rows, list(by_row))):
+        row = int(rows[pos])
+        f = person(int(pos))
+        issues.append(ClaimRowIssue([row], str(krav_ids[pos]), [f] if f is not None else [],
+                                    [t for _, t in by_row[row]]))
+    issues.sort(key=lambda i: i.rows[0])
+    good = ~np.isin(rows, list(bad_rows))
+    if not good.any():  # nothing usable: the file as a whole is wrong
+        problems.raise_if_any()
+    return ClaimsRead(frame[good].reset_index(drop=True), issues)
+
+
+def _header(columns: dict[str, str] | None, name: str) -> str:
+    return (columns or CLAIM_COLUMNS).get(name, name)
+
+
+def _parse_claims(path: Path | str, columns: dict[str, str] | None, required: list[str] | None,
+                  problems_cls: type[Problems], allow_open_end: bool) -> tuple[pd.DataFrame, Problems, list[str]]:
     columns = columns or CLAIM_COLUMNS
     required = CLAIM_REQUIRED if required is None else required
     path, df, cols, rows, problems = open_table(path, "refusjonskravfilen", columns, required)
+    problems = problems_cls(problems.path, problems.items)
 
     def col(name: str) -> pd.Series:
         return df[cols[name]] if name in cols else pd.Series([""] * len(df), index=df.index, dtype=object)
@@ -117,7 +209,8 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     bnr = parse_orgnr(col("bedriftsnummer"), rows, header("bedriftsnummer"), problems)
     code = parse_benefit_codes(col("ytelse"), rows, header("ytelse"), problems)
     fra = parse_dates(col("fra_dato"), rows, header("fra_dato"), problems)
-    til = parse_dates(col("til_dato"), rows, header("til_dato"), problems)
+    til = parse_dates(col("til_dato"), rows, header("til_dato"), problems, required=not allow_open_end)
+    open_ended = np.isnat(til) & ~np.isnat(fra) if allow_open_end else np.zeros(len(rows), dtype=bool)
     order = ~np.isnat(fra) & ~np.isnat(til) & (fra > til)
     if order.any():
         problems.add(rows[order], header("til_dato"), "til-dato er før fra-dato")
@@ -131,8 +224,7 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     grade = parse_grade(col("grad"), rows, header("grad"), problems)
     first_day = parse_dates(col("forste_fravaersdag"), rows, header("forste_fravaersdag"), problems,
                             required=False)
-    problems.raise_if_any()
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "krav_id": krav_id.to_pandas(types_mapper=_STRING_MAPPER),
         "fnr": fnr,
         "bnr": bnr,
@@ -146,7 +238,9 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
         "grad": grade,
         "forste_fravaersdag": first_day.astype("datetime64[s]"),
         "row_no": rows.astype(np.int32),
+        "open_ended": open_ended,
     })
+    return frame, problems, krav_id.to_pylist() if problems.items else []
 
 
 def empty_claims() -> pd.DataFrame:
@@ -175,4 +269,4 @@ def read_employees(path: Path | str, columns: dict[str, str] | None = None,
                          "stillingsprosent": pct})
 
 
-__all__ = ["InputFileError", "read_claims", "read_employees", "empty_claims", "CLAIM_COLUMNS", "CLAIM_REQUIRED"]
+__all__ = ["InputFileError", "read_claims", "read_claims_rows", "ClaimsRead", "ClaimRowIssue", "read_employees", "empty_claims", "CLAIM_COLUMNS", "CLAIM_REQUIRED"]

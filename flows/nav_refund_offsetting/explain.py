@@ -7,7 +7,7 @@ apply a decision}. Strings in sections are formatted Norwegian with the fnr mask
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -89,6 +89,12 @@ class UnitView:
     tolerance_days: int
     maksdato_prev: Any = None
     duplicate_of: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)   # matching's facts for a few outcomes (rounding, maksdato,
+                                                          # reversal); also merged into the case's data
+
+
+def _kr_amount(kroner: float) -> str:
+    return kr(kroner) if float(kroner).is_integer() else f"{nok(kroner * 100)} kr"
 
 
 def explanation(u: UnitView) -> str:
@@ -104,6 +110,11 @@ def explanation(u: UnitView) -> str:
         if len(u.lines) > 1:
             return f"{len(u.lines)} linjer dekker til sammen kravets periode og beløp ({nok(u.nav_ore)} kr)."
         return "Beløp og periode stemmer med kravet."
+    if o == "ROUNDING" and d == "per_weekday" and "rounding" in u.extra:
+        rd = u.extra["rounding"]
+        return (f"Differansen på {nok(diff)} kr er innenfor avrundingen: {rd['weekdays']} virkedager × inntil "
+                f"{_kr_amount(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
+                "kroner).")
     if o == "ROUNDING":
         return (f"Differansen på {nok(diff)} kr er innenfor toleransen på {nok(u.tolerance_nok * 100)} kr "
                 "(NAV runder dagsatsen til hele kroner).")
@@ -135,6 +146,27 @@ def explanation(u: UnitView) -> str:
         parts = "; ".join(f"{c['krav_id']} {nok(c.get('share_ore'))} kr" for c in u.claims)
         return (f"Én linje på {nok(u.nav_ore)} kr dekker {len(u.claims)} krav (stillinger) under samme "
                 f"bedriftsnummer. Forslag til fordeling etter kravbeløp: {parts}.")
+    if o == "MAKSDATO_REACHED" and "maksdato" in u.extra:
+        m = u.extra["maksdato"]
+        after = periode(date.fromisoformat(m["first_day_after"]), date.fromisoformat(m["claim_til"]))
+        return (f"Sykepengene stanset ved maksdato {dato(date.fromisoformat(m['maksdato']))}: NAV har betalt til og med "
+                f"maksdato ({nok(u.nav_ore)} kr). De {m['days_after']} virkedagene etter maksdato ({after}) refunderes "
+                f"ikke; kravet var {nok(claim_ore)} kr (differanse {nok(diff)} kr). Lønnen for disse dagene refunderes "
+                "ikke: kontroller tellingen av 248 dager, varsle den ansatte og avskriv resten av kravet.")
+    if d == "candidate" and o in ("HOLIDAY_PAY", "PERIOD_SHIFT"):
+        ids = ", ".join(f"{c['krav_id']} ({periode(c['fra'], c['til'])})" for c in u.claims)
+        what = "Feriepengelinjen" if o == "HOLIDAY_PAY" else "Linjen"
+        differs = "perioden/opptjeningsåret" if o == "HOLIDAY_PAY" else "perioden"
+        return (f"{what} ({nok(u.nav_ore)} kr, {periode(line.get('fra'), line.get('til'))}) har samme person, ytelse og "
+                f"beløp som krav {ids}, men {differs} er ulik. Trolig samme utbetaling: kontroller {differs} og "
+                "godkjenn NAVs beløp mot kravet. Kravet er betalt og skal ikke avskrives.")
+    if o == "REVERSAL" and "reversal" in u.extra:
+        rv = u.extra["reversal"]
+        post = rv["posting"]
+        return (f"Negativ linje ({nok(u.nav_ore)} kr) reverserer utligningen av krav {rv['claim_id']} (rapport "
+                f"{rv['report_id']}, linje {rv['line_no']}, utlignet {nok(rv['offset_amount_ore'])} kr). Forslag til "
+                f"reversering: {nok(rv['proposed_amount_ore'])} kr tilbake på kravet (konto {post[0]['konto']} debet, "
+                f"konto {post[1]['konto']} kredit). Bekreft reverseringen; kravet står da åpent med beløpet.")
     if o == "PERIOD_SHIFT":
         if d == "several_claims":
             return (f"NAV-perioden {periode(line.get('fra'), line.get('til'))} strekker seg over "
@@ -265,9 +297,21 @@ def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[s
         sections.append({"title": "Krav", "columns": ["Krav-ID", "Periode", "Beløp", "Forslag til fordeling"],
                          "rows": [[c["krav_id"], periode(c["fra"], c["til"]), nok(c["amount_ore"]),
                                    nok(c.get("share_ore"))] for c in u.claims]})
+    if "reversal" in u.extra:
+        rv = u.extra["reversal"]
+        sections.append({"title": "Foreslått reversering", "columns": ["Konto", "Debet", "Kredit", "Gjelder"],
+                         "rows": [[p["konto"], nok(round(p.get("debet", 0) * 100)) if p.get("debet") else "",
+                                   nok(round(p.get("kredit", 0) * 100)) if p.get("kredit") else "",
+                                   f"krav {rv['claim_id']} (rapport {rv['report_id']}, linje {rv['line_no']})"]
+                                  for p in rv["posting"]]})
     fnr = fnr_text(u.lines[0]["fnr"]) if u.lines and u.lines[0].get("fnr") else (
         fnr_text(u.claims[0]["fnr"]) if u.claims else "")
     return {"sections": _scrub(sections), "fnr": fnr, "data": data}
+
+
+def scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """No 11-digit fnr in what the review app renders (for sections built outside this module)."""
+    return _scrub(sections)
 
 
 def _scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:

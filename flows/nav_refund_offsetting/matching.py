@@ -3,6 +3,9 @@
 No Python loop runs over lines or claims: every step is a numpy/pandas operation on whole
 columns, so 1M lines against 1M claims take seconds. The steps, in order of precedence:
 
+0. Held people: the lines of a person whose claim row could not be read -> CLAIM_ROW_INVALID
+   (their claims are neither matched nor aged); claims without til_dato are open to the end of
+   the report's period when the rules allow it.
 1. Duplicates: a line identical (fnr, bedriftsnummer, code, period, amount) to one already
    offset in an earlier run, or to an earlier line in this batch -> DUPLICATE.
 2. Netting: a negative line is netted against the positive line it corrects (same report,
@@ -13,15 +16,19 @@ columns, so 1M lines against 1M claims take seconds. The steps, in order of prec
    One line may settle one claim; several lines whose periods together cover a claim settle it
    together; one line over several parallel claims of the same period -> SPLIT_POSITIONS; one
    line over several consecutive claims -> PERIOD_SHIFT.
-4. Per claim (a "unit": the claim and its lines): period within tolerance? amount equal
-   (EXACT) or within kroner tolerance (ROUNDING)? Else NAV's own computation explains it where
+4. Per claim (a "unit": the claim and its lines): maksdato inside the claim period and NAV paid
+   less -> MAKSDATO_REACHED. Period within tolerance? amount equal (EXACT) or within the rounding
+   tolerance (ROUNDING: the larger of tolerance_nok and rounding_per_weekday x weekdays)? Else NAV's own computation explains it where
    HR gave income data: weekday count (WEEKDAYS), 6G (CAP_6G), a grade (GRADE), fewer paid
    days (GRADE), a refund lower than income (PARTIAL_REFUND), 6G shared with the person's
    other bedriftsnummer (SEVERAL_EMPLOYERS); nothing explains it -> AMOUNT_DIFFERENCE.
-5. Lines without an open claim: already offset claim / another benefit code / another
-   bedriftsnummer / unknown person -> PAYMENT_WITHOUT_CLAIM, WRONG_BENEFIT_CODE, UNKNOWN_EMPLOYEE.
+5. Lines without an open claim: a claim of the same person, code and amount in another period
+   (a candidate: HOLIDAY_PAY / PERIOD_SHIFT with the claim, which is then not aged) / already
+   offset claim / another benefit code / another bedriftsnummer / unknown person ->
+   PAYMENT_WITHOUT_CLAIM, WRONG_BENEFIT_CODE, UNKNOWN_EMPLOYEE.
 6. Overrides: an offset whose maksdato changed since the previous report -> MAKSDATO_CHANGED;
-   any line of a report whose total differs from the bank credit -> BANK_TOTAL_MISMATCH.
+   any line of a report whose total differs from the bank credit -> BANK_TOTAL_MISMATCH; a loose
+   negative line that reverses a line offset in an earlier report -> REVERSAL, linked to it.
 7. Open claims nobody paid, once due: CLAIM_UNPAID_PENDING, or CLAIM_UNPAID_FINAL after the
    deadline (or when the claim starts after the person's maksdato).
 """
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +60,9 @@ class MatchInput:
     employees: pd.DataFrame | None = None
     known_fps: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
     prev_maksdato: pd.DataFrame | None = None  # fnr_hash (uint64), maksdato (datetime64)
+    history: pd.DataFrame | list[dict] | None = None  # earlier runs' offset lines (HISTORY_COLUMNS, or the
+                                                      # parts offset_history_rows kept: read only when needed)
+    held_fnrs: np.ndarray | None = None        # people whose claim rows cannot be read: lines held
 
 
 @dataclass
@@ -61,6 +72,9 @@ class MatchResult:
     unit_claims: pd.DataFrame  # unit, claim, share_ore (claims a unit refers to)
     unpaid: pd.DataFrame       # claim, outcome, age_days, detail
     claims: pd.DataFrame       # the claims as matched (index = claim number used above)
+
+
+HISTORY_COLUMNS = ["fnr_hash", "bnr", "code", "fra", "til", "amount_ore", "krav_id", "report_id", "line_no"]
 
 
 def fnr_hash(fnr: np.ndarray) -> np.ndarray:
@@ -125,7 +139,7 @@ def match(inp: MatchInput) -> MatchResult:
     r = inp.rules
     tol_d, tol = r.tolerance_days, r.tolerance_ore
     lines = inp.lines.sort_values(["report_seq", "line_no"], kind="stable", ignore_index=True)
-    claims = inp.claims.reset_index(drop=True)
+    claims = _close_open_ended(inp.claims.reset_index(drop=True), lines, inp.as_of)
     n, nc = len(lines), len(claims)
 
     # ------------------------------------------------------------------ columns as arrays
@@ -148,6 +162,8 @@ def match(inp: MatchInput) -> MatchResult:
     ccode = claims["code"].cat.codes.to_numpy(np.int64)
     settled = claims["settled"].to_numpy(bool) if "settled" in claims else np.zeros(nc, dtype=bool)
     in_case = claims["in_case"].to_numpy(bool) if "in_case" in claims else np.zeros(nc, dtype=bool)
+    held_claim = (np.isin(cfnr, np.asarray(inp.held_fnrs, dtype=np.int64)) if inp.held_fnrs is not None
+                  and len(inp.held_fnrs) else np.zeros(nc, dtype=bool))
 
     # One int64 key per (fnr, bedriftsnummer, code): fnr < 2^37, bedriftsnummer as its index
     # among the few distinct ones (< 2^21), code < 2^5. The fnr itself is the person key.
@@ -173,6 +189,12 @@ def match(inp: MatchInput) -> MatchResult:
     detail[dup_prev] = "earlier_run"
     detail[dup_batch & ~dup_prev] = "same_batch"
     active = ~dup
+    # A person whose claim row cannot be read: their lines wait (no offset) in that row's case.
+    person_held = np.zeros(n, dtype=bool)
+    if inp.held_fnrs is not None and len(inp.held_fnrs):
+        person_held = active & ~held & np.isin(fnr, np.asarray(inp.held_fnrs, dtype=np.int64))
+        outcome[person_held] = CODE["CLAIM_ROW_INVALID"]
+        active &= ~person_held
 
     # ------------------------------------------------------------------ 2. netting negatives
     neg = active & (amt < 0)
@@ -207,7 +229,7 @@ def match(inp: MatchInput) -> MatchResult:
         np.add.at(amount_eff, partner[netted], amt[netted])
 
     # ------------------------------------------------------------------ 3. candidate claims
-    open_claims = np.flatnonzero(~settled)
+    open_claims = np.flatnonzero(~settled & ~held_claim)
     assigned = np.full(n, -1, dtype=np.int64)
     n_cand = np.zeros(n, dtype=np.int64)
     if len(anchors) and len(open_claims):
@@ -268,7 +290,7 @@ def match(inp: MatchInput) -> MatchResult:
         _classify_without_claim(no_claim, holiday, outcome, detail, ref_li, ref_ci, locals_=dict(
             key=key, key_pb=key_pb, pid=pid, fra=fra, til=til, dated=dated, code=code, ckey=ckey,
             ckey_pb=ckey_pb, cpid=cpid, cfra=cfra, ctil=ctil, ccode=ccode, settled=settled, fnr=fnr, bnr=bnr,
-            employees=inp.employees, cfnr=cfnr, cbnr=cbnr, as_of=inp.as_of))
+            employees=inp.employees, cfnr=cfnr, cbnr=cbnr, as_of=inp.as_of, amt=amount_eff, camt=camt, tol=tol))
 
     # ------------------------------------------------------------------ units
     unit_key = np.where(assigned >= 0, assigned, nc + np.arange(n))
@@ -296,11 +318,12 @@ def match(inp: MatchInput) -> MatchResult:
     u_detail = detail[u_first].copy()
 
     # ------------------------------------------------------------------ 4. classify claim units
+    maks = lines["maksdato"].to_numpy("datetime64[D]")
     calc = _classify_claim_units(np.flatnonzero(is_claim_unit), u_claim, u_nav, u_fra, u_til, u_holiday,
-                                 claims, r, u_outcome, u_detail, inp.as_of)
+                                 claims, r, u_outcome, u_detail, inp.as_of, maks[u_first])
+    extra = _extra_facts(nu, calc, claims, u_claim, r)
 
     # ------------------------------------------------------------------ 6. overrides
-    maks = lines["maksdato"].to_numpy("datetime64[D]")
     maks_prev = _previous_maksdato(fnr, seq, maks, active, inp.prev_maksdato)
     changed = ~np.isnat(maks_prev) & ~np.isnat(maks) & (maks_prev != maks) & active
     if r.check_maksdato:
@@ -310,6 +333,13 @@ def match(inp: MatchInput) -> MatchResult:
         u_detail[hit] = np.array([OUTCOMES[c] for c in u_outcome[hit]], dtype=object)
         u_outcome[hit] = CODE["MAKSDATO_CHANGED"]
     u_outcome[u_held & (u_outcome != CODE["DUPLICATE"])] = CODE["BANK_TOTAL_MISMATCH"]
+    # Lines held for an unreadable claim row are shown in that row's case, not one case each.
+    u_held |= np.bincount(unit, weights=person_held.astype(np.float64), minlength=nu) > 0
+
+    # A negative line reversing a line offset in an earlier report (this run or an earlier one).
+    _link_reversals(u_outcome, u_detail, extra, u_first, n_lines, lines, fnr, bnr, code, fra, til, dated, amt, seq,
+                    outcome_of_line=u_outcome[unit], line_claim=np.where(is_claim_unit[unit], u_claim[unit], -1),
+                    claims=claims, history=inp.history, r=r)
 
     line_outcome = u_outcome[unit]
     # Netted negatives and the lines of a claim unit share the unit's outcome; a duplicate or a
@@ -331,7 +361,7 @@ def match(inp: MatchInput) -> MatchResult:
     consumed = np.zeros(nc, dtype=bool)
     consumed[unit_claims["claim"].to_numpy()] = True
     maks_known = _latest_maksdato(fnr, seq, maks, active, inp.prev_maksdato)
-    unpaid = _unpaid_claims(claims, ~settled & ~in_case & ~consumed, r, inp.as_of, maks_known)
+    unpaid = _unpaid_claims(claims, ~settled & ~in_case & ~consumed & ~held_claim, r, inp.as_of, maks_known)
 
     lines = lines.assign(
         outcome=pd.Categorical.from_codes(line_outcome, categories=list(OUTCOMES)),
@@ -348,6 +378,7 @@ def match(inp: MatchInput) -> MatchResult:
         "fra": u_fra.astype("datetime64[s]"),
         "til": u_til.astype("datetime64[s]"),
         "held": u_held,
+        "extra": extra,
         **calc,
     })
     return MatchResult(lines=lines, units=units, unit_claims=unit_claims, unpaid=unpaid, claims=claims)
@@ -399,9 +430,27 @@ def _classify_without_claim(no_claim, holiday, outcome, detail, ref_li, ref_ci, 
         ok = ~v["dated"][li] | ((v["fra"][li] <= v["ctil"][ci]) & (v["til"][li] >= v["cfra"][ci]))
         return li[ok], ci[ok]
 
+    # Same person, bedriftsnummer, benefit and amount, another period (or earning year): one case
+    # with line and claim side by side; the claim is then never aged as unpaid.
+    def candidates(line_idx):
+        cidx = np.flatnonzero(~v["settled"])
+        if not len(line_idx) or not len(cidx):
+            return np.array([], np.int64), np.array([], np.int64)
+        a, b = join(v["key"][line_idx], v["ckey"][cidx])
+        li, ci = np.asarray(line_idx)[a], cidx[b]
+        ok = np.abs(v["amt"][li] - v["camt"][ci]) <= v["tol"]
+        return li[ok], ci[ok]
+
     hol = holiday[idx]
-    outcome[idx[hol]] = CODE["HOLIDAY_PAY"]
-    detail[idx[hol]] = "no_claim"
+    li, ci = candidates(idx[hol])
+    if len(li):
+        outcome[li] = CODE["HOLIDAY_PAY"]
+        detail[li] = "candidate"
+        ref_li.append(li)
+        ref_ci.append(ci)
+    rest_hol = idx[hol][~np.isin(idx[hol], li)]
+    outcome[rest_hol] = CODE["HOLIDAY_PAY"]
+    detail[rest_hol] = "no_claim"
     todo &= ~hol
 
     # A claim with these keys exists but was offset already (G back-payment, late correction).
@@ -409,6 +458,14 @@ def _classify_without_claim(no_claim, holiday, outcome, detail, ref_li, ref_ci, 
     if len(li):
         outcome[li] = CODE["PAYMENT_WITHOUT_CLAIM"]
         detail[li] = "settled"
+        ref_li.append(li)
+        ref_ci.append(ci)
+        todo &= ~np.isin(idx, li)
+
+    li, ci = candidates(idx[todo])
+    if len(li):
+        outcome[li] = CODE["PERIOD_SHIFT"]
+        detail[li] = "candidate"
         ref_li.append(li)
         ref_ci.append(ci)
         todo &= ~np.isin(idx, li)
@@ -453,7 +510,7 @@ def _classify_without_claim(no_claim, holiday, outcome, detail, ref_li, ref_ci, 
 
 
 def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, claims, r: Rules,
-                          u_outcome, u_detail, as_of: date) -> dict[str, np.ndarray]:
+                          u_outcome, u_detail, as_of: date, u_maks: np.ndarray) -> dict[str, np.ndarray]:
     """Outcome of each claim unit, and NAV's computation for the explanation."""
     nu = len(u_nav)
     out = {
@@ -461,7 +518,8 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
         "weekdays": np.zeros(nu, np.int64), "day_rate_kr": np.zeros(nu, np.int64),
         "grade_used": np.full(nu, np.nan), "g": np.zeros(nu, np.int64), "days_paid": np.zeros(nu, np.int64),
         "other_basis_ore": np.zeros(nu, np.float64), "basis_ore": np.full(nu, np.nan),
-        "g_day_cap_kr": np.zeros(nu, np.int64),
+        "g_day_cap_kr": np.zeros(nu, np.int64), "rounding_tol_ore": np.zeros(nu, np.int64),
+        "maksdato": np.full(nu, NAT), "days_after_maks": np.zeros(nu, np.int64),
     }
     if not len(units_idx):
         return out
@@ -480,16 +538,31 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
         return c, fra, til, dated, ok, u_nav[u] - claim_amount[c]
 
     # Most units match exactly or within the rounding tolerance: settle those first, cheaply,
-    # and spend NAV's full computation only on the rest.
+    # and spend NAV's full computation only on the rest. NAV rounds the day rate to whole kroner,
+    # so a claim computed from the monthly amount may differ by up to `rounding_per_weekday` per
+    # weekday paid (65 weekdays -> 65 kr): the rounding tolerance is the larger of the two.
     c, fra, til, dated, period_ok, diff = period_and_diff(units_idx)
-    quick = period_ok & (np.abs(diff) <= tol) & (u_nav[units_idx] > 0)
+    rtol = np.full(len(units_idx), tol, dtype=np.int64)
+    beyond = period_ok & (np.abs(diff) > tol) & ~u_holiday[units_idx]  # weekdays only where they matter
+    if beyond.any() and r.rounding_per_weekday > 0:
+        per_day = weekdays(fra[beyond], til[beyond]) * int(round(r.rounding_per_weekday * 100))
+        rtol[beyond] = np.maximum(tol, per_day)
+    quick = period_ok & (np.abs(diff) <= rtol) & (u_nav[units_idx] > 0)
     out["claim_ore"][units_idx] = claim_amount[c]
     u_outcome[units_idx[quick]] = np.where(diff[quick] == 0, CODE["EXACT"], CODE["ROUNDING"])
-    u_detail[units_idx[quick]] = ""
+    u_detail[units_idx[quick]] = np.where(np.abs(diff[quick]) > tol, "per_weekday", "")
+    pw = quick & (np.abs(diff) > tol)
+    if pw.any():
+        out["rounding_tol_ore"][units_idx[pw]] = rtol[pw]
+        out["weekdays"][units_idx[pw]] = weekdays(fra[pw], til[pw])
     u = units_idx[~quick]
     if not len(u):
         return out
     c, fra, til, dated, period_ok, diff = period_and_diff(u)
+    # Maksdato inside the claimed period and NAV paid less: sick pay ended at maksdato.
+    maks = u_maks[u]
+    maks_inside = (~np.isnat(maks) & (maks >= claim_fra[c]) & (maks < claim_til[c]) & (u_nav[u] > 0)
+                   & (u_nav[u] < claim_amount[c] - tol) & ~u_holiday[u])
     nav = u_nav[u]
     cl_amt = claim_amount[c]
     cfra, ctil = claim_fra[c], claim_til[c]
@@ -547,6 +620,7 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
     conds = [
         u_holiday[u] & ~matched_exactly,
         nav <= 0,
+        maks_inside,
         ~period_ok,
         diff == 0,
         np.abs(diff) <= tol,
@@ -561,9 +635,9 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
         ~has_income & whole_month & near(e_implied) & ~implied_cap,
         ~has_income & (grade_c < 100) & near(np.rint(cl_amt * grade_c / 100)),
     ]
-    choices = ["HOLIDAY_PAY", "NEGATIVE_LINE", "PERIOD_SHIFT", "EXACT", "ROUNDING", "SEVERAL_EMPLOYERS", "GRADE",
+    choices = ["HOLIDAY_PAY", "NEGATIVE_LINE", "MAKSDATO_REACHED", "PERIOD_SHIFT", "EXACT", "ROUNDING", "SEVERAL_EMPLOYERS", "GRADE",
                "PARTIAL_REFUND", "CAP_6G", "WEEKDAYS", "GRADE", "GRADE", "GRADE", "WEEKDAYS", "GRADE"]
-    details = ["amount", "net_negative", "period", "", "", "", "registered_grade", "", "", "", "inferred_grade",
+    details = ["amount", "net_negative", "", "period", "", "", "", "registered_grade", "", "", "", "inferred_grade",
                "fewer_days", "implied_grade", "implied_month", "claim_grade"]
     inferred = choices.index("GRADE", choices.index("WEEKDAYS"))
     which = np.select(conds, np.arange(len(conds)), default=-1)
@@ -588,6 +662,15 @@ def _classify_claim_units(units_idx, u_claim, u_nav, u_fra, u_til, u_holiday, cl
     out["other_basis_ore"][u] = other
     out["basis_ore"][u] = np.where(has_income, basis, np.nan)
     out["g_day_cap_kr"][u] = cap_day_kr(g)
+    reached = u[result == CODE["MAKSDATO_REACHED"]]
+    if len(reached):
+        m = maks_inside & (result == CODE["MAKSDATO_REACHED"])
+        out["maksdato"][reached] = maks[m]
+        out["days_after_maks"][reached] = weekdays(maks[m] + DAY, ctil[m])
+        paid_to_maks = weekdays(np.maximum(fra[m], cfra[m]), maks[m])
+        out["weekdays"][reached] = paid_to_maks
+        out["expected_ore"][reached] = np.where(has_income[m], np.where(grade_c[m] < 100, rate_c[m], rate100[m])
+                                                * paid_to_maks * 100, -1)
     return out
 
 
@@ -695,3 +778,151 @@ def _unpaid_claims(claims: pd.DataFrame, candidates: np.ndarray, r: Rules, as_of
         "detail": np.where(past_maks, "past_maksdato", np.where(final, "deadline", "")),
         "maksdato": person_maks.astype("datetime64[s]"),
     })
+
+
+def _close_open_ended(claims: pd.DataFrame, lines: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """A claim registered without til_dato (an ongoing absence; the definition allows it) is
+    read as open to the end of the report's period: the latest period end among the lines,
+    else the day before the month of `as_of`."""
+    if "open_ended" not in claims or not claims["open_ended"].to_numpy(bool).any():
+        return claims
+    til = lines["til"].to_numpy("datetime64[D]")
+    til = til[~np.isnat(til)]
+    end = til.max() if len(til) else _month_start(as_of) - DAY
+    claims = claims.copy()
+    open_ = claims["open_ended"].to_numpy(bool)
+    fra = claims["fra"].to_numpy("datetime64[D]")[open_]
+    new_til = claims["til"].to_numpy("datetime64[D]").copy()
+    new_til[open_] = np.maximum(fra, end)
+    claims["til"] = new_til.astype("datetime64[s]")
+    return claims
+
+
+def offset_history_rows(result: MatchResult, report_id: str) -> dict[str, Any]:
+    """What a report's item keeps of the lines it offset, so a later negative line can be linked
+    to one of them: columns of HISTORY_COLUMNS (fnr as its keyed hash in hex, dates as days since
+    1970, -1 when missing; report_id once). About 70 bytes a line as JSON."""
+    lines = result.lines
+    outcome = lines["outcome"].astype(str).to_numpy()
+    claim = lines["claim"].to_numpy()
+    mine = np.flatnonzero((lines["report_id"].astype(str).to_numpy() == report_id)
+                          & np.isin(outcome, OFFSET_REASONS) & (claim >= 0)
+                          & (lines["amount_ore"].to_numpy() > 0))
+
+    def days(col: str) -> list[int]:
+        d = lines[col].to_numpy("datetime64[D]")[mine]
+        return np.where(np.isnat(d), -1, d.view(np.int64)).tolist()
+
+    return {
+        "report_id": report_id,
+        "fnr_hash": [f"{int(h):016x}" for h in fnr_hash(lines["fnr"].to_numpy(np.int64)[mine])],
+        "bnr": lines["bnr"].to_numpy(np.int64)[mine].tolist(),
+        "code": lines["code"].astype(str).to_numpy()[mine].tolist(),
+        "fra": days("fra"), "til": days("til"),
+        "amount_ore": lines["amount_ore"].to_numpy(np.int64)[mine].tolist(),
+        "krav_id": result.claims["krav_id"].astype(str).to_numpy()[claim[mine]].tolist(),
+        "line_no": lines["line_no"].to_numpy(np.int64)[mine].tolist(),
+    }
+
+
+def history_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """What offset_history_rows kept, from every earlier report -> a frame for MatchInput.history."""
+    parts = [p for p in parts if p.get("line_no")]
+    if not parts:
+        return pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
+
+    def cat(key: str, dtype) -> np.ndarray:
+        return np.concatenate([np.asarray(p[key], dtype=dtype) for p in parts])
+
+    def dates(key: str) -> np.ndarray:
+        d = cat(key, np.int64)
+        return np.where(d < 0, NAT, d.view("datetime64[D]"))
+
+    hashes = bytes.fromhex("".join(h for p in parts for h in p["fnr_hash"]))
+    return pd.DataFrame({
+        "fnr_hash": np.frombuffer(hashes, dtype=">u8").astype(np.uint64), "bnr": cat("bnr", np.int64),
+        "code": cat("code", object), "fra": dates("fra"), "til": dates("til"), "amount_ore": cat("amount_ore", np.int64),
+        "krav_id": cat("krav_id", object),
+        "report_id": np.concatenate([np.full(len(p["line_no"]), p["report_id"], dtype=object) for p in parts]),
+        "line_no": cat("line_no", np.int64),
+    })
+
+
+def _link_reversals(u_outcome, u_detail, extra, u_first, n_lines, lines, fnr, bnr, code, fra, til, dated, amt, seq,
+                    outcome_of_line, line_claim, claims, history, r: Rules) -> None:
+    """A negative line nothing in its own report nets against, whose person, bedriftsnummer and
+    benefit (or a recovery code) match a line offset in an earlier report (this run or an earlier
+    run), with an overlapping or no period and an offset at least as large: REVERSAL, linked to
+    that offset (claim, report, line) with the proposed reversal posting for HR to confirm."""
+    neg_units = np.flatnonzero((u_outcome == CODE["NEGATIVE_LINE"]) & (u_detail == "") & (n_lines == 1))
+    if not len(neg_units):
+        return
+    ni = u_first[neg_units]
+    neg = pd.DataFrame({"u": neg_units, "fh": fnr_hash(fnr[ni]), "bnr": bnr[ni], "code": code[ni],
+                        "fra": fra[ni], "til": til[ni], "amount": -amt[ni], "seq": seq[ni]})
+    offset_codes = np.array([CODE[c] for c in OFFSET_REASONS])
+    bi = np.flatnonzero(np.isin(outcome_of_line, offset_codes) & (line_claim >= 0) & (amt > 0) & np.isin(fnr, fnr[ni]))
+    parts = [pd.DataFrame({"fh": fnr_hash(fnr[bi]), "bnr": bnr[bi], "ccode": code[bi], "cfra": fra[bi],
+                           "ctil": til[bi], "camount": amt[bi],
+                           "krav_id": claims["krav_id"].astype(str).to_numpy()[line_claim[bi]],
+                           "report_id": lines["report_id"].astype(str).to_numpy()[bi],
+                           "line_no": lines["line_no"].to_numpy()[bi], "cseq": seq[bi]})]
+    if isinstance(history, list):
+        history = history_frame(history)
+    if history is not None and len(history):
+        h = history
+        parts.insert(0, pd.DataFrame({
+            "fh": h["fnr_hash"].to_numpy(np.uint64), "bnr": h["bnr"].to_numpy(np.int64),
+            "ccode": np.array([CODE_LIST.index(str(c)) for c in h["code"]], dtype=np.int64),
+            "cfra": h["fra"].to_numpy("datetime64[D]"), "ctil": h["til"].to_numpy("datetime64[D]"),
+            "camount": h["amount_ore"].to_numpy(np.int64), "krav_id": h["krav_id"].astype(str).to_numpy(),
+            "report_id": h["report_id"].astype(str).to_numpy(), "line_no": h["line_no"].to_numpy(np.int64),
+            "cseq": np.full(len(h), -1, dtype=np.int64)}))
+    earlier = pd.concat(parts, ignore_index=True)
+    earlier["order"] = np.arange(len(earlier))
+    pairs = neg.merge(earlier, on=["fh", "bnr"])
+    if not len(pairs):
+        return
+    recovery = np.isin(pairs["code"].to_numpy(), _code_indexes(r.recovery_codes))
+    nd = ~np.isnat(pairs["fra"].to_numpy("datetime64[D]")) & ~np.isnat(pairs["til"].to_numpy("datetime64[D]"))
+    cd = ~np.isnat(pairs["cfra"].to_numpy("datetime64[D]")) & ~np.isnat(pairs["ctil"].to_numpy("datetime64[D]"))
+    overlap = ~nd | ~cd | ((pairs["fra"] <= pairs["ctil"]) & (pairs["til"] >= pairs["cfra"])).to_numpy()
+    ok = ((pairs["cseq"] < pairs["seq"]).to_numpy() & ((pairs["code"] == pairs["ccode"]).to_numpy() | recovery)
+          & overlap & (pairs["camount"] >= pairs["amount"]).to_numpy())
+    pairs = pairs[ok]
+    if not len(pairs):
+        return
+    same_period = (nd[ok] & cd[ok] & (pairs["fra"] == pairs["cfra"]).to_numpy() & (pairs["til"] == pairs["ctil"]).to_numpy())
+    pairs = pairs.assign(score=(pairs["camount"] == pairs["amount"]).to_numpy() * 2 + same_period)
+    best = pairs.sort_values(["u", "score", "order"], ascending=[True, False, False]).drop_duplicates("u")
+    ledger = r.ledger
+    for row in best.itertuples(index=False):
+        u = int(row.u)
+        u_outcome[u] = CODE["REVERSAL"]
+        proposed = int(row.amount)
+        kr = round(proposed / 100, 2)
+        extra[u] = {
+            "claim_ids": [row.krav_id],
+            "reversal": {
+                "claim_id": row.krav_id, "report_id": row.report_id, "line_no": int(row.line_no),
+                "offset_amount": round(int(row.camount) / 100, 2), "offset_amount_ore": int(row.camount),
+                "proposed_amount": kr, "proposed_amount_ore": proposed,
+                "posting": [{"konto": ledger.claim_account, "debet": kr},
+                            {"konto": ledger.bank_account, "kredit": kr}],
+            },
+        }
+
+
+def _extra_facts(nu: int, calc: dict[str, np.ndarray], claims: pd.DataFrame, u_claim: np.ndarray, r: Rules
+                 ) -> np.ndarray:
+    """Per unit: facts the explanation and the case need beyond the common columns (or None)."""
+    extra = np.full(nu, None, dtype=object)
+    for u in np.flatnonzero(calc["rounding_tol_ore"] > 0):
+        extra[u] = {"rounding": {"weekdays": int(calc["weekdays"][u]), "per_weekday_nok": r.rounding_per_weekday,
+                                 "tolerance_ore": int(calc["rounding_tol_ore"][u])}}
+    ctil = claims["til"].to_numpy("datetime64[D]")
+    for u in np.flatnonzero(~np.isnat(calc["maksdato"])):
+        extra[u] = {"maksdato": {"maksdato": str(calc["maksdato"][u]), "days_after": int(calc["days_after_maks"][u]),
+                                 "first_day_after": str(calc["maksdato"][u] + DAY),
+                                 "claim_til": str(ctil[u_claim[u]]), "days_paid": int(calc["weekdays"][u])}}
+    return extra

@@ -53,6 +53,13 @@ class Rules(BaseModel):
 
     tolerance_days: int = Field(3, ge=0, le=31, description="Days a period may differ and still match.")
     tolerance_nok: float = Field(50, ge=0, description="Kroner an amount may differ and still match (rounding).")
+    rounding_per_weekday: float = Field(
+        1.0, ge=0, le=10, description="Kroner a claim may differ per weekday of the paid period and still be "
+        "ROUNDING (NAV rounds the day rate to whole kroner); the tolerance is the larger of this x weekdays "
+        "and tolerance_nok.")
+    open_ended_claims: bool = Field(
+        False, description="A claim without til_dato (an ongoing absence) is read as open to the end of the "
+        "report's period; when false such a row is a claim-row case.")
     claim_unpaid_final_after_days: int = Field(
         90, ge=1, description="Days after the claim period's end before an unpaid claim is final.")
     min_grade: int = Field(20, ge=0, le=100, description="Below this grade (%) NAV pays nothing.")

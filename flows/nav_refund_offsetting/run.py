@@ -24,18 +24,19 @@ import pandas as pd
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnr, mask_fnrs_in_text
 from connectors.nav.bank import read_bank_credits
-from connectors.nav.hr_claims import read_claims, read_employees
+from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
+from flows.nav_refund_offsetting import claim_rows, reversal, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
-from flows.nav_refund_offsetting import sources
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
     fnr_hash,
     latest_maksdato_per_person,
     match,
+    offset_history_rows,
 )
 from flows.nav_refund_offsetting.outcomes import CLAIM_CATEGORIES, LINE_CATEGORIES, OFFSET_REASONS, label
 from flows.nav_refund_offsetting.rules import Rules, cap_day_kr
@@ -126,6 +127,10 @@ def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisi
             # Finance has looked at the bank side; the report's lines are matched next.
             ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
             result.requeued.append(case.reference)
+        elif action == reversal.ACTION:
+            new_rows, note = reversal.reversal_rows(case, decision, data, booking, ledger, ctx.run_id)
+            rows.extend(new_rows)
+            details.update(journal_rows=len(new_rows), **({"note": note} if note else {}))
         elif action in ("approve_nav_amount", "write_off"):
             new_rows = _decision_rows(case, action, decision, data, booking, ledger, ctx.run_id)
             rows.extend(new_rows)
@@ -342,13 +347,16 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     items.sort(key=_report_sort_key)
     work = bool(items) or inputs.as_of is not None
 
-    # Inputs first: a bad claims file stops the run before anything is offset (nothing half-imported).
+    # Inputs first: a file that cannot be used as a whole stops the run before anything is offset (nothing
+    # half-imported); a bad claim row only sets that row (and its person) aside (claim_rows).
     claims = employees = bank = None
     if work:
         try:
             claims_input = definition.input("refund-claims")
             claims_path = inputs.claims_file or _input_path(ctx, "refund-claims")
-            claims = read_claims(claims_path, claims_input.columns or None, claims_input.required_columns or None)
+            claims_read = read_claims_rows(claims_path, claims_input.columns or None,
+                                           claims_input.required_columns or None, rules.open_ended_claims)
+            claims = claims_read.claims
             emp_path = inputs.employees_file or (None if inputs.file_mode else _input_path(ctx, "employees"))
             if emp_path is not None and (inputs.employees_file or emp_path.exists()):
                 emp_input = _maybe_input(definition, "employees")
@@ -445,7 +453,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         claims = claims.assign(settled=claims["krav_id"].isin(state.settled_claims).to_numpy(),
                                in_case=claims["krav_id"].isin(state.case_claims).to_numpy())
         result = match(MatchInput(lines=lines, claims=claims, rules=rules, as_of=as_of, employees=employees,
-                                  known_fps=state.known_fps, prev_maksdato=state.maksdato))
+                                  known_fps=state.known_fps, prev_maksdato=state.maksdato,
+                                  history=state.offsets, held_fnrs=claim_rows.held_fnrs(claims_read.issues)))
     progress.update(0.5)
 
     journal_frames = [decisions.journal]
@@ -471,6 +480,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             case, row = _unit_case(ctx, rules, view, views, int(uid))
             cases.append(case)
             exception_rows.append(row)
+        row_cases, row_rows = claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name)
+        cases += row_cases
+        exception_rows += row_rows
         for item, rep, p in parsed:
             if item.id in held:
                 _held_case(ctx, rules, item, rep, p, checks[item.id], result, views, exception_rows)
@@ -651,7 +663,7 @@ def _item_result(ctx: RunContext, result: MatchResult, report_id: str) -> dict[s
     data: dict[str, Any] = {
         "run_id": ctx.run_id, "lines": int(mine.sum()), "offset": int(offset.sum()),
         "outcomes": dict(Counter(outcome[mine])), "offset_fps": fp_hex(lines["fp"].to_numpy()[offset]),
-        "settled_claims": sorted(map(str, settled)),
+        "settled_claims": sorted(map(str, settled)), "offsets": offset_history_rows(result, report_id),
     }
     return data
 
@@ -759,7 +771,8 @@ class _Views:
             other_basis_ore=float(U["other_basis_ore"][uid]), basis_ore=float(U["basis_ore"][uid]),
             cap_day_kr=int(cap_day_kr(np.array([U["g"][uid]]))[0]) if U["g"][uid] else 0,
             tolerance_nok=self.rules.tolerance_nok, tolerance_days=self.rules.tolerance_days,
-            maksdato_prev=_pydate(self.L["maksdato_prev"][first]) if first is not None else None)
+            maksdato_prev=_pydate(self.L["maksdato_prev"][first]) if first is not None else None,
+            extra=U["extra"][uid] or {})
         self._cache[uid] = view
         return view
 
@@ -843,6 +856,7 @@ def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, 
                    for c in claims],
         "fps": fp_hex(np.array([x["fp"] for x in view.lines], dtype=np.uint64)),
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
+        **view.extra,
     }
     org_unit = views.org_unit(first["fnr"], first["bnr"], claims)
     message = mask_fnrs_in_text(f"{label(view.outcome)} ({ex.where(view.lines)}): {text}")

@@ -70,6 +70,7 @@ class State:
     last_api_id: int = 0
     last_value_date: date | None = None
     bank_released: set[str] = field(default_factory=set)                    # item references
+    offsets: list[dict] = field(default_factory=list)   # per report: the lines it offset (matching.HISTORY_COLUMNS)
 
 
 def load_state(store: WorkQueueStore, process_id: str) -> State:
@@ -94,6 +95,8 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
             if result.get("offset_fps"):
                 fps.append(fp_from_hex(result["offset_fps"]))
             state.settled_claims.update(result.get("settled_claims", []))
+            if result.get("offsets"):
+                state.offsets.append(result["offsets"])
             if result.get("maksdato"):
                 rows = result["maksdato"]
                 maks_parts.append(pd.DataFrame({

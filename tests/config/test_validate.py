@@ -60,7 +60,8 @@ def _rename(old: str, new: str) -> Callable[[dict], None]:
 
 
 def _duplicate_category(d: dict) -> None:
-    d["exception_categories"].append(dict(d["exception_categories"][0], meaning="En annen betydning"))
+    # Inserted second, so the expected field path does not depend on how many categories there are.
+    d["exception_categories"].insert(1, dict(d["exception_categories"][0], meaning="En annen betydning"))
 
 
 def _required_not_mapped(d: dict) -> None:
@@ -76,7 +77,7 @@ BROKEN = [
     ("cron-with-six-fields", _set("schedule.cron", "0 0 7 3 * *"), "schedule.cron", "cron needs 5 fields"),
     ("unknown-time-zone", _set("schedule.timezone", "Europe/Olso"), "schedule.timezone",
      "unknown time zone 'Europe/Olso'"),
-    ("duplicate-category-code", _duplicate_category, "exception_categories.18.code",
+    ("duplicate-category-code", _duplicate_category, "exception_categories.1.code",
      "'GRADE' must be unique (also at exception_categories.0.code)"),
     ("bad-category-code-format", _set("exception_categories.0.code", "grade"), "exception_categories.0.code",
      "must be UPPER_SNAKE_CASE"),
