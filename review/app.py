@@ -36,10 +36,10 @@ from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.catalogue import load_catalogue
 from config.process_definition import ProcessDefinition
 from config.settings import Settings, get_settings
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text, valid_fnr
-from flows.runtime import FnrScrubFilter
+from connectors.identifiers import FnrScrubFilter, mask_fnr, mask_fnrs_in_text, valid_fnr
 from review import auth, decisions, queries
 from review.export import workbook
 from review.formatting import (
@@ -224,13 +224,12 @@ def _templates() -> Jinja2Templates:
 # ---------------------------------------------------------------------------- app
 
 def create_app(settings: Settings | None = None, store: WorkQueueStore | None = None) -> FastAPI:
-    from flows.registry import catalogue as load_catalogue
-
     settings = settings or get_settings()
     store = store or WorkQueueStore.from_settings(settings)
     secret = settings.review.session_secret.get_secret_value()
     state = ReviewState(
-        settings=settings, store=store, reader=queries.Reader(store), catalogue=load_catalogue(settings),
+        settings=settings, store=store, reader=queries.Reader(store),
+        catalogue=load_catalogue(settings.paths.processes_dir),
         templates=_templates(), login_csrf=auth.LoginCsrf(secret),
         flash_signer=URLSafeSerializer(secret, salt="review-flash"),
         cookie_name="__Host-rpa_session" if settings.review.secure_cookies else "rpa_session")

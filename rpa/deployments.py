@@ -22,10 +22,10 @@ from typing import Any
 
 from config.process_definition import ProcessDefinition
 from config.settings import Settings, get_settings
+from flows.kit.prefect import BASE_TAG  # one tag, shared with the SLA monitor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE_SLUG = "catalogue"  # one schedule per deployment, replaced on every `rpa deploy`
-BASE_TAG = "rpa"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def deployment_tags(definition: ProcessDefinition) -> list[str]:
 
 def spec_for(definition: ProcessDefinition, settings: Settings | None = None,
              concurrency_limit: int = 1) -> DeploymentSpec:
-    from flows.runtime import task_options
+    from flows.kit.prefect import task_options
 
     settings = settings or get_settings()
     package = definition.flow_package.split(".", 1)[1]

@@ -31,7 +31,8 @@ from flows.invoice_attachment_upload.rules import Rules
 from flows.invoice_attachment_upload.settle import SettleStats, archive_manifest, settle_files
 from flows.invoice_attachment_upload.texts import logger
 from flows.invoice_attachment_upload.workspace import Workspace
-from flows.runtime import RunContext, RunSummary, finish_run
+from flows.kit import RunContext, RunSummary, recover_abandoned
+from flows.kit import finish as finish_run
 from workqueue.store import NewItem
 
 DROP_FOLDER_INPUT = "drop-folder"
@@ -61,7 +62,7 @@ def setup(ctx: RunContext, inbox: Path | None = None, via: str | None = None) ->
 def recover(ctx: RunContext) -> dict[str, int]:
     """Crash recovery before anything else: claims of dead local workers and expired leases."""
     return {"released_dead_claims": release_dead_local_claims(ctx),
-            "requeued_abandoned": ctx.store.requeue_abandoned(ctx.backoff)}
+            "requeued_abandoned": recover_abandoned(ctx)}
 
 
 def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
