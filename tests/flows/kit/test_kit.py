@@ -9,7 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from flows.kit import BusinessCase, Done, RunSummary, SystemFailure, finish, open_run, run_items, run_scope, stop
+from flows.kit import (
+    BusinessCase,
+    Done,
+    RunSummary,
+    SystemFailure,
+    finish,
+    open_run,
+    run_items,
+    run_scope,
+    stop,
+)
 from flows.kit.prefect import BusinessError, is_business_error, task_options
 from flows.kit.summary import state_message, state_name
 from workqueue.figures import definition_versions
