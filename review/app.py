@@ -56,6 +56,7 @@ from review.formatting import (
     fmt_percent,
     to_oslo,
 )
+from workqueue.figures import case_definition
 from workqueue.models import ExceptionCase
 from workqueue.store import WorkQueueStore, utcnow
 
@@ -415,6 +416,7 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
     breached = active and due is not None and (due if due.tzinfo else due.replace(tzinfo=now.tzinfo)) < now
     return {
         "case": case, "definition": d, "category": cat, "sections": sections, "technical": technical,
+        "rules_version": getattr(case_definition(st.store, case), "label", ""),
         "fnr_masked": mask_fnr(fnr) if fnr else "", "fnr_clear": fnr if (revealed and fnr) else "",
         "fnr_valid": bool(fnr and valid_fnr(fnr)),
         "attachments": attachments, "previews": previews, "inline_types": INLINE_TYPES,

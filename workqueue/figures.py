@@ -19,7 +19,7 @@ from workqueue.models import ExceptionCase, ItemStatus, ProcessRun, WorkItem
 from workqueue.store import NotFound, WorkQueueStore
 
 __all__ = ["RunCounts", "DefinitionVersion", "run_counts", "record_definition", "definition_versions",
-           "run_definition", "version_label"]
+           "run_definition", "version_label", "case_definition"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,16 @@ def run_definition(store: WorkQueueStore, run_id: str) -> DefinitionVersion | No
     if not d.get("version"):
         return None
     return DefinitionVersion(d["version"], d["hash"], date.fromisoformat(d["since"][:10]))
+
+
+def case_definition(store: WorkQueueStore, case: Any) -> DefinitionVersion | None:
+    """The definition version of the run that opened `case`: the run of its process that was under
+    way when the case was created (a process runs one at a time)."""
+    with store.session() as s:
+        run = s.scalar(select(ProcessRun).where(
+            ProcessRun.process_id == case.process_id, ProcessRun.started_at <= case.created_at)
+            .order_by(ProcessRun.started_at.desc()).limit(1))
+        if run is None or (run.finished_at is not None and run.finished_at < case.created_at):
+            return None
+        run_id = run.run_id
+    return run_definition(store, run_id)

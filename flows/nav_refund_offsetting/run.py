@@ -51,6 +51,7 @@ from flows.nav_refund_offsetting.state import (
     open_claim_case,
     parse_decision_amount,
 )
+from workqueue.figures import run_counts
 from workqueue.models import ItemStatus
 from workqueue.store import NewCase, NewItem
 
@@ -555,7 +556,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         run_id=ctx.run_id, process_name=definition.name, as_of=as_of, reports=report_rows,
         line_counts=dict(counts), line_amounts=dict(amounts), claim_counts=dict(unpaid_counts),
         claim_amounts=dict(unpaid_amounts), offset_rows=offset_rows, exception_rows=exception_rows,
-        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings))
+        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings,
+        rules_version=ctx.version_label,
+        cases_opened=run_counts(ctx.store, ctx.run_id).cases_opened))
     progress.update(1.0)
 
     total_lines = sum(counts.values())

@@ -152,3 +152,24 @@ def _definition(pid):
     from flows.registry import load_definition
 
     return load_definition(pid)[0]
+
+
+def test_processes_history_lists_the_versions_with_their_runs(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from config.settings import get_settings
+    from rpa.cli import app
+
+    monkeypatch.setenv("RPA_DATABASE__URL", f"sqlite:///{tmp_path / 'history.db'}")
+    get_settings.cache_clear()
+    try:
+        store = WorkQueueStore.from_settings()
+        ctx = open_run(INVOICE, store=store, out_dir=tmp_path / "run")
+        finish(ctx, RunSummary(INVOICE, ctx.run_id, 0, 0, {}))
+        store.close()
+        result = CliRunner().invoke(app, ["processes", "history", INVOICE])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Versjon 1  fra ")
+    assert ctx.run_id in result.output and "completed" in result.output
