@@ -1,8 +1,9 @@
 """Benefits figures per process and month, from the run records: the one computation that the
 benefits report (flows/benefits_report) and the review app's benefits page both call.
 
-One rule per run: a run still `running` is not counted yet; `completed` counts as a good run;
-`failed`, `stopped` and `abandoned` count as runs that did not complete; cases, automated cases
+One rule per run: a run still `running` is not counted yet; `completed` and `paused` (a quota
+ended it; a follow-up run continues) count as good runs; `failed`, `stopped` and `abandoned` count
+as runs that did not complete; cases, automated cases
 and exceptions come from what the run recorded (flows.kit.finish). Hours saved = automated cases x
 (manual - robot minutes per case, never below zero) from the definition's baseline.
 """
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = ["Figures", "minutes_saved_per_case", "run_month", "aggregate", "COUNTED", "NOT_COMPLETED"]
 
-COUNTED = {"completed", "failed", "stopped", "abandoned"}
+COUNTED = {"completed", "paused", "failed", "stopped", "abandoned"}
 NOT_COMPLETED = {"failed", "stopped", "abandoned"}
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -72,7 +72,7 @@ class Declaration:
     json_keys: Sequence[str] | None = None                          # --json: these keys (default: all)
     stop_errors: tuple[type[BaseException], ...] = ()               # a system was down: the run stops, exit 1
     check: Callable[[SimpleNamespace], None] | None = None          # raise BusinessError on bad options
-    task_names: dict[str, str] = field(default_factory=dict)
+    out_param: str = "out_dir"                                      # the flow parameter for --out
 
     @property
     def flow_name(self) -> str:
@@ -139,7 +139,7 @@ def make_flow(decl: Declaration):
     from prefect.states import Completed, Failed
 
     def body(**values: Any):
-        out_dir = values.pop("out_dir", None)
+        out_dir = values.pop(decl.out_param, None)
         try:
             summary = run_declared(decl, values, out_dir)
         except Exception as exc:
@@ -153,7 +153,7 @@ def make_flow(decl: Declaration):
     parameters = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                     annotation=list[str] | None if p.kind == "paths" else str | None)
                   for p in decl.params]
-    parameters.append(inspect.Parameter("out_dir", inspect.Parameter.KEYWORD_ONLY, default=None,
+    parameters.append(inspect.Parameter(decl.out_param, inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=str | None))
     body.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     body.__name__ = decl.process_id.replace("-", "_")
@@ -188,7 +188,7 @@ def make_cli(decl: Declaration, flow_getter: Callable[[], Any] | None = None):
         try:
             if prefect:
                 flow = flow_getter() if flow_getter else make_flow(decl)
-                state = flow(**values, out_dir=str(out) if out else None, return_state=True)
+                state = flow(**values, **{decl.out_param: str(out) if out else None}, return_state=True)
                 data = state.result(raise_on_failure=False)
                 if not isinstance(data, dict):  # refused: the message says what to fix
                     raise typer.Exit(_fail_message(state.message or state.name or "", 2))

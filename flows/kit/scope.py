@@ -4,6 +4,7 @@
     running    the run is under way
     completed  the run did all its work (it may have opened cases: "Fullført med avvik")
     stopped    a system the run needs was unavailable; what is left waits in the queue for the next run
+    paused     an external limit (a daily quota) ended the run early; the rest waits for a follow-up run
     failed     an error ended the run (an input refused as a whole, a bug); items stay in the store
     abandoned  the run's process died without finishing (found and closed by the next run)
 """
@@ -20,14 +21,15 @@ from flows.kit.context import RunContext, get_logger, open_run
 from flows.kit.summary import RunSummary, complete_from_store, state_message, state_name
 from workqueue.store import WorkQueueStore
 
-__all__ = ["RUNNING", "COMPLETED", "STOPPED", "FAILED", "ABANDONED", "finish", "stop", "fail", "run_scope"]
+__all__ = ["RUNNING", "COMPLETED", "STOPPED", "PAUSED", "FAILED", "ABANDONED", "finish", "stop", "fail", "run_scope"]
 
-RUNNING, COMPLETED, STOPPED, FAILED, ABANDONED = "running", "completed", "stopped", "failed", "abandoned"
+RUNNING, COMPLETED, STOPPED, PAUSED, FAILED, ABANDONED = (
+    "running", "completed", "stopped", "paused", "failed", "abandoned")
 
 
 def finish(ctx: RunContext, summary: RunSummary, status: str | None = None) -> RunSummary:
     """Close the run: the store's counts go into the summary (computed once), the run record gets it."""
-    status = status or (STOPPED if summary.stopped_reason else COMPLETED)
+    status = status or (STOPPED if summary.stopped_reason else PAUSED if summary.paused_reason else COMPLETED)
     complete_from_store(ctx, summary)
     ctx.store.finish_run(ctx.run_id, status, summary.cases_total, summary.automated, summary.exceptions,
                          summary.to_dict())

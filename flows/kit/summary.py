@@ -33,7 +33,8 @@ class RunSummary:
     definition_hash: str | None = None
     definition_label: str = ""
     decisions_applied: int = 0
-    stopped_reason: str = ""
+    stopped_reason: str = ""   # set: the run stopped (a system was down)
+    paused_reason: str = ""    # set: a quota paused the run; a follow-up run continues
 
     @property
     def straight_through_rate(self) -> float:
@@ -75,6 +76,8 @@ def state_name(summary: RunSummary) -> str:
     """How the run went, in the words an operator reads in Prefect's run list."""
     if summary.stopped_reason:
         return f"Stoppet: {summary.stopped_reason}"[:100]
+    if summary.paused_reason:
+        return f"Pauset: {summary.paused_reason}"[:100]
     if summary.exceptions_total or summary.cases_opened:
         return "Fullført med avvik"
     return "Fullført"

@@ -27,7 +27,7 @@ from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
-from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts
+from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting import sources
@@ -977,6 +977,9 @@ def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOu
         decisions = apply_decisions(ctx, inputs.as_of)
         state, registered = fetch_and_register(ctx, inputs)
         outcome = offset(ctx, inputs, state, decisions, registered)
+    except FetchFailed as exc:  # the source is down: the run stops; the next run fetches again
+        stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
+        raise
     except Exception as exc:
         fail(ctx, exc)
         raise

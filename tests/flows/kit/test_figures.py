@@ -26,7 +26,7 @@ def _summary_sheet(path) -> dict[str, int]:
         label, value = row[0], row[1] if len(row) > 1 else None
         if isinstance(label, str) and isinstance(value, int | float) and not isinstance(value, bool):
             found.setdefault(label, int(value))
-        if len(row) > 2 and isinstance(row[1], str) and re.fullmatch(r"[A-Z_]+", row[1]) and isinstance(row[2], int):
+        if len(row) > 2 and isinstance(row[1], str) and re.fullmatch(r"[A-Z0-9_]+", row[1]) and isinstance(row[2], int):
             codes[row[1]] = row[2]
     return {**found, **{f"code:{k}": v for k, v in codes.items()}}
 
