@@ -172,7 +172,9 @@ def flow_options(process_id: str) -> dict[str, Any]:
         options = task_options(load_definition(process_id)[0])
     except Exception:  # an invalid definition: the run itself refuses with the clear message
         return {"retries": 0, "retry_delay_seconds": 0}
-    return {"retries": options["retries"], "retry_delay_seconds": options["retry_delay_seconds"]}
+    delays = options["retry_delay_seconds"]
+    # Prefect's flow retries take one delay: the definition's first (backoff_seconds).
+    return {"retries": options["retries"], "retry_delay_seconds": delays[0] if delays else 0}
 
 
 def make_cli(decl: Declaration, flow_getter: Callable[[], Any] | None = None):

@@ -33,6 +33,7 @@ class RunSummary:
     definition_hash: str | None = None
     definition_label: str = ""
     decisions_applied: int = 0
+    decisions_by_action: dict[str, int] = field(default_factory=dict)
     stopped_reason: str = ""   # set: the run stopped (a system was down)
     paused_reason: str = ""    # set: a quota paused the run; a follow-up run continues
 
@@ -64,8 +65,15 @@ def complete_from_store(ctx: RunContext, summary: RunSummary) -> RunSummary:
         summary.definition_hash = ctx.definition_version.hash
         summary.definition_label = ctx.definition_version.label
     if not summary.decisions_applied:
-        summary.decisions_applied = int(summary.figures.get("decisions_applied") or 0)
+        applied = summary.figures.get("decisions_applied") or 0
+        if isinstance(applied, dict):  # per action, e.g. {"retry": 2}
+            summary.decisions_by_action = {str(k): int(v) for k, v in applied.items() if v}
+            applied = sum(summary.decisions_by_action.values())
+        summary.decisions_applied = int(applied)
     return summary
+
+
+ACTION_WORDS = {"retry": "prøv igjen", "handled_manually": "behandlet manuelt", "dismiss": "avvist"}
 
 
 def _n(value: int | float) -> str:
@@ -90,7 +98,9 @@ def state_message(summary: RunSummary) -> str:
     if summary.cases_opened is not None:
         parts.append(f"{_n(summary.cases_opened)} nye saker i avvikskøen")
     if summary.decisions_applied:
-        parts.append(f"{_n(summary.decisions_applied)} avgjørelser utført")
+        detail = ", ".join(f"{ACTION_WORDS.get(a, a)} {_n(n)}" for a, n in sorted(summary.decisions_by_action.items()))
+        parts.append(f"{_n(summary.decisions_applied)} avgjørelser fra avvikskøen utført"
+                     + (f" ({detail})" if detail else ""))
     if summary.definition_label:
         parts.append(summary.definition_label)
     return "; ".join(parts)

@@ -99,7 +99,7 @@ def test_registered_deployments_match_the_yaml(catalogue_copy, prefect_harness):
             # carries the definition's retries (Prefect deployments have no retries field).
             flow = load_flow_from_entrypoint(str(PROJECT_ROOT / d.entrypoint))
             assert flow.retries == r.spec.retries == doc.get("retry", {}).get("max_attempts", 3) - 1
-            assert flow.retry_delay_seconds == (r.spec.retry_delay_seconds or 0)
+            assert flow.retry_delay_seconds == (r.spec.retry_delay_seconds or [0])[0]
             assert schedule.slug == schedule_words(doc["schedule"]["cron"])  # in words, not "catalogue"
         pool = client.read_work_pool(settings.prefect.work_pool)
         assert pool.type == "process"

@@ -90,3 +90,51 @@ def test_a_nav_run_shows_one_set_of_figures_everywhere(seeded_nav, sqlite_url, t
                                                                    sum(data["exceptions"].values()))
     assert page.hours_saved == pytest.approx(figures.hours_saved)
     store.close()
+
+
+def _agree_with_the_queue_and_benefits(ctx, data, store):
+    """What every process shares: cases opened = queue rows for the run, per category; the Prefect
+    table = the queue; the benefits report counts the run's cases, automated and exceptions."""
+    from flows.benefits_report.report import compute, window
+    from flows.registry import catalogue
+
+    queue = Counter(c.category for c in store.cases(ctx.process_id))
+    assert data["cases_opened"] == sum(queue.values())
+    assert data["cases_by_category"] == dict(sorted(queue.items()))
+    assert Counter(r["Kategori"] for r in case_rows(ctx)) == queue
+    runs = store.runs(ctx.process_id)
+    report = compute(runs, catalogue(ctx.settings).values(), months=window(None, 1, runs[-1].started_at))
+    figures = report.figures(ctx.process_id, report.months[-1])
+    assert (figures.cases, figures.automated, dict(figures.exceptions)) == (
+        data["cases_total"], data["automated"], data["exceptions"])
+
+
+@pytest.mark.slow
+def test_an_invoice_run_shows_one_set_of_figures_everywhere(invoice_env):
+    result = invoice_env.run(via="api")
+    data = result.summary.to_dict()
+    assert data["files"] == data["uploaded"] + data["already_attached"] + data["quarantined"] + \
+        data["handled_manually"] + data["dismissed"] == data["cases_total"]
+    store = invoice_env.store()
+    ctx = invoice_env.context()
+    ctx.run_id = data["run_id"]
+    try:
+        _agree_with_the_queue_and_benefits(ctx, data, store)
+        assert sum(data["exceptions"].values()) == data["quarantined"]
+    finally:
+        ctx.store.close()
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_vehicle_run_shows_one_set_of_figures_everywhere(vehicle_run, tmp_path):
+    from flows.vehicle_data_collection.periods import Tertial
+    from flows.vehicle_data_collection.process import run_collection
+
+    ctx = vehicle_run(tmp_path / "ut")
+    result = run_collection(ctx, period=Tertial.parse("2026-T1"))
+    data = result.summary.to_dict()
+    assert data["cases_total"] == data["vehicles"]
+    _agree_with_the_queue_and_benefits(ctx, data, ctx.store)
+    sheet = load_workbook(result.report, read_only=True)["Klimarapport"]
+    assert "Regler: versjon 1, " in str(next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))[0])
