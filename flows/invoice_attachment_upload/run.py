@@ -166,11 +166,18 @@ def settle(ctx: RunContext, s: Setup, snapshot: Intake) -> tuple[SettleStats, De
 def steps(ctx: RunContext, params, step, progress=None) -> RunResult:
     """The run's steps in order (`step` runs each directly, or as a Prefect task in the flow)."""
     s = setup(ctx, params.inbox, params.via)
+    log = logger(__name__)
     recovered = step("gjenoppretting", recover, ctx)
+    log.info("Gjenoppretting: %d avbrutte elementer lagt tilbake", sum(recovered.values()))
     dstats = step("avgjorelser", apply_decisions, ctx, s.workspace)
+    log.info("Avgjørelser fra avvikskøen: %d utført", dstats.applied)
     snapshot = step("innlesing", take_in, ctx, s)
     pstats = step("opplasting", upload, ctx, s, len(snapshot.documents), progress, retry=False)
+    log.info("Opplasting: %d behandlet, %d lastet opp, %d lå allerede på bilaget, %d avvik, %d til nytt forsøk",
+             pstats.processed, pstats.uploaded, pstats.already_attached, pstats.business, pstats.system_retry)
     sstats, rstats = step("arkivering", settle, ctx, s, snapshot)
+    log.info("Arkivering: %d filer arkivert, %d i karantene, %d venter", sstats.archived_files + rstats.released_files,
+             sstats.quarantined_files, sstats.pending_files)
     path = write_outcomes(ctx, sstats.outcomes + rstats.outcomes)
     summary = summarize(ctx, s, snapshot, pstats, sstats, dstats, rstats, recovered, path)
     return RunResult(summary, snapshot, pstats, sstats, dstats, rstats, recovered)

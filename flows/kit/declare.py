@@ -145,10 +145,13 @@ def make_flow(decl: Declaration):
         except Exception as exc:
             if is_business_error(exc):  # waiting does not fix an input: no retry
                 get_logger(f"rpa.{decl.process_id}").error("Kjøringen ble avbrutt: %s", exc)
+                _no_more_retries()
                 return Failed(name="Avbrutt: feil i inndata", message=str(exc)[:1000])
             raise  # a system error: Prefect retries the run (the definition's retries)
-        state = Failed if summary.stopped_reason else Completed
-        return state(name=state_name(summary), message=state_message(summary), data=summary.to_dict())
+        if summary.stopped_reason:  # the connectors retried already; the next scheduled run goes on
+            _no_more_retries()
+            return Failed(name=state_name(summary), message=state_message(summary), data=summary.to_dict())
+        return Completed(name=state_name(summary), message=state_message(summary), data=summary.to_dict())
 
     parameters = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                     annotation=list[str] | None if p.kind == "paths" else str | None)
@@ -160,6 +163,22 @@ def make_flow(decl: Declaration):
     body.__doc__ = "\n".join(f"`{p.name}`: {p.help}" for p in decl.params)
     return flow(body, name=decl.flow_name, description=decl.description, validate_parameters=True,
                 **flow_options(decl.process_id))
+
+
+def _no_more_retries() -> None:
+    """Prefect's server retries every Failed flow run that has retries left; a run that fails for a
+    business reason (or stopped on purpose) sets its own remaining retries to zero first."""
+    from prefect import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    run = context.flow_run
+    policy = run.empirical_policy.model_copy(update={"retries": 0})
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.id, empirical_policy=policy)
+    run.empirical_policy = policy
 
 
 def flow_options(process_id: str) -> dict[str, Any]:

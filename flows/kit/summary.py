@@ -122,14 +122,18 @@ def summary_markdown(ctx: RunContext, summary: RunSummary) -> str:
     if summary.definition_label:
         lines.append(f"| Regelverk | {summary.definition_label.removeprefix('Regler: ')} |")
     lines.append("")
-    if summary.exceptions:
-        lines += ["## Avvik per kategori", "", "| Kategori | Betydning | Antall |", "|---|---|---|"]
-        for code, n in sorted(summary.exceptions.items(), key=lambda kv: -kv[1]):
+    codes = sorted(set(summary.exceptions) | set(summary.cases_by_category),
+                   key=lambda c: (-summary.exceptions.get(c, 0), c))
+    if codes:  # the process's unit (NAV: lines) beside the cases they became in the queue
+        lines += ["## Avvik per kategori", "", "| Kategori | Betydning | Antall | Saker i avvikskøen |",
+                  "|---|---|---|---|"]
+        for code in codes:
             try:
                 meaning = d.category(code).meaning
             except KeyError:
                 meaning = ""
-            lines.append(f"| {code} | {meaning} | {_n(n)} |")
+            lines.append(f"| {code} | {meaning} | {_n(summary.exceptions.get(code, 0))} | "
+                         f"{_n(summary.cases_by_category.get(code, 0))} |")
         lines.append("")
     if summary.outputs:
         lines += ["## Filer", ""] + [f"- {name}: `{path}`" for name, path in summary.outputs.items()] + [""]

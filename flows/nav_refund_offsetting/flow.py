@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.kit import BusinessError
+from flows.kit import BusinessError, get_logger
 from flows.kit.declare import Declaration, Param, make_flow
 from flows.nav_refund_offsetting.run import (
     PROCESS_ID,
@@ -25,9 +25,18 @@ from flows.nav_refund_offsetting.run import _pct as pct
 def run_summary(ctx, p, step):
     inputs = RunInputs(source=p.source, report_files=p.report_files, claims_file=p.claims_file,
                        employees_file=p.employees_file, bank_file=p.bank_file, as_of=p.as_of)
+    log = get_logger("rpa.nav_refund_offsetting")
     decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
+    log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
+             len(decisions.requeued))
     state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
-    return step("utligning", offset, ctx, inputs, state, decisions, registered).summary
+    log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
+             len(registered.new), len(registered.already))
+    summary = step("utligning", offset, ctx, inputs, state, decisions, registered).summary
+    log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling",
+             summary.figures["lines"], summary.figures["offset"], summary.figures["exception_lines"],
+             summary.figures["unpaid_claims"])
+    return summary
 
 
 def _check(p) -> None:

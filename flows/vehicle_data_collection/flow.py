@@ -23,6 +23,9 @@ def run_summary(ctx: RunContext, p, step) -> RunSummary:
     prepared = step("forberedelse", prepare, ctx, p.fleet, period, p.source)
     stats = step("oppslag", lambda: look_up(ctx, prepared, progress=Progress("Oppslag i kjøretøyregisteret")),
                  retry=False)  # retries per vehicle itself
+    get_logger("rpa.vehicles").info("Oppslag: %d kjøretøy, %d funnet, %d avvik, %d til nytt forsøk, %d oppslag",
+                                    stats.claimed, stats.done, sum(stats.business.values()), stats.retries_scheduled,
+                                    stats.requests)
     odometer = step("kilometerstand", read_odometers, ctx, prepared) if stats.stopped is None else None
     result = step("rapport", lambda: conclude(ctx, prepared, stats, odometer, close_run=False))
     if result.status == "paused" and result.resume_at and in_prefect_run():

@@ -402,17 +402,6 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     return CollectionResult(status, summary, message, stats.resume_at, Path(outputs["kjoretoy"]) if outputs else None)
 
 
-def exception_rows(ctx: RunContext, result: CollectionResult) -> list[dict[str, Any]]:
-    """The exception table for the Prefect UI (plates only; no personal data in this process)."""
-    rows = []
-    prefix = f"{result.summary.figures['period']}:"
-    for case in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review]):
-        if case.reference.startswith(prefix):
-            rows.append({"kjennemerke": case.reference.split(":", 1)[1], "kategori": case.category,
-                         "virksomhet": case.org_unit or "", "melding": case.message})
-    return rows
-
-
 def run_collection(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | None = None, *,
                    source: str | None = None, today: date | None = None,
                    client: VegvesenClient | None = None) -> CollectionResult:

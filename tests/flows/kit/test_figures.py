@@ -61,8 +61,9 @@ def test_a_nav_run_shows_one_set_of_figures_everywhere(seeded_nav, sqlite_url, t
     markdown = summary_markdown(ctx, outcome.summary)
     assert f"| Saker totalt | {data['lines']:,} |".replace(",", "\u00a0") in markdown
     assert f"| Nye saker i avvikskøen | {data['cases_opened']:,} |".replace(",", "\u00a0") in markdown
-    for code, n in data["exceptions"].items():
-        assert re.search(rf"\| {code} \| [^|]* \| {n:,} \|".replace(",", "\u00a0"), markdown), code
+    for code in set(data["exceptions"]) | set(queue):
+        n, cases = data["exceptions"].get(code, 0), queue.get(code, 0)
+        assert re.search(rf"\| {code} \| [^|]* \| {n:,} \| {cases:,} \|".replace(",", "\u00a0"), markdown), code
 
     # The Excel summary sheet.
     sheet = _summary_sheet(outcome.summary.outputs["utligning"])
