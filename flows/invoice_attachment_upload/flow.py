@@ -7,25 +7,7 @@ retries per item itself), settle (archive/quarantine + files released from quara
 
 from __future__ import annotations
 
-from flows.invoice_attachment_upload.model import PROCESS_ID
-from flows.invoice_attachment_upload.run import run_summary
-from flows.kit.declare import Declaration, Param, make_flow
-
-
-def _console(data: dict) -> list[str]:
-    lines = [f"Kjøring {data['run_id']} via {data['door']}: {data['files']} dokumenter, "
-             f"{data['uploaded']} lastet opp, {data['already_attached']} lå allerede på bilaget, "
-             f"{data['quarantined']} i karantene, {data['pending_files']} filer venter på nytt forsøk."]
-    lines += [f"  {code:28} {n}" for code, n in data["exceptions"].items()]
-    return lines + [f"{name}: {path}" for name, path in data["outputs"].items()]
-
-
-PROCESS = Declaration(
-    PROCESS_ID, run=run_summary, console=_console,
-    description="Opplasting av underbilag: hvert dokument til riktig bilag nøyaktig én gang; arkiv med "
-                "kvittering eller karantene med begrunnelse.",
-    params=[Param("inbox", "Drop folder (default: the definition's input `drop-folder`).", kind="path"),
-            Param("via", "Door into the finance system: api or web (default: the definition's `source`).",
-                  choices=("api", "web"))])
+from flows.invoice_attachment_upload.declaration import PROCESS
+from flows.kit.declare import make_flow
 
 invoice_attachment_upload = make_flow(PROCESS)

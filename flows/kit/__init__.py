@@ -9,36 +9,24 @@ model and a handler (see docs/adding-a-process.md).
     declare   one declaration per process -> the Prefect flow and the `rpa run <process>` CLI
 """
 
-from flows.kit.context import (
-    RunContext,
-    definition_hash,
-    get_logger,
-    in_prefect_run,
-    open_run,
-    scrub_prefect_logs,
-)
-from flows.kit.items import (
-    BusinessCase,
-    Done,
-    LoopCounts,
-    SystemFailure,
-    add_items,
-    recover_abandoned,
-    run_items,
-)
-from flows.kit.prefect import (
-    BusinessError,
-    Progress,
-    final_state,
-    is_business_error,
-    publish_artifacts,
-    task_options,
-)
-from flows.kit.scope import COMPLETED, FAILED, STOPPED, fail, finish, run_scope, stop
-from flows.kit.summary import RunSummary, state_message, state_name, summary_markdown
+import importlib
+from typing import Any
 
-__all__ = ["RunContext", "open_run", "get_logger", "in_prefect_run", "scrub_prefect_logs", "definition_hash",
-           "Done", "BusinessCase", "SystemFailure", "LoopCounts", "add_items", "recover_abandoned", "run_items",
-           "BusinessError", "Progress", "final_state", "is_business_error", "publish_artifacts", "task_options",
-           "COMPLETED", "FAILED", "STOPPED", "fail", "finish", "run_scope", "stop",
-           "RunSummary", "state_message", "state_name", "summary_markdown"]
+_WHERE = {
+    "context": ["RunContext", "open_run", "get_logger", "in_prefect_run", "scrub_prefect_logs", "definition_hash"],
+    "items": ["Done", "BusinessCase", "SystemFailure", "LoopCounts", "add_items", "recover_abandoned", "run_items"],
+    "prefect": ["BusinessError", "Progress", "final_state", "is_business_error", "publish_artifacts", "task_options"],
+    "scope": ["COMPLETED", "FAILED", "STOPPED", "PAUSED", "fail", "finish", "run_scope", "stop"],
+    "summary": ["RunSummary", "state_message", "state_name", "summary_markdown"],
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use: `rpa --help` and the CLIs import the kit without the store or Prefect."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'flows.kit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"flows.kit.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.kit.context import RunContext, get_logger, in_prefect_run
-from flows.kit.prefect import is_business_error, publish_artifacts, task_options
-from flows.kit.scope import finish, run_scope, stop
-from flows.kit.summary import RunSummary, state_message, state_name
+if TYPE_CHECKING:  # the CLI imports this module; the kit's store and Prefect load when a run starts
+    from flows.kit.context import RunContext
+    from flows.kit.summary import RunSummary
 
 __all__ = ["Param", "Declaration", "make_flow", "make_cli", "run_declared", "flow_options", "Step"]
 
@@ -62,15 +61,25 @@ class Param:
         return value
 
 
+def resolve(ref: Any) -> Any:
+    """A "module:name" reference loaded on use (keeps `rpa --help` from importing every process)."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, name = ref.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Declaration:
     process_id: str
-    run: Callable[[RunContext, SimpleNamespace, Step], RunSummary]
+    run: Callable[[RunContext, SimpleNamespace, Step], RunSummary] | str  # or "module:function"
     params: Sequence[Param] = ()
     description: str = ""
     console: Callable[[dict[str, Any]], list[str]] | None = None  # lines the CLI prints without --json
     json_keys: Sequence[str] | None = None                          # --json: these keys (default: all)
-    stop_errors: tuple[type[BaseException], ...] = ()               # a system was down: the run stops, exit 1
+    stop_errors: tuple[type[BaseException] | str, ...] = ()         # a system was down: the run stops, exit 1
     check: Callable[[SimpleNamespace], None] | None = None          # raise BusinessError on bad options
     out_param: str = "out_dir"                                      # the flow parameter for --out
 
@@ -78,8 +87,21 @@ class Declaration:
     def flow_name(self) -> str:
         return self.process_id
 
+    @property
+    def package(self) -> str:
+        return self.process_id.replace("-", "_")
+
+    def stop_types(self) -> tuple[type[BaseException], ...]:
+        return tuple(resolve(e) for e in self.stop_errors)
+
+    def flow(self):
+        """The process's flow object (flows/<pkg>/flow.py:<pkg>), imported on use."""
+        return resolve(f"flows.{self.package}.flow:{self.package}")
+
 
 def _direct_step(name: str, fn: Callable[..., Any], *args: Any, retry: bool = True) -> Any:
+    from flows.kit.context import get_logger
+
     get_logger("rpa.kit").info("Steg %s", name)
     return fn(*args)
 
@@ -87,6 +109,9 @@ def _direct_step(name: str, fn: Callable[..., Any], *args: Any, retry: bool = Tr
 def _prefect_step(ctx: RunContext) -> Step:
     from prefect import task
     from prefect.cache_policies import NO_CACHE
+
+    from flows.kit.context import get_logger
+    from flows.kit.prefect import task_options
 
     options = task_options(ctx)
 
@@ -114,6 +139,11 @@ def _check_choices(decl: Declaration, values: dict[str, Any]) -> None:
 def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path | None = None,
                  step: Step | None = None) -> RunSummary:
     """One run of a declared process without Prefect (the CLI; tests): open, run, finish or fail."""
+    from flows.kit.context import get_logger, in_prefect_run
+    from flows.kit.prefect import publish_artifacts
+    from flows.kit.scope import finish, run_scope, stop
+    from flows.kit.summary import RunSummary
+
     _check_choices(decl, values)
     params = SimpleNamespace(**{p.name: p.convert(values.get(p.name)) for p in decl.params})
     if decl.check:
@@ -122,8 +152,8 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     with run_scope(decl.process_id, out_dir=Path(out_dir) if out_dir else None) as ctx:
         log.info("Kjøring %s av %s startet (%s)", ctx.run_id, decl.process_id, ctx.version_label or "regler")
         try:
-            summary = decl.run(ctx, params, step or (_prefect_step(ctx) if in_prefect_run() else _direct_step))
-        except decl.stop_errors as exc:
+            summary = resolve(decl.run)(ctx, params, step or (_prefect_step(ctx) if in_prefect_run() else _direct_step))
+        except decl.stop_types() as exc:
             return stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
         finish(ctx, summary)
         publish_artifacts(ctx, summary)
@@ -137,6 +167,10 @@ def make_flow(decl: Declaration):
     "Stoppet: …") with the counts in its message."""
     from prefect import flow
     from prefect.states import Completed, Failed
+
+    from flows.kit.context import get_logger
+    from flows.kit.prefect import is_business_error
+    from flows.kit.summary import state_message, state_name
 
     def body(**values: Any):
         out_dir = values.pop(decl.out_param, None)
@@ -186,6 +220,7 @@ def flow_options(process_id: str) -> dict[str, Any]:
     imported (a worker imports it from the deployment's entrypoint, so the retries travel with the
     deployment: Prefect deployments have no retries field of their own)."""
     try:
+        from flows.kit.prefect import task_options
         from flows.registry import load_definition
 
         options = task_options(load_definition(process_id)[0])
@@ -196,8 +231,9 @@ def flow_options(process_id: str) -> dict[str, Any]:
     return {"retries": options["retries"], "retry_delay_seconds": delays[0] if delays else 0}
 
 
-def make_cli(decl: Declaration, flow_getter: Callable[[], Any] | None = None):
-    """`rpa run <process>`: the declaration's options plus --out, --json, --prefect."""
+def make_cli(decl: Declaration):
+    """`rpa run <process>`: the declaration's options plus --out, --json, --prefect. Nothing heavy is
+    imported until the command runs (Prefect only with --prefect)."""
     import typer
 
     app = typer.Typer(help=decl.description)
@@ -206,16 +242,18 @@ def make_cli(decl: Declaration, flow_getter: Callable[[], Any] | None = None):
         out, as_json, prefect = values.pop("out"), values.pop("as_json"), values.pop("prefect")
         values = {k: ([str(v) for v in value] if isinstance(value, list) else
                       str(value) if isinstance(value, Path) else value) for k, value in values.items()}
+        from flows.kit.prefect import is_business_error
+
         try:
             if prefect:
-                flow = flow_getter() if flow_getter else make_flow(decl)
+                flow = decl.flow()
                 state = flow(**values, **{decl.out_param: str(out) if out else None}, return_state=True)
                 data = state.result(raise_on_failure=False)
                 if not isinstance(data, dict):  # refused: the message says what to fix
                     raise typer.Exit(_fail_message(state.message or state.name or "", 2))
             else:
                 data = run_declared(decl, values, out).to_dict()
-        except decl.stop_errors as exc:
+        except decl.stop_types() as exc:
             raise typer.Exit(_fail_message(str(exc), 1)) from None
         except typer.Exit:
             raise

@@ -5,6 +5,6 @@ source could not be read, 2 on an invalid input file, option or definition."""
 from __future__ import annotations
 
 from flows.kit.declare import make_cli
-from flows.nav_refund_offsetting.flow import PROCESS, nav_refund_offsetting
+from flows.nav_refund_offsetting.declaration import PROCESS
 
-app = make_cli(PROCESS, lambda: nav_refund_offsetting)
+app = make_cli(PROCESS)

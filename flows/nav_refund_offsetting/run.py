@@ -988,9 +988,5 @@ def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOu
     return outcome
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f} %".replace(".", ",")
-
-
 __all__ = ["RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
            "fnr_hash", "PROCESS_ID"]

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from flows.kit import Progress, RunContext, RunSummary, get_logger, in_prefect_run
-from flows.kit.declare import Declaration, Param, make_flow
-from flows.vehicle_data_collection import PROCESS_ID
+from flows.kit.declare import make_flow
+from flows.vehicle_data_collection.declaration import PROCESS
 from flows.vehicle_data_collection.periods import Tertial
 from flows.vehicle_data_collection.process import conclude, look_up, prepare, read_odometers
 
@@ -54,32 +54,5 @@ def _schedule_continuation(resume_at: datetime, parameters: dict[str, Any]) -> s
         log.warning("kunne ikke planlegge fortsettelsen: %s", exc)
         return None
 
-
-def _pct(value) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", ",")
-
-
-def _console(data: dict) -> list[str]:
-    climate = data.get("climate") or {}
-    change = data.get("zero_emission_change_pp")
-    lines = [f"Kjøring {data['run_id']} ({climate.get('period_label', data['period'])}, via {data['source']}): "
-             f"{data['vehicles']} kjøretøy i listen, {data['found']} funnet i registeret, "
-             f"andel nullutslipp {_pct(data['zero_emission_share'])}"
-             + (f" (forrige {_pct(data['zero_emission_share_previous'])}, endring "
-                f"{change:+.1f} pp)".replace(".", ",") if change is not None else "") + "."]
-    lines += [f"  {code:22} {n}" for code, n in sorted(data["exceptions"].items())]
-    lines += [f"Advarsel: {w}" for w in data.get("warnings") or []]
-    lines += [f"{name}: {path}" for name, path in data["outputs"].items()]
-    if data.get("status") == "paused":
-        lines.append(data.get("message") or "Pauset")
-    return lines
-
-
-PROCESS = Declaration(
-    PROCESS_ID, run=run_summary, console=_console, out_param="out",
-    description="Innhenting av kjøretøydata fra Statens vegvesen og andel nullutslipp per virksomhet og tertial.",
-    params=[Param("fleet", "The fleet list (.xlsx). Default: the definition's `fleet-list` input.", kind="path"),
-            Param("period", "Tertial, e.g. 2026-T1 (default: the one containing yesterday)."),
-            Param("source", "api or web (default: the definition's `source`).", choices=("api", "web"))])
 
 vehicle_data_collection = make_flow(PROCESS)
