@@ -23,7 +23,7 @@ from typing import Any
 from config.process_definition import ProcessDefinition
 from config.schedule_text import schedule_words
 from config.settings import Settings, get_settings
-from flows.kit.prefect import BASE_TAG  # one tag, shared with the SLA monitor
+from flows.kit.prefect_api import BASE_TAG  # one tag, shared with the SLA monitor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

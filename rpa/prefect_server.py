@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from config.settings import Settings, get_settings
-from flows.kit.prefect import api_healthy, client_settings  # noqa: F401  (re-exported)
+from flows.kit.prefect_api import api_healthy, client_settings  # noqa: F401  (re-exported)
 
 # Measured on 2 cores: the default batch of 1 makes 1000 task runs take 32-42 s to show as
 # Completed; 200 brings it to 7-11 s.

@@ -6,21 +6,19 @@ Prefect API. Nothing here runs per item: per-item state lives in the work-item s
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from config.catalogue import DefinitionError
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
 from flows.kit.context import RunContext, in_prefect_run
+from flows.kit.prefect_api import BASE_TAG, api_healthy, client_settings  # noqa: F401  (re-exported)
 from flows.kit.summary import RunSummary, state_message, state_name, summary_markdown
 from workqueue.models import ExceptionCase, ProcessRun
 
 __all__ = ["BASE_TAG", "BusinessError", "is_business_error", "retry_on_system_error", "task_options",
            "final_state", "publish_artifacts", "Progress", "api_healthy", "client_settings"]
 
-BASE_TAG = "rpa"  # every deployment of the catalogue carries it; automations and the SLA monitor select by it
 
 
 class BusinessError(Exception):
@@ -120,25 +118,3 @@ class Progress:
             from prefect.artifacts import update_progress_artifact
 
             update_progress_artifact(artifact_id=self.artifact_id, progress=round(100 * min(fraction, 1.0), 1))
-
-
-def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@contextlib.contextmanager
-def client_settings(api_url: str, ui_url: str | None = None) -> Iterator[None]:
-    """Point this process's Prefect client at `api_url` (Prefect reads its settings once at
-    import, so setting os.environ afterwards is not enough)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
-
-    updates = {PREFECT_API_URL: api_url}
-    if ui_url:
-        updates[PREFECT_UI_URL] = ui_url
-    with temporary_settings(updates=updates):
-        yield
