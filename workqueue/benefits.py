@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,7 +97,3 @@ def aggregate(runs: Iterable[Any], minutes_saved: Mapping[str, float], *, months
                                           hours_per_working_day=hours_per_working_day)
         figures.add_run(run)
     return rows
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
