@@ -1,5 +1,5 @@
 """`rpa sandbox up | seed`: the local stand-ins for NAV/Altinn, Statens vegvesen, the finance system
-and Maskinporten (the tokens NAV's API demands)."""
+and Maskinporten (the tokens NAV's API demands); each found under sandbox/, none listed."""
 
 from __future__ import annotations
 
@@ -10,16 +10,29 @@ from pathlib import Path
 
 import typer
 
-from config.settings import Settings, get_settings
+from config.settings import FaultSettings, Settings, get_settings
 from sandbox.server import RunningServer, start_in_thread
 
-SYSTEMS = ("nav", "vegvesen", "finance", "maskinporten")
+
+def discover_systems() -> tuple[str, ...]:
+    """Every stand-in found under sandbox/: a package with an `app.py` (create_app) or a `seed.py`
+    (seed). Adding a system or a process's demo data touches no shared list."""
+    here = Path(__file__).resolve().parent
+    return tuple(p.name for p in sorted(here.iterdir())
+                 if p.is_dir() and (p / "__init__.py").exists() and ((p / "app.py").exists() or (p / "seed.py").exists()))
+
+
+SYSTEMS = discover_systems()
 
 app = typer.Typer(help="Local stand-ins for the external systems (127.0.0.1 only).", no_args_is_help=True)
 
 
-def _port(settings: Settings, system: str) -> int:
-    return getattr(settings.sandbox, f"{system}_port")
+def _port(settings: Settings, system: str, module=None) -> int:
+    """The system's port: settings.sandbox.<system>_port, else the app module's DEFAULT_PORT."""
+    port = getattr(settings.sandbox, f"{system}_port", None) or getattr(module, "DEFAULT_PORT", None)
+    if port is None:
+        raise ValueError(f"sandbox/{system}: no port (set sandbox.{system}_port or DEFAULT_PORT in its app.py)")
+    return port
 
 
 def _system_module(system: str, part: str):
@@ -40,9 +53,10 @@ def start_sandbox(settings: Settings | None = None, systems: tuple[str, ...] = S
             module = _system_module(system, "app")
             if module is None:
                 continue
-            faults = getattr(settings.sandbox, f"{system}_faults")
+            faults = getattr(settings.sandbox, f"{system}_faults", None) or FaultSettings()
             created = module.create_app(settings.paths.data_dir, faults)
-            servers.append(start_in_thread(created, settings.sandbox.host, _port(settings, system), name=system))
+            servers.append(start_in_thread(created, settings.sandbox.host, _port(settings, system, module),
+                                           name=system))
     except Exception:
         for server in servers:
             server.stop()

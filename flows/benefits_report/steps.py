@@ -24,7 +24,7 @@ from flows.benefits_report.report import (
     write_excel,
 )
 from flows.benefits_report.rules import Rules
-from flows.runtime import RunContext, RunSummary, finish_run, get_logger, open_run
+from flows.kit import RunContext, RunSummary, fail, finish, get_logger, open_run
 from workqueue.models import ProcessRun
 
 PROCESS_ID = "benefits-report"
@@ -123,8 +123,8 @@ def run_and_finish(months: int | None = None, until: str | None = None, settings
     ctx = open_run(PROCESS_ID, settings=settings, out_dir=out_dir)
     try:
         result = run_benefits_report(ctx, months, until)
-    except Exception:
-        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+    except Exception as exc:
+        fail(ctx, exc)
         raise
-    finish_run(ctx, result.summary)
+    finish(ctx, result.summary)
     return result

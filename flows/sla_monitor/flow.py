@@ -7,7 +7,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import RunContext, finish_run, open_run, publish_artifacts, task_options
+from flows.kit import RunContext, fail, final_state, finish, open_run, publish_artifacts, task_options
+from flows.kit.declare import flow_options
 from flows.sla_monitor.steps import PROCESS_ID, SlaResult, run_sla_monitor
 
 
@@ -17,15 +18,15 @@ def check_and_alert(ctx: RunContext, dry_run: bool) -> SlaResult:
 
 
 @flow(name="sla-monitor", description="Varsler eieren om avvikssaker over fristen og feilede, forsinkede "
-      "eller manglende kjøringer.")
+      "eller manglende kjøringer.", **flow_options(PROCESS_ID))
 def sla_monitor(dry_run: bool = False) -> dict[str, Any]:
     """`dry_run`: find and compose the alerts without sending them."""
     ctx = open_run(PROCESS_ID)
     try:
         result = check_and_alert.with_options(**task_options(ctx))(ctx, dry_run)
-    except Exception:
-        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+    except Exception as exc:
+        fail(ctx, exc)
         raise
+    finish(ctx, result.summary)
     publish_artifacts(ctx, result.summary, result.rows)
-    finish_run(ctx, result.summary)
-    return result.summary.to_dict()
+    return final_state(result.summary)  # "Fullført" / "Fullført med avvik", with the counts

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.notify import Alert, DeliveryReport, Notifier
-from flows.runtime import RunContext, RunSummary, finish_run, get_logger, in_prefect_run, open_run
+from flows.kit import RunContext, RunSummary, fail, finish, get_logger, in_prefect_run, open_run
 from flows.sla_monitor import checks
 from flows.sla_monitor.messages import compose
 from flows.sla_monitor.rules import Rules
@@ -36,7 +36,7 @@ def prefect_api_context(settings):
         return contextlib.nullcontext()
     from prefect.settings import PREFECT_API_URL
 
-    from rpa.prefect_server import api_healthy, client_settings
+    from flows.kit.prefect_api import api_healthy, client_settings
 
     url = PREFECT_API_URL.value() or settings.prefect.api_url
     if not api_healthy(url):
@@ -155,8 +155,8 @@ def run_and_finish(dry_run: bool = False, settings=None, notifier: Notifier | No
     ctx = open_run(PROCESS_ID, settings=settings)
     try:
         result = run_sla_monitor(ctx, dry_run=dry_run, notifier=notifier)
-    except Exception:
-        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+    except Exception as exc:
+        fail(ctx, exc)
         raise
-    finish_run(ctx, result.summary)
+    finish(ctx, result.summary)
     return result

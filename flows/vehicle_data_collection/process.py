@@ -24,7 +24,7 @@ from typing import Any
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.parser import Vehicle, parse_date
-from flows.runtime import Progress, RunContext, RunSummary, finish_run, get_logger
+from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger
 from flows.vehicle_data_collection import PROCESS_ID
 from flows.vehicle_data_collection import outcomes as oc
 from flows.vehicle_data_collection.climate import compute, previous_figures
@@ -282,7 +282,8 @@ def _baseline(ctx: RunContext) -> dict[str, Any] | None:
 
 
 def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: OdometerStats | None = None,
-             *, today: date | None = None) -> CollectionResult:
+             *, today: date | None = None, close_run: bool = True) -> CollectionResult:
+    """The report and the summary; `close_run=False` when the kit's flow finishes the run."""
     period = prepared.period
     items = _period_items(ctx, period)
     cases_by_item: dict[int, list[ExceptionCase]] = {}
@@ -361,7 +362,8 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
                    + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")
                    + "; the next run picks them up and then writes the report.")
     if status == "completed":
-        xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id, meanings=meanings,
+        xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id,
+                                 rules_version=ctx.version_label, meanings=meanings,
                                  excluded={k: v for k, v in exceptions.items() if k != oc.EU_CONTROL_OVERDUE})
         outputs = {"kjoretoy": str(xlsx), "klimarapport_png": str(png)}
 
@@ -391,19 +393,13 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     }
     summary = RunSummary(PROCESS_ID, ctx.run_id, cases_total=len(prepared.fleet.rows), automated=automated,
                          exceptions=dict(exceptions), outputs=outputs, figures=figures)
-    finish_run(ctx, summary, status={"stopped": "failed"}.get(status, status))
+    if status == "stopped":
+        summary.stopped_reason = message or "kjøringen stoppet"
+    elif status == "paused":
+        summary.paused_reason = (message or "").split(" / ")[0]
+    if close_run:
+        finish(ctx, summary)
     return CollectionResult(status, summary, message, stats.resume_at, Path(outputs["kjoretoy"]) if outputs else None)
-
-
-def exception_rows(ctx: RunContext, result: CollectionResult) -> list[dict[str, Any]]:
-    """The exception table for the Prefect UI (plates only; no personal data in this process)."""
-    rows = []
-    prefix = f"{result.summary.figures['period']}:"
-    for case in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review]):
-        if case.reference.startswith(prefix):
-            rows.append({"kjennemerke": case.reference.split(":", 1)[1], "kategori": case.category,
-                         "virksomhet": case.org_unit or "", "melding": case.message})
-    return rows
 
 
 def run_collection(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | None = None, *,
@@ -415,8 +411,8 @@ def run_collection(ctx: RunContext, fleet_path: Path | None = None, period: Tert
         stats = look_up(ctx, prepared, client=client, today=today)
         odometer = read_odometers(ctx, prepared) if stats.stopped is None else None
         return conclude(ctx, prepared, stats, odometer, today=today)
-    except (FleetListError, ValueError):
-        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+    except (FleetListError, ValueError) as exc:
+        fail(ctx, exc)
         raise
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import openpyxl
 import pytest
 
+from config.catalogue import load_catalogue
 from workqueue.models import ProcessRun
 
 NOW = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
@@ -99,8 +100,10 @@ def test_figures_match_the_hand_computation(seeded):
     assert report.totals("invoice-attachment-upload").hours_saved == pytest.approx(23.0)
     assert [round(report.month_hours(m), 6) for m in report.months] == [103.0, 120.0, 100.0]
     assert report.total_hours() == pytest.approx(323.0)
-    assert {p.id for p in report.processes} == {"nav-refund-offsetting", "vehicle-data-collection",
-                                                "invoice-attachment-upload"}
+    from flows.registry import load_definition
+
+    excluded = set(load_definition("benefits-report", settings)[1].exclude_processes)
+    assert {p.id for p in report.processes} == set(load_catalogue(settings.paths.processes_dir)) - excluded
     figures = result.summary.to_dict()
     assert figures["hours_saved"] == 323.0
     assert figures["working_days_saved"] == pytest.approx(43.07)
