@@ -79,7 +79,7 @@ def run(
     if as_json:
         keys = ["process_id", "run_id", "lines", "offset", "offset_by_reason", "exception_lines", "exceptions",
                 "straight_through_rate", "unpaid_claims", "amount_offset_nok", "cases_opened", "journal_rows",
-                "decisions_applied", "reports", "already_offset", "as_of", "message", "outputs"]
+                "decisions_applied", "decisions_refused", "reports", "already_offset", "as_of", "message", "outputs"]
         typer.echo(json.dumps({k: data.get(k) for k in keys}, ensure_ascii=False, indent=2, default=str))
         return
     typer.echo(f"Kjøring {data['run_id']}: {data['lines']} linjer, {data['offset']} utlignet automatisk "
@@ -89,5 +89,8 @@ def run(
         typer.echo(f"  {code:24} {n}")
     if data.get("already_offset"):
         typer.secho(data.get("message") or "", fg=typer.colors.YELLOW)
+    for refused in data.get("decisions_refused") or []:
+        typer.secho(f"Beslutning på sak {refused['case_id']} ble ikke utført: {'; '.join(refused['reasons'])}",
+                    fg=typer.colors.YELLOW)
     for name, path in data["outputs"].items():
         typer.echo(f"{name}: {path}")
