@@ -99,7 +99,7 @@ def register(r: APIRouter, st: Any) -> None:
             if not action:
                 raise decisions.DecisionError("Velg hva du vil gjøre med saken.", field="action")
             clean = decisions.clean_comment(form.get("comment"))
-            dec = decisions.build_decision(case, action, offered, form)
+            dec = decisions.build_decision(case, action, offered, form, definition=definition)
             spec = next(o.spec for o in offered if o.code == action)
             reasons = decisions.approval_needed(definition, case, action, dec, offered)
             if spec.posts_money and form.get("bekreft") != "ja":
@@ -183,7 +183,7 @@ def bulk(request: Request, st: Any, p: Any, cases: list[ExceptionCase], missing:
         definition = st.catalogue.get(c.process_id)
         offered = decisions.offers(st.store, definition, c, declared)
         try:
-            dec = decisions.build_decision(c, action, offered, {}, bulk=True)
+            dec = decisions.build_decision(c, action, offered, {}, bulk=True, definition=definition)
         except decisions.DecisionError as exc:
             why = "handlingen passer ikke for saken" if exc.field == "action" else str(exc).rstrip(".")
             unfit.setdefault(why, []).append(c.id)

@@ -114,12 +114,11 @@ def offers(store: WorkQueueStore, definition: ProcessDefinition | None, case: Ex
         views = []
         for f in s.fields:
             default = wa.default_value(f, data)
-            choices = voucher_candidates(case) if f.type == "choice" else []
-            allowed = set(wa.choices(f, data))
+            labels = dict(voucher_candidates(case)) if f.type == "choice" else {}
+            choices = [(n, labels.get(n, f"Bilag {n}")) for n in wa.choices(f, data)] if f.type == "choice" else []
             views.append(FieldView(f, f"{code}.{f.name}", f"f-{code}-{f.name}",
                                    fmt_amount(float(default)) if default is not None else "",
-                                   wa.bounds_text(f, data) if f.type == "amount" else "",
-                                   [c for c in choices if c[0] in allowed]))
+                                   wa.bounds_text(f, data) if f.type == "amount" else "", choices))
         rules = definition.controls.approval if definition else []
         proposed = {f.spec.name: f.default for f in views}
         out.append(Offer(s, views, wa.approval_reasons(rules, s, proposed, data)))
@@ -172,11 +171,16 @@ def clean_comment(comment: str | None) -> str:
 
 
 def build_decision(case: ExceptionCase, action: str, offered: list[Offer], form: dict[str, str],
-                   bulk: bool = False) -> dict[str, Any]:
+                   bulk: bool = False, definition: ProcessDefinition | None = None) -> dict[str, Any]:
     """The structured part of a decision (besides action and comment) from a submitted form,
     checked against the declaration: DecisionError names the field and says what to fix."""
     offer = next((o for o in offered if o.code == action), None)
     if offer is None:
+        known = _KNOWN.get(action)
+        if known is not None and action in allowed_actions(definition, case.kind, case.category):
+            pre = wa.precondition_holds(known, case_data(case), case.item_id is not None, str(case.kind))
+            if pre is not None:  # allowed for the category, but not for this case: say why
+                raise DecisionError(pre.message, field="action")
         raise DecisionError("Denne handlingen passer ikke for saken.", field="action")
     s = offer.spec
     if bulk and not s.bulk:

@@ -114,6 +114,7 @@ class Precondition:
     """What the case's evidence.data must hold for the action to be offered (and applied)."""
 
     nonempty: tuple[str, ...] = ()     # keys whose value must be a non-empty list/str/number != 0
+    any_nonempty: tuple[str, ...] = ()  # at least one of these keys non-empty
     positive: tuple[str, ...] = ()     # numeric keys that must be > 0
     negative: tuple[str, ...] = ()     # numeric keys that must be < 0
     needs_item: bool = False           # the case has a work item (retry)
@@ -239,6 +240,8 @@ def precondition_holds(spec: ActionSpec, data: Mapping[str, Any], has_item: bool
         return Problem("action", why, "precondition")
     if any(not _truthy(data.get(k)) for k in p.nonempty):
         return Problem("action", why, "precondition")
+    if p.any_nonempty and not any(_truthy(data.get(k)) for k in p.any_nonempty):
+        return Problem("action", why, "precondition")
     for keys, ok in ((p.positive, lambda n: n > 0), (p.negative, lambda n: n < 0)):
         for k in keys:
             n = _number(data.get(k))
@@ -252,9 +255,14 @@ def default_value(f: FieldSpec, data: Mapping[str, Any]) -> Decimal | None:
 
 
 def choices(f: FieldSpec, data: Mapping[str, Any]) -> list[str]:
-    rows = data.get(f.choices_from) or []
+    """The values a choice field accepts: `choices_from` names evidence keys (comma-separated), each
+    a list of candidates or one candidate (a dict)."""
+    rows: list[Any] = []
+    for key in f.choices_from.split(","):
+        value = data.get(key.strip())
+        rows += value if isinstance(value, list) else [value] if isinstance(value, dict) else []
     out = []
-    for c in rows if isinstance(rows, list) else []:
+    for c in rows:
         value = c.get(f.choice_key) or c.get("bilagsnummer") or c.get("id") if isinstance(c, dict) else c
         if value not in (None, ""):
             out.append(str(value))

@@ -7,9 +7,9 @@ from workqueue.actions import ActionSpec, FieldSpec, Precondition
 ACTIONS: dict[str, ActionSpec] = {a.code: a for a in (
     ActionSpec(
         "choose_voucher", "Velg riktig bilag", "Dokumentet lastes opp til bilaget du velger.",
-        fields=(FieldSpec("voucher_number", "choice", "Bilag", choices_from="candidates",
+        fields=(FieldSpec("voucher_number", "choice", "Bilag", choices_from="candidates,voucher",
                           choice_key="voucher_number"),),
-        precondition=Precondition(nonempty=("candidates",),
+        precondition=Precondition(any_nonempty=("candidates", "voucher"),
                                   text="«Velg riktig bilag» krever bilag å velge mellom."),
         bulk=False),
 )}

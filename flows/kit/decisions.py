@@ -136,7 +136,8 @@ def _refuse(store: WorkQueueStore, definition: ProcessDefinition, case: Exceptio
 
 
 def _sla(definition: ProcessDefinition, code: str) -> float | None:
+    """The category's SLA when the definition lists it, else a day (operators follow up)."""
     try:
         return definition.category(code).sla_hours
     except KeyError:
-        return None
+        return 24.0

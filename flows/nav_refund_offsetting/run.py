@@ -116,6 +116,7 @@ def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisi
     ledger = rules_of(ctx).ledger
     booking = (booking_date or date.today()).strftime("%d.%m.%Y")
     rows: list[dict[str, Any]] = []
+    released: list[str] = []
 
     def post(case, decision: dict) -> dict:
         data = (case.evidence or {}).get("data", {}) or {}
@@ -129,14 +130,14 @@ def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisi
             item = ctx.store.get_item(case.item_id)
             if item.status in (ItemStatus.business_exception, ItemStatus.failed):
                 ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
-                applied.requeued.append(case.reference)
+                released.append(case.reference)
             return {"released_report": case.reference}
         return None
 
     handlers = {code: post for code in ACTIONS} | {"handled_manually": release_or_close, "dismiss": release_or_close}
     applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, handlers, ctx.run_id)
     result = Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS), applied=applied.applied,
-                       requeued=applied.requeued, refused=[r.as_dict() for r in applied.refused])
+                       requeued=applied.requeued + released, refused=[r.as_dict() for r in applied.refused])
     if rows:
         result.journal = pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS)
     return result

@@ -13,17 +13,17 @@ from tests.review.test_browser import page, served  # noqa: F401 - the browser f
 pytestmark = pytest.mark.browser
 
 
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Brukernavn").fill(username)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
-    page.get_by_role("button", name="Logg ut").wait_for()
+def _login(pg, url: str, username: str) -> None:
+    pg.goto(f"{url}/login")
+    pg.get_by_label("Brukernavn").fill(username)
+    pg.get_by_label("Passord").fill(PASSWORD)
+    pg.get_by_role("button", name="Logg inn").click()
+    pg.get_by_role("button", name="Logg ut").wait_for()
 
 
-def _logout(page) -> None:
-    page.get_by_role("button", name="Logg ut").click()
-    page.get_by_text("Du er logget ut.").wait_for()
+def _logout(pg) -> None:
+    pg.get_by_role("button", name="Logg ut").click()
+    pg.get_by_text("Du er logget ut.").wait_for()
 
 
 def test_bounds_preview_and_precondition_in_the_browser(served, page):  # noqa: F811
