@@ -14,8 +14,9 @@ ORE = 0.01
 PAID = Ref(key="nav_ore", scale=ORE, label="det NAV har betalt")
 REMAINDER = Ref(key="claim_ore", sum_of="claims", minus="nav_ore", scale=ORE, label="kravets restbeløp")
 DEDUCTION = Ref(key="nav_ore", scale=ORE, label="trekket i rapporten")
-EARLIER = Ref(key="reversal.earlier_offset_ore", scale=ORE, absolute=True, label="den tidligere utligningen")
-PROPOSED = Ref(key="reversal.proposed_ore", scale=ORE, absolute=True)
+# evidence["data"]["reversal"] as the REVERSAL rule writes it (branch h/navrules, issue #21).
+EARLIER = Ref(key="reversal.offset_amount_ore", scale=ORE, absolute=True, label="den tidligere utligningen")
+PROPOSED = Ref(key="reversal.proposed_amount_ore", scale=ORE, absolute=True)
 
 ACTIONS: dict[str, ActionSpec] = {a.code: a for a in (
     ActionSpec(

@@ -151,18 +151,22 @@ def _decision_rows(case, action: str, decision: dict, data: dict, booking: str, 
     claims = data.get("claims", []) or []
     base = {"bilagsdato": booking, "rapport_id": data.get("report_id", ""), "linjer": data.get("linjer", ""),
             "kravkonto": ledger.claim_account, "bankkonto": ledger.bank_account, "kjoring": run_id}
-    if action in ("approve_negative_line", "confirm_reversal"):
-        value = amount if action == "approve_negative_line" else -abs(amount or 0)
+    if action == "confirm_reversal":  # the claim is debited, the bank credited: the claim stands open again
+        rv = data.get("reversal") or {}
+        size = abs(amount or 0)
+        earlier = f"{rv.get('report_id', '')}:{rv.get('line_no', '')}"
+        return [{**base, "bilagstype": "REVERSERING", "krav_id": rv.get("claim_id", ""),
+                 "linjer": f"{data.get('linjer', '')} (reverserer {earlier})", "org_enhet": case.org_unit or "",
+                 "ytelse": data.get("code", ""), "periode_fra": data.get("fra", ""), "periode_til": data.get("til", ""),
+                 "krav_belop": -size / 100, "utbetalt_belop": -size / 100, "differanse": 0.0, "differansekonto": "",
+                 "begrunnelse": f"Reversering av utligning {earlier} bekreftet av HR ({case.category})"}]
+    if action == "approve_negative_line":
         first = claims[0] if claims else {}
-        reversal = data.get("reversal") or {}
-        return [{**base, "bilagstype": "TREKK" if action == "approve_negative_line" else "TILBAKEFORING",
-                 "krav_id": first.get("krav_id", reversal.get("claim_id", "")),
+        return [{**base, "bilagstype": "TREKK", "krav_id": first.get("krav_id", ""),
                  "org_enhet": first.get("org_enhet", case.org_unit or ""), "ytelse": data.get("code", ""),
                  "periode_fra": data.get("fra", ""), "periode_til": data.get("til", ""),
-                 "krav_belop": int(first.get("claim_ore", 0) or 0) / 100, "utbetalt_belop": (value or 0) / 100,
-                 "differanse": 0.0, "differansekonto": "",
-                 "begrunnelse": f"{'Trekk godkjent' if action == 'approve_negative_line' else 'Tilbakeføring bekreftet'}"
-                                f" av HR ({case.category})"}]
+                 "krav_belop": int(first.get("claim_ore", 0) or 0) / 100, "utbetalt_belop": (amount or 0) / 100,
+                 "differanse": 0.0, "differansekonto": "", "begrunnelse": f"Trekk godkjent av HR ({case.category})"}]
     write_off = action == "write_off"
     paid = nav if write_off else (amount if amount is not None else nav)
     written = amount or 0 if write_off else 0
