@@ -113,8 +113,22 @@ def test_bulk_is_all_or_nothing_and_previews_count_and_total(review_env):
     assert {env.store.get_case(c.id).decision["amount"] for c in (a, b)} == {1000.0, 2500.5}
 
 
-def test_users_add_attestant(review_env, tmp_path):
-    from review.auth import add_user, list_users
+def test_rpa_users_add_role_attestant(tmp_path, monkeypatch, fast_password_hashing):
+    from typer.testing import CliRunner
 
-    add_user(review_env.store, "ivar", "attestant", "riktig-hest-batteri-2026", org_units=["Bydel Alna"])
-    assert {u.username: u.role for u in list_users(review_env.store)}["ivar"] == "attestant"
+    from config.settings import get_settings
+    from review.cli import users_app
+
+    monkeypatch.setenv("RPA_DATABASE__URL", f"sqlite:///{tmp_path / 'workqueue.db'}")
+    monkeypatch.delenv("RPA_NEW_USER_PASSWORD", raising=False)
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(users_app, ["add", "atle", "--role", "attestant", "--org-unit", "Bydel Alna",
+                                           "--password-stdin"], input="et-langt-passord\n")
+        assert r.exit_code == 0, r.output
+        assert "created atle (attestant" in r.output
+        r = CliRunner().invoke(users_app, ["add", "uten", "--role", "attestant", "--password-stdin"],
+                               input="et-langt-passord\n")
+        assert r.exit_code != 0 and "minst én organisasjonsenhet" in r.output
+    finally:
+        get_settings.cache_clear()
