@@ -577,7 +577,8 @@ def _users_page(request: Request, st: ReviewState, error: str = "", form: dict |
 
 DETAIL_LABELS = {"category": "kategori", "reason": "årsak", "comment": "kommentar", "username": "bruker",
                  "role": "rolle", "filename": "fil", "error": "feil", "attempt": "forsøk", "attempts": "forsøk",
-                 "failed_logins": "feil passord på rad", "assignee": "saksbehandler", "action": "handling"}
+                 "failed_logins": "feil passord på rad", "assignee": "saksbehandler", "action": "handling",
+                 "reasons": "årsak", "decided_by": "besluttet av"}
 REASON_LABELS = {"wrong password": "feil passord", "unknown user": "ukjent bruker", "locked": "kontoen er låst"}
 
 
@@ -603,6 +604,8 @@ def _audit_summary(event) -> str:
     else:
         for k, v in d.items():
             if k in DETAIL_LABELS:
+                if isinstance(v, list):
+                    v = "; ".join(str(x) for x in v)
                 parts.append(f"{DETAIL_LABELS[k]}: {REASON_LABELS.get(v, v) if isinstance(v, str) else v}")
     return mask_fnrs_in_text(" · ".join(str(x) for x in parts))[:400]
 

@@ -80,6 +80,8 @@ def test_four_eyes_the_decider_cannot_approve_another_attestant_can(review_env):
     kari = env.client("kari")
     page = kari.get(f"/saker/{case.id}").text
     assert "Godkjenn beslutningen" not in page
+    queue = anne.get("/saker?status=venter-godkjenning").text  # what waits for an attestant
+    assert f"Sak {case.id}" in queue and "Venter på godkjenning" in queue
     page = anne.get(f"/saker/{case.id}").text
     r = anne.post(f"/saker/{case.id}/godkjenning", data={"csrf_token": csrf_of(page), "svar": "godkjenn",
                                                         "comment": "Kontrollert mot vedtaket"})
