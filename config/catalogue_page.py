@@ -62,6 +62,9 @@ ACTIONS = {
     "handled_manually": "Behandlet manuelt",
     "dismiss": "Avvis",
     "retry": "Prøv igjen",
+    "approve_negative_line": "Godkjenn trekket",
+    "confirm_reversal": "Bekreft tilbakeføring",
+    "choose_voucher": "Velg riktig bilag",
 }
 
 
@@ -106,6 +109,16 @@ def render_process(d: ProcessDefinition) -> list[str]:
     lines += _table(["Code", "Meaning", "Who resolves", "SLA", "Kind", "Reviewer actions"], [
         [f"`{c.code}`", c.meaning, RESOLVERS.get(c.resolved_by, str(c.resolved_by)), _hours(c.sla_hours),
          KINDS[c.kind], ", ".join(ACTIONS.get(a, a) for a in c.actions)] for c in d.exception_categories])
+    if d.controls.approval:
+        lines += ["", "### Approval limits (four-eyes)", "",
+                  "A reviewer's decision matching a rule waits for an attestant (never the one who decided); "
+                  "the run applies only approved decisions.", ""]
+        lines += _table(["Action", "Needs approval when", "Why (shown to staff)"], [
+            ["every action" if a.action == "*" else f"`{a.action}`",
+             " or ".join(filter(None, [f"amount above {_number(a.above)} kr" if a.above is not None else "",
+                                       f"`{a.when_changed}` differs from the proposed value" if a.when_changed
+                                       else ""])),
+             a.reason] for a in d.controls.approval])
     r = d.retry
     lines += ["", "### Retry on system errors", "",
               f"- Up to {r.max_attempts} attempts per item; the first retry after {_seconds(r.backoff_seconds)}, "

@@ -191,6 +191,29 @@ class RateLimit(Strict):
     daily_quota: int | None = Field(None, gt=0)
 
 
+class ApprovalRule(Strict):
+    """Four-eyes (attestasjon): a decision matching this rule waits for a second person."""
+
+    action: str = Field(description="A declared action code of the process, or '*' for every action.")
+    above: float | None = Field(None, ge=0, description="Approval when the decision's amount (kr, absolute) "
+                                                        "is above this.")
+    when_changed: str = Field("", description="Approval when this field differs from its proposed value "
+                                              "(e.g. `amount`: an offset other than NAV's amount).")
+    reason: str = Field(min_length=5, description="Why, in Norwegian (shown to the reviewer and the attestant).")
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> ApprovalRule:
+        if self.above is None and not self.when_changed:
+            raise ValueError("an approval rule needs `above` or `when_changed`")
+        return self
+
+
+class Controls(Strict):
+    """Internal control on decisions (see docs/review.md): which need an attestant."""
+
+    approval: list[ApprovalRule] = Field(default_factory=list)
+
+
 class ProcessDefinition(Strict):
     id: str = Field(pattern=SLUG, max_length=64)
     version: int = Field(1, ge=1)
@@ -204,6 +227,7 @@ class ProcessDefinition(Strict):
     inputs: list[Input] = Field(min_length=1)
     rules: dict[str, Any] = Field(default_factory=dict, description="Business rules; validated by the flow's model.")
     exception_categories: list[ExceptionCategory] = Field(min_length=1)
+    controls: Controls = Field(default_factory=Controls, description="Approval limits on reviewers' decisions.")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     baseline: Baseline
     personal_data: PersonalData

@@ -45,6 +45,37 @@ def validate_rules(definition: ProcessDefinition, path: Path | str) -> BaseModel
         raise DefinitionError(path, rules_problems(exc)) from None
 
 
+def declared_actions(definition: ProcessDefinition) -> dict | None:
+    """The process's own actions (flows/<package>/actions.py `ACTIONS`) plus the kit's defaults;
+    None when the package declares none (then only the kit's defaults are known)."""
+    from workqueue.actions import KIT_ACTIONS
+
+    module = flow_module(definition, "actions")
+    own = getattr(module, "ACTIONS", None) if module else None
+    return {**KIT_ACTIONS, **(own or {})}
+
+
+def validate_actions(definition: ProcessDefinition, path: Path | str) -> None:
+    """Every category's `actions` and every approval rule name an action the process declares."""
+    known = declared_actions(definition) or {}
+    problems = []
+    for n, cat in enumerate(definition.exception_categories):
+        for m, code in enumerate(cat.actions):
+            if code not in known:
+                problems.append(Problem(f"exception_categories.{n}.actions.{m}",
+                                        f"unknown action {code!r} (declared: {', '.join(sorted(known))})"))
+    for n, rule in enumerate(definition.controls.approval):
+        if rule.action != "*" and rule.action not in known:
+            problems.append(Problem(f"controls.approval.{n}.action",
+                                    f"unknown action {rule.action!r} (declared: {', '.join(sorted(known))})"))
+        spec = known.get(rule.action)
+        if rule.when_changed and spec is not None and spec.field(rule.when_changed) is None:
+            problems.append(Problem(f"controls.approval.{n}.when_changed",
+                                    f"action {rule.action!r} has no field {rule.when_changed!r}"))
+    if problems:
+        raise DefinitionError(path, problems)
+
+
 def validate_file(path: Path) -> ProcessDefinition:
     """Full validation of one file: the generic model, then the flow's rules model."""
     definition = parse_definition(path)
@@ -52,6 +83,7 @@ def validate_file(path: Path) -> ProcessDefinition:
         raise DefinitionError(path, [Problem("id", f"no flow package {definition.flow_package!r} "
                                                    "implements this process")])
     validate_rules(definition, path)
+    validate_actions(definition, path)
     return definition
 
 
@@ -64,7 +96,9 @@ def load_definition(process_id: str, settings: Settings | None = None) -> tuple[
         raise DefinitionError(path, [Problem("", f"no process definition for {process_id!r} in "
                                                  f"{settings.paths.processes_dir}")])
     definition = parse_definition(path)
-    return definition, validate_rules(definition, path)
+    rules = validate_rules(definition, path)
+    validate_actions(definition, path)
+    return definition, rules
 
 
 def catalogue(settings: Settings | None = None) -> dict[str, ProcessDefinition]:

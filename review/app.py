@@ -40,7 +40,7 @@ from config.catalogue import load_catalogue
 from config.process_definition import ProcessDefinition
 from config.settings import Settings, get_settings
 from connectors.identifiers import FnrScrubFilter, mask_fnr, mask_fnrs_in_text, valid_fnr
-from review import auth, decisions, queries
+from review import auth, decision_routes, decisions, queries
 from review.export import workbook
 from review.formatting import (
     AUDIT_LABELS,
@@ -285,6 +285,7 @@ def create_app(settings: Settings | None = None, store: WorkQueueStore | None = 
     _page_routes(app, state)
     form_routes = APIRouter(dependencies=[Depends(require_csrf)])
     _form_routes(form_routes, state)
+    decision_routes.register(form_routes, state)
     app.include_router(form_routes)
     return app
 
@@ -410,7 +411,6 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
                   mask_fnrs_in_text(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))[:500])
                  for k, v in data.items() if k != "fnr"]
     active = case.status in queries.ACTIVE
-    allowed = decisions.allowed_actions(d, case.kind, case.category)
     now = utcnow()
     due = case.due_at
     breached = active and due is not None and (due if due.tzinfo else due.replace(tzinfo=now.tzinfo)) < now
@@ -422,11 +422,20 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
         "attachments": attachments, "previews": previews, "inline_types": INLINE_TYPES,
         "history": queries.case_history(st.reader, case),
         "assignable": queries.assignable_users(st.reader, case, st.catalogue) if active else [],
-        "actions": [decisions.spec(a) for a in allowed], "candidates": decisions.voucher_candidates(case),
-        "default_amount": decisions.default_amount(case), "active": active, "breached": breached,
+        "actions": decisions.offers(st.store, d, case) if active else [], "active": active, "breached": breached,
+        "may_approve": p.role in decision_routes.APPROVER_ROLES and case.decided_by != p.username,
+        "approval_reasons": _approval_reasons(d, case),
         "claimed_by_other": bool(case.assignee and case.assignee != p.username),
         "mine": case.assignee == p.username, "back": back, "form": {}, "errors": {},
     }
+
+
+def _approval_reasons(d: ProcessDefinition | None, case: ExceptionCase) -> list[str]:
+    if case.status != "pending_approval" or d is None:
+        return []
+    spec = decisions.spec(str((case.decision or {}).get("action", "")))
+    return decision_routes.wa.approval_reasons(d.controls.approval, spec, case.decision or {},
+                                               decisions.case_data(case))
 
 
 def _back(request: Request, value: str | None) -> str:
@@ -463,9 +472,7 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         now = utcnow()
         page = queries.queue(st.reader, scope, f, p.username, now)
         here = "/saker" + (f"?{urlencode(f.params(page=page.page))}" if f.params(page=page.page) else "")
-        bulk_actions = []
-        for code in ("approve_nav_amount", "write_off", "handled_manually", "retry", "dismiss"):
-            bulk_actions.append(decisions.spec(code))
+        bulk_actions = decision_routes.bulk_actions(st, [pid for pid, _n in _process_choices(st, scope)])
         return render(request, "queue.html", {
             "active_nav": "saker", "f": f, "page": page, "now": now, "here": here,
             "process_choices": _process_choices(st, scope), "category_choices": _category_choices(st, scope, f.process),
@@ -571,7 +578,8 @@ def _users_page(request: Request, st: ReviewState, error: str = "", form: dict |
 
 DETAIL_LABELS = {"category": "kategori", "reason": "årsak", "comment": "kommentar", "username": "bruker",
                  "role": "rolle", "filename": "fil", "error": "feil", "attempt": "forsøk", "attempts": "forsøk",
-                 "failed_logins": "feil passord på rad", "assignee": "saksbehandler", "action": "handling"}
+                 "failed_logins": "feil passord på rad", "assignee": "saksbehandler", "action": "handling",
+                 "reasons": "årsak", "decided_by": "besluttet av"}
 REASON_LABELS = {"wrong password": "feil passord", "unknown user": "ukjent bruker", "locked": "kontoen er låst"}
 
 
@@ -597,6 +605,8 @@ def _audit_summary(event) -> str:
     else:
         for k, v in d.items():
             if k in DETAIL_LABELS:
+                if isinstance(v, list):
+                    v = "; ".join(str(x) for x in v)
                 parts.append(f"{DETAIL_LABELS[k]}: {REASON_LABELS.get(v, v) if isinstance(v, str) else v}")
     return mask_fnrs_in_text(" · ".join(str(x) for x in parts))[:400]
 
@@ -615,7 +625,7 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
 
     @r.post("/saker/handling")
     def bulk(request: Request, ids: list[int] = Form(default=[]), action: str = Form(""),
-             comment: str = Form(""), tilbake: str = Form("/saker")):
+             comment: str = Form(""), tilbake: str = Form("/saker"), bekreft: str = Form("")):
         p = _principal(request)
         back = _back(request, tilbake)
         if not ids:
@@ -636,34 +646,8 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
                 if not ok:
                     skipped.append(c.id)
             return redirect(request, back, *_bulk_messages(done, skipped, "lagt tilbake", len(ids) - len(cases)))
-        try:
-            clean = decisions.clean_comment(comment)
-        except decisions.DecisionError as exc:
-            return redirect(request, back, ("error", str(exc)))
-        reasons: dict[str, int] = {}
-        for c in cases:
-            if c.assignee and c.assignee != p.username:
-                reasons["tatt av en annen saksbehandler"] = reasons.get("tatt av en annen saksbehandler", 0) + 1
-                continue
-            allowed = decisions.allowed_actions(st.catalogue.get(c.process_id), c.kind, c.category)
-            try:
-                dec = decisions.build_decision(c, action, allowed, {}, bulk=True)
-                decisions.apply(st.store, c, p.username, action, clean, dec)
-                done += 1
-            except decisions.DecisionError as exc:
-                reason = "handlingen passer ikke for saken" if exc.field == "action" else str(exc).rstrip(".")
-                reasons[reason] = reasons.get(reason, 0) + 1
-        missing = len(set(ids)) - len(cases)
-        if missing:
-            reasons["finnes ikke eller er ikke din"] = missing
-        label = decisions.spec(action).label
-        msgs = []
-        if done:
-            msgs.append(("ok", f"{done} {'sak' if done == 1 else 'saker'} er lagret med beslutningen «{label}»."))
-        if reasons:
-            detail = "; ".join(f"{n} {why}" for why, n in reasons.items())
-            msgs.append(("error", f"{sum(reasons.values())} saker ble hoppet over: {detail}."))
-        return redirect(request, back, *msgs)
+        return decision_routes.bulk(request, st, p, cases, len(set(ids)) - len(cases), action, comment, back,
+                                    confirmed=bekreft == "ja")
 
     def _visible(request: Request, case_id: int) -> tuple[auth.Principal, ExceptionCase]:
         p = _principal(request)
@@ -709,30 +693,6 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
         if not queries.reassign(st.store, case.id, assignee, p.username, clean):
             return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
         return redirect(request, _case_url(case.id, back), ("ok", f"Saken er tildelt {assignee}."))
-
-    @r.post("/saker/{case_id:int}/beslutning", response_class=HTMLResponse)
-    def decide(request: Request, case_id: int, action: str = Form(""), comment: str = Form(""),
-               amount: str = Form(""), voucher_number: str = Form(""), tilbake: str = Form("/saker")):
-        p, case = _visible(request, case_id)
-        back = _back(request, tilbake)
-        allowed = decisions.allowed_actions(st.catalogue.get(case.process_id), case.kind, case.category)
-        form = {"action": action, "comment": comment, "amount": amount, "voucher_number": voucher_number}
-        try:
-            if case.assignee and case.assignee != p.username:
-                raise decisions.DecisionError(f"Saken er tatt av {case.assignee}. Be om å få den tildelt først.")
-            if not action:
-                raise decisions.DecisionError("Velg hva du vil gjøre med saken.", field="action")
-            clean = decisions.clean_comment(comment)
-            dec = decisions.build_decision(case, action, allowed, form)
-            decisions.apply(st.store, case, p.username, action, clean, dec)
-        except decisions.DecisionError as exc:
-            ctx = _case_context(st, p, case, back)
-            ctx.update(form=form, errors={exc.field or "general": str(exc)})
-            return render(request, "case.html", {"active_nav": "saker", **ctx}, status_code=400)
-        log.info("case %s (%s/%s) decided %s by %s", case.id, case.process_id, case.category, action, p.username)
-        label = decisions.spec(action).label
-        return redirect(request, back, ("ok", f"Sak {case.id} er lagret: «{label}». Roboten utfører "
-                                              "beslutningen ved neste kjøring."))
 
     @r.post("/saker/{case_id:int}/gjenapne")
     def reopen(request: Request, case_id: int, comment: str = Form(""), tilbake: str = Form("/saker")):

@@ -38,8 +38,9 @@ from config.process_definition import ProcessDefinition
 from workqueue.models import AuditEvent, ReviewSession, User
 from workqueue.store import WorkQueueStore, utcnow
 
-ROLES = ("reviewer", "owner", "admin")
-REVEAL_FNR_ROLES = frozenset({"reviewer", "admin"})
+ROLES = ("reviewer", "attestant", "owner", "admin")
+# An attestant is a reviewer who may also approve (attest) another person's decision above a limit.
+REVEAL_FNR_ROLES = frozenset({"reviewer", "attestant", "admin"})
 AUDIT_ROLES = frozenset({"owner", "admin"})
 BENEFIT_ROLES = frozenset({"owner", "admin"})
 MIN_PASSWORD_LENGTH = 10
@@ -165,7 +166,7 @@ def _clean_list(values: Iterable[str] | None) -> list[str]:
 def _validate(role: str, org_units: list[str], processes: list[str], known_processes: Iterable[str] | None) -> None:
     if role not in ROLES:
         raise UserError(f"Ukjent rolle {role!r}; velg en av: {', '.join(ROLES)}.")
-    if role == "reviewer" and not org_units:
+    if role in ("reviewer", "attestant") and not org_units:
         raise UserError("En saksbehandler må ha minst én organisasjonsenhet.")
     if role == "owner" and not (org_units or processes):
         raise UserError("En prosesseier må ha minst én prosess eller organisasjonsenhet.")

@@ -57,7 +57,7 @@ def _read_password(password_stdin: bool, confirm: bool = True) -> str:
 @users_app.command("add")
 def users_add(
     name: str = typer.Argument(..., help="User name (a–z, 0–9, . _ -), e.g. kari.nordmann."),
-    role: str = typer.Option(..., "--role", help="reviewer | owner | admin"),
+    role: str = typer.Option(..., "--role", help="reviewer | attestant | owner | admin"),
     org_unit: list[str] = typer.Option([], "--org-unit", help="Organisation unit (repeat, or comma-separated)."),
     process: list[str] = typer.Option([], "--process", help="Process id (repeat); none = all processes."),
     full_name: str = typer.Option("", "--full-name", help="Name shown in the app."),

@@ -17,11 +17,13 @@ STATUS_LABELS = {
     "in_review": "Under behandling",
     "resolved": "Løst",
     "dismissed": "Avvist",
+    "pending_approval": "Venter på godkjenning",
 }
 
 KIND_LABELS = {"business": "Forretningsavvik", "system": "Teknisk feil"}
 
-ROLE_LABELS = {"reviewer": "Saksbehandler", "owner": "Prosesseier", "admin": "Administrator"}
+ROLE_LABELS = {"reviewer": "Saksbehandler", "attestant": "Attestant", "owner": "Prosesseier",
+               "admin": "Administrator"}
 
 # Audit actions, as staff read them in the history and the audit trail.
 AUDIT_LABELS = {
@@ -30,6 +32,9 @@ AUDIT_LABELS = {
     "case.claimed": "Tatt av saksbehandler",
     "case.released": "Lagt tilbake i køen",
     "case.decided": "Beslutning",
+    "case.approved": "Beslutning godkjent (attestert)",
+    "case.rejected": "Beslutning avvist av attestant",
+    "case.decision_refused": "Beslutning stoppet av kontrollen ved kjøring",
     "case.reopened": "Gjenåpnet",
     "case.decision_applied": "Beslutningen er utført av roboten",
     "case.viewed": "Sak vist",

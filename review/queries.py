@@ -104,6 +104,7 @@ STATUS_FILTERS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "under-behandling": ("Under behandling", ("in_review",)),
     "loste": ("Løste", ("resolved",)),
     "avviste": ("Avviste", ("dismissed",)),
+    "venter-godkjenning": ("Venter på godkjenning", ("pending_approval",)),
     "alle": ("Alle", None),
 }
 

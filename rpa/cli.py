@@ -187,8 +187,25 @@ def db_upgrade() -> None:
     from workqueue.store import WorkQueueStore
 
     s = get_settings()
-    WorkQueueStore(s.database_url).close()
-    typer.echo(f"schema up to date: {s.database_url.split('@')[-1]}")
+    store = WorkQueueStore(s.database_url)
+    try:
+        published = publish_declared_actions(store)
+    finally:
+        store.close()
+    typer.echo(f"schema up to date: {s.database_url.split('@')[-1]}; actions published for {published} processes")
+
+
+def publish_declared_actions(store) -> int:
+    """Every process's declared actions into the store, for the review app (which imports no flows)."""
+    from flows.kit.decisions import publish_actions
+    from flows.registry import catalogue, flow_module
+
+    n = 0
+    for pid, definition in catalogue().items():
+        module = flow_module(definition, "actions")
+        publish_actions(store, pid, getattr(module, "ACTIONS", None) or {})
+        n += 1
+    return n
 
 
 @db_app.command("status")

@@ -72,6 +72,7 @@ class CaseStatus(StrEnum):
     in_review = "in_review"
     resolved = "resolved"
     dismissed = "dismissed"
+    pending_approval = "pending_approval"  # a decision above its limit waits for an attestant
 
 
 class CaseKind(StrEnum):
@@ -148,6 +149,10 @@ class ExceptionCase(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # workqueue.actions.fingerprint of the case when the decision was taken (stale check at apply).
+    decision_basis: Mapped[str | None] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(128))  # the attestant (four-eyes)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -215,7 +220,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(128), default="")
-    role: Mapped[str] = mapped_column(String(16))  # reviewer | owner | admin
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | attestant | owner | admin
     org_units: Mapped[list[str]] = mapped_column(Json, default=list)
     processes: Mapped[list[str]] = mapped_column(Json, default=list)  # empty = all processes
     password_hash: Mapped[str] = mapped_column(Text)
@@ -254,3 +259,14 @@ class ProcessRun(Base):
     cases_automated: Mapped[int] = mapped_column(Integer, default=0)
     exceptions: Mapped[dict[str, int]] = mapped_column(Json, default=dict)  # category -> count
     summary: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class ProcessActions(Base):
+    """The actions a process declares (workqueue.actions.to_json), published by the process kit so
+    the review app can render and check them without importing flow code."""
+
+    __tablename__ = "process_actions"
+
+    process_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -29,6 +29,7 @@ from workqueue.models import (
     CaseStatus,
     ExceptionCase,
     ItemStatus,
+    ProcessActions,
     ProcessRun,
     WorkItem,
 )
@@ -540,9 +541,13 @@ class WorkQueueStore:
             return case
 
     def decide(self, case_id: int, actor: str, action: str, comment: str,
-               decision: dict[str, Any] | None = None) -> ExceptionCase:
-        """Record a reviewer's decision. `dismiss` closes as dismissed; every other action resolves.
+               decision: dict[str, Any] | None = None, needs_approval: bool = False) -> ExceptionCase:
+        """Record a reviewer's decision. `dismiss` closes as dismissed; every other action resolves,
+        or waits for an attestant (`pending_approval`) when `needs_approval`. The case's fingerprint
+        is kept with it: the applying run refuses the decision if the case has changed since.
         The flow's next run reads resolved cases with decisions not yet applied."""
+        from workqueue.actions import fingerprint
+
         if not comment or not comment.strip():
             raise InvalidTransition("a decision needs a comment")
         with self.session() as s:
@@ -550,28 +555,102 @@ class WorkQueueStore:
             self._require_open(case)
             before = case.status
             now = utcnow()
-            case.status = CaseStatus.dismissed if action == "dismiss" else CaseStatus.resolved
+            case.status = (CaseStatus.pending_approval if needs_approval else
+                           CaseStatus.dismissed if action == "dismiss" else CaseStatus.resolved)
             case.decision = {**(decision or {}), "action": action, "comment": comment.strip()}
             case.decided_by = actor
             case.decided_at = now
+            case.decision_basis = fingerprint(case)
+            case.approved_by = case.approved_at = None
             case.updated_at = now
             self._audit(s, actor, "case.decided", case.process_id, case_id=case.id, from_status=before,
                         to_status=case.status, details=case.decision)
             return case
 
+    def approve_decision(self, case_id: int, actor: str, comment: str) -> ExceptionCase:
+        """An attestant approves a decision waiting for approval; never the one who took it."""
+        if not comment or not comment.strip():
+            raise InvalidTransition("an approval needs a comment")
+        with self.session() as s:
+            case = self._case(s, case_id)
+            if case.status != CaseStatus.pending_approval:
+                raise InvalidTransition(f"case {case_id} is {case.status}: nothing waits for approval")
+            if case.decided_by == actor:
+                raise InvalidTransition(f"case {case_id}: {actor} took the decision and cannot approve it")
+            now = utcnow()
+            action = (case.decision or {}).get("action")
+            case.status = CaseStatus.dismissed if action == "dismiss" else CaseStatus.resolved
+            case.approved_by, case.approved_at, case.updated_at = actor, now, now
+            self._audit(s, actor, "case.approved", case.process_id, case_id=case.id,
+                        from_status=CaseStatus.pending_approval, to_status=case.status,
+                        details={"comment": comment.strip(), "action": action,
+                                 "amount": (case.decision or {}).get("amount"), "decided_by": case.decided_by})
+            return case
+
+    def reject_decision(self, case_id: int, actor: str, comment: str) -> ExceptionCase:
+        """An attestant rejects a decision waiting for approval: the case is open again."""
+        if not comment or not comment.strip():
+            raise InvalidTransition("a rejection needs a comment")
+        with self.session() as s:
+            case = self._case(s, case_id)
+            if case.status != CaseStatus.pending_approval:
+                raise InvalidTransition(f"case {case_id} is {case.status}: nothing waits for approval")
+            if case.decided_by == actor:
+                raise InvalidTransition(f"case {case_id}: {actor} took the decision and cannot judge it")
+            rejected = dict(case.decision or {})
+            self._clear_decision(case, CaseStatus.open)
+            self._audit(s, actor, "case.rejected", case.process_id, case_id=case.id,
+                        from_status=CaseStatus.pending_approval, to_status=CaseStatus.open,
+                        details={"comment": comment.strip(), "rejected": rejected})
+            return case
+
+    def refuse_decision(self, case_id: int, actor: str, reasons: list[str], run_id: str | None = None) -> ExceptionCase:
+        """The applying run refused a decision (out of bounds, unapproved, stale): nothing is applied,
+        the case is open again for a new decision, the refusal is in the audit trail."""
+        with self.session() as s:
+            case = self._case(s, case_id)
+            if case.decision_applied_at is not None:
+                raise InvalidTransition(f"case {case_id}: the decision was already applied by a run")
+            before = case.status
+            refused = dict(case.decision or {})
+            self._clear_decision(case, CaseStatus.open)
+            self._audit(s, actor, "case.decision_refused", case.process_id, case_id=case.id, from_status=before,
+                        to_status=CaseStatus.open, details={"reasons": reasons, "refused": refused, "run_id": run_id})
+            return case
+
+    @staticmethod
+    def _clear_decision(case: ExceptionCase, status: str) -> None:
+        case.status = status
+        case.decision = None
+        case.decided_by = case.decided_at = case.decision_basis = None
+        case.approved_by = case.approved_at = None
+        case.updated_at = utcnow()
+
+    # ------------------------------------------------------------------ declared actions
+
+    def publish_actions(self, process_id: str, actions: list[dict[str, Any]]) -> None:
+        """Upsert the actions a process declares (workqueue.actions.to_json) for the review app."""
+        with self.session() as s:
+            row = s.get(ProcessActions, process_id)
+            if row is None:
+                s.add(ProcessActions(process_id=process_id, actions=actions, updated_at=utcnow()))
+            elif row.actions != actions:
+                row.actions, row.updated_at = actions, utcnow()
+
+    def declared_actions(self) -> dict[str, list[dict[str, Any]]]:
+        """process id -> its published action declarations."""
+        with self.session() as s:
+            return {r.process_id: list(r.actions or []) for r in s.scalars(select(ProcessActions))}
+
     def reopen(self, case_id: int, actor: str, comment: str) -> ExceptionCase:
         with self.session() as s:
             case = self._case(s, case_id)
-            if case.status not in (CaseStatus.resolved, CaseStatus.dismissed):
+            if case.status not in (CaseStatus.resolved, CaseStatus.dismissed, CaseStatus.pending_approval):
                 raise InvalidTransition(f"case {case_id} is {case.status}: only a decided case can be reopened")
             if case.decision_applied_at:
                 raise InvalidTransition(f"case {case_id}: the decision was already applied by a run")
             before = case.status
-            case.status = CaseStatus.open
-            case.decision = None
-            case.decided_by = None
-            case.decided_at = None
-            case.updated_at = utcnow()
+            self._clear_decision(case, CaseStatus.open)
             self._audit(s, actor, "case.reopened", case.process_id, case_id=case.id, from_status=before,
                         to_status=CaseStatus.open, details={"comment": comment})
             return case

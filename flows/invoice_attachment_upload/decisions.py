@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flows.invoice_attachment_upload.actions import ACTIONS
 from flows.invoice_attachment_upload.model import Document, SourceFile, Target
 from flows.invoice_attachment_upload.settle import (
     REASON,
@@ -31,6 +32,7 @@ from flows.invoice_attachment_upload.settle import (
 )
 from flows.invoice_attachment_upload.texts import OSLO, logger
 from flows.invoice_attachment_upload.workspace import Workspace, read_json
+from flows.kit import decisions as kit_decisions
 from flows.runtime import RunContext
 from workqueue.models import ItemStatus
 from workqueue.store import NewItem
@@ -46,58 +48,71 @@ class DecisionStats:
     closed: int = 0
     invalid: int = 0
     released_files: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)  # decisions the kit's check stopped
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def apply_decisions(ctx: RunContext, workspace: Workspace) -> DecisionStats:
+    """Each pending decision, checked again by the kit (declared, allowed, among the candidates,
+    case unchanged), then applied once through the handlers below."""
     log = logger(__name__)
     stats = DecisionStats()
-    for case in ctx.store.pending_decisions(ctx.process_id):
-        decision = dict(case.decision or {})
-        action = decision.get("action", "")
-        details: dict[str, Any] = {"action": action}
+
+    def common(case, decision: dict[str, Any]) -> dict[str, Any]:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        return {"case_id": case.id, "decided_by": case.decided_by or "", "comment": decision.get("comment", ""),
+                "at": now}
+
+    def choose_voucher(case, decision: dict[str, Any]) -> dict[str, Any]:
         item = ctx.store.get_item(case.item_id) if case.item_id else None
         if item is None:
-            ctx.store.mark_decision_applied(case.id, ROBOT, {**details, "note": "no work item"})
-            stats.applied += 1
-            continue
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        common = {"case_id": case.id, "decided_by": case.decided_by or "", "comment": decision.get("comment", ""),
-                  "at": now}
-        if action == "choose_voucher":
-            number = "".join(str(decision.get("voucher_number") or "").split())
-            if not number:
-                stats.invalid += 1
-                ctx.store.mark_decision_applied(case.id, ROBOT, {**details, "error": "voucher_number mangler"})
-                log.warning("case %s: choose_voucher without voucher_number", case.id)
-                continue
-            doc = Document.from_payload(item.payload)
-            entry = workspace.quarantine_entry(item.reference)
-            new = Document(
-                source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
-                document_type=doc.document_type, comment=doc.comment, origin="decision",
-                container=doc.container, container_path=doc.container_path,
-                embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
-                media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case.id,
-                content_path=(entry or {}).get("file") or doc.content_path)
-            ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
-            workspace.write_resolution(item.reference, {"action": action, "new_reference": new.reference,
-                                                        **common})
-            if entry:  # the new item's own refusal, if any, points at the same quarantined file
-                workspace.index_quarantine(new.reference, Path(entry["grunn"]), Path(entry["file"]))
-            details["new_reference"] = new.reference
-            stats.new_items += 1
-        elif action == "retry":
-            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
-                ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
-            workspace.write_resolution(item.reference, {"action": action, "new_reference": item.reference,
-                                                        **common})
-            stats.requeued += 1
-        else:  # handled_manually, dismiss (and any action without robot work)
-            workspace.write_resolution(item.reference, {"action": action, **common})
-            stats.closed += 1
-        ctx.store.mark_decision_applied(case.id, ROBOT, details)
-        stats.applied += 1
+            return {"note": "no work item"}
+        number = "".join(str(decision.get("voucher_number") or "").split())
+        if not number:  # pragma: no cover - the kit's check refuses it first
+            stats.invalid += 1
+            log.warning("case %s: choose_voucher without voucher_number", case.id)
+            return {"error": "voucher_number mangler"}
+        doc = Document.from_payload(item.payload)
+        entry = workspace.quarantine_entry(item.reference)
+        new = Document(
+            source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
+            document_type=doc.document_type, comment=doc.comment, origin="decision",
+            container=doc.container, container_path=doc.container_path,
+            embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
+            media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case.id,
+            content_path=(entry or {}).get("file") or doc.content_path)
+        ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
+        workspace.write_resolution(item.reference, {"action": "choose_voucher", "new_reference": new.reference,
+                                                    **common(case, decision)})
+        if entry:  # the new item's own refusal, if any, points at the same quarantined file
+            workspace.index_quarantine(new.reference, Path(entry["grunn"]), Path(entry["file"]))
+        stats.new_items += 1
+        return {"new_reference": new.reference}
+
+    def retry(case, decision: dict[str, Any]) -> dict[str, Any]:
+        item = ctx.store.get_item(case.item_id) if case.item_id else None
+        if item is None:
+            return {"note": "no work item"}
+        if item.status in (ItemStatus.business_exception, ItemStatus.failed):
+            ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
+        workspace.write_resolution(item.reference, {"action": "retry", "new_reference": item.reference,
+                                                    **common(case, decision)})
+        stats.requeued += 1
+        return {}
+
+    def close(case, decision: dict[str, Any]) -> dict[str, Any]:
+        item = ctx.store.get_item(case.item_id) if case.item_id else None
+        if item is None:
+            return {"note": "no work item"}
+        workspace.write_resolution(item.reference, {"action": decision["action"], **common(case, decision)})
+        stats.closed += 1
+        return {}
+
+    applied = kit_decisions.apply_decisions(
+        ctx.store, ctx.definition, ACTIONS,
+        {"choose_voucher": choose_voucher, "retry": retry, "handled_manually": close, "dismiss": close}, ctx.run_id)
+    stats.applied = applied.applied
+    stats.refused = [r.as_dict() for r in applied.refused]
     return stats
 
 

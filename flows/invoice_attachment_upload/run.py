@@ -131,6 +131,7 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
         "manifests": len(snapshot.manifests), "skipped": len(snapshot.skipped),
         "items_processed": pstats.processed, "system_retries": pstats.system_retry,
         "escalated_to_operators": pstats.escalated, "decisions_applied": dstats.applied,
+        "decisions_refused": dstats.refused,
         "stopped": pstats.stopped, **recovered,
     }
     return RunSummary(process_id=ctx.process_id, run_id=ctx.run_id, cases_total=len(outcomes),

@@ -29,6 +29,8 @@ def _console(data: dict) -> list[str]:
     lines += [f"  {code:24} {n}" for code, n in sorted(data["exceptions"].items())]
     if data.get("already_offset"):
         lines.append(data.get("message") or "")
+    lines += [f"Beslutning på sak {r['case_id']} ble ikke utført: {'; '.join(r['reasons'])}"
+              for r in data.get("decisions_refused") or []]
     return lines + [f"{name}: {path}" for name, path in data["outputs"].items()]
 
 
@@ -38,7 +40,7 @@ PROCESS = Declaration(
     description="Automatisk utligning av sykepengerefusjon: NAVs oppgjørsrapport (K27) mot HRs refusjonskrav.",
     json_keys=["process_id", "run_id", "lines", "offset", "offset_by_reason", "exception_lines", "exceptions",
                "straight_through_rate", "unpaid_claims", "amount_offset_nok", "cases_opened", "cases_by_category",
-               "journal_rows", "decisions_applied", "reports", "already_offset", "as_of", "message", "outputs",
+               "journal_rows", "decisions_applied", "decisions_refused", "reports", "already_offset", "as_of", "message", "outputs",
                "definition_version", "stopped_reason"],
     params=[
         Param("source", "api, portal or folder (default: the definition's `source`).",

@@ -28,9 +28,11 @@ from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
+from flows.kit import decisions as kit_decisions
 from flows.nav_refund_offsetting import claim_rows, reversal, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
+from flows.nav_refund_offsetting.actions import ACTIONS
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
@@ -82,6 +84,7 @@ class Decisions:
     journal: pd.DataFrame
     applied: int = 0
     requeued: list[str] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # {case_id, reference, action, reasons}
 
 
 @dataclass
@@ -110,64 +113,80 @@ def _input_path(ctx: RunContext, input_id: str) -> Path | None:
 # ------------------------------------------------------------------------------ decisions
 
 def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisions:
-    """Apply what HR decided in the queue since the last run: journal rows, released reports."""
-    rules = rules_of(ctx)
-    ledger = rules.ledger
+    """Apply what HR decided in the queue since the last run (checked again first, by the kit):
+    journal rows, released reports."""
+    ledger = rules_of(ctx).ledger
     booking = (booking_date or date.today()).strftime("%d.%m.%Y")
     rows: list[dict[str, Any]] = []
-    result = Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS))
-    for case in ctx.store.pending_decisions(ctx.process_id):
-        decision = case.decision or {}
-        action = decision.get("action", "")
+    released: list[str] = []
+
+    def post(case, decision: dict) -> dict:
         data = (case.evidence or {}).get("data", {}) or {}
-        details: dict[str, Any] = {"action": action, "run_id": ctx.run_id}
-        if case.kind == "system" and action == "retry" and case.item_id:
-            ctx.store.retry_item_of_case(case.id, ROBOT, "Prøver igjen etter beslutning i avvikskøen")
-            result.requeued.append(case.reference)
-        elif case.category == "BANK_TOTAL_MISMATCH" and case.item_id:
-            # Finance has looked at the bank side; the report's lines are matched next.
-            ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
-            result.requeued.append(case.reference)
-        elif action == reversal.ACTION:
+        note = None
+        if decision["action"] == reversal.ACTION:
             new_rows, note = reversal.reversal_rows(case, decision, data, booking, ledger, ctx.run_id)
-            rows.extend(new_rows)
-            details.update(journal_rows=len(new_rows), **({"note": note} if note else {}))
-        elif action in ("approve_nav_amount", "write_off"):
-            new_rows = _decision_rows(case, action, decision, data, booking, ledger, ctx.run_id)
-            rows.extend(new_rows)
-            details["journal_rows"] = len(new_rows)
-        ctx.store.mark_decision_applied(case.id, ROBOT, details)
-        result.applied += 1
+        else:
+            new_rows = _decision_rows(case, decision["action"], decision, data, booking, ledger, ctx.run_id)
+        rows.extend(new_rows)
+        return {"journal_rows": len(new_rows), **({"note": note} if note else {})}
+
+    def release_or_close(case, decision: dict) -> dict | None:
+        if case.category == "BANK_TOTAL_MISMATCH" and case.item_id:
+            # Finance has looked at the bank side; the report's lines are matched next.
+            item = ctx.store.get_item(case.item_id)
+            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
+                ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
+                released.append(case.reference)
+            return {"released_report": case.reference}
+        return None
+
+    handlers = {code: post for code in ACTIONS} | {"handled_manually": release_or_close, "dismiss": release_or_close}
+    applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, handlers, ctx.run_id)
+    result = Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS), applied=applied.applied,
+                       requeued=applied.requeued + released, refused=[r.as_dict() for r in applied.refused])
     if rows:
         result.journal = pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS)
     return result
 
 
 def _decision_rows(case, action: str, decision: dict, data: dict, booking: str, ledger, run_id: str) -> list[dict]:
+    """Journal rows for a checked decision (kroner in the decision, øre in the evidence). Offsets and
+    write-offs are spread over the case's claims in proportion to each claim."""
     nav = int(data.get("nav_ore", 0) or 0)
     amount = parse_decision_amount(decision.get("amount"))
-    if amount is None:
-        amount = nav
     claims = data.get("claims", []) or []
     base = {"bilagsdato": booking, "rapport_id": data.get("report_id", ""), "linjer": data.get("linjer", ""),
             "kravkonto": ledger.claim_account, "bankkonto": ledger.bank_account, "kjoring": run_id}
-    rows = []
-    if not claims:
-        if action == "approve_nav_amount" and amount:
-            rows.append({**base, "bilagstype": "GODKJENT", "krav_id": "", "org_enhet": case.org_unit or "",
-                         "ytelse": data.get("code", ""), "periode_fra": data.get("fra", ""),
-                         "periode_til": data.get("til", ""), "krav_belop": 0.0, "utbetalt_belop": amount / 100,
-                         "differanse": amount / 100, "kravkonto": "", "differansekonto": ledger.difference_account,
-                         "begrunnelse": f"Godkjent av HR ({case.category})"})
-        return rows
+    if action == "confirm_reversal":  # the claim is debited, the bank credited: the claim stands open again
+        rv = data.get("reversal") or {}
+        size = abs(amount or 0)
+        earlier = f"{rv.get('report_id', '')}:{rv.get('line_no', '')}"
+        return [{**base, "bilagstype": "REVERSERING", "krav_id": rv.get("claim_id", ""),
+                 "linjer": f"{data.get('linjer', '')} (reverserer {earlier})", "org_enhet": case.org_unit or "",
+                 "ytelse": data.get("code", ""), "periode_fra": data.get("fra", ""), "periode_til": data.get("til", ""),
+                 "krav_belop": -size / 100, "utbetalt_belop": -size / 100, "differanse": 0.0, "differansekonto": "",
+                 "begrunnelse": f"Reversering av utligning {earlier} bekreftet av HR ({case.category})"}]
+    if action == "approve_negative_line":
+        first = claims[0] if claims else {}
+        return [{**base, "bilagstype": "TREKK", "krav_id": first.get("krav_id", ""),
+                 "org_enhet": first.get("org_enhet", case.org_unit or ""), "ytelse": data.get("code", ""),
+                 "periode_fra": data.get("fra", ""), "periode_til": data.get("til", ""),
+                 "krav_belop": int(first.get("claim_ore", 0) or 0) / 100, "utbetalt_belop": (amount or 0) / 100,
+                 "differanse": 0.0, "differansekonto": "", "begrunnelse": f"Trekk godkjent av HR ({case.category})"}]
+    write_off = action == "write_off"
+    paid = nav if write_off else (amount if amount is not None else nav)
+    written = amount or 0 if write_off else 0
     total_claim = sum(int(c.get("claim_ore", 0)) for c in claims) or 1
-    remaining = amount
+    rows = []
+    left_paid, left_written = paid, written
     for n, c in enumerate(claims):
-        share = remaining if n == len(claims) - 1 else round(amount * int(c.get("claim_ore", 0)) / total_claim)
-        remaining -= share
         claim_ore = int(c.get("claim_ore", 0))
-        diff = share - claim_ore
-        write_off = action == "write_off"
+        last = n == len(claims) - 1
+        share = left_paid if last else round(paid * claim_ore / total_claim)
+        w = left_written if last else round(written * claim_ore / total_claim)
+        left_paid -= share
+        left_written -= w
+        diff = -w if write_off else share - claim_ore
         rows.append({**base, "bilagstype": "AVSKRIVNING" if write_off else "GODKJENT", "krav_id": c.get("krav_id", ""),
                      "org_enhet": c.get("org_enhet", case.org_unit or ""), "ytelse": c.get("code", ""),
                      "periode_fra": c.get("fra", ""), "periode_til": c.get("til", ""),
@@ -588,6 +607,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "unpaid_claims": sum(unpaid_counts.values()),
             "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
             "journal_rows": journal_rows, "decisions_applied": decisions.applied,
+            "decisions_refused": decisions.refused,
             "reports": [r.report_id for r in report_rows],
             "already_offset": [r.report_id for r in registered.already],
             "as_of": as_of.isoformat(),

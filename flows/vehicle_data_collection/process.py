@@ -25,8 +25,10 @@ from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.parser import Vehicle, parse_date
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger
+from flows.kit import decisions as kit_decisions
 from flows.vehicle_data_collection import PROCESS_ID
 from flows.vehicle_data_collection import outcomes as oc
+from flows.vehicle_data_collection.actions import ACTIONS
 from flows.vehicle_data_collection.climate import compute, previous_figures
 from flows.vehicle_data_collection.fleet import FleetList, FleetListError, read_fleet_list
 from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LookupLoop, LoopStats, make_fetcher
@@ -34,7 +36,7 @@ from flows.vehicle_data_collection.periods import Tertial
 from flows.vehicle_data_collection.report import ReportRow, write_report
 from flows.vehicle_data_collection.rules import Rules
 from workqueue.models import CaseKind, CaseStatus, ExceptionCase, ItemStatus, WorkItem
-from workqueue.store import InvalidTransition, NewItem, default_worker_id
+from workqueue.store import NewItem, default_worker_id
 
 ROBOT = "robot:vehicle-data-collection"
 REPORT_NAME = "kjoretoy.xlsx"
@@ -79,22 +81,14 @@ def reference(period: Tertial, key: str) -> str:
 # -- prepare ------------------------------------------------------------------------------------
 
 def apply_decisions(ctx: RunContext) -> Counter:
-    """Reviewers' decisions since the last run: `retry` puts the case's vehicle back in the queue
-    (it is looked up again, past the cache for found vehicles it never had); the others only
-    close the loop (the case is already resolved or dismissed)."""
-    applied: Counter = Counter()
-    for case in ctx.store.pending_decisions(ctx.process_id):
-        action = (case.decision or {}).get("action", "")
-        details: dict[str, Any] = {"action": action}
-        if action == "retry" and case.item_id is not None:
-            try:
-                ctx.store.retry_item_of_case(case.id, actor=ROBOT, comment="Prøves igjen etter avgjørelse i avvikskøen")
-                details["requeued_item"] = case.item_id
-            except InvalidTransition as exc:
-                details["error"] = str(exc)
-        ctx.store.mark_decision_applied(case.id, actor=ROBOT, details=details)
-        applied[action] += 1
-    return applied
+    """Reviewers' decisions since the last run, checked again and applied once by the kit: `retry`
+    puts the case's vehicle back in the queue (it is looked up again, past the cache for found
+    vehicles it never had); the others only close the loop."""
+    applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, run_id=ctx.run_id)
+    counts = Counter(applied.by_action)
+    if applied.refused:
+        counts["refused"] = len(applied.refused)
+    return counts
 
 
 def prepare(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | None = None,

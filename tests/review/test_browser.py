@@ -84,9 +84,11 @@ def test_a_reviewers_day_in_chromium(served, page, tmp_path):
     page.get_by_label("Godkjenn NAVs beløp og utlign").check()
     assert page.get_by_label("Beløp som utlignes (kr)").input_value() == "1 001,00"
     page.get_by_role("button", name="Lagre beslutning").click()  # no comment: refused, told why
-    page.get_by_text("Skriv en kommentar").wait_for()
+    page.locator(".error-summary").get_by_text("Skriv en kommentar").wait_for()  # at the top, and by the field
+    page.locator("#err-comment").get_by_text("Skriv en kommentar").wait_for()
     page.get_by_label("Kommentar til beslutningen (må fylles ut)").fill("Kontrollert mot sykmeldingen: 50 %")
     page.get_by_role("button", name="Lagre beslutning").click()
+    page.get_by_role("button", name="Bekreft og lagre").click()  # after the preview of the posting
     page.get_by_text(f"Sak {grade[1].id} er lagret").wait_for()
     assert "kategori=GRADE" in page.url  # back to the filtered list
     decided = env.store.get_case(grade[1].id)

@@ -57,6 +57,10 @@ def test_a_nav_decision_taken_in_the_browser_is_applied_by_the_next_run(nav_run,
             expect(page.get_by_label("Beløp som utlignes (kr)")).to_have_value("25 388,00")  # from the flow's data
             page.get_by_label("Kommentar til beslutningen (må fylles ut)").fill("Gradert 50 %, kontrollert mot sykmeldingen")
             page.get_by_role("button", name="Lagre beslutning").click()
+            # The preview names the claim, the amount and the account lines before anything is stored.
+            expect(page.locator("table.preview")).to_contain_text("K2")
+            expect(page.locator("table.preview")).to_contain_text("Kredit 1573 25 388,00 kr")
+            page.get_by_role("button", name="Bekreft og lagre").click()
             page.get_by_text(f"Sak {grade.id} er lagret").wait_for()
 
             # Run 2: the flow applies the decision.

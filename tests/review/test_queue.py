@@ -151,13 +151,24 @@ def test_bulk_actions_on_a_selection(review_env):
     r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id], "action": "write_off",
                                            "comment": " "}, follow_redirects=True)
     assert "Skriv en kommentar" in r.text and env.store.get_case(a.id).status == "open"
+    # All or nothing: the action must fit every selected case.
     r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id, taken.id, dup.id],
                                            "action": "approve_nav_amount", "comment": "Kontrollert mot NAV",
                                            "tilbake": "/saker?kategori=GRADE"})
     assert r.status_code == 303 and r.headers["location"] == "/saker?kategori=GRADE"
     page = kari.get(r.headers["location"]).text
-    assert "2 saker er lagret" in page and "2 saker ble hoppet over" in page
-    assert "tatt av en annen saksbehandler" in page and "handlingen passer ikke" in page
+    assert "Ingen saker er lagret" in page
+    assert f"tatt av en annen saksbehandler: sak {taken.id}" in page and f"handlingen passer ikke for saken: sak {dup.id}" in page
+    assert env.store.get_case(a.id).status == "open"
+    # A posting action is previewed (count, total) and stored on confirm.
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id], "action": "approve_nav_amount",
+                                           "comment": "Kontrollert mot NAV", "tilbake": "/saker?kategori=GRADE"})
+    assert r.status_code == 200 and "på 2 saker, til sammen 26 165,00 kr" in r.text
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id], "action": "approve_nav_amount",
+                                           "comment": "Kontrollert mot NAV", "tilbake": "/saker?kategori=GRADE",
+                                           "bekreft": "ja"})
+    assert r.status_code == 303 and r.headers["location"] == "/saker?kategori=GRADE"
+    assert "2 saker er lagret" in kari.get(r.headers["location"]).text
     for case, amount in ((a, 25388.0), (b, 777.0)):
         fresh = env.store.get_case(case.id)
         assert fresh.status == "resolved" and fresh.decided_by == "kari"

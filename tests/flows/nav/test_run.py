@@ -125,7 +125,10 @@ def test_a_write_off_of_an_unpaid_claim_is_booked_and_the_claim_is_no_longer_age
                              claim("K2", 2, 50_776.0)])
     nav_run.run(report_files=[report], claims_file=claims)
     final = nav_run.cases("CLAIM_UNPAID_FINAL")[0]
-    nav_run.store.decide(final.id, "hr.kari", "write_off", "Avslått av NAV")
+    # 50 776 kr written off: above the write-off limit, so an attestant approves it first.
+    nav_run.store.decide(final.id, "hr.kari", "write_off", "Avslått av NAV", {"amount": 50_776.0},
+                         needs_approval=True)
+    nav_run.store.approve_decision(final.id, "hr.atle", "Kontrollert mot NAVs avslag")
     later = nav_run.report("1002", [line(3, 100)], value_date=date(2026, 6, 1))
     outcome = nav_run.run(report_files=[later], claims_file=claims)
     journal = nav_run.journal(outcome)

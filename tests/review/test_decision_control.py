@@ -1,0 +1,136 @@
+"""Internal control in the review app (HTTP level): actions offered only where their precondition
+holds, bounds shown and checked, a preview before a posting decision is stored, four-eyes with the
+attestant role, bulk decisions all-or-nothing with a preview of count and total."""
+
+from __future__ import annotations
+
+from tests.fixtures.review import NAV, add_attestants, csrf_of
+
+
+def _post(client, case_id: int, **form):
+    page = client.get(f"/saker/{case_id}").text
+    return client.post(f"/saker/{case_id}/beslutning", data={"csrf_token": csrf_of(page), **form})
+
+
+def test_approve_is_offered_only_with_a_claim_and_a_payment(review_env):
+    env = review_env
+    kari = env.client("kari")
+    with_claim = kari.get(f"/saker/{env.nav_case(category='GRADE').id}").text
+    assert "Godkjenn NAVs beløp og utlign" in with_claim
+    assert "høyst 25 388,00 kr (det NAV har betalt)" in with_claim  # the bound, next to the field
+    no_claim = env.nav_case(category="PAYMENT_WITHOUT_CLAIM")
+    html = kari.get(f"/saker/{no_claim.id}").text
+    assert "Godkjenn NAVs beløp og utlign" not in html and "Behandlet manuelt" in html
+    # Posting it anyway is refused, nothing stored.
+    r = _post(kari, no_claim.id, action="approve_nav_amount", comment="prøver", bekreft="ja")
+    assert r.status_code == 400 and env.store.get_case(no_claim.id).status == "open"
+
+
+def test_out_of_bounds_is_refused_with_the_message_at_the_top_and_next_to_the_field(review_env):
+    env = review_env
+    case = env.nav_case(nav_amount=26_114.0, claim_amount=52_228.0)
+    kari = env.client("kari")
+    for typed, words in (("99 999 999", "over grensen"), ("0", "kan ikke være 0,00"), ("-5", "kan ikke være −5,00")):
+        r = _post(kari, case.id, action="approve_nav_amount", **{"approve_nav_amount.amount": typed},
+                  comment="Sjekket", bekreft="ja")
+        assert r.status_code == 400, typed
+        top = r.text[r.text.index('class="error-summary"'):]
+        assert words in top and 'href="#f-approve_nav_amount-amount"' in top
+        assert 'id="err-f-approve_nav_amount-amount"' in r.text
+        assert env.store.get_case(case.id).status == "open"
+    # Write-off: never more than the claim's remainder.
+    r = _post(kari, case.id, action="write_off", **{"write_off.amount": "30 000"}, comment="Avskriv", bekreft="ja")
+    assert r.status_code == 400 and "høyst 26 114,00 kr (kravets restbeløp)" in r.text
+
+
+def test_a_posting_decision_is_previewed_before_it_is_stored(review_env):
+    env = review_env
+    case = env.nav_case(nav_amount=25_388.0, claim_amount=50_776.0)
+    kari = env.client("kari")
+    r = _post(kari, case.id, action="approve_nav_amount", comment="Gradert 50 %")
+    assert r.status_code == 200 and "Kontroller før du lagrer" in r.text
+    for text in ("K-", "50 776,00 kr", "Beløp som utlignes", "25 388,00 kr", "Restbeløp på kravet etterpå",
+                 "Debet 1920 25 388,00 kr · Kredit 1573 25 388,00 kr"):
+        assert text in r.text, text
+    assert env.store.get_case(case.id).status == "open"  # nothing stored yet
+    r = kari.post(f"/saker/{case.id}/beslutning", data={"csrf_token": csrf_of(r.text), "action": "approve_nav_amount",
+                                                       "approve_nav_amount.amount": "25 388,00",
+                                                       "comment": "Gradert 50 %", "bekreft": "ja"})
+    assert r.status_code == 303
+    fresh = env.store.get_case(case.id)
+    assert fresh.status == "resolved" and fresh.decision["amount"] == 25388.0 and fresh.decision_basis
+
+
+def test_four_eyes_the_decider_cannot_approve_another_attestant_can(review_env):
+    env = review_env
+    add_attestants(env, "atle", "anne")
+    case = env.nav_case(nav_amount=25_388.0, claim_amount=50_776.0)
+    atle, anne = env.client("atle"), env.client("anne")
+    r = _post(atle, case.id, action="approve_nav_amount", **{"approve_nav_amount.amount": "20 000"},
+              comment="Bare delvis", bekreft="ja")
+    assert r.status_code == 303
+    assert env.store.get_case(case.id).status == "pending_approval"
+    page = atle.get(f"/saker/{case.id}").text
+    assert "Venter på godkjenning" in page and "Utlignet beløp avviker" in page
+    assert "Godkjenn beslutningen" not in page and "Du tok beslutningen selv" in page
+    r = atle.post(f"/saker/{case.id}/godkjenning", data={"csrf_token": csrf_of(page), "svar": "godkjenn",
+                                                        "comment": "egen"}, follow_redirects=True)
+    assert "kan ikke godkjenne den" in r.text and env.store.get_case(case.id).status == "pending_approval"
+    # A plain reviewer cannot approve either.
+    kari = env.client("kari")
+    page = kari.get(f"/saker/{case.id}").text
+    assert "Godkjenn beslutningen" not in page
+    queue = anne.get("/saker?status=venter-godkjenning").text  # what waits for an attestant
+    assert f"Sak {case.id}" in queue and "Venter på godkjenning" in queue
+    page = anne.get(f"/saker/{case.id}").text
+    r = anne.post(f"/saker/{case.id}/godkjenning", data={"csrf_token": csrf_of(page), "svar": "godkjenn",
+                                                        "comment": "Kontrollert mot vedtaket"})
+    assert r.status_code == 303
+    fresh = env.store.get_case(case.id)
+    assert (fresh.status, fresh.approved_by) == ("resolved", "anne")
+    assert [c.id for c in env.store.pending_decisions(NAV)] == [case.id]
+    trail = [e.action for e in env.store.audit_trail(case_id=case.id)]
+    assert "case.decided" in trail and "case.approved" in trail
+
+
+def test_bulk_is_all_or_nothing_and_previews_count_and_total(review_env):
+    env = review_env
+    a = env.nav_case(reference="B-1", nav_amount=1000.0, claim_amount=2000.0)
+    b = env.nav_case(reference="B-2", nav_amount=2500.5, claim_amount=5001.0)
+    no_claim = env.nav_case(reference="B-3", category="PAYMENT_WITHOUT_CLAIM")
+    kari = env.client("kari")
+    token = env.csrf(kari, "/saker")
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id, no_claim.id],
+                                           "action": "approve_nav_amount", "comment": "Kontrollert"},
+                  follow_redirects=True)
+    assert "Ingen saker er lagret" in r.text and f"sak {no_claim.id}" in r.text
+    assert all(env.store.get_case(c.id).status == "open" for c in (a, b, no_claim))
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id],
+                                           "action": "approve_nav_amount", "comment": "Kontrollert"})
+    assert r.status_code == 200 and "på 2 saker, til sammen 3 500,50 kr" in r.text
+    assert env.store.get_case(a.id).status == "open"
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id], "action": "approve_nav_amount",
+                                           "comment": "Kontrollert", "bekreft": "ja"}, follow_redirects=True)
+    assert "2 saker er lagret" in r.text
+    assert {env.store.get_case(c.id).decision["amount"] for c in (a, b)} == {1000.0, 2500.5}
+
+
+def test_rpa_users_add_role_attestant(tmp_path, monkeypatch, fast_password_hashing):
+    from typer.testing import CliRunner
+
+    from config.settings import get_settings
+    from review.cli import users_app
+
+    monkeypatch.setenv("RPA_DATABASE__URL", f"sqlite:///{tmp_path / 'workqueue.db'}")
+    monkeypatch.delenv("RPA_NEW_USER_PASSWORD", raising=False)
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(users_app, ["add", "atle", "--role", "attestant", "--org-unit", "Bydel Alna",
+                                           "--password-stdin"], input="et-langt-passord\n")
+        assert r.exit_code == 0, r.output
+        assert "created atle (attestant" in r.output
+        r = CliRunner().invoke(users_app, ["add", "uten", "--role", "attestant", "--password-stdin"],
+                               input="et-langt-passord\n")
+        assert r.exit_code != 0 and "minst én organisasjonsenhet" in r.output
+    finally:
+        get_settings.cache_clear()
