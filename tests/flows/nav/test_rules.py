@@ -17,6 +17,20 @@ from tests.fixtures.nav_flow import claim, fnr, line, write_claims_xlsx
 PAID = date(2026, 5, 4)
 
 
+
+def attested(nav_run, case_id: int, action: str, comment: str, values: dict | None = None) -> None:
+    """A decision as the review app stores one above the four-eyes limits: the form as prefilled
+    (the declared defaults) unless `values` says otherwise, decided by one person, approved by an
+    attestant (another). Below the limits the attestation changes nothing."""
+    from flows.nav_refund_offsetting.actions import ACTIONS
+    from workqueue.actions import default_value
+
+    if values is None:
+        data = nav_run.store.get_case(case_id).evidence["data"]
+        values = {f.name: float(v) for f in ACTIONS[action].fields if (v := default_value(f, data)) is not None}
+    nav_run.store.decide(case_id, "hr.kari", action, comment, values, needs_approval=True)
+    nav_run.store.approve_decision(case_id, "hr.atle", "Kontrollert")
+
 def _by_line(nav_run, outcome, report="1001") -> dict[int, str]:
     lines = nav_run.outcomes(outcome)
     return {int(r.linje): r.utfall for r in lines[lines.rapport_id == report].itertuples()}
@@ -44,7 +58,7 @@ def test_maksdato_inside_the_period_says_sick_pay_ended_and_what_to_do(nav_run, 
     assert len(nav_run.journal(outcome)) == 0  # nothing offset by itself
 
     # HR writes the rest off: the next run books NAV's amount and the write-off.
-    nav_run.store.decide(case.id, "hr.kari", "write_off", "Maksdato nådd, den ansatte er varslet")
+    attested(nav_run, case.id, "write_off", "Maksdato nådd, den ansatte er varslet")
     later = nav_run.run(report_files=[nav_run.report("1002", [line(2, 100)], value_date=date(2026, 6, 1))],
                         claims_file=claims)
     row = nav_run.journal(later).iloc[0]
@@ -71,7 +85,7 @@ def test_holiday_pay_and_a_claim_of_another_earning_year_are_one_case_and_the_cl
     assert len(nav_run.journal(outcome)) == 0
 
     # Months later K1 is still not aged (the case holds it); HR approves: booked against K1.
-    nav_run.store.decide(case.id, "hr.kari", "approve_nav_amount", "Samme feriepenger, feil opptjeningsår")
+    attested(nav_run, case.id, "approve_nav_amount", "Samme feriepenger, feil opptjeningsår")
     later = nav_run.run(report_files=[nav_run.report("1002", [line(2, 100)], value_date=date(2026, 10, 1))],
                         claims_file=claims)
     assert not [c for c in nav_run.cases() if c.category.startswith("CLAIM_UNPAID")]
@@ -106,13 +120,14 @@ def test_a_negative_line_reversing_an_earlier_offset_is_linked_and_the_reversal_
     assert reversal["posting"] == [{"konto": "1573", "debet": 20_000.0}, {"konto": "1920", "kredit": 20_000.0}]
     assert any(s["title"] == "Foreslått reversering" for s in case.evidence["sections"])
 
-    # Above the earlier offset: refused, nothing booked; as proposed: one REVERSERING row.
-    nav_run.store.decide(case.id, "hr.kari", "confirm_reversal", "For mye", {"amount": "60 000,00"})
+    # Above the earlier offset: refused by the run's re-check (the declared bound), nothing booked,
+    # the case open again and the operators told why.
+    attested(nav_run, case.id, "confirm_reversal", "For mye", {"amount": "60 000,00"})
     refused = nav_run.run(report_files=[nav_run.report("1003", [line(3, 100)], value_date=date(2026, 6, 1))],
                           claims_file=claims)
     assert len(nav_run.journal(refused)) == 0
-    case2 = nav_run.cases("REVERSAL")[0]
-    assert case2.decision_applied_at is not None
+    assert nav_run.store.get_case(case.id).decision_applied_at is None
+    assert len(nav_run.cases("DECISION_REFUSED")) == 1
 
 
 def test_a_confirmed_reversal_writes_the_reversal_row(nav_run):
@@ -122,7 +137,7 @@ def test_a_confirmed_reversal_writes_the_reversal_row(nav_run):
                 claims_file=claims)
     case = nav_run.cases("REVERSAL")[0]
     assert "utlignet 50 776,00 kr" in case.message
-    nav_run.store.decide(case.id, "hr.kari", "confirm_reversal", "NAV har trukket tilbake hele april")
+    attested(nav_run, case.id, "confirm_reversal", "NAV har trukket tilbake hele april")
     outcome = nav_run.run(report_files=[nav_run.report("1003", [line(3, 100)], value_date=date(2026, 6, 1))],
                           claims_file=claims)
     journal = nav_run.journal(outcome)
@@ -190,7 +205,7 @@ def test_one_bad_claim_row_holds_only_that_person_and_the_month_proceeds(nav_run
 
     # HR settles the held line from the case: booked against the readable claim.
     bad_id = bad.id
-    nav_run.store.decide(bad_id, "hr.kari", "approve_nav_amount", "Beløpet rettet i HR")
+    attested(nav_run, bad_id, "approve_nav_amount", "Beløpet rettet i HR")
     later = nav_run.run(report_files=[nav_run.report("1002", [line(9, 100)], value_date=date(2026, 6, 1))],
                         claims_file=claims)
     row = nav_run.journal(later).iloc[0]
