@@ -18,11 +18,13 @@ from connectors.nav.tables import (
     InputFileError,
     Problems,
     arrow_text,
+    check_pattern,
     open_table,
     parse_amounts,
     parse_dates,
     parse_fnr,
     parse_orgnr,
+    require_rows,
 )
 
 CLAIM_COLUMNS = {c: c for c in ("krav_id", "fnr", "bedriftsnummer", "ytelse", "fra_dato", "til_dato", "krav_belop",
@@ -90,11 +92,15 @@ def parse_grade(s: pd.Series, rows: np.ndarray, column: str, problems: Problems)
 
 
 def read_claims(path: Path | str, columns: dict[str, str] | None = None,
-                required: list[str] | None = None) -> pd.DataFrame:
-    """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError."""
+                required: list[str] | None = None, patterns: dict[str, str] | None = None) -> pd.DataFrame:
+    """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError.
+
+    `patterns` (field -> regular expression, from the definition) are identifiers that feed the
+    ledger import: a value that does not match is refused with file/row/column, never rewritten."""
     columns = columns or CLAIM_COLUMNS
     required = CLAIM_REQUIRED if required is None else required
     path, df, cols, rows, problems = open_table(path, "refusjonskravfilen", columns, required)
+    require_rows(path, df, "refusjonskravfilen")
 
     def col(name: str) -> pd.Series:
         return df[cols[name]] if name in cols else pd.Series([""] * len(df), index=df.index, dtype=object)
@@ -122,6 +128,10 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     if order.any():
         problems.add(rows[order], header("til_dato"), "til-dato er før fra-dato")
     amount = parse_amounts(col("krav_belop"), rows, header("krav_belop"), problems)
+    negative = amount < 0
+    if negative.any():
+        problems.add(rows[negative], header("krav_belop"), "et refusjonskrav kan ikke være negativt (en korreksjon "
+                     "registreres som endring av kravet)", [f"{v / 100:.2f}".replace(".", ",") for v in amount[negative]])
     org_unit = arrow_text(col("org_enhet"))
     no_unit = np.asarray(pc.equal(org_unit, "").to_numpy(zero_copy_only=False))
     if "org_enhet" in required and no_unit.any():
@@ -131,6 +141,9 @@ def read_claims(path: Path | str, columns: dict[str, str] | None = None,
     grade = parse_grade(col("grad"), rows, header("grad"), problems)
     first_day = parse_dates(col("forste_fravaersdag"), rows, header("forste_fravaersdag"), problems,
                             required=False)
+    for name, pattern in (patterns or {}).items():
+        if name in cols:
+            check_pattern(arrow_text(col(name)), rows, header(name), pattern, problems)
     problems.raise_if_any()
     return pd.DataFrame({
         "krav_id": krav_id.to_pandas(types_mapper=_STRING_MAPPER),

@@ -159,6 +159,32 @@ def open_table(path: Path | str, label: str, columns: dict[str, str], required: 
     return path, df, map_columns(df, path, columns, required, label), row_numbers(df), Problems(path, [])
 
 
+def require_rows(path: Path, df: pd.DataFrame, label: str) -> None:
+    """A file with headers and no rows is refused as a whole: nothing in it can be matched, and
+    an empty list must never pass for 'nothing outstanding'."""
+    if len(df) == 0:
+        raise InputFileError(path, [f"{label} har overskrifter, men ingen rader; eksporter filen på nytt"])
+
+
+def check_pattern(values, rows: np.ndarray, column: str, pattern: str, problems: Problems) -> None:
+    """Cells (Arrow strings) that do not match `pattern` as a whole (empty cells are left to the
+    column's own 'missing' check)."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:  # vectorized (RE2) for a 1M-row export; Python's re where RE2 does not know the syntax
+        ok = _np(pc.match_substring_regex(values, f"^(?:{pattern})$")) | _np(pc.equal(values, ""))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        compiled = re.compile(pattern)
+        ok = np.array([not v or bool(compiled.fullmatch(v)) for v in values.to_pylist()], dtype=bool)
+    if not ok.all():
+        bad = ~ok
+        problems.add(rows[bad], column, "ugyldig verdi: bare bokstaver, sifre og enkle skilletegn er tillatt "
+                     "(verdien går til regnskapsimporten)", [mask_fnrs_in_text(v) for v in _shown(values, bad)])
+
+
 def arrow_text(s: pd.Series):
     """A text column as a pyarrow string array, trimmed, empty where missing (zero-copy when
     the column is already Arrow-backed)."""

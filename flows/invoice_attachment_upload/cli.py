@@ -44,7 +44,9 @@ def run(
                 ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
                 raise
     except (DefinitionError, ValueError) as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        from connectors.identifiers import mask_fnrs_in_text
+
+        typer.secho(mask_fnrs_in_text(str(exc)), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

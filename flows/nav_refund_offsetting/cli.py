@@ -34,7 +34,7 @@ def run(
     """Match every line of NAV's settlement report to HR's refund claim, offset what matches
     (with a reason), open an exception case for the rest, and write the Excel report and the
     offset journal. Exit code 0 when the run completed, 1 when the source could not be read,
-    2 on an invalid input file, option or definition."""
+    2 on an invalid input file (a refused report included), option or definition."""
     import json
 
     from config.catalogue import DefinitionError
@@ -48,9 +48,12 @@ def run(
     except ValueError:
         typer.secho(f"--as-of må være en dato ÅÅÅÅ-MM-DD, ikke {as_of!r}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    from connectors.identifiers import mask_fnrs_in_text
+
     for path in report or []:
-        if not path.exists():
-            typer.secho(f"Rapportfilen finnes ikke: {path}", fg=typer.colors.RED, err=True)
+        if not path.exists() or path.is_dir():
+            what = "er en mappe, ikke en fil" if path.exists() else "finnes ikke"
+            typer.secho(mask_fnrs_in_text(f"Rapportfilen {what}: {path}"), fg=typer.colors.RED, err=True)
             raise typer.Exit(2)
     try:
         if prefect:
@@ -71,16 +74,21 @@ def run(
             try:
                 data = run_offsetting(ctx, inputs).summary.to_dict()
             except FetchFailed as exc:
-                typer.secho(str(exc), fg=typer.colors.RED, err=True)
+                typer.secho(mask_fnrs_in_text(str(exc)), fg=typer.colors.RED, err=True)
                 raise typer.Exit(1) from None
     except (DefinitionError, InputFileError, ValueError) as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        typer.secho(mask_fnrs_in_text(str(exc)), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    refused = data.get("refused_reports") or (data.get("figures") or {}).get("refused_reports") or []
+    for message in refused:  # a report that cannot prove it is whole: said loudly, exit code 2
+        typer.secho(message, fg=typer.colors.RED, err=True)
     if as_json:
         keys = ["process_id", "run_id", "lines", "offset", "offset_by_reason", "exception_lines", "exceptions",
                 "straight_through_rate", "unpaid_claims", "amount_offset_nok", "cases_opened", "journal_rows",
-                "decisions_applied", "reports", "already_offset", "as_of", "message", "outputs"]
+                "decisions_applied", "reports", "already_offset", "refused_reports", "as_of", "message", "outputs"]
         typer.echo(json.dumps({k: data.get(k) for k in keys}, ensure_ascii=False, indent=2, default=str))
+        if refused:
+            raise typer.Exit(2)
         return
     typer.echo(f"Kjøring {data['run_id']}: {data['lines']} linjer, {data['offset']} utlignet automatisk "
                f"({_pct(data['straight_through_rate'])}), {data['exception_lines']} til avvikskøen, "
@@ -91,3 +99,5 @@ def run(
         typer.secho(data.get("message") or "", fg=typer.colors.YELLOW)
     for name, path in data["outputs"].items():
         typer.echo(f"{name}: {path}")
+    if refused:
+        raise typer.Exit(2)

@@ -37,6 +37,7 @@ CATEGORY_LABELS = {
     "MAKSDATO_CHANGED": "Maksdato endret",
     "INVALID_LINE": "Ugyldig linje",
     "AMOUNT_DIFFERENCE": "Beløpsavvik",
+    "REPORT_REFUSED": "Rapport avvist",
 }
 
 

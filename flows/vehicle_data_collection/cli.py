@@ -55,7 +55,9 @@ def run(
             ctx = open_run(PROCESS_ID, out_dir=out)
             data = run_collection(ctx, fleet, tertial, source=source).summary.to_dict()
     except (DefinitionError, FleetListError, ValueError) as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        from connectors.identifiers import mask_fnrs_in_text
+
+        typer.secho(mask_fnrs_in_text(str(exc)), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

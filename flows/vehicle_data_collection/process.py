@@ -118,13 +118,26 @@ def prepare(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | N
     items: list[NewItem] = []
     references: list[str] = []
     listed: list[tuple[str, dict[str, Any]]] = []
+    repeats: dict[str, list[int]] = {}  # plate -> the rows after its first: one case per plate, not per row
+    seen: set[str] = set()
+    for row in fleet.rows:
+        if row.key is not None and row.key in seen:
+            repeats.setdefault(row.key, []).append(row.row)
+        elif row.key is not None:
+            seen.add(row.key)
+    duplicate_ref: dict[str, str] = {}
     for row in fleet.rows:
         if row.identifier is None:
             ref, payload = reference(period, f"rad{row.row}"), oc.payload_for(row, period.code, path.name, "malformed")
             listed.append((ref, payload))
         elif row.key in first_row:
+            if row.key in duplicate_ref:  # the plate's case is already listed with every repeated row
+                references.append(duplicate_ref[row.key])
+                continue
             ref = reference(period, f"{row.key}:rad{row.row}")
+            duplicate_ref[row.key] = ref
             payload = oc.payload_for(row, period.code, path.name, "duplicate", first_row=first_row[row.key])
+            payload["rows"] = repeats[row.key]
             listed.append((ref, payload))
         else:
             first_row[row.key] = row.row
