@@ -53,16 +53,19 @@ def output_files(folder: Path | None) -> dict[str, str]:
 
 
 def invoke(args: list[str], out_dir: Path | None = None) -> Seen:
-    """`rpa <args>` in-process (the CLI the user types), with the log lines it wrote."""
+    """`rpa run <process-id> <options>` in-process (the command `rpa` mounts for the process, as
+    rpa.cli does), with the log lines it wrote."""
+    import importlib
+
     from typer.testing import CliRunner
 
-    from rpa.cli import app
-
+    assert args[0] == "run"
+    app = importlib.import_module("flows." + args[1].replace("-", "_") + ".cli").app
     handler = _Collect()
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        result = CliRunner().invoke(app, args)
+        result = CliRunner().invoke(app, args[2:])
     finally:
         root.removeHandler(handler)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
