@@ -144,59 +144,109 @@ def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
 
 
-def _run(tmp_path: Path, name: str, data: bytes, first: int, *, as_of: str | None, claims_for: int):
-    report = tmp_path / f"{name}.csv"
-    report.write_bytes(data)
-    claims = write_claims_xlsx(tmp_path / f"krav-{name}.xlsx", [
-        claim(f"K{first + i}", first + i, 1_000 + i, fra=date(2026, 4, 1), til=date(2026, 4, 30))
-        for i in range(claims_for)])
-    before = {p: sha(p) for p in (report, claims)}
-    out = tmp_path / "ut"
-    args = ["run", PROCESS, "--report", str(report), "--claims", str(claims), "--out", str(out)]
+def _claims_for(tmp: Path, name: str, people: list[tuple[int, int]]) -> Path:
+    """A claims file with one claim per (person, amount in kr) of April 2026."""
+    return write_claims_xlsx(tmp / f"krav-{name}.xlsx", [
+        claim(f"K{p}", p, kr, fra=date(2026, 4, 1), til=date(2026, 4, 30)) for p, kr in people])
+
+
+def _batch(tmp: Path, store, entries: list[tuple[str, bytes, int]], claims: Path, as_of: str | None) -> dict:
+    """One `rpa run` over several report files; what it showed and the cases it opened."""
+    reports = []
+    for name, data, _first in entries:
+        path = tmp / f"{name}.csv"
+        path.write_bytes(data)
+        reports.append(path)
+    before = {p: sha(p) for p in [*reports, claims]}
+    cases_before = {c.id for c in store.cases(PROCESS)}
+    out = tmp / "ut"
+    args = ["run", PROCESS, *[a for r in reports for a in ("--report", str(r))], "--claims", str(claims),
+            "--out", str(out)]
     seen = invoke(args + (["--as-of", as_of] if as_of else []), out)
-    assert {p: sha(p) for p in (report, claims)} == before, "an input file was changed"
-    people = [fnr(first + i) for i in range(_STEP)]
-    assert_no_clear_fnr(seen.everything(), people, f"in the output of {name}")
-    return seen, people
+    assert {p: sha(p) for p in [*reports, claims]} == before, "an input file was changed"
+    people = [fnr(first + i) for _n, _d, first in entries for i in range(_STEP)]
+    assert_no_clear_fnr(seen.everything(), people, "in the console, the log lines or the output files")
+    new = [c for c in store.cases(PROCESS) if c.id not in cases_before]
+    return {"seen": seen, "cases": new, "people": people}
 
 
-@pytest.mark.parametrize(("name", "build", "reason"), REFUSED, ids=[r[0] for r in REFUSED])
-def test_a_report_that_cannot_prove_it_is_whole_settles_and_ages_nothing(name, build, reason, tmp_path,
-                                                                        module_data_dir):
-    first = _people(REFUSED.index(next(r for r in REFUSED if r[0] == name)))
-    store = _store(module_data_dir)
-    before = _counts(store)
-    seen, people = _run(tmp_path, name, build(first), first, as_of=AS_OF, claims_for=6)
+def _entries(table: list, offset: int) -> list[tuple[str, bytes, int]]:
+    return [(row[0], row[1](_people(offset + i)), _people(offset + i)) for i, row in enumerate(table)]
+
+
+HEADLINE = {"null-byte", "utf16-bom", "bare-cr", "avkortet-60"}  # each in a run of its own (the issue's 'done when')
+
+
+@pytest.fixture(scope="module")
+def store(module_data_dir):
+    s = _store(module_data_dir)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def refused_batch(store, tmp_path_factory):
+    """The other refused files, all in one run (a run can refuse several reports at once)."""
+    entries = [e for e in _entries(REFUSED, 0) if e[0] not in HEADLINE]
+    tmp = tmp_path_factory.mktemp("avvist")
+    claims = _claims_for(tmp, "alle", [(first + i, 1_000 + i) for _n, _d, first in entries for i in range(6)])
+    return _batch(tmp, store, entries, claims, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def per_line_batch(store, tmp_path_factory):
+    entries = _entries(PER_LINE, len(REFUSED))
+    tmp = tmp_path_factory.mktemp("linjer")
+    people = []
+    for _name, data, first in entries:
+        lines = [ln for ln in data.splitlines() if ln.strip(b"\xef\xbb\xbf \r")]
+        people += [(first + i, 1_000 + i) for i in range(len(lines))]
+    return _batch(tmp, store, entries, _claims_for(tmp, "linjer", people), None)
+
+
+def _check_refused(result: dict, name: str, reason: str) -> None:
+    seen = result["seen"]
     assert seen.exit_code == 2, seen.output
     assert f"{name}.csv" in seen.output and reason in seen.output and "avvist som helhet" in seen.output
-    after = _counts(store)
-    assert _delta(before, after) == {"REPORT_REFUSED": 1}, "exactly one case per refused file, none aged"
-    case = next(c for c in store.cases(PROCESS, category="REPORT_REFUSED") if name in (c.search_text or ""))
-    assert reason in case.message and f"{name}.csv" in case.message
-    assert_no_clear_fnr(str(case.message) + str(case.evidence), people, f"in the case of {name}")
-    store.close()
+    mine = [c for c in result["cases"] if name in (c.search_text or "")]
+    assert [c.category for c in mine] == ["REPORT_REFUSED"], "exactly one case per refused file"
+    assert reason in mine[0].message and f"{name}.csv" in mine[0].message
+    assert_no_clear_fnr(str(mine[0].message) + str(mine[0].evidence), result["people"], f"in the case of {name}")
+
+
+@pytest.mark.parametrize(("name", "build", "reason"), [r for r in REFUSED if r[0] in HEADLINE],
+                         ids=[r[0] for r in REFUSED if r[0] in HEADLINE])
+def test_a_report_that_cannot_prove_it_is_whole_settles_and_ages_nothing(name, build, reason, store, tmp_path):
+    first = _people([r[0] for r in REFUSED].index(name))
+    claims = _claims_for(tmp_path, name, [(first + i, 1_000 + i) for i in range(6)])
+    result = _batch(tmp_path, store, [(name, build(first), first)], claims, AS_OF)
+    _check_refused(result, name, reason)
+    assert [c.category for c in result["cases"]] == ["REPORT_REFUSED"], "no claim aged on a refused report"
+
+
+@pytest.mark.parametrize(("name", "build", "reason"), [r for r in REFUSED if r[0] not in HEADLINE],
+                         ids=[r[0] for r in REFUSED if r[0] not in HEADLINE])
+def test_each_refused_report_of_a_run_gets_its_own_case_and_reason(name, build, reason, refused_batch):
+    _check_refused(refused_batch, name, reason)
+
+
+def test_a_run_with_refused_reports_ages_no_claim(refused_batch):
+    assert {c.category for c in refused_batch["cases"]} == {"REPORT_REFUSED"}
+    assert len(refused_batch["cases"]) == len(REFUSED) - len(HEADLINE)
 
 
 @pytest.mark.parametrize(("name", "build", "invalid", "field"), PER_LINE, ids=[r[0] for r in PER_LINE])
-def test_a_report_with_a_few_bad_lines_goes_on_with_one_case_per_bad_line(name, build, invalid, field, tmp_path,
-                                                                          module_data_dir):
-    first = _people(len(REFUSED) + [r[0] for r in PER_LINE].index(name))
-    store = _store(module_data_dir)
-    before = _counts(store)
-    data = build(first)
-    total = sum(1 for ln in data.splitlines() if ln.strip(b"\xef\xbb\xbf \r"))
-    seen, people = _run(tmp_path, name, data, first, as_of=None, claims_for=total)
-    assert seen.exit_code == 0, seen.output
-    delta = _delta(before, _counts(store))
-    assert delta.get("INVALID_LINE", 0) == invalid
-    assert not any(k.startswith("CLAIM_UNPAID") for k in delta if k) or invalid, delta
-    assert "REPORT_REFUSED" not in delta
-    if invalid:
-        case = next(c for c in store.cases(PROCESS, category="INVALID_LINE") if f"{name}.csv" in c.message)
+def test_a_report_with_a_few_bad_lines_goes_on_with_one_case_per_bad_line(name, build, invalid, field,
+                                                                          per_line_batch):
+    assert per_line_batch["seen"].exit_code == 0, per_line_batch["seen"].output
+    mine = [c for c in per_line_batch["cases"] if f"{name}.csv" in c.message or name in (c.search_text or "")]
+    assert [c.category for c in mine if c.category != "CLAIM_UNPAID_PENDING"] == ["INVALID_LINE"] * invalid
+    assert not [c for c in per_line_batch["cases"] if c.category == "REPORT_REFUSED"]
+    for case in mine:
         assert f"{name}.csv, linje 2" in case.message and field in case.message
         # the raw line is evidence: masked wherever the fnr stands in it; clear only behind the reveal
-        assert_no_clear_fnr(str(case.message) + str(case.evidence.get("sections")), people, f"in the case of {name}")
-    store.close()
+        assert_no_clear_fnr(str(case.message) + str(case.evidence.get("sections")), per_line_batch["people"],
+                            f"in the case of {name}")
 
 
 def test_a_folder_given_as_report_is_named_not_a_traceback(tmp_path, module_data_dir):
