@@ -122,9 +122,26 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowKeyError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise InputFileError(path, [f"{label} kan ikke leses som CSV: {mask_fnrs_in_text(first)}"]) from None
+        raise InputFileError(path, [_csv_problem(data, encoding, sep, label, first)]) from None
     string = pd.StringDtype("pyarrow", na_value=np.nan)
     return table.to_pandas(types_mapper=lambda t: string if t == pa.string() else None)
+
+
+def _csv_problem(data: bytes, encoding: str, sep: str, label: str, arrow_message: str) -> str:
+    """Arrow's CSV error in Norwegian, with the row as the user numbers it where it can be found."""
+    import csv
+    import io
+    import re
+
+    m = re.search(r"Expected (\d+) columns, got (\d+)", arrow_message)
+    if m:
+        expected = int(m[1])
+        rows = csv.reader(io.StringIO(data.decode(encoding, errors="replace"), newline=""), delimiter=sep)
+        for number, row in enumerate(rows, start=1):
+            if row and len(row) != expected:
+                return (f"{label}, rad {number}: {len(row)} felt, men overskriften har {expected} kolonner "
+                        f"(skilletegn «{sep}»: feil skilletegn, eller et skilletegn inne i en verdi uten anførselstegn?)")
+    return f"{label} kan ikke leses som CSV: {mask_fnrs_in_text(arrow_message)}"
 
 
 def map_columns(df: pd.DataFrame, path: Path, columns: dict[str, str], required: list[str],
