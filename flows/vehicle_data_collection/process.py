@@ -305,7 +305,9 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     cache = LookupCache.from_settings(ctx.settings)
     rows: list[ReportRow] = []
     counted: list[tuple[str, Vehicle]] = []
-    exceptions: Counter = Counter()
+    exceptions: Counter = Counter()  # per work item (a case): many rows of one plate are one
+    excluded_rows: Counter = Counter()  # per fleet row: what the report leaves out
+    seen_refs: set[str] = set()
     pending = automated = found = 0
     try:
         for row, ref in zip(prepared.fleet.rows, prepared.references, strict=True):
@@ -339,13 +341,16 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
             if v is not None:
                 found += 1
             if category:
-                exceptions[category] += 1
+                excluded_rows[category] += 1
+                if ref not in seen_refs:
+                    exceptions[category] += 1
             elif status == ItemStatus.done:
                 automated += 1
             web = cache.get("odometer", v.plate, 10 * 365 * 86400) if v and v.plate else None
             km, km_source = _odometer(row.own_km, web, v)
             remark = _remark(ctx, category, item, v) if status not in (ItemStatus.new, ItemStatus.in_progress) \
                 else "Venter på oppslag (kvote eller nytt forsøk)"
+            seen_refs.add(ref)
             rows.append(ReportRow(row.row, row.raw, row.org_unit, v, category, remark, km, km_source, source))
     finally:
         cache.close()
@@ -375,7 +380,7 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
                    + "; the next run picks them up and then writes the report.")
     if status == "completed":
         xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id, meanings=meanings,
-                                 excluded={k: v for k, v in exceptions.items() if k != oc.EU_CONTROL_OVERDUE})
+                                 excluded={k: v for k, v in excluded_rows.items() if k != oc.EU_CONTROL_OVERDUE})
         outputs = {"kjoretoy": str(xlsx), "klimarapport_png": str(png)}
 
     share = climate.total.share

@@ -99,7 +99,7 @@ def test_many_rows_of_one_plate_are_one_case_listing_the_rows(registry, tmp_path
     from workqueue.store import WorkQueueStore
 
     plate, other = registry["plates"][:2]
-    rows = [(plate, "Bydel Alna", None)] * 200 + [(other, '=HYPERLINK("http://x";"klikk")', None)]
+    rows = [(plate, "Bydel Alna", None)] * 200 + [(other, '@HYPERLINK("http://x";"klikk")', None)]
     path = write_fleet(tmp_path / "mange-like.xlsx", rows)
     before = sha(path)
     out = tmp_path / "ut"
