@@ -63,6 +63,11 @@ def _duplicate_category(d: dict) -> None:
     d["exception_categories"].append(dict(d["exception_categories"][0], meaning="En annen betydning"))
 
 
+# the index the duplicate lands at: after the definition's own categories
+_NEXT_CATEGORY = len(yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "processes" /
+                                     "nav-refund-offsetting.yaml").read_text(encoding="utf-8"))["exception_categories"])
+
+
 def _required_not_mapped(d: dict) -> None:
     del d["inputs"][1]["columns"]["fnr"]
 
@@ -76,7 +81,7 @@ BROKEN = [
     ("cron-with-six-fields", _set("schedule.cron", "0 0 7 3 * *"), "schedule.cron", "cron needs 5 fields"),
     ("unknown-time-zone", _set("schedule.timezone", "Europe/Olso"), "schedule.timezone",
      "unknown time zone 'Europe/Olso'"),
-    ("duplicate-category-code", _duplicate_category, "exception_categories.18.code",
+    ("duplicate-category-code", _duplicate_category, f"exception_categories.{_NEXT_CATEGORY}.code",
      "'GRADE' must be unique (also at exception_categories.0.code)"),
     ("bad-category-code-format", _set("exception_categories.0.code", "grade"), "exception_categories.0.code",
      "must be UPPER_SNAKE_CASE"),
