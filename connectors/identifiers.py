@@ -90,6 +90,18 @@ def _mask_run(run: str) -> str:
     return "".join("*" if i in hide else ch for i, ch in enumerate(run))
 
 
+def find_fnrs(text: str) -> list[str]:
+    """Every valid fnr inside the text's digit runs (glued, spaced, NUL-separated), in order:
+    what `mask_fnrs_in_text` hides, for the evidence behind the audited reveal."""
+    found: list[str] = []
+    for m in _HEX_TOKEN_OR_RUN.finditer(text or ""):
+        if m.group("hex"):
+            continue
+        digits = "".join(ch for ch in m.group(0) if ch.isdigit())
+        found += [digits[k:k + 11] for k in range(len(digits) - 10) if valid_fnr(digits[k:k + 11])]
+    return list(dict.fromkeys(found))
+
+
 def mask_fnrs_in_text(text: str) -> str:
     """Mask every fnr in free text (logs, messages, evidence, file names), birth date kept.
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnrs_in_text, valid_fnr, valid_orgnr
+from connectors.identifiers import find_fnrs, mask_fnrs_in_text, valid_fnr, valid_orgnr
 from connectors.textfile import whole_file_problem
 
 BENEFIT_CODES: dict[str, str] = {
@@ -630,6 +630,8 @@ def _invalid(file_name: str, line_no: int, problems: list[tuple[str, str]], raw:
         reasons = problems[0][1]
     parts = raw.split(";")
     fnr = parts[4] if len(parts) > 4 and re.fullmatch(r"\d{11}", parts[4]) else None
+    if fnr is None:  # a broken layout: the fnr glued or padded; kept for the audited reveal, never shown
+        fnr = next(iter(find_fnrs(raw)), None)
     bnr = parts[2] if len(parts) > 2 and re.fullmatch(r"\d{9}", parts[2]) else None
     return InvalidLine(file=file_name, line_no=line_no, field=labels, reason=mask_fnrs_in_text(reasons), raw=raw,
                        amount_ore=amount, fnr=fnr, bnr=bnr)

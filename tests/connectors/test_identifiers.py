@@ -59,3 +59,12 @@ def test_an_fnr_is_masked_whatever_surrounds_it():
 def test_numbers_that_hold_no_fnr_are_left_alone():
     assert mask_fnrs_in_text("2026-01-31 2026-02-28, 1 234 567,50 kr") == "2026-01-31 2026-02-28, 1 234 567,50 kr"
     assert mask_fnrs_in_text("bilag 26000101, linje 12 av 314") == "bilag 26000101, linje 12 av 314"
+
+
+def test_find_fnrs_finds_what_the_mask_hides():
+    from connectors.identifiers import find_fnrs
+
+    f = _valid_fnr()
+    assert find_fnrs(f"8020;974600013;{f}20260401;") == [f]
+    assert find_fnrs("\x00".join(f)) == [f]
+    assert find_fnrs("2026-01-31 og 12345") == []

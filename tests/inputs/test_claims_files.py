@@ -81,10 +81,10 @@ CASES = [
     ("feil-kontrollsiffer", _csv(_with(0, fnr=PEOPLE[0][:10] + str((int(PEOPLE[0][10]) + 1) % 10))),
      "rad 2, kolonne fnr: ugyldig fødselsnummer"),
     ("feil-antall-felt", _comma, "rad 2: 8 felt, men overskriften har 12 kolonner"),
-    ("semikolon-i-verdi", _raw("krav_id;fnr;bedriftsnummer;ytelse;fra_dato;til_dato;krav_belop;org_enhet\r\n"
-                               "KR1;x;973100009;4;01.04.2026;30.04.2026;1000;Helse; og velferd\r\n".encode()),
+    ("semikolon-i-verdi", _raw(b"krav_id;fnr;bedriftsnummer;ytelse;fra_dato;til_dato;krav_belop;org_enhet\r\n"
+                               b"KR1;x;973100009;4;01.04.2026;30.04.2026;1000;Helse; og velferd\r\n"),
      "rad 2: 9 felt, men overskriften har 8 kolonner"),
-    ("feil-skilletegn", _raw("krav_id|fnr|bedriftsnummer\r\nKR1|x|973100009\r\n".encode()), "mangler kolonne(r)"),
+    ("feil-skilletegn", _raw(b"krav_id|fnr|bedriftsnummer\r\nKR1|x|973100009\r\n"), "mangler kolonne(r)"),
     ("binaert-soppel", _raw(bytes(range(256)) * 8, ".xlsx"), "kan ikke leses som Excel-fil"),
     ("passordbeskyttet", _raw(OLE, ".xlsx"), "kan ikke leses som Excel-fil"),
     ("mappe", _folder, "er en mappe"),

@@ -249,6 +249,15 @@ def test_a_report_with_a_few_bad_lines_goes_on_with_one_case_per_bad_line(name, 
                             f"in the case of {name}")
 
 
+@pytest.mark.parametrize("name", ["fnr-limt-til-dato", "tolv-sifre-fnr", "fnr-med-mellomrom"])
+def test_the_clear_fnr_of_a_broken_line_is_kept_only_behind_the_reveal(name, per_line_batch):
+    first = _people(len(REFUSED) + [r[0] for r in PER_LINE].index(name))
+    case = next(c for c in per_line_batch["cases"] if c.category == "INVALID_LINE" and f"{name}.csv" in c.message)
+    assert case.evidence["fnr"] == fnr(first + 1)  # what "Vis fødselsnummer" shows, audited
+    shown = str(case.evidence["sections"])
+    assert fnr(first + 1)[:6] in shown and fnr(first + 1) not in shown
+
+
 def test_a_folder_given_as_report_is_named_not_a_traceback(tmp_path, module_data_dir):
     folder = tmp_path / f"{fnr(3)}-rapporter"
     folder.mkdir()
