@@ -58,7 +58,6 @@ CLASSIFICATIONS = {
 ACTIONS = {
     "approve_nav_amount": "Godkjenn NAVs beløp",
     "write_off": "Avskriv",
-    "confirm_reversal": "Bekreft reversering",
     "handled_manually": "Behandlet manuelt",
     "dismiss": "Avvis",
     "retry": "Prøv igjen",

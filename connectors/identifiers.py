@@ -11,8 +11,12 @@ _FNR_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _ORG_W = (3, 2, 7, 6, 5, 4, 3, 2)
 FNR_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{5})(?!\d)")
 # A checksum (SHA-256, MD5: 32+ hex characters as one token) is matched first and kept whole, so
-# an 11-digit stretch inside it is not mistaken for an fnr; any other 11-digit run is masked.
-_HEX_TOKEN_OR_FNR = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])|" + FNR_PATTERN.pattern)
+# an 11-digit stretch inside it is not mistaken for an fnr. Anything else that is a run of digits,
+# possibly separated by single spaces or NULs (UTF-16 read as bytes), is a candidate: see
+# mask_fnrs_in_text.
+_RUN_SEPARATORS = " \x00\u00a0\u202f"
+_HEX_TOKEN_OR_RUN = re.compile(r"(?P<hex>(?<![0-9A-Za-z])(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Za-z]))|"
+                               r"(?P<run>\d(?:[" + _RUN_SEPARATORS + r"]?\d)*)")
 
 
 def mod11(digits: str, weights: tuple[int, ...]) -> int | None:
@@ -65,10 +69,50 @@ def mask_fnr(value: str | None) -> str:
     return value[:6] + "*" * (len(value) - 6) if len(value) > 6 else "*" * len(value)
 
 
+def _mask_run(run: str) -> str:
+    """A run of digits (with single separators): every 11 consecutive digits that form a valid
+    fnr, and every separator-free stretch of exactly 11 digits, lose their last five digits."""
+    positions = [i for i, ch in enumerate(run) if ch.isdigit()]
+    if len(positions) < 11:
+        return run
+    digits = "".join(run[i] for i in positions)
+    hide: set[int] = set()
+    # a stand-alone 11-digit number (no separators inside): masked whether its check digits are right or not
+    start = 0
+    for part in re.split("[" + _RUN_SEPARATORS + "]", run):
+        if len(part) == 11:
+            hide.update(range(start + 6, start + 11))
+        start += len(part) + 1
+    for k in range(len(digits) - 10):
+        if valid_fnr(digits[k:k + 11]):
+            hide.update(positions[k + 6:k + 11])
+    if not hide:
+        return run
+    return "".join("*" if i in hide else ch for i, ch in enumerate(run))
+
+
+def find_fnrs(text: str) -> list[str]:
+    """Every valid fnr inside the text's digit runs (glued, spaced, NUL-separated), in order:
+    what `mask_fnrs_in_text` hides, for the evidence behind the audited reveal."""
+    found: list[str] = []
+    for m in _HEX_TOKEN_OR_RUN.finditer(text or ""):
+        if m.group("hex"):
+            continue
+        digits = "".join(ch for ch in m.group(0) if ch.isdigit())
+        found += [digits[k:k + 11] for k in range(len(digits) - 10) if valid_fnr(digits[k:k + 11])]
+    return list(dict.fromkeys(found))
+
+
 def mask_fnrs_in_text(text: str) -> str:
-    """Replace every 11-digit run that looks like an fnr with its masked form (logs, messages);
-    checksums that happen to hold 11 digits in a row are left as they are."""
-    return _HEX_TOKEN_OR_FNR.sub(lambda m: m.group(1) + "*****" if m.group(1) else m.group(0), text)
+    """Mask every fnr in free text (logs, messages, evidence, file names), birth date kept.
+
+    Caught whatever surrounds it: glued to letters or to other digits (a 12-digit field), with
+    spaces ('010170 12345'), NUL-separated (UTF-16 read as bytes), inside a longer digit run;
+    every stand-alone 11-digit number is masked too. Checksums (32+ hex characters as one token)
+    are left whole: a person needs them to find the document."""
+    if not text:
+        return text
+    return _HEX_TOKEN_OR_RUN.sub(lambda m: m.group(0) if m.group("hex") else _mask_run(m.group(0)), text)
 
 
 class FnrScrubFilter(logging.Filter):

@@ -21,11 +21,13 @@ from connectors.nav.tables import (
     InputFileError,
     Problems,
     arrow_text,
+    check_pattern,
     open_table,
     parse_amounts,
     parse_dates,
     parse_fnr,
     parse_orgnr,
+    require_rows,
 )
 
 CLAIM_COLUMNS = {c: c for c in ("krav_id", "fnr", "bedriftsnummer", "ytelse", "fra_dato", "til_dato", "krav_belop",
@@ -125,19 +127,23 @@ class ClaimsRead:
 
 
 def read_claims(path: Path | str, columns: dict[str, str] | None = None,
-                required: list[str] | None = None) -> pd.DataFrame:
-    """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError."""
-    frame, problems, _ = _parse_claims(path, columns, required, Problems, allow_open_end=False)
+                required: list[str] | None = None, patterns: dict[str, str] | None = None) -> pd.DataFrame:
+    """The claims as a frame of CLAIM_FRAME_COLUMNS (amounts in øre), or InputFileError.
+
+    `patterns` (field -> regular expression, from the definition) are identifiers that feed the
+    ledger import: a value that does not match is refused with file/row/column, never rewritten."""
+    frame, problems, _ = _parse_claims(path, columns, required, Problems, allow_open_end=False, patterns=patterns)
     problems.raise_if_any()
     return frame.drop(columns=["open_ended"])
 
 
 def read_claims_rows(path: Path | str, columns: dict[str, str] | None = None, required: list[str] | None = None,
-                     allow_open_end: bool = False) -> ClaimsRead:
+                     allow_open_end: bool = False, patterns: dict[str, str] | None = None) -> ClaimsRead:
     """The usable claim rows and one ClaimRowIssue per row that is not; InputFileError only for
     the file as a whole (missing column, unreadable, or not one usable row). allow_open_end: an
     empty til_dato is an open-ended claim (til NaT, open_ended True), not a bad cell."""
-    frame, problems, krav_ids = _parse_claims(path, columns, required, _RowProblems, allow_open_end=allow_open_end)
+    frame, problems, krav_ids = _parse_claims(path, columns, required, _RowProblems, allow_open_end=allow_open_end,
+                                              patterns=patterns)
     if not problems.cells:
         return ClaimsRead(frame, [])
     rows = frame["row_no"].to_numpy(np.int64)
@@ -182,10 +188,12 @@ def _header(columns: dict[str, str] | None, name: str) -> str:
 
 
 def _parse_claims(path: Path | str, columns: dict[str, str] | None, required: list[str] | None,
-                  problems_cls: type[Problems], allow_open_end: bool) -> tuple[pd.DataFrame, Problems, list[str]]:
+                  problems_cls: type[Problems], allow_open_end: bool, patterns: dict[str, str] | None = None
+                  ) -> tuple[pd.DataFrame, Problems, list[str]]:
     columns = columns or CLAIM_COLUMNS
     required = CLAIM_REQUIRED if required is None else required
     path, df, cols, rows, problems = open_table(path, "refusjonskravfilen", columns, required)
+    require_rows(path, df, "refusjonskravfilen")
     problems = problems_cls(problems.path, problems.items)
 
     def col(name: str) -> pd.Series:
@@ -215,6 +223,10 @@ def _parse_claims(path: Path | str, columns: dict[str, str] | None, required: li
     if order.any():
         problems.add(rows[order], header("til_dato"), "til-dato er før fra-dato")
     amount = parse_amounts(col("krav_belop"), rows, header("krav_belop"), problems)
+    negative = amount < 0
+    if negative.any():
+        problems.add(rows[negative], header("krav_belop"), "et refusjonskrav kan ikke være negativt (en korreksjon "
+                     "registreres som endring av kravet)", [f"{v / 100:.2f}".replace(".", ",") for v in amount[negative]])
     org_unit = arrow_text(col("org_enhet"))
     no_unit = np.asarray(pc.equal(org_unit, "").to_numpy(zero_copy_only=False))
     if "org_enhet" in required and no_unit.any():
@@ -224,6 +236,9 @@ def _parse_claims(path: Path | str, columns: dict[str, str] | None, required: li
     grade = parse_grade(col("grad"), rows, header("grad"), problems)
     first_day = parse_dates(col("forste_fravaersdag"), rows, header("forste_fravaersdag"), problems,
                             required=False)
+    for name, pattern in (patterns or {}).items():
+        if name in cols:
+            check_pattern(arrow_text(col(name)), rows, header(name), pattern, problems)
     frame = pd.DataFrame({
         "krav_id": krav_id.to_pandas(types_mapper=_STRING_MAPPER),
         "fnr": fnr,

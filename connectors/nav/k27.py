@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnrs_in_text, valid_fnr, valid_orgnr
+from connectors.identifiers import find_fnrs, mask_fnrs_in_text, valid_fnr, valid_orgnr
+from connectors.textfile import whole_file_problem
 
 BENEFIT_CODES: dict[str, str] = {
     "1": "Foreldrepenger ved adopsjon",
@@ -97,7 +98,9 @@ LINES_COLUMNS = ["line_no", "nav_unit", "orgnr", "bnr", "code", "fnr", "fra", "k
 
 
 class K27FormatError(ValueError):
-    """The file as a whole is not a settlement report (e.g. another file type): nothing is read."""
+    """The file as a whole cannot be trusted as a settlement report: empty, another encoding or
+    line-ending style, truncated, another file type or mostly invalid. Nothing from it is used:
+    a report that cannot prove it is whole must not settle (or age) any claim."""
 
     def __init__(self, file: str, reason: str):
         self.file, self.reason = file, reason
@@ -475,9 +478,12 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
               max_invalid_share: float = 0.5) -> K27Report:
     """Parse a settlement report. Bad lines become InvalidLine; the rest goes on.
 
-    Raises K27FormatError when the file is clearly not a K27 report (more than
-    `max_invalid_share` of at least 5 lines without the K27 layout), so one wrong file does not turn into
-    hundreds of line cases."""
+    Raises K27FormatError when the file as a whole cannot be trusted (see `whole_report_problem`
+    and `complete_report_problem`), so one wrong file neither turns into hundreds of line cases nor
+    passes for a settlement that paid nothing."""
+    problem = whole_report_problem(data)
+    if problem:
+        raise K27FormatError(file_name, problem)
     sha = hashlib.sha256(data).hexdigest()
     report_id = report_id or Path(file_name).stem
     data, encoding, warnings = decode_report_bytes(data)
@@ -538,17 +544,45 @@ def parse_k27(data: bytes, file_name: str, report_id: str | None = None,
         lines = lines.sort_values("line_no", kind="stable", ignore_index=True)
     line_count = int(nonempty.sum())
     invalid.sort(key=lambda i: i.line_no)
-    # Bad content in some lines is normal; lines that do not even have the layout mean another file.
+    last_line_bad = bool(unterminated and invalid and invalid[-1].line_no == len(starts))
+    problem = complete_report_problem(line_count, invalid, last_line_bad, max_invalid_share)
+    if problem:
+        raise K27FormatError(file_name, problem)
+    return K27Report(report_id=str(report_id), file_name=file_name, sha256=sha, encoding=encoding, lines=lines,
+                     invalid=invalid, warnings=warnings, line_count=line_count)
+
+
+def whole_report_problem(data: bytes) -> str | None:
+    """Why the bytes cannot be a K27 report before a line is read (Norwegian), or None: empty,
+    UTF-16/32, binary, CR-only line endings."""
+    problem = whole_file_problem(data, "Rapporten")
+    if problem:
+        return problem + ". En rapport som ikke kan leses hel, kan ikke bekrefte hva NAV har betalt"
+    return None
+
+
+def complete_report_problem(line_count: int, invalid: list[InvalidLine], last_line_bad: bool,
+                            max_invalid_share: float) -> str | None:
+    """Why a parsed report cannot be trusted as a whole (Norwegian), or None: no lines, lines
+    without the K27 layout (another file), the last line cut off (truncated file) or more than
+    `max_invalid_share` of the lines invalid."""
+    if line_count == 0:
+        return "Rapporten har ingen linjer"
     layout_bad = [i for i in invalid if i.field == _field_label("layout")]
     if line_count >= 5 and len(layout_bad) > max_invalid_share * line_count:
         first = layout_bad[0]
-        raise K27FormatError(file_name, f"{len(layout_bad)} av {line_count} linjer har ikke K27-oppsettet; filen ser "
-                                        f"ikke ut som en oppgjørsrapport (K27). Første: linje {first.line_no}: "
-                                        f"{first.reason}")
-    if line_count == 0:
-        warnings.append("Filen har ingen linjer.")
-    return K27Report(report_id=str(report_id), file_name=file_name, sha256=sha, encoding=encoding, lines=lines,
-                     invalid=invalid, warnings=warnings, line_count=line_count)
+        return (f"{len(layout_bad)} av {line_count} linjer har ikke K27-oppsettet; filen ser ikke ut som en "
+                f"oppgjørsrapport (K27). Første: linje {first.line_no}: {first.reason}")
+    if last_line_bad:
+        last = invalid[-1]
+        return (f"Siste linje ({last.line_no}) er ufullstendig og mangler linjeskift: filen er avkortet "
+                "(f.eks. avbrutt nedlasting). Hent hele rapporten på nytt")
+    if line_count >= 10 and len(invalid) > max_invalid_share * line_count:
+        first = invalid[0]
+        share = f"{round(100 * max_invalid_share)} %"
+        return (f"{len(invalid)} av {line_count} linjer er ugyldige (grensen er {share}); rapporten er ikke "
+                f"pålitelig som helhet. Første: {first.message}")
+    return None
 
 
 def _line_matrix(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -596,6 +630,8 @@ def _invalid(file_name: str, line_no: int, problems: list[tuple[str, str]], raw:
         reasons = problems[0][1]
     parts = raw.split(";")
     fnr = parts[4] if len(parts) > 4 and re.fullmatch(r"\d{11}", parts[4]) else None
+    if fnr is None:  # a broken layout: the fnr glued or padded; kept for the audited reveal, never shown
+        fnr = next(iter(find_fnrs(raw)), None)
     bnr = parts[2] if len(parts) > 2 and re.fullmatch(r"\d{9}", parts[2]) else None
     return InvalidLine(file=file_name, line_no=line_no, field=labels, reason=mask_fnrs_in_text(reasons), raw=raw,
                        amount_ore=amount, fnr=fnr, bnr=bnr)

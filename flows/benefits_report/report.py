@@ -169,10 +169,10 @@ HEADER_ROW = 3  # zero-based: titles above, the table's header on Excel row 4
 
 
 def write_excel(report: BenefitsReport, path: Path) -> Path:
-    import xlsxwriter
+    from connectors.safe_cells import workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path))
+    wb = workbook(str(path))
     title = wb.add_format({"bold": True, "font_size": 14})
     header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
     integer = wb.add_format({"num_format": "#,##0"})

@@ -18,6 +18,11 @@ class ManifestError(ValueError):
     """The manifest as a whole cannot be read (encoding, missing columns, not a table)."""
 
 
+class EmptyManifestError(ValueError):
+    """A manifest with no rows: the run stops before anything is moved (the files it was meant
+    to describe must not be quarantined as 'not in any manifest')."""
+
+
 @dataclass
 class ManifestRow:
     row: int  # as a person sees it: the header is row 1
@@ -44,7 +49,8 @@ def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: li
     """Rows of a manifest; `columns` maps our field names to the headers in the file."""
     table = _xlsx_rows(path, data) if path.suffix.lower() in (".xlsx", ".xlsm") else _csv_rows(path, data)
     if not table:
-        raise ManifestError(f"{path.name}: the manifest is empty (no header row)")
+        raise EmptyManifestError(f"{path.name}: manifestet er tomt (ingen overskriftsrad og ingen rader). "
+                                 "Kjøringen er stoppet; legg inn et utfylt manifest")
     header = [_norm_header(h) for h in table[0]]
     index: dict[str, int] = {}
     for ours, theirs in columns.items():
@@ -53,22 +59,25 @@ def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: li
             index[ours] = header.index(wanted)
     missing = [columns.get(c, c) for c in required if c not in index]
     if missing:
-        raise ManifestError(f"{path.name}, row 1: missing column(s) {', '.join(missing)} "
-                            f"(found: {', '.join(h for h in header if h) or 'none'})")
+        raise ManifestError(f"{path.name}, rad 1: mangler kolonne(r) {', '.join(missing)} "
+                            f"(fant: {', '.join(h for h in header if h) or 'ingen'})")
     rows = []
     for number, cells in enumerate(table[1:], start=2):
         values = {ours: _cell(cells[i]) if i < len(cells) else "" for ours, i in index.items()}
         if not any(values.values()):
             continue  # blank line
         rows.append(ManifestRow(number, values))
+    if not rows:
+        raise EmptyManifestError(f"{path.name}: manifestet har overskrifter, men ingen rader. Kjøringen er stoppet "
+                                 "og ingen filer er flyttet; legg inn et utfylt manifest")
     return rows
 
 
 def _csv_rows(path: Path, data: bytes) -> list[list[str]]:
     if b"\x00" in data:
         line = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise ManifestError(f"{path.name}, row {line}: not a text file (NUL bytes; saved as UTF-16?) - "
-                            "save it as «CSV UTF-8 (semikolondelt)»")
+        raise ManifestError(f"{path.name}, rad {line}: ikke en tekstfil (NUL-tegn; lagret som UTF-16?). "
+                            "Lagre den som «CSV UTF-8 (semikolondelt)»")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,7 +85,7 @@ def _csv_rows(path: Path, data: bytes) -> list[list[str]]:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
             line = data[:exc.start].count(b"\n") + 1
-            raise ManifestError(f"{path.name}, row {line}: not UTF-8 text (byte {exc.start})") from None
+            raise ManifestError(f"{path.name}, rad {line}: ikke UTF-8-tekst (byte {exc.start})") from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") >= max(first.count(","), first.count("\t")) else (
         "\t" if first.count("\t") > first.count(",") else ",")
@@ -91,7 +100,7 @@ def _xlsx_rows(path: Path, data: bytes) -> list[list[object]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ManifestError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__})") from None
+        raise ManifestError(f"{path.name}: kan ikke leses som Excel-arbeidsbok ({type(exc).__name__})") from None
     try:
         ws = wb.worksheets[0]
         return [list(r) for r in ws.iter_rows(values_only=True)]

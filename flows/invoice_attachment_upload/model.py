@@ -5,6 +5,7 @@ file in the drop folder (SourceFile), and the work-item reference that makes upl
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,10 +93,16 @@ class Document:
         if self.sha256 is None:  # a manifest row without its file: the row is the identity
             m = self.manifest or {}
             return f"row:{str(m.get('sha256', ''))[:32]}:{m.get('row', 0)}:{self.target.key}"[:128]
-        if self.problem and self.problem["category"] in ("UNSAFE_FILE_NAME", "FILE_WITHOUT_MANIFEST_ROW"):
-            # These depend on the name, not the content: the same bytes delivered again with a
-            # good name or a manifest row are a new case, not this one.
-            return make_reference(self.sha256, f"!{self.problem['category']}")
+        if self.problem or not self.target.known:
+            # A document refused at intake goes to a person: one item per (file, target), so
+            # identical bytes under two names are two items, each with its own reason, decision
+            # and receipt. (These depend on the name too: the same bytes delivered again with a
+            # good name or a manifest row are a new case, not this one.)
+            file_key = "|f" + hashlib.sha256(unicodedata.normalize("NFC", self.source).casefold()
+                                             .encode()).hexdigest()[:12]
+            return make_reference(self.sha256, f"!{self.problem['category'] if self.problem else '-'}{file_key}")
+        # A document to upload: the upload is one act per (content, voucher), so identical bytes
+        # for the same target are one item (the second file is settled as already attached).
         return make_reference(self.sha256, self.target.key)
 
     def payload(self) -> dict[str, Any]:

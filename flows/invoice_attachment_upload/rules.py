@@ -74,6 +74,12 @@ class Rules(BaseModel):
     allowed_media_types: list[str] = Field(
         default_factory=lambda: list(BIS3_MEDIA_TYPES),
         description="Content types accepted, decided from the bytes (magic numbers), not the extension.")
+    max_uncompressed_bytes: int = Field(
+        100 * 1024 * 1024, gt=0, description="Largest total a zip-based document (xlsx, ods, docx) may unpack to "
+        "(bytes); above it the file is refused as a possible decompression bomb.")
+    max_compression_ratio: float = Field(
+        100, gt=1, description="Largest unpacked/packed size ratio of a zip-based document; above it the file is "
+        "refused as a possible decompression bomb.")
     file_name_conventions: list[FileNameConvention] = Field(
         default_factory=list, description="Tried in order for files that no manifest row names.")
     manifest_names: list[str] = Field(

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from connectors.identifiers import mask_fnrs_in_text
+from connectors.safe_cells import safe_row
 from flows.invoice_attachment_upload.decisions import (
     DecisionStats,
     apply_decisions,
@@ -96,9 +98,9 @@ def write_outcomes(ctx: RunContext, outcomes: list[dict[str, Any]]) -> Path:
         writer = csv.writer(fh, delimiter=";")
         writer.writerow(columns)
         for o in sorted(outcomes, key=lambda o: o["source"]):
-            writer.writerow([o["source"], o["outcome"], o.get("category", ""), o.get("voucher_number") or "",
-                             o.get("door") or "", o.get("run_id") or "", o.get("sha256") or "",
-                             o["reference"], o.get("message", "")])
+            writer.writerow(safe_row([mask_fnrs_in_text(o["source"]), o["outcome"], o.get("category", ""),
+                                      o.get("voucher_number") or "", o.get("door") or "", o.get("run_id") or "",
+                                      o.get("sha256") or "", o["reference"], mask_fnrs_in_text(o.get("message", ""))]))
     return path
 
 

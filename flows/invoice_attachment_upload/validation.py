@@ -75,9 +75,11 @@ class Problem:
 
 
 def sniff_media_type(data: bytes, file_name: str = "") -> str:
-    """The content type decided from the bytes."""
+    """The content type decided from the bytes: magic numbers at offset 0 (a `%PDF-` further in
+    is how a program or web page disguises itself as a PDF), and for zip-based formats the
+    container's own structure."""
     head = data[:1024]
-    if b"%PDF-" in head:
+    if data.startswith(b"%PDF-"):
         return "application/pdf"
     for prefix, media_type in _MAGIC:
         if data.startswith(prefix):
@@ -102,10 +104,10 @@ def _zip_type(data: bytes) -> str:
                 declared = z.read("mimetype").decode("ascii", errors="replace").strip()
                 if declared in (ODS, ODT):
                     return declared
-            if "[Content_Types].xml" in names:
-                if any(n.startswith("xl/") for n in names):
+            if "[Content_Types].xml" in names:  # Office Open XML: the main part must be there too
+                if "xl/workbook.xml" in names:
                     return XLSX
-                if any(n.startswith("word/") for n in names):
+                if "word/document.xml" in names:
                     return DOCX
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         pass
@@ -215,6 +217,30 @@ def _check_jpeg(data: bytes) -> str | None:
     return None
 
 
+ZIP_BASED = frozenset({XLSX, DOCX, ODS, ODT, "application/zip"})
+
+
+def zip_bomb_reason(data: bytes, max_total: int, max_ratio: float, max_entries: int = 10_000) -> str | None:
+    """Why a zip-based file would be dangerous to unpack (Norwegian), or None. Read from the
+    central directory only: nothing is decompressed to find out."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # not a readable zip: the content check names that
+    if len(infos) > max_entries:
+        return f"filen inneholder {len(infos)} delfiler (grensen er {max_entries})"
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > max_total:
+        return (f"filen pakkes ut til {fmt_bytes(total)} (grensen er {fmt_bytes(max_total)}): "
+                "mulig dekomprimeringsbombe")
+    if total / packed > max_ratio:
+        return (f"filen pakkes ut {total // packed} ganger større enn den er (grensen er {max_ratio:g}): "
+                "mulig dekomprimeringsbombe")
+    return None
+
+
 def _check_zip(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -261,6 +287,10 @@ def validate_document(name: str, data: bytes, rules: Rules) -> tuple[str, Proble
         return media_type, Problem("FILE_TYPE_NOT_ALLOWED",
                                    f"Innholdet er {media_type_name(media_type)} ({media_type}), uansett "
                                    f"filendelse; tillatt er {allowed}.")
+    if media_type in ZIP_BASED:
+        bomb = zip_bomb_reason(data, rules.max_uncompressed_bytes, rules.max_compression_ratio)
+        if bomb:
+            return media_type, Problem("CORRUPT_FILE", bomb[0].upper() + bomb[1:] + ".")
     check = _CONTENT_CHECKS.get(media_type)
     problem = check(data) if check else None
     if problem:

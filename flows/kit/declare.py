@@ -82,6 +82,7 @@ class Declaration:
     stop_errors: tuple[type[BaseException] | str, ...] = ()         # a system was down: the run stops, exit 1
     check: Callable[[SimpleNamespace], None] | None = None          # raise BusinessError on bad options
     out_param: str = "out_dir"                                      # the flow parameter for --out
+    refusals: str = ""    # summary key listing inputs refused as a whole: said in red, exit code 2
 
     @property
     def flow_name(self) -> str:
@@ -270,6 +271,11 @@ def make_cli(decl: Declaration):
         if data.get("stopped_reason"):
             typer.secho(f"Stoppet: {data['stopped_reason']}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
+        refused = data.get(decl.refusals) if decl.refusals else None
+        if refused:  # an input that could not prove it is whole settled nothing: say so loudly
+            for message in refused:
+                _fail_message(message, 2)
+            raise typer.Exit(2)
 
     parameters = []
     for p in decl.params:
@@ -293,7 +299,9 @@ def make_cli(decl: Declaration):
 def _fail_message(message: str, code: int) -> int:
     import typer
 
-    typer.secho(message, fg=typer.colors.RED, err=True)
+    from connectors.identifiers import mask_fnrs_in_text
+
+    typer.secho(mask_fnrs_in_text(message), fg=typer.colors.RED, err=True)
     return code
 
 

@@ -18,8 +18,9 @@ def _check(p) -> None:
     from flows.kit import BusinessError
 
     for path in p.report_files or []:
-        if not Path(path).exists():
-            raise BusinessError(f"Rapportfilen finnes ikke: {path}")
+        if not Path(path).is_file():
+            what = "er en mappe, ikke en fil" if Path(path).exists() else "finnes ikke"
+            raise BusinessError(f"Rapportfilen {what}: {path}")
 
 
 def _console(data: dict) -> list[str]:
@@ -36,11 +37,11 @@ def _console(data: dict) -> list[str]:
 
 PROCESS = Declaration(
     PROCESS_ID, run="flows.nav_refund_offsetting.flow:run_summary", check=_check, console=_console,
-    stop_errors=("flows.nav_refund_offsetting.run:FetchFailed",),
+    stop_errors=("flows.nav_refund_offsetting.run:FetchFailed",), refusals="refused_reports",
     description="Automatisk utligning av sykepengerefusjon: NAVs oppgjørsrapport (K27) mot HRs refusjonskrav.",
     json_keys=["process_id", "run_id", "lines", "offset", "offset_by_reason", "exception_lines", "exceptions",
                "straight_through_rate", "unpaid_claims", "amount_offset_nok", "cases_opened", "cases_by_category",
-               "journal_rows", "decisions_applied", "decisions_refused", "reports", "already_offset", "as_of", "message", "outputs",
+               "journal_rows", "decisions_applied", "decisions_refused", "reports", "already_offset", "refused_reports", "as_of", "message", "outputs",
                "definition_version", "stopped_reason"],
     params=[
         Param("source", "api, portal or folder (default: the definition's `source`).",

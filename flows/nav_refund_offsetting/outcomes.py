@@ -40,6 +40,7 @@ CATEGORY_LABELS = {
     "CLAIM_ROW_INVALID": "Kravrad kan ikke leses",
     "INVALID_LINE": "Ugyldig linje",
     "AMOUNT_DIFFERENCE": "Beløpsavvik",
+    "REPORT_REFUSED": "Rapport avvist",
 }
 
 

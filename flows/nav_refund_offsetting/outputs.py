@@ -173,13 +173,15 @@ def write_journal(tables: list, path: Path) -> int:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from connectors.safe_cells import safe_table
+
     tables = [t if isinstance(t, pa.Table) else journal_from_frame(t) for t in tables]
     tables = [t.select(JOURNAL_COLUMNS) for t in tables if t.num_rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         f.write(("\ufeff" + ";".join(JOURNAL_COLUMNS) + "\r\n").encode("utf-8"))
         if tables:
-            table = pa.concat_tables(tables)
+            table = safe_table(pa.concat_tables(tables))
             pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=False, delimiter=";", eol="\r\n",
                                                          quoting_style="none"))
             return table.num_rows
@@ -233,11 +235,10 @@ DATES = {"fra", "til"}
 
 
 def write_excel(path: Path, content: ExcelContent) -> None:
-    import xlsxwriter
+    from connectors.safe_cells import workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": False, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+    book = workbook(str(path), {"constant_memory": False})
     f_title = book.add_format({"bold": True, "font_size": 14})
     f_head = book.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True, "valign": "top"})
     f_bold = book.add_format({"bold": True})
@@ -365,8 +366,10 @@ def _table(book, name: str, columns, frame: pd.DataFrame, f_head, f_money, f_dat
 
 
 def write_line_outcomes(path: Path, frame: pd.DataFrame) -> None:
+    from connectors.safe_cells import safe_frame
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, sep=";", index=False, decimal=",", float_format="%.2f", encoding="utf-8-sig",
+    safe_frame(frame).to_csv(path, sep=";", index=False, decimal=",", float_format="%.2f", encoding="utf-8-sig",
                  lineterminator="\r\n")
 
 

@@ -73,9 +73,30 @@ class Rules(BaseModel):
         None, description="First API poll: only reports valued on/after this date (default: all visible).")
     archive_after_processing: bool = Field(True, description="Mark a report archived at NAV once processed.")
     folder_pattern: str = Field("*.csv", description="Report files in the folder source.")
+    max_invalid_line_share: float = Field(
+        0.5, gt=0, le=1, description="A report (10+ lines) with a larger share of invalid lines is refused as a "
+        "whole: one case, nothing settled or aged on it.")
+    claim_id_pattern: str = Field(
+        r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}", description="Regular expression (whole value) a claim id must match "
+        "at intake: it goes into the ledger import, so a value like '=1+1' is refused, never rewritten.")
+    org_unit_pattern: str = Field(
+        r"[0-9A-Za-zÆØÅæøåÄÖÜäöüÉé][0-9A-Za-zÆØÅæøåÄÖÜäöüÉé .,()&/'-]{0,79}",
+        description="Regular expression (whole value) an org unit must match at intake (it goes into the ledger "
+        "import).")
     g_values: list[GValue] = Field(default_factory=lambda: [GValue(fra=d, g=g) for d, g in G_TABLE],
                                    description="Grunnbeløpet history (add next year's G here).")
     ledger: LedgerRules = Field(default_factory=LedgerRules, description="Accounts in the offset journal.")
+
+    @field_validator("claim_id_pattern", "org_unit_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
     @field_validator("holiday_pay_codes", "recovery_codes")
     @classmethod

@@ -293,14 +293,6 @@ def _report_sort_key(item) -> tuple:
     return (0, int(rid), item.id) if rid.isdigit() else (1, 0, item.id)
 
 
-def _count_lines(path: str) -> int:
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return 0
-    return sum(1 for ln in data.splitlines() if ln.strip())
-
-
 def _bank_check(bank: pd.DataFrame | None, groups: list[tuple[Any, K27Report, dict]]) -> dict[int, tuple[bool, int | None, str]]:
     """item id -> (ok, credited øre, note). Reports with the same (orgnr, account, value date)
     share one credit check (NAV pays one credit per settlement, org number and account)."""
@@ -375,7 +367,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             claims_input = definition.input("refund-claims")
             claims_path = inputs.claims_file or _input_path(ctx, "refund-claims")
             claims_read = read_claims_rows(claims_path, claims_input.columns or None,
-                                           claims_input.required_columns or None, rules.open_ended_claims)
+                                           claims_input.required_columns or None, rules.open_ended_claims,
+                                           patterns={"krav_id": rules.claim_id_pattern,
+                                                     "org_enhet": rules.org_unit_pattern})
             claims = claims_read.claims
             emp_path = inputs.employees_file or (None if inputs.file_mode else _input_path(ctx, "employees"))
             if emp_path is not None and (inputs.employees_file or emp_path.exists()):
@@ -402,6 +396,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     completed: list[tuple[int, dict[str, Any]]] = []
     cases: list[tuple[str, NewCase]] = []
     archive_ids: list[str] = []
+    refused: list[str] = []  # Norwegian: why each refused report could not settle anything
 
     for item in items:
         p = item.payload
@@ -410,18 +405,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         try:
             # Parsed under the name it arrived with, so messages name the file the user knows.
             rep = parse_k27(Path(p["path"]).read_bytes(), p.get("file_name") or Path(p["path"]).name,
-                            report_id=str(p["report_id"]))
+                            report_id=str(p["report_id"]), max_invalid_share=rules.max_invalid_line_share)
         except K27FormatError as exc:
-            n = _count_lines(p["path"])
-            counts["INVALID_LINE"] += n
-            message = f"Rapport {p['report_id']} ({p.get('file_name')}) kan ikke leses: {exc.reason}"
-            ctx.store.business_exception(item.id, ctx.new_case(
-                "INVALID_LINE", mask_fnrs_in_text(message), org_unit=rules.default_org_unit,
-                search_text=f"{p['report_id']} {p.get('file_name', '')}",
-                evidence={"sections": [{"title": "Forklaring", "text": mask_fnrs_in_text(message)}],
-                          "data": {"report_id": p["report_id"], "report_ref": item.reference}}))
-            report_rows.append(out.ReportSummary(str(p["report_id"]), _d(p.get("value_date")), n, 0, None,
-                                                 "Kan ikke leses (ikke K27)"))
+            refused.append(_refuse_report(ctx, rules, item, p, exc, report_rows))
             continue
         except OSError as exc:
             ctx.store.system_exception(item.id, f"Kan ikke lese arkivert rapport {p['report_id']}: {exc}", ctx.backoff)
@@ -475,6 +461,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         result = match(MatchInput(lines=lines, claims=claims, rules=rules, as_of=as_of, employees=employees,
                                   known_fps=state.known_fps, prev_maksdato=state.maksdato,
                                   history=state.offsets, held_fnrs=claim_rows.held_fnrs(claims_read.issues)))
+        if refused:  # claims are aged only against reports that settled: a refused one may hold their payment
+            result.unpaid = result.unpaid.iloc[0:0]
+            warnings.append("Krav uten utbetaling er ikke vurdert i denne kjøringen: en rapport ble avvist.")
     progress.update(0.5)
 
     journal_frames = [decisions.journal]
@@ -596,6 +585,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     offset_lines = sum(counts.get(c, 0) for c in OFFSET_REASONS)
     exceptions = {c: counts[c] for c in LINE_CATEGORIES if counts.get(c)}
     exceptions.update({c: unpaid_counts[c] for c in CLAIM_CATEGORIES if unpaid_counts.get(c)})
+    if refused:
+        exceptions["REPORT_REFUSED"] = len(refused)
     summary = RunSummary(
         process_id=ctx.process_id, run_id=ctx.run_id, cases_total=total_lines, automated=offset_lines,
         exceptions=exceptions,
@@ -606,6 +597,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "exception_lines": total_lines - offset_lines,
             "unpaid_claims": sum(unpaid_counts.values()),
             "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
+            "refused_reports": refused,
             "journal_rows": journal_rows, "decisions_applied": decisions.applied,
             "decisions_refused": decisions.refused,
             "reports": [r.report_id for r in report_rows],
@@ -615,6 +607,30 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                                  [] if already else ["Ingen nye rapporter."]) + already),
         })
     return OffsetOutcome(summary, exception_rows)
+
+
+def _refuse_report(ctx: RunContext, rules: Rules, item, p: dict, exc: K27FormatError,
+                   report_rows: list[out.ReportSummary]) -> str:
+    """A report that cannot prove it is whole: one operator case naming the file and why; none of
+    its lines is offset and no claim is aged or closed on the strength of it."""
+    name = p.get("file_name") or Path(p["path"]).name
+    message = mask_fnrs_in_text(f"Rapport {p['report_id']} ({name}) er avvist som helhet: {exc.reason}. Ingen linjer "
+                                "er utlignet og ingen krav er vurdert som ubetalt på grunnlag av den.")
+    ctx.store.business_exception(item.id, ctx.new_case(
+        "REPORT_REFUSED", message, org_unit=rules.default_org_unit,
+        search_text=mask_fnrs_in_text(f"{p['report_id']} {name}"),
+        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "", ""],
+                                "rows": [["Fil", mask_fnrs_in_text(name), "", ""],
+                                         ["Rapport", str(p["report_id"]), "", ""],
+                                         ["SHA-256", str(p.get("sha256", "")), "", ""],
+                                         ["Årsak", mask_fnrs_in_text(exc.reason), "", ""]]},
+                               {"title": "Forklaring", "text": message}],
+                  "data": {"report_id": p["report_id"], "report_ref": item.reference, "file_name": name,
+                           "reason": mask_fnrs_in_text(exc.reason)}}))
+    report_rows.append(out.ReportSummary(str(p["report_id"]), _d(p.get("value_date")), 0, 0, None,
+                                         "Avvist: kan ikke leses som hel rapport"))
+    log().warning(message)
+    return message
 
 
 def _natural(column: pd.Series) -> pd.Series:

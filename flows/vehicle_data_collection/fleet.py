@@ -121,6 +121,9 @@ def read_fleet_list(path: Path, spec: Input, *, allow_personalized: bool = False
                 out.warnings.append(f"{path.name}, rad {row_no}, kolonne {km_header}: "
                                     f"«{cell('kilometerstand')}» er ikke en kilometerstand; verdien er ikke brukt")
             out.rows.append(FleetRow(row_no, raw_text, org, identifier, problem, own_km))
+        if not out.rows:  # an empty list must never 'complete' with 0 vehicles and no share
+            raise FleetListError(f"{path.name}: kjøretøylisten har overskrifter, men ingen kjøretøy (ingen rader "
+                                 "under rad 1). Kjøringen er stoppet; eksporter listen på nytt")
         return out
     finally:
         wb.close()

@@ -106,8 +106,10 @@ def malformed_case(ctx: RunContext, payload: dict[str, Any], reason: str) -> New
 
 def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
     first = payload.get("first_row")
-    message = (f"Kjennemerket {shown(payload)} står flere ganger i kjøretøylisten (rad {first} og rad "
-               f"{payload.get('row')}). Kjøretøyet er tatt med én gang, fra rad {first}.")
+    rows = payload.get("rows") or [payload.get("row")]
+    listed = ", ".join(str(r) for r in rows[:20]) + (f" og {len(rows) - 20} rader til" if len(rows) > 20 else "")
+    message = (f"Kjennemerket {shown(payload)} står {len(rows) + 1} ganger i kjøretøylisten (rad {first} og rad "
+               f"{listed}). Kjøretøyet er tatt med én gang, fra rad {first}.")
     explanation = ("Samme kjøretøy skal bare stå én gang i listen; ellers telles det dobbelt i klimarapporten. "
                    "Fjern den ene raden (og sjekk hvilken virksomhet kjøretøyet hører til).")
     return ctx.new_case(DUPLICATE_PLATE, message, org_unit=payload.get("org_unit"), search_text=_search(payload),

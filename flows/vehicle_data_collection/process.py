@@ -112,13 +112,26 @@ def prepare(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | N
     items: list[NewItem] = []
     references: list[str] = []
     listed: list[tuple[str, dict[str, Any]]] = []
+    repeats: dict[str, list[int]] = {}  # plate -> the rows after its first: one case per plate, not per row
+    seen: set[str] = set()
+    for row in fleet.rows:
+        if row.key is not None and row.key in seen:
+            repeats.setdefault(row.key, []).append(row.row)
+        elif row.key is not None:
+            seen.add(row.key)
+    duplicate_ref: dict[str, str] = {}
     for row in fleet.rows:
         if row.identifier is None:
             ref, payload = reference(period, f"rad{row.row}"), oc.payload_for(row, period.code, path.name, "malformed")
             listed.append((ref, payload))
         elif row.key in first_row:
+            if row.key in duplicate_ref:  # the plate's case is already listed with every repeated row
+                references.append(duplicate_ref[row.key])
+                continue
             ref = reference(period, f"{row.key}:rad{row.row}")
+            duplicate_ref[row.key] = ref
             payload = oc.payload_for(row, period.code, path.name, "duplicate", first_row=first_row[row.key])
+            payload["rows"] = repeats[row.key]
             listed.append((ref, payload))
         else:
             first_row[row.key] = row.row
@@ -287,7 +300,9 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     cache = LookupCache.from_settings(ctx.settings)
     rows: list[ReportRow] = []
     counted: list[tuple[str, Vehicle]] = []
-    exceptions: Counter = Counter()
+    exceptions: Counter = Counter()  # per work item (a case): many rows of one plate are one
+    excluded_rows: Counter = Counter()  # per fleet row: what the report leaves out
+    seen_refs: set[str] = set()
     pending = automated = found = 0
     try:
         for row, ref in zip(prepared.fleet.rows, prepared.references, strict=True):
@@ -321,13 +336,16 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
             if v is not None:
                 found += 1
             if category:
-                exceptions[category] += 1
+                excluded_rows[category] += 1
+                if ref not in seen_refs:
+                    exceptions[category] += 1
             elif status == ItemStatus.done:
                 automated += 1
             web = cache.get("odometer", v.plate, 10 * 365 * 86400) if v and v.plate else None
             km, km_source = _odometer(row.own_km, web, v)
             remark = _remark(ctx, category, item, v) if status not in (ItemStatus.new, ItemStatus.in_progress) \
                 else "Venter på oppslag (kvote eller nytt forsøk)"
+            seen_refs.add(ref)
             rows.append(ReportRow(row.row, row.raw, row.org_unit, v, category, remark, km, km_source, source))
     finally:
         cache.close()
@@ -358,7 +376,7 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
     if status == "completed":
         xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id,
                                  rules_version=ctx.version_label, meanings=meanings,
-                                 excluded={k: v for k, v in exceptions.items() if k != oc.EU_CONTROL_OVERDUE})
+                                 excluded={k: v for k, v in excluded_rows.items() if k != oc.EU_CONTROL_OVERDUE})
         outputs = {"kjoretoy": str(xlsx), "klimarapport_png": str(png)}
 
     share = climate.total.share

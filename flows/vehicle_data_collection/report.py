@@ -79,7 +79,7 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
                  excluded: dict[str, int], generated: datetime | None = None,
                  rules_version: str = "") -> tuple[Path, Path]:
     """Write the workbook and the chart; returns (xlsx path, png path)."""
-    import xlsxwriter
+    from connectors.safe_cells import workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
     generated = generated or datetime.now()
@@ -87,7 +87,7 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
     png_path = path.with_name("klimarapport.png")
     png_path.write_bytes(png)
 
-    wb = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    wb = workbook(str(path), {"remove_timezone": True})
     try:
         bold = wb.add_format({"bold": True})
         head = wb.add_format({"bold": True, "bg_color": "#DDEBDF", "border": 1, "text_wrap": True, "valign": "top"})

@@ -34,3 +34,37 @@ def test_the_log_filter_masks_the_message_and_its_arguments():
     assert FnrScrubFilter().filter(record)
     assert record.getMessage() == "krav 010170***** for x"
 
+
+
+def _valid_fnr() -> str:
+    from connectors.identifiers import fnr_check_digits
+
+    return next(f"0141701{i:02d}" + fnr_check_digits(f"0141701{i:02d}") for i in range(100)
+                if fnr_check_digits(f"0141701{i:02d}"))
+
+
+def test_an_fnr_is_masked_whatever_surrounds_it():
+    """The raw K27 line of a broken layout holds the fnr glued, padded, spaced or as UTF-16: all masked."""
+    f = _valid_fnr()
+    masked = f[:6] + "*****"
+    assert mask_fnrs_in_text(f"8020;974600013;{f}20260401;") == f"8020;974600013;{masked}20260401;"  # glued digits
+    assert mask_fnrs_in_text(f"{f}7") == f"{masked}7"                      # a 12-digit field
+    assert mask_fnrs_in_text(f"9{f}") == f"9{masked}"                      # a digit in front
+    assert mask_fnrs_in_text(f"{f[:6]} {f[6:]}") == f"{f[:6]} *****"       # the way people write it
+    assert mask_fnrs_in_text("\x00".join(f)) == "\x00".join(f[:6] + "*****")  # UTF-16 read as bytes
+    assert mask_fnrs_in_text(f"/data/{f}-rapport.csv") == f"/data/{masked}-rapport.csv"  # a path
+    assert mask_fnrs_in_text(f"x{f}y") == f"x{masked}y"
+
+
+def test_numbers_that_hold_no_fnr_are_left_alone():
+    assert mask_fnrs_in_text("2026-01-31 2026-02-28, 1 234 567,50 kr") == "2026-01-31 2026-02-28, 1 234 567,50 kr"
+    assert mask_fnrs_in_text("bilag 26000101, linje 12 av 314") == "bilag 26000101, linje 12 av 314"
+
+
+def test_find_fnrs_finds_what_the_mask_hides():
+    from connectors.identifiers import find_fnrs
+
+    f = _valid_fnr()
+    assert find_fnrs(f"8020;974600013;{f}20260401;") == [f]
+    assert find_fnrs("\x00".join(f)) == [f]
+    assert find_fnrs("2026-01-31 og 12345") == []

@@ -89,14 +89,43 @@ def test_a_utf8_file_is_recognised_and_read_without_mojibake():
     assert any("UTF-8" in w for w in report.warnings)
 
 
-def test_a_truncated_file_keeps_the_complete_lines_and_flags_the_cut_one():
+def test_a_truncated_file_is_refused_as_a_whole_naming_the_cut_line():
+    """A cut transfer must not pass for a settlement: the lines after the cut were paid too."""
     data = to_bytes([k27(1), k27(2), k27(3)])
     cut = data[: len(data) - 70]  # the transfer stopped inside line 3
-    report = parse_k27(cut, "avkortet.csv")
-    assert list(report.lines["line_no"]) == [1, 2]
-    assert [i.line_no for i in report.invalid] == [3]
-    assert "avkortet" in report.invalid[0].reason
+    with pytest.raises(K27FormatError) as err:
+        parse_k27(cut, "avkortet.csv")
+    assert err.value.file == "avkortet.csv"
+    assert "Siste linje (3)" in err.value.reason and "avkortet" in err.value.reason
+
+
+def test_a_complete_last_line_without_a_final_newline_is_only_a_warning():
+    report = parse_k27(to_bytes([k27(1), k27(2)])[:-2], "uten-linjeskift.csv")
+    assert report.invalid == [] and len(report.lines) == 2
     assert any("mangler linjeskift" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"", "tom (0 byte)"),
+    (b" \r\n\r\n", "bare blanke tegn"),
+    (to_bytes([k27(1), k27(2)]).decode("iso-8859-1").encode("utf-16"), "UTF-16"),
+    (to_bytes([k27(1), k27(2)]).decode("iso-8859-1").encode("utf-16-le"), "UTF-16"),
+    (to_bytes([k27(1), k27(2)]).decode("iso-8859-1").encode("utf-32"), "UTF-32"),
+    (to_bytes([k27(1), k27(2)]).replace(b"\r\n", b"\r"), "bare CR"),
+    (b"\x00\x01binary" * 40, "binære data"),
+])
+def test_a_report_that_cannot_be_read_whole_is_refused_before_any_line(data, expected):
+    with pytest.raises(K27FormatError) as err:
+        parse_k27(data, "rapport.csv")
+    assert expected in err.value.reason
+
+
+def test_a_report_with_most_lines_invalid_is_refused():
+    lines = [format_line(k27(i)).replace("20260430", "20260431") if i % 3 else format_line(k27(i))
+             for i in range(1, 13)]
+    with pytest.raises(K27FormatError) as err:
+        parse_k27(to_bytes(lines), "mest-feil.csv")
+    assert "8 av 12 linjer er ugyldige" in err.value.reason
 
 
 def test_a_short_unpadded_name_still_parses_on_the_per_line_path():

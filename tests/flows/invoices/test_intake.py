@@ -126,10 +126,10 @@ def test_unreadable_manifest_is_a_refused_file_naming_the_column(folder, definit
 
 def test_manifest_errors_name_file_row_and_column(tmp_path):
     path = tmp_path / "manifest.csv"
-    with pytest.raises(ManifestError, match=r"manifest.csv, row 1: missing column\(s\) filnavn"):
+    with pytest.raises(ManifestError, match=r"manifest.csv, rad 1: mangler kolonne\(r\) filnavn"):
         read_manifest(path, b"bilagsnummer;navn\r\n1;x\r\n", {"filnavn": "filnavn", "bilagsnummer": "bilagsnummer"},
                       ["filnavn"])
-    with pytest.raises(ManifestError, match="row 2"):
+    with pytest.raises(ManifestError, match="rad 2"):
         read_manifest(path, b"filnavn\r\n\xff\xfe\x00bad\r\n", {"filnavn": "filnavn"}, ["filnavn"])
 
 

@@ -76,16 +76,18 @@ def test_a_utf8_report_is_read_with_its_names_intact(nav_run):
     assert any("UTF-8" in str(v) for v in notes)
 
 
-def test_a_truncated_report_offsets_the_complete_lines_and_flags_the_cut_one(nav_run):
+def test_a_truncated_report_is_refused_whole_and_ages_no_claim(nav_run):
+    """The lines after the cut were paid too: a cut report must not settle or age anything."""
     report, claims = _basic(nav_run)
     data = report.read_bytes()
     report.write_bytes(data[:-80])
-    outcome = nav_run.run(report_files=[report], claims_file=claims)
-    got = dict(zip(nav_run.outcomes(outcome).linje, nav_run.outcomes(outcome).utfall, strict=True))
-    assert got == {"1": "EXACT", "2": "GRADE", "3": "INVALID_LINE"}
-    invalid = nav_run.cases("INVALID_LINE")[0]
-    assert "linje 3" in invalid.message and "avkortet" in invalid.message
-    assert invalid.evidence["data"]["line_no"] == 3
+    outcome = nav_run.run(report_files=[report], claims_file=claims, as_of=date(2026, 12, 1))
+    assert outcome.summary.figures["lines"] == 0 and outcome.summary.figures["journal_rows"] == 0
+    assert outcome.summary.exceptions == {"REPORT_REFUSED": 1}
+    assert [c.category for c in nav_run.cases()] == ["REPORT_REFUSED"]  # no CLAIM_UNPAID_*
+    refused = nav_run.cases("REPORT_REFUSED")[0]
+    assert "Siste linje (3)" in refused.message and "avkortet" in refused.message
+    assert outcome.summary.figures["refused_reports"] == [refused.message]
 
 
 def test_a_claims_file_with_a_missing_column_stops_the_run_before_anything_is_offset(nav_run):
@@ -213,8 +215,9 @@ def test_a_file_that_is_not_a_k27_report_becomes_one_case(nav_run):
     good = nav_run.report("1001", [line(1, 50_776)], value_date=PAID)
     outcome = nav_run.run(report_files=[junk, good], claims_file=nav_run.claims([claim("K1", 1, 50_776.0)]))
     assert outcome.summary.figures["offset"] == 1
-    cases = nav_run.cases("INVALID_LINE")
+    cases = nav_run.cases("REPORT_REFUSED")
     assert len(cases) == 1 and "feil.csv" in cases[0].message and "K27" in cases[0].message
+    assert not nav_run.cases("INVALID_LINE") and not nav_run.cases("CLAIM_UNPAID_PENDING")
 
 
 def test_no_fnr_in_logs(nav_run, caplog):
