@@ -137,7 +137,8 @@ def clean_comment(comment: str | None) -> str:
     if not text:
         raise DecisionError("Skriv en kommentar: hvorfor tar du denne beslutningen?", field="comment")
     if len(text) > MAX_COMMENT:
-        raise DecisionError(f"Kommentaren er for lang (høyst {MAX_COMMENT} tegn).", field="comment")
+        raise DecisionError(f"Kommentaren er {len(text):,} tegn; grensen er {MAX_COMMENT:,} tegn. Kort den ned "
+                            "(teksten din står fortsatt i feltet).".replace(",", "\u00a0"), field="comment")
     return mask_fnrs_in_text(text)
 
 
