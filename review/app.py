@@ -627,7 +627,7 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         st.store.audit(p.username, "case.viewed", case.process_id, case_id=case.id)
         ctx = _case_context(st, p, case, _back(request, tilbake))
         form, errors = st.take_draft(p.session_id, case.id)
-        if errors and case.status in queries.ACTIVE:
+        if errors:
             ctx.update(form=form, errors=errors)
         return render(request, "case.html", {"active_nav": "saker", **ctx})
 

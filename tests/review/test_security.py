@@ -304,6 +304,9 @@ def test_no_fnr_in_clear_text_in_any_page_export_or_log(review_env, caplog):
                  "/brukere", f"/logg?sak={leaky.id}"]
         for path in pages:
             r = c.get(path)
+            if r.status_code == 303:  # a full fnr in the search: on to its keyed hash, the fnr masked
+                _fnr_free(r.headers["location"], f"{username} {path} -> redirect", fnrs)
+                r = c.get(r.headers["location"])
             assert r.status_code in (200, 403, 404), (username, path, r.status_code)
             _fnr_free(r.text, f"{username} {path}", fnrs)
         att = env.store.case_attachments(leaky.id)[0]
