@@ -459,7 +459,7 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
         "default_amount": decisions.default_amount(case), "active": active, "breached": breached,
         "claimed_by_other": bool(case.assignee and case.assignee != p.username),
         "mine": case.assignee == p.username, "back": back, "form": {}, "errors": {},
-        "what_to_do": what_to_do or _what_to_do(cat, allowed), "money": _money(data),
+        "what_to_do": what_to_do or _what_to_do(allowed), "money": _money(data),
         "subject": queries.subject_of(evidence),
     }
 
@@ -532,15 +532,14 @@ def _money(data: dict[str, Any]) -> list[tuple[str, str]]:
     return out if len(out) > 1 else []
 
 
-def _what_to_do(cat: Any, allowed: list[str]) -> str:
+def _what_to_do(allowed: list[str]) -> str:
     """What the reviewer does, when the flow gave no advice of its own: from the category's actions."""
     if not allowed:
         return ""
-    who = RESOLVED_BY_LABELS.get(cat.resolved_by, "") if cat else ""
     labels = [f"«{decisions.spec(a).label}»" for a in allowed]
     choices = ", ".join(labels[:-1]) + f" eller {labels[-1]}" if len(labels) > 1 else labels[0]
-    return (f"Kontroller opplysningene over mot fagsystemet{f' ({who})' if who else ''}. Velg deretter {choices}, "
-            "og skriv i kommentaren hva du fant.")
+    return (f"Sammenlign opplysningene nedenfor med fagsystemet. Velg deretter {choices}, og skriv i "
+            "kommentaren hva du fant.")
 
 
 def _back(request: Request, value: str | None) -> str:
