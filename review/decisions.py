@@ -14,7 +14,7 @@ from typing import Any
 
 from config.process_definition import ExceptionCategory, ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
-from review.formatting import fmt_amount, fmt_date, parse_amount
+from review.formatting import fmt_date, fmt_kr, parse_amount
 from workqueue.models import ExceptionCase
 from workqueue.store import InvalidTransition, NotFound, WorkQueueStore
 
@@ -106,7 +106,7 @@ def voucher_candidates(case: ExceptionCase) -> list[tuple[str, str]]:
                         parts.append(str(c["voucher_date"]))
                 if c.get("amount") is not None:
                     try:
-                        parts.append(f"kr {fmt_amount(float(c['amount']))}")
+                        parts.append(fmt_kr(float(c["amount"])))
                     except (TypeError, ValueError):
                         parts.append(str(c["amount"]))
                 label = " · ".join(parts)

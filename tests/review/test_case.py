@@ -144,7 +144,7 @@ def test_choose_voucher_offers_the_candidates_and_stores_the_choice(review_env):
         attachments=[("faktura-4471.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")]))
     okonomi = env.client("okonomi")
     html = okonomi.get(f"/saker/{case.id}").text
-    assert "Bilag 410001 · Kontorrekvisita AS · faktura 4471 · 02.11.2026 · kr 1 250,00" in html
+    assert "Bilag 410001 · Kontorrekvisita AS · faktura 4471 · 02.11.2026 · 1\u00a0250,00\u00a0kr" in html
     r = _decide(okonomi, case.id, action="choose_voucher", voucher_number="999999", comment="denne")
     assert "Velg et av bilagene" in _refused(okonomi, r).text
     r = _decide(okonomi, case.id, action="choose_voucher", voucher_number="410002", comment="Riktig dato")
