@@ -206,7 +206,7 @@ def test_case_views_are_in_the_audit_trail_for_owner_and_admin(review_env):
     case = env.nav_case()
     env.client("kari").get(f"/saker/{case.id}")
     html = env.client("eier").get("/logg", params={"sak": str(case.id)}).text
-    assert "Sak vist" in html and "kari" in html and "Sak opprettet" in html
+    assert "Sak vist" in html and "Kari Nordmann" in html and "Sak opprettet" in html
     # An owner does not read events of processes that are not theirs.
     other = env.store.open_case(ATTACHMENTS, "y.pdf", NewCase("VOUCHER_NOT_FOUND", "m", org_unit="Økonomiseksjonen"))
     env.client("okonomi").get(f"/saker/{other.id}")
