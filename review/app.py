@@ -17,6 +17,7 @@ the principal's Scope (review.auth), so a case outside it is a 404 wherever it i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -575,7 +576,9 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         f = queries.QueueFilter.from_params(request.query_params)
         typed = (request.query_params.get("sok") or "").strip()
         digits = re.sub(r"[\s.]", "", typed)
-        if f.fnr_in_search and not f.fnr_hash and digits.isdigit() and valid_fnr(digits):
+        if not p.may_reveal_fnr and f.fnr_hash:  # owners oversee a process, not single persons
+            f = dataclasses.replace(f, fnr_hash="")
+        if f.fnr_in_search and not f.fnr_hash and digits.isdigit() and valid_fnr(digits) and p.may_reveal_fnr:
             # A full fnr: search by its keyed hash, and move the number out of the address bar
             # (history, bookmarks, Referer) at once: the URL keeps only the masked form and the hash.
             params = f.params(page=1)

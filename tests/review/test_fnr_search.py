@@ -31,3 +31,14 @@ def test_a_full_fnr_finds_its_cases_by_keyed_hash(review_env_any):
     wrong = FNR_A[:-1] + str((int(FNR_A[-1]) + 1) % 10)
     r = kari.get("/saker", params={"sok": wrong})
     assert r.status_code == 200 and "kontrollsifrene stemmer ikke" in r.text and wrong not in r.text
+
+
+def test_owners_cannot_search_by_fnr(review_env):
+    env = review_env
+    case = env.nav_case()
+    eier = env.client("eier")
+    r = eier.get("/saker", params={"sok": FNR_A})
+    assert r.status_code == 200 and "forbeholdt saksbehandlere" in r.text and FNR_A not in r.text
+    # Nor by pasting a reviewer's hash into the URL.
+    r = eier.get("/saker", params={"sok": FNR_A[:6] + "*****", "fnrsok": env.store.fnr_hash(FNR_A)})
+    assert f">Sak {case.id}<" not in r.text
