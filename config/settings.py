@@ -57,6 +57,12 @@ class DatabaseSettings(BaseModel):
         "<data_dir>/workqueue.db. PostgreSQL: postgresql+psycopg://user@host:5432/db",
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    fnr_hash_key: SecretStr = Field(
+        SecretStr("change-me-fnr-search-key-0123456789abcdef"),
+        description="Key of the keyed hash (HMAC-SHA256) stored with each case so staff can search by a "
+        "full fnr without the fnr being stored in clear. Set a long random value; changing it makes older "
+        "cases unfindable by fnr.",
+    )
 
 
 class BrowserSettings(BaseModel):

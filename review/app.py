@@ -17,11 +17,11 @@ the principal's Scope (review.auth), so a case outside it is a 404 wherever it i
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,13 @@ from review.formatting import (
     age_days,
     age_text,
     fmt_amount,
+    fmt_bytes,
     fmt_date,
     fmt_datetime,
+    fmt_hours,
     fmt_int,
+    fmt_kr,
+    fmt_ore,
     fmt_percent,
     to_oslo,
 )
@@ -64,6 +68,7 @@ HERE = Path(__file__).resolve().parent
 PUBLIC_PATHS = frozenset({"/login", "/helse"})
 PUBLIC_PREFIXES = ("/static/",)
 FLASH_COOKIE = "rpa_flash"
+DRAFT_SECONDS = 30 * 60
 TEXT_PREVIEW_BYTES = 20_000
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
 TEXT_TYPES = ("text/", "application/xml", "application/json")
@@ -115,9 +120,30 @@ class ReviewState:
     login_csrf: auth.LoginCsrf
     flash_signer: URLSafeSerializer
     cookie_name: str
+    # A refused form (what was typed + the errors), kept for the GET the refusal redirects to
+    # (POST-redirect-GET: Back never lands on a resubmission page). Keyed by session and case.
+    drafts: dict[tuple[str, int], tuple[float, dict[str, str], dict[str, str]]] = field(default_factory=dict)
+
+    def keep_draft(self, session_id: str, case_id: int, form: dict[str, str], errors: dict[str, str]) -> None:
+        now = time.monotonic()
+        for key in [k for k, v in self.drafts.items() if now - v[0] > DRAFT_SECONDS]:
+            self.drafts.pop(key, None)
+        if len(self.drafts) > 1000:
+            self.drafts.pop(next(iter(self.drafts)))
+        self.drafts[(session_id, case_id)] = (now, form, errors)
+
+    def take_draft(self, session_id: str, case_id: int) -> tuple[dict[str, str], dict[str, str]]:
+        hit = self.drafts.pop((session_id, case_id), None)
+        if hit is None or time.monotonic() - hit[0] > DRAFT_SECONDS:
+            return {}, {}
+        return hit[1], hit[2]
 
     def scope(self, p: auth.Principal) -> auth.Scope:
         return auth.scope_for(p, self.catalogue)
+
+    def full_name(self, username: str | None) -> str:
+        """A user's full name as staff read it (the user name when none is registered)."""
+        return dict(queries.usernames(self.reader)).get(username or "", username or "")
 
     def process_name(self, process_id: str) -> str:
         d = self.catalogue.get(process_id)
@@ -165,7 +191,9 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     st = _state(request)
     p = getattr(request.state, "principal", None)
     flashes = _flashes(request)
-    ctx = {"user": p, "csrf": p.csrf_token if p else "", "flashes": flashes,
+    names = dict(queries.usernames(st.reader)) if p else {}
+    ctx = {"user": p, "csrf": p.csrf_token if p else "", "flashes": flashes, "names": names,
+           "name_of": lambda u: names.get(u, u) if u else "",
            "role_label": ROLE_LABELS.get(p.role, p.role) if p else "", "process_name": st.process_name,
            "now": utcnow(), **context}
     response = st.templates.TemplateResponse(request, name, ctx, status_code=status_code)
@@ -198,26 +226,16 @@ ERRORS = {
 AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*,\d{2}( kr)?$")  # "1 234,50": right-aligned
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return ""
-    if n < 1024:
-        return f"{n} byte"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.0f} kB"
-    return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
-
-
 def _templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
     env = t.env
-    env.filters.update(kr=fmt_amount, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
+    env.filters.update(kr=fmt_amount, valuta=fmt_kr, varighet=fmt_hours, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
                        mask=lambda v: mask_fnrs_in_text("" if v is None else str(v)),
                        status=lambda v: STATUS_LABELS.get(v, v), art=lambda v: KIND_LABELS.get(v, v),
                        hendelse=lambda v: AUDIT_LABELS.get(v, v), rolle=lambda v: ROLE_LABELS.get(v, v),
-                       alder=age_text, storrelse=_size)
+                       alder=age_text, storrelse=fmt_bytes)
     env.tests["amountlike"] = lambda v: bool(AMOUNT_LIKE.match(str(v or "")))
-    env.globals.update(audit_summary=_audit_summary, age_days=age_days, to_oslo=to_oslo, urlencode=urlencode, action_spec=decisions.spec,
+    env.globals.update(audit_summary=_audit_summary, fmt_ore=fmt_ore, age_days=age_days, to_oslo=to_oslo, urlencode=urlencode, action_spec=decisions.spec,
                        STATUS_LABELS=STATUS_LABELS, RESOLVED_BY_LABELS=RESOLVED_BY_LABELS)
     return t
 
@@ -365,12 +383,20 @@ def _category_choices(st: ReviewState, scope: auth.Scope, process: str) -> list[
     return groups
 
 
-def _selection(st: ReviewState, f: queries.QueueFilter) -> list[tuple[str, str]]:
+def _selection(st: ReviewState, f: queries.QueueFilter, names: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The filter in words, as the queue showed it (no codes)."""
+    names = names or {}
     out = [("Status", queries.STATUS_FILTERS[f.status][0])]
     if f.process:
         out.append(("Prosess", st.process_name(f.process)))
-    for label, value in (("Kategori", f.category), ("Org.enhet", f.org_unit), ("Saksbehandler", f.assignee),
-                         ("Søk", f.q)):
+    if f.category:
+        cats = [decisions.category_of(st.catalogue.get(pid), f.category) for pid in
+                ([f.process] if f.process else sorted(st.catalogue))]
+        out.append(("Kategori", next((c.meaning for c in cats if c is not None), f.category)))
+    assignee = {"meg": "Mine saker", "ingen": "Ingen (ikke tatt)"}.get(f.assignee, names.get(f.assignee, f.assignee))
+    search = f"fødselsnummer {f.q}" if f.fnr_hash else f.q
+    for label, value in (("Org.enhet", "Uten org.enhet" if f.org_unit == "-" else f.org_unit),
+                         ("Saksbehandler", assignee), ("Søk", search)):
         if value:
             out.append((label, value))
     if f.age:
@@ -396,21 +422,31 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
                 raw = att.content[:TEXT_PREVIEW_BYTES]
                 previews[a.id] = mask_fnrs_in_text(raw.decode("utf-8", errors="replace"))
     sections = []
+    what_to_do = ""
     for sec in evidence.get("sections") or []:
         if not isinstance(sec, dict):
             continue
+        text_ = mask_fnrs_in_text(str(sec["text"])) if sec.get("text") is not None else None
+        if text_ and "Hva du gjør:" in text_:  # the flow's own advice gets its own panel
+            text_, _, advice = text_.partition("Hva du gjør:")
+            what_to_do = what_to_do or advice.strip()
+            text_ = text_.strip() or None
+        columns = [COLUMN_LABELS.get(str(c), mask_fnrs_in_text(str(c))) for c in sec.get("columns") or []]
+        rows = _one_difference_per_row(
+            [[mask_fnrs_in_text("" if v is None else str(v)) for v in row]
+             for row in sec.get("rows") or [] if isinstance(row, list | tuple)], columns)
+        if text_ and not rows and text_.strip() in case.message:  # says again what «Hva roboten fant» says
+            text_ = None
+        if not text_ and not rows:
+            continue
         sections.append({
-            "title": mask_fnrs_in_text(str(sec.get("title") or "")),
-            "text": mask_fnrs_in_text(str(sec["text"])) if sec.get("text") is not None else None,
-            "columns": [mask_fnrs_in_text(str(c)) for c in sec.get("columns") or []],
-            "rows": [[mask_fnrs_in_text("" if v is None else str(v)) for v in row]
-                     for row in sec.get("rows") or [] if isinstance(row, list | tuple)],
+            "title": mask_fnrs_in_text(str(sec.get("title") or "")), "text": text_,
+            "columns": columns, "rows": rows,
         })
     data = evidence.get("data") if isinstance(evidence.get("data"), dict) else {}
-    technical = [(mask_fnrs_in_text(str(k)),
-                  mask_fnrs_in_text(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))[:500])
-                 for k, v in data.items() if k != "fnr"]
+    technical = [_technical(k, v) for k, v in data.items() if k != "fnr"]
     active = case.status in queries.ACTIVE
+    offered = decisions.offers(st.store, d, case) if active else []
     now = utcnow()
     due = case.due_at
     breached = active and due is not None and (due if due.tzinfo else due.replace(tzinfo=now.tzinfo)) < now
@@ -422,11 +458,13 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
         "attachments": attachments, "previews": previews, "inline_types": INLINE_TYPES,
         "history": queries.case_history(st.reader, case),
         "assignable": queries.assignable_users(st.reader, case, st.catalogue) if active else [],
-        "actions": decisions.offers(st.store, d, case) if active else [], "active": active, "breached": breached,
+        "actions": offered, "active": active, "breached": breached,
         "may_approve": p.role in decision_routes.APPROVER_ROLES and case.decided_by != p.username,
         "approval_reasons": _approval_reasons(d, case),
         "claimed_by_other": bool(case.assignee and case.assignee != p.username),
         "mine": case.assignee == p.username, "back": back, "form": {}, "errors": {},
+        "what_to_do": what_to_do or _what_to_do([o.code for o in offered]), "money": _money(data),
+        "subject": queries.subject_of(evidence),
     }
 
 
@@ -436,6 +474,84 @@ def _approval_reasons(d: ProcessDefinition | None, case: ExceptionCase) -> list[
     spec = decisions.spec(str((case.decision or {}).get("action", "")))
     return decision_routes.wa.approval_reasons(d.controls.approval, spec, case.decision or {},
                                                decisions.case_data(case))
+
+
+# Column headers the flows write, in the words the case page uses: «Beregnet» is the robot's own
+# computation, not NAV's.
+COLUMN_LABELS = {"Beregnet": "Robotens beregning", "Forventet": "Robotens beregning"}
+
+
+def _one_difference_per_row(rows: list[list[str]], columns: list[str]) -> list[list[str]]:
+    """A «Differanse» row holding two differences (against the claim and against the robot's
+    computation) becomes two rows, each saying which difference it is."""
+    out = []
+    for row in rows:
+        filled = [i for i, v in enumerate(row[1:], start=1) if v]
+        if row and row[0] == "Differanse" and len(filled) > 1 and len(columns) == len(row):
+            for i in filled:
+                single = [""] * len(row)
+                single[0] = ("Differanse: utbetalt mot robotens beregning" if columns[i] == "Robotens beregning"
+                             else "Differanse: utbetalt mot kravet" if i == 1 else f"Differanse ({columns[i]})")
+                single[i] = row[i]
+                out.append(single)
+        else:
+            out.append(row)
+    return out
+
+
+TECHNICAL_LABELS = {"report_id": "Rapport-ID", "line_nos": "Linjenummer", "linjer": "Linjer", "lines": "Linjer",
+                    "nav_ore": "NAV har betalt", "claim_ore": "Kravet", "expected_ore": "Robotens beregning",
+                    "claim_ids": "Krav-ID", "claims": "Krav", "code": "Ytelseskode", "fra": "Fra", "til": "Til",
+                    "run_id": "Kjøring", "category": "Kategori", "detail": "Detalj", "fps": "Fingeravtrykk",
+                    "nav_amount": "NAV har betalt", "claim_amount": "Kravet", "filename": "Fil",
+                    "invoice_number": "Fakturanummer", "candidates": "Mulige bilag", "plate": "Kjennemerke",
+                    "url": "Adresse", "status": "HTTP-status", "source": "Kilde", "kind": "Type"}
+
+
+def _plain(key: str, value: Any) -> str:
+    """A technical value in words: øre as kroner (keys ending in _ore), lists and objects as lines."""
+    if isinstance(value, bool):
+        return "ja" if value else "nei"
+    if key.endswith("_ore") and isinstance(value, int | float):
+        return fmt_ore(int(value))
+    if key in ("nav_amount", "claim_amount", "amount") and isinstance(value, int | float):
+        return fmt_kr(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{TECHNICAL_LABELS.get(str(k), str(k))}: {_plain(str(k), v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return " · ".join(_plain(key, v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _technical(key: Any, value: Any) -> tuple[str, str]:
+    k = str(key)
+    return (mask_fnrs_in_text(TECHNICAL_LABELS.get(k, k)), mask_fnrs_in_text(_plain(k, value))[:1000])
+
+
+MONEY_FACTS = (("nav_ore", "nav_amount", "NAV har betalt"), ("claim_ore", "claim_amount", "Refusjonskravet (HR)"),
+               ("expected_ore", "expected_amount", "Robotens beregning"))
+
+
+def _money(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What NAV paid, what was claimed and what the robot computed, each labelled as such."""
+    out = []
+    for ore_key, kr_key, label in MONEY_FACTS:
+        with contextlib.suppress(TypeError, ValueError):
+            if data.get(ore_key) is not None:
+                out.append((label, fmt_ore(int(data[ore_key]))))
+            elif data.get(kr_key) is not None:
+                out.append((label, fmt_kr(float(data[kr_key]))))
+    return out if len(out) > 1 else []
+
+
+def _what_to_do(allowed: list[str]) -> str:
+    """What the reviewer does, when the flow gave no advice of its own: from the category's actions."""
+    if not allowed:
+        return ""
+    labels = [f"«{decisions.spec(a).label}»" for a in allowed]
+    choices = ", ".join(labels[:-1]) + f" eller {labels[-1]}" if len(labels) > 1 else labels[0]
+    return (f"Sammenlign opplysningene nedenfor med fagsystemet. Velg deretter {choices}, og skriv i "
+            "kommentaren hva du fant.")
 
 
 def _back(request: Request, value: str | None) -> str:
@@ -469,6 +585,16 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         p = _principal(request)
         scope = st.scope(p)
         f = queries.QueueFilter.from_params(request.query_params)
+        typed = (request.query_params.get("sok") or "").strip()
+        digits = re.sub(r"[\s.]", "", typed)
+        if not p.may_reveal_fnr and f.fnr_hash:  # owners oversee a process, not single persons
+            f = dataclasses.replace(f, fnr_hash="")
+        if f.fnr_in_search and not f.fnr_hash and digits.isdigit() and valid_fnr(digits) and p.may_reveal_fnr:
+            # A full fnr: search by its keyed hash, and move the number out of the address bar
+            # (history, bookmarks, Referer) at once: the URL keeps only the masked form and the hash.
+            params = f.params(page=1)
+            params.update({"sok": mask_fnr(digits), "fnrsok": st.store.fnr_hash(digits) or ""})
+            return RedirectResponse("/saker?" + urlencode(params), status_code=303)
         now = utcnow()
         page = queries.queue(st.reader, scope, f, p.username, now)
         here = "/saker" + (f"?{urlencode(f.params(page=page.page))}" if f.params(page=page.page) else "")
@@ -491,7 +617,11 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         f = queries.QueueFilter.from_params(request.query_params)
         now = utcnow()
         rows = queries.export_rows(st.reader, scope, f, p.username, now)
-        body = workbook(rows, st.catalogue, now, _selection(st, f) + [("Eksportert av", p.username)])
+        ids = [r.id for r in rows]
+        names = dict(queries.usernames(st.reader))
+        body = workbook(rows, st.catalogue, now, _selection(st, f, names) + [("Eksportert av", p.display_name)],
+                        subjects=queries.subjects(st.reader, ids), names=names,
+                        attestations=queries.attestations(st.reader, ids))
         st.store.audit(p.username, "cases.exported", details={"rows": len(rows), "filter": f.params(page=1)})
         log.info("%s exported %d cases", p.username, len(rows))
         local = to_oslo(now)
@@ -506,8 +636,11 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         if case is None:
             raise HTTPException(404)
         st.store.audit(p.username, "case.viewed", case.process_id, case_id=case.id)
-        return render(request, "case.html", {"active_nav": "saker",
-                                             **_case_context(st, p, case, _back(request, tilbake))})
+        ctx = _case_context(st, p, case, _back(request, tilbake))
+        form, errors = st.take_draft(p.session_id, case.id)
+        if errors:
+            ctx.update(form=form, errors=errors)
+        return render(request, "case.html", {"active_nav": "saker", **ctx})
 
     @app.get("/saker/{case_id:int}/vedlegg/{attachment_id:int}")
     def download(request: Request, case_id: int, attachment_id: int, vis: int = 0):
@@ -583,28 +716,33 @@ DETAIL_LABELS = {"category": "kategori", "reason": "årsak", "comment": "komment
 REASON_LABELS = {"wrong password": "feil passord", "unknown user": "ukjent bruker", "locked": "kontoen er låst"}
 
 
-def _audit_summary(event) -> str:
+def _audit_summary(event, names: dict[str, str] | None = None) -> str:
+    names = names or {}
     d = event.details or {}
     parts = []
     if event.action == "case.decided":
         parts.append(decisions.spec(str(d.get("action", ""))).label)
         if d.get("amount") is not None:
             with contextlib.suppress(TypeError, ValueError):
-                parts.append(f"beløp {fmt_amount(float(d['amount']))}")
+                parts.append(f"beløp {fmt_kr(float(d['amount']))}")
         if d.get("voucher_number"):
             parts.append(f"bilag {d['voucher_number']}")
         if d.get("comment"):
             parts.append(f"«{d['comment']}»")
     elif event.action in ("case.assigned", "case.claimed"):
         if d.get("assignee"):
-            parts.append(f"til {d['assignee']}")
+            parts.append(f"til {names.get(d['assignee'], d['assignee'])}")
         if d.get("comment"):
             parts.append(f"«{d['comment']}»")
     elif event.action == "cases.exported":
         parts.append(f"{d.get('rows', 0)} saker")
     else:
         for k, v in d.items():
-            if k in DETAIL_LABELS:
+            if k == "action" and isinstance(v, str):
+                parts.append(decisions.spec(v).label)
+            elif k == "category" and isinstance(v, str):
+                continue  # the case page names its category in its heading
+            elif k in DETAIL_LABELS:
                 if isinstance(v, list):
                     v = "; ".join(str(x) for x in v)
                 parts.append(f"{DETAIL_LABELS[k]}: {REASON_LABELS.get(v, v) if isinstance(v, str) else v}")
@@ -668,7 +806,8 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
             return redirect(request, _case_url(case.id, back), ("ok", "Du har tatt saken. Andre ser at du jobber med den."))
         if case.status not in queries.ACTIVE:
             return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
-        return redirect(request, _case_url(case.id, back), ("error", f"Saken er allerede tatt av {holder}."))
+        return redirect(request, _case_url(case.id, back),
+                        ("error", f"Saken er allerede tatt av {st.full_name(holder)}."))
 
     @r.post("/saker/{case_id:int}/legg-tilbake")
     def release(request: Request, case_id: int, tilbake: str = Form("/saker")):
@@ -692,7 +831,7 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
             return redirect(request, _case_url(case.id, back), ("error", str(exc)))
         if not queries.reassign(st.store, case.id, assignee, p.username, clean):
             return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
-        return redirect(request, _case_url(case.id, back), ("ok", f"Saken er tildelt {assignee}."))
+        return redirect(request, _case_url(case.id, back), ("ok", f"Saken er tildelt {st.full_name(assignee)}."))
 
     @r.post("/saker/{case_id:int}/gjenapne")
     def reopen(request: Request, case_id: int, comment: str = Form(""), tilbake: str = Form("/saker")):

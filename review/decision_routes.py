@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from review import decisions
@@ -67,7 +68,7 @@ def preview_lines(definition: Any, case: ExceptionCase, spec: wa.ActionSpec,
 
 
 def register(r: APIRouter, st: Any) -> None:
-    from review.app import _back, _case_context, _principal, redirect, render
+    from review.app import _back, _principal, redirect, render
     from review.queries import get_case
 
     def _visible(request: Request, case_id: int):
@@ -95,7 +96,8 @@ def register(r: APIRouter, st: Any) -> None:
         offered = decisions.offers(st.store, definition, case)
         try:
             if case.assignee and case.assignee != p.username:
-                raise decisions.DecisionError(f"Saken er tatt av {case.assignee}. Be om å få den tildelt først.")
+                raise decisions.DecisionError(f"Saken er tatt av {st.full_name(case.assignee)}. Be om å få den "
+                                              "tildelt først.")
             if not action:
                 raise decisions.DecisionError("Velg hva du vil gjøre med saken.", field="action")
             clean = decisions.clean_comment(form.get("comment"))
@@ -108,9 +110,10 @@ def register(r: APIRouter, st: Any) -> None:
                     "lines": preview_lines(definition, case, spec, dec), "approval": reasons})
             decisions.apply(st.store, case, p.username, action, clean, dec, needs_approval=bool(reasons))
         except decisions.DecisionError as exc:
-            ctx = _case_context(st, p, case, back)
-            ctx.update(form=form, errors={exc.field or "general": str(exc)})
-            return render(request, "case.html", {"active_nav": "saker", **ctx}, status_code=400)
+            # POST-redirect-GET: the refused form comes back on the case page's own address, with
+            # the error summary on top and what was typed kept; Back never re-posts.
+            st.keep_draft(p.session_id, case.id, form, {exc.field or "general": str(exc)})
+            return RedirectResponse(_case_url(case.id, back) + "#feil", status_code=303)
         log.info("case %s (%s/%s) decided %s by %s", case.id, case.process_id, case.category, action, p.username)
         if reasons:
             return redirect(request, back, ("ok", f"Sak {case.id} venter på godkjenning av en attestant: "

@@ -86,6 +86,41 @@ def fmt_amount(value: float | Decimal | int | None, decimals: int = 2) -> str:
     return ("-" if value < 0 else "") + text
 
 
+def fmt_kr(value: float | Decimal | int | None) -> str:
+    """The one currency style staff read: '1 234,50 kr' (no-break spaces keep it on one line)."""
+    text = fmt_amount(value)
+    return "" if not text else text.replace(" ", "\u00a0") + "\u00a0kr"
+
+
+def fmt_ore(value: int | None) -> str:
+    """Øre (how the flows store money) as kroner: 123450 -> '1 234,50 kr'."""
+    return "" if value is None else fmt_kr(Decimal(int(value)) / 100)
+
+
+def fmt_hours(hours: float | None) -> str:
+    """A duration in days and hours: 720 -> '30 dager', 36 -> '1 dag og 12 timer', 5 -> '5 timer'."""
+    if hours is None:
+        return ""
+    total = round(float(hours))
+    days, rest = divmod(total, 24)
+    parts = []
+    if days:
+        parts.append("1 dag" if days == 1 else f"{days} dager")
+    if rest or not days:
+        parts.append("1 time" if rest == 1 else f"{rest} timer")
+    return " og ".join(parts)
+
+
+def fmt_bytes(n: int | None) -> str:
+    """File sizes in kB/MB (decimal: 1 kB = 1 000 byte); never a bare byte count."""
+    if n is None:
+        return ""
+    if n < 1_000_000:
+        kb = n / 1000
+        return (f"{kb:.1f} kB" if kb < 10 else f"{kb:.0f} kB").replace(".", ",")
+    return f"{n / 1_000_000:.1f} MB".replace(".", ",")
+
+
 def fmt_int(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", " ")
 

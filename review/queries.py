@@ -25,7 +25,7 @@ from sqlalchemy import case as sa_case
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.process_definition import ProcessDefinition
-from connectors.identifiers import FNR_PATTERN, mask_fnrs_in_text
+from connectors.identifiers import FNR_PATTERN, mask_fnr, mask_fnrs_in_text
 from review.auth import Principal, Scope, scope_for
 from review.formatting import parse_amount
 from workqueue.models import AuditEvent, CaseAttachment, ExceptionCase, ProcessRun, User
@@ -149,17 +149,21 @@ class QueueFilter:
     direction: str = "asc"
     page: int = 1
     per_page: int = 50
-    fnr_in_search: bool = False  # an fnr-shaped number was typed and masked (search by fnr is not offered)
+    fnr_in_search: bool = False  # an fnr-shaped number was typed and masked
+    fnr_hash: str = ""  # keyed hash of a full fnr searched for (workqueue.fnr_hash): the fnr never in a URL
 
     PARAMS = {"process": "prosess", "category": "kategori", "status": "status", "org_unit": "enhet",
               "age": "alder", "sla": "frist", "assignee": "saksbehandler", "q": "sok", "sort": "sorter",
-              "direction": "retning", "page": "side", "per_page": "per_side"}
+              "direction": "retning", "page": "side", "per_page": "per_side", "fnr_hash": "fnrsok"}
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> QueueFilter:
         g = lambda key: (params.get(cls.PARAMS[key]) or "").strip()[:200]  # noqa: E731
         q = g("q")
         masked = mask_fnrs_in_text(q)
+        fnr_hash = g("fnr_hash").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", fnr_hash):
+            fnr_hash = ""
         status = g("status") or "aktive"
         sort = g("sort") or "frist"
         return cls(
@@ -167,7 +171,7 @@ class QueueFilter:
             status=status if status in STATUS_FILTERS else "aktive",
             org_unit=g("org_unit"), age=g("age") if g("age") in AGE_CHOICES else "",
             sla=g("sla") if g("sla") in SLA_CHOICES else "", assignee=g("assignee"),
-            q=masked, fnr_in_search=masked != q,
+            q=masked, fnr_in_search=masked != q or bool(fnr_hash), fnr_hash=fnr_hash,
             sort=sort if sort in SORTS else "frist",
             direction="desc" if g("direction") == "desc" else "asc",
             page=_int(g("page"), 1, 1, 100_000),
@@ -187,7 +191,13 @@ class QueueFilter:
     @property
     def filtered(self) -> bool:
         return any([self.process, self.category, self.org_unit, self.age, self.sla, self.assignee, self.q,
-                    self.status != "aktive"])
+                    self.fnr_hash, self.status != "aktive"])
+
+    @property
+    def case_number(self) -> int | None:
+        """The case number the search text names or is (for 'best match first')."""
+        m = re.fullmatch(r"(?:sak\s*|#)?(\d{1,11})", self.q.strip(), re.IGNORECASE)
+        return int(m.group(1)) if m and not self.fnr_hash else None
 
 
 def _escape_like(text: str) -> str:
@@ -219,7 +229,9 @@ def filter_clauses(reader: Reader, scope: Scope, f: QueueFilter, me: str, now: d
         conds.append(EC.assignee.is_(None))
     elif f.assignee:
         conds.append(EC.assignee == f.assignee)
-    if f.q:
+    if f.fnr_hash:  # a full fnr was searched for: its keyed hash, never the number
+        conds.append(EC.fnr_hash == f.fnr_hash)
+    elif f.q:
         conds.append(search_clause(reader, f.q))
     return conds
 
@@ -263,11 +275,73 @@ def search_clause(reader: Reader, q: str):
 def _order(f: QueueFilter):
     column = SORTS[f.sort][1]
     primary = column.desc() if f.direction == "desc" else column.asc()
-    return [primary.nulls_last(), EC.id.desc() if f.direction == "desc" else EC.id.asc()]
+    order = [primary.nulls_last(), EC.id.desc() if f.direction == "desc" else EC.id.asc()]
+    number = f.case_number
+    if number is not None:  # best match first: «41» puts Sak 41 at the top, then the other hits
+        order.insert(0, sa_case((EC.id == number, 0), else_=1))
+    return order
 
 
 QUEUE_COLUMNS = (EC.id, EC.process_id, EC.reference, EC.kind, EC.category, EC.message, EC.amount, EC.org_unit,
                  EC.assignee, EC.status, EC.due_at, EC.created_at, EC.decided_at, EC.decided_by)
+
+
+@dataclass
+class Subject:
+    """Who and what a case is about, for the queue and the export (read from the evidence)."""
+    name: str = ""
+    fnr_masked: str = ""
+    period: str = ""
+    plate: str = ""
+    filename: str = ""
+
+    def parts(self) -> list[str]:
+        return [p for p in (self.name, self.fnr_masked, self.plate, self.filename, self.period) if p]
+
+
+_NAME_LABELS = ("navn", "ansatt", "name")
+_PERIOD_LABELS = ("periode",)
+
+
+def _section_value(evidence: dict, labels: tuple[str, ...]) -> str:
+    for sec in evidence.get("sections") or []:
+        if not isinstance(sec, dict):
+            continue
+        for row in sec.get("rows") or []:
+            if isinstance(row, list | tuple) and len(row) > 1 and str(row[0]).strip().casefold() in labels:
+                for value in row[1:]:
+                    if value not in (None, ""):
+                        return str(value)
+    return ""
+
+
+def subject_of(evidence: Any) -> Subject:
+    """Name, masked fnr, period, plate or file name from a case's evidence (the flows' shape:
+    `data` with machine-readable facts, `sections` with labelled rows, the clear fnr in `fnr`)."""
+    if not isinstance(evidence, dict):
+        return Subject()
+    data = evidence.get("data") if isinstance(evidence.get("data"), dict) else {}
+    fnr = evidence.get("fnr") if isinstance(evidence.get("fnr"), str) else ""
+    name = str(data.get("name") or data.get("navn") or _section_value(evidence, _NAME_LABELS))
+    period = str(data.get("period") or data.get("periode") or "")
+    if not period and data.get("fra") and data.get("til"):
+        period = f"{data['fra']}–{data['til']}"
+    period = period or _section_value(evidence, _PERIOD_LABELS)
+    plate = str(data.get("plate") or "")
+    filename = str(data.get("filename") or data.get("file_name") or "")
+    return Subject(name=mask_fnrs_in_text(name)[:120], fnr_masked=mask_fnr(fnr) if len(fnr) == 11 else "",
+                   period=mask_fnrs_in_text(period)[:60], plate=plate[:20], filename=mask_fnrs_in_text(filename)[:200])
+
+
+def subjects(reader: Reader, ids: list[int]) -> dict[int, Subject]:
+    """Subjects of some cases (a page of the queue, a chunk of an export): reads their evidence."""
+    out: dict[int, Subject] = {}
+    with reader.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for r in conn.execute(select(EC.id, EC.evidence).where(EC.id.in_(chunk))):
+                out[r.id] = subject_of(r.evidence)
+    return out
 
 
 @dataclass
@@ -277,6 +351,7 @@ class QueuePage:
     page: int
     pages: int
     per_page: int
+    subjects: dict[int, Subject] = field(default_factory=dict)
 
 
 def queue(reader: Reader, scope: Scope, f: QueueFilter, me: str, now: datetime | None = None) -> QueuePage:
@@ -298,7 +373,7 @@ def queue(reader: Reader, scope: Scope, f: QueueFilter, me: str, now: datetime |
         ids = [h.id for h in hits]
         by_id = {r.id: r for r in conn.execute(select(*QUEUE_COLUMNS).where(EC.id.in_(ids)))} if ids else {}
     rows = [by_id[i] for i in ids if i in by_id]
-    return QueuePage(rows, total, page, max(math.ceil(total / f.per_page), 1), f.per_page)
+    return QueuePage(rows, total, page, max(math.ceil(total / f.per_page), 1), f.per_page, subjects(reader, ids))
 
 
 def export_rows(reader: Reader, scope: Scope, f: QueueFilter, me: str, now: datetime | None = None,
@@ -306,7 +381,24 @@ def export_rows(reader: Reader, scope: Scope, f: QueueFilter, me: str, now: date
     now = now or utcnow()
     conds = filter_clauses(reader, scope, f, me, now)
     with reader.engine.connect() as conn:
-        return conn.execute(select(*QUEUE_COLUMNS).where(*conds).order_by(*_order(f)).limit(limit)).all()
+        return conn.execute(select(*QUEUE_COLUMNS, EC.decision).where(*conds).order_by(*_order(f))
+                            .limit(limit)).all()
+
+
+ATTEST_EVENTS = ("case.attested", "case.approved", "decision.attested", "decision.approved")
+
+
+def attestations(reader: Reader, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The latest attestation (four-eyes approval) event per case, if the trail has one."""
+    out: dict[int, dict[str, Any]] = {}
+    with reader.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for r in conn.execute(select(AuditEvent.case_id, AuditEvent.actor, AuditEvent.at)
+                                  .where(AuditEvent.action.in_(ATTEST_EVENTS), AuditEvent.case_id.in_(chunk))
+                                  .order_by(AuditEvent.id)):
+                out[r.case_id] = {"actor": r.actor, "at": r.at}
+    return out
 
 
 def org_unit_choices(reader: Reader, scope: Scope) -> list[str]:

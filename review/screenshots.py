@@ -1,7 +1,7 @@
 """Screenshots of the review app for the README: `python -m review.screenshots [--out DIR]`.
 
 Seeds a showcase queue in a temporary store, serves the app on a free port, logs in as a
-reviewer with Playwright in Chromium (1366x768, a common laptop screen) and saves
+reviewer with Playwright in Chromium (1366x800, a common municipal laptop screen) and saves
 overview.png, queue.png, case.png and case-system.png.
 """
 
@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-VIEWPORT = {"width": 1366, "height": 768}
+VIEWPORT = {"width": 1366, "height": 800}
 BOT_ERROR_PAGE = """<html><body style="margin:0;font-family:sans-serif;background:#f4f4f4">
 <div style="background:#3b3f46;color:#fff;padding:12px 20px;font-size:18px">Økonomisystemet · Bilag 412233</div>
 <div style="margin:40px auto;width:640px;background:#fff;border:1px solid #ccc;padding:24px">

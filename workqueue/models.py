@@ -141,6 +141,9 @@ class ExceptionCase(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     # Plain-text words a reviewer searches by (name, amounts, plate); never the fnr.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # HMAC-SHA256 of the case's fnr under settings.database.fnr_hash_key: exact search by a full
+    # fnr without the fnr being stored in clear (workqueue.fnr_hash).
+    fnr_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     amount: Mapped[float | None] = mapped_column()
     org_unit: Mapped[str | None] = mapped_column(String(128))
     assignee: Mapped[str | None] = mapped_column(String(128))

@@ -22,6 +22,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from workqueue.fnr_hash import fnr_hash
 from workqueue.models import (
     AuditEvent,
     CaseAttachment,
@@ -156,8 +157,9 @@ def create_engine_for(url: str, echo: bool = False) -> Engine:
 class WorkQueueStore:
     """All reads and writes of items, cases and the audit trail go through here."""
 
-    def __init__(self, url: str, echo: bool = False, migrate: bool = True):
+    def __init__(self, url: str, echo: bool = False, migrate: bool = True, fnr_key: str | None = None):
         self.url = url
+        self._fnr_key = fnr_key  # None: settings.database.fnr_hash_key, read when first needed
         self.engine = create_engine_for(url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -171,7 +173,15 @@ class WorkQueueStore:
         from config.settings import get_settings
 
         s = settings or get_settings()
-        return cls(s.database_url, echo=s.database.echo)
+        return cls(s.database_url, echo=s.database.echo, fnr_key=s.database.fnr_hash_key.get_secret_value())
+
+    def fnr_hash(self, fnr: str | None) -> str | None:
+        """The keyed hash a case's fnr is found by (never the fnr itself)."""
+        if self._fnr_key is None:
+            from config.settings import get_settings
+
+            self._fnr_key = get_settings().database.fnr_hash_key.get_secret_value()
+        return fnr_hash(fnr, self._fnr_key)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -488,6 +498,7 @@ class WorkQueueStore:
         row = ExceptionCase(
             item_id=item_id, process_id=process_id, reference=reference, kind=kind, category=case.category,
             message=case.message, evidence=case.evidence, search_text=case.search_text, amount=case.amount,
+            fnr_hash=self.fnr_hash((case.evidence or {}).get("fnr")),
             org_unit=case.org_unit, status=CaseStatus.open, created_at=now, updated_at=now,
             due_at=now + timedelta(hours=case.sla_hours) if case.sla_hours else None)
         s.add(row)

@@ -103,6 +103,20 @@ class BenefitsReport:
             total.add(self.rows[(process_id, month)])
         return total
 
+    def months_with_runs(self, process_id: str | None = None) -> int:
+        """Months in which the process (any process, given None) ran at all: averages are taken
+        over these, never over months without runs."""
+        ids = [process_id] if process_id else [p.id for p in self.processes]
+        return sum(1 for m in self.months if any(self.rows[(pid, m)].runs for pid in ids))
+
+    def days_per_month(self, process_id: str | None = None) -> float | None:
+        """Working days saved per month with runs (None: no runs in the period)."""
+        n = self.months_with_runs(process_id)
+        if not n:
+            return None
+        hours = self.totals(process_id).hours_saved if process_id else self.total_hours()
+        return hours / self.hours_per_working_day / n
+
     def month_hours(self, month: date) -> float:
         return sum(self.rows[(p.id, month)].hours_saved for p in self.processes)
 
@@ -165,6 +179,7 @@ MONTH_HEADERS = ["Prosess", "Måned", "Kjøringer", "Feilede kjøringer", "Saker
                  "Andel automatisk", "Avvik", "Timer spart", "Arbeidsdager spart",
                  "Endring timer fra forrige måned"]
 EXCEPTION_HEADERS = ["Prosess", "Måned", "Kategori", "Betydning", "Antall"]
+NO_RUNS = "ingen kjøringer"  # a month without runs: not 0 %, and not part of any average
 HEADER_ROW = 3  # zero-based: titles above, the table's header on Excel row 4
 
 
@@ -203,12 +218,19 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
         ws.write(r, 1, p.org_unit)
         ws.write_number(r, 2, t.cases, integer)
         ws.write_number(r, 3, t.automated, integer)
-        ws.write_number(r, 4, t.share_automated, pct)
+        if t.runs:
+            ws.write_number(r, 4, t.share_automated, pct)
+        else:
+            ws.write(r, 4, NO_RUNS)
         ws.write_number(r, 5, t.exceptions_total, integer)
         ws.write_number(r, 6, p.minutes_saved_per_case, one_dec)
         ws.write_number(r, 7, t.hours_saved, one_dec)
         ws.write_number(r, 8, t.working_days_saved, one_dec)
-        ws.write_number(r, 9, t.working_days_saved / len(report.months), one_dec)
+        per_month = report.days_per_month(p.id)
+        if per_month is None:
+            ws.write(r, 9, NO_RUNS)
+        else:
+            ws.write_number(r, 9, per_month, one_dec)
         ws.write(r, 10, p.baseline_source)
         grand_cases += t.cases
         grand_auto += t.automated
@@ -224,7 +246,11 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
     ws.write(r, 6, "", bold)
     ws.write_number(r, 7, grand_hours, bold_dec)
     ws.write_number(r, 8, grand_hours / report.hours_per_working_day, bold_dec)
-    ws.write_number(r, 9, grand_hours / report.hours_per_working_day / len(report.months), bold_dec)
+    grand_per_month = report.days_per_month()
+    if grand_per_month is None:
+        ws.write(r, 9, NO_RUNS, bold)
+    else:
+        ws.write_number(r, 9, grand_per_month, bold_dec)
     ws.write(r, 10, "", bold)
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 22)
@@ -246,7 +272,10 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
             wm.write(r, 1, report.label(month))
             for col, value in enumerate([f.runs, f.failed_runs, f.cases, f.automated], start=2):
                 wm.write_number(r, col, value, integer)
-            wm.write_number(r, 6, f.share_automated, pct)
+            if f.runs:
+                wm.write_number(r, 6, f.share_automated, pct)
+            else:
+                wm.write(r, 6, NO_RUNS)
             wm.write_number(r, 7, f.exceptions_total, integer)
             wm.write_number(r, 8, f.hours_saved, one_dec)
             wm.write_number(r, 9, f.working_days_saved, one_dec)
@@ -299,7 +328,9 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
         row = share_top + 1 + i
         wt.write(row, 0, report.label(month))
         for j, p in enumerate(report.processes, start=1):
-            wt.write_number(row, j, report.figures(p.id, month).share_automated, pct)
+            f = report.figures(p.id, month)
+            if f.runs:  # a month without runs stays empty: a gap in the line, not a fall to 0 %
+                wt.write_number(row, j, f.share_automated, pct)
     wt.set_column(0, 0, 22)
     wt.set_column(1, len(report.processes) + 1, 18)
 
@@ -346,9 +377,9 @@ def markdown(report: BenefitsReport, excel_path: Path | None = None) -> str:
     for p in report.processes:
         t = report.totals(p.id)
         lines.append(f"| {p.name} | {nb_number(t.cases, 0)} | {nb_number(t.automated, 0)} | "
-                     f"{nb_percent(t.share_automated)} | {nb_number(t.exceptions_total, 0)} | "
+                     f"{nb_percent(t.share_automated) if t.runs else NO_RUNS} | {nb_number(t.exceptions_total, 0)} | "
                      f"{nb_number(t.hours_saved)} | {nb_number(t.working_days_saved)} | "
-                     f"{nb_number(t.working_days_saved / len(report.months))} |")
+                     f"{NO_RUNS if report.days_per_month(p.id) is None else nb_number(report.days_per_month(p.id))} |")
     total_h = report.total_hours()
     lines += [f"| **Sum** | | | | | **{nb_number(total_h)}** | **{nb_number(total_h / hpd)}** | |", "",
               "## Timer spart per måned", "",

@@ -141,21 +141,29 @@ def _document_section(doc: Document) -> dict[str, Any]:
     return {"title": "Dokument", "columns": ["Felt", "Verdi"], "rows": rows}
 
 
+VOUCHER_STATUS = {"open": "Åpent", "posted": "Bokført", "locked": "Låst"}
+
+
+def _money(v: Voucher) -> str:
+    """«1 234,50 kr», as the review app writes amounts (another currency keeps its code)."""
+    return f"{nok(v.amount)} kr" if v.currency in ("", "NOK", None) else f"{nok(v.amount)} {v.currency}"
+
+
 def _voucher_rows(v: Voucher) -> list[list[str]]:
-    status = {"open": "Åpent", "posted": "Bokført", "locked": "Låst"}.get(v.status, v.status)
+    status = VOUCHER_STATUS.get(v.status, v.status)
     if v.period_closed:
         status += f" (periode {v.period} stengt)"
     return [["Bilagsnummer", v.voucher_number], ["Leverandør", v.supplier_name],
             ["Orgnr", v.supplier_org_no], ["Fakturanummer", v.invoice_number],
-            ["Beløp", f"{nok(v.amount)} {v.currency}".strip()], ["Bilagsdato", date_no(v.voucher_date)],
+            ["Beløp", _money(v)], ["Bilagsdato", date_no(v.voucher_date)],
             ["Periode", v.period], ["Status", status]]
 
 
 def _candidates_section(vouchers: list[Voucher], title: str = "Bilag som passer") -> dict[str, Any]:
     return {"title": title,
             "columns": ["Bilagsnummer", "Leverandør", "Fakturanummer", "Beløp", "Bilagsdato", "Status"],
-            "rows": [[v.voucher_number, v.supplier_name, v.invoice_number, nok(v.amount),
-                      date_no(v.voucher_date), v.status] for v in vouchers]}
+            "rows": [[v.voucher_number, v.supplier_name, v.invoice_number, _money(v),
+                      date_no(v.voucher_date), VOUCHER_STATUS.get(v.status, v.status)] for v in vouchers]}
 
 
 def build_case(ctx: RunContext, doc: Document, category: str, message: str, *, voucher: Voucher | None = None,

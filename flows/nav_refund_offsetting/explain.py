@@ -218,7 +218,7 @@ def explanation(u: UnitView) -> str:
     if o == "BANK_TOTAL_MISMATCH":
         return "Rapporten holdes tilbake: summen stemmer ikke med innbetalingen i banken."
     if o == "AMOUNT_DIFFERENCE":
-        expected = f" NAVs beregning gir {nok(u.expected_ore)} kr." if u.expected_ore >= 0 else ""
+        expected = f" Robotens beregning gir {nok(u.expected_ore)} kr." if u.expected_ore >= 0 else ""
         hint = " Inntekten mangler i kravet, så 6G kan ikke kontrolleres." if d == "cap_unknown_income" else ""
         return (f"Differanse på {nok(diff)} kr (utbetalt {nok(u.nav_ore)}, krav {nok(claim_ore)}) som verken "
                 f"virkedager, 6G eller grad forklarer.{expected}{hint}")

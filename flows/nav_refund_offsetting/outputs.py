@@ -244,8 +244,8 @@ def write_excel(path: Path, content: ExcelContent) -> None:
     f_bold = book.add_format({"bold": True})
     f_money = book.add_format({"num_format": "#,##0.00"})
     f_money_b = book.add_format({"num_format": "#,##0.00", "bold": True})
-    f_pct = book.add_format({"num_format": "0.0%"})
-    f_pct_b = book.add_format({"num_format": "0.0%", "bold": True})
+    f_pct = book.add_format({"num_format": "0.0 %"})  # Norwegian: «86,9 %» (Excel applies the comma)
+    f_pct_b = book.add_format({"num_format": "0.0 %", "bold": True})
     f_date = book.add_format({"num_format": "dd.mm.yyyy"})
     f_wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
@@ -264,7 +264,7 @@ def write_excel(path: Path, content: ExcelContent) -> None:
     ws.write_number(3, 1, total_lines, f_bold)
     ws.write(4, 0, "Utlignet automatisk", f_bold)
     ws.write_number(4, 1, offset_lines, f_bold)
-    ws.write(5, 0, "Andel automatisk (straight-through)", f_bold)
+    ws.write(5, 0, "Andel utlignet automatisk", f_bold)
     ws.write_number(5, 1, offset_lines / total_lines if total_lines else 0, f_pct_b)
     ws.write(6, 0, "Bilag i utligningsbilag.csv")
     ws.write_number(6, 1, content.journal_rows)
@@ -284,7 +284,7 @@ def write_excel(path: Path, content: ExcelContent) -> None:
             continue
         kind = "Utlignet: " + OFFSET_LABELS[code] if code in OFFSET_REASONS else "Avvik: " + CATEGORY_LABELS[code]
         ws.write(row, 0, kind)
-        ws.write(row, 1, code)
+        ws.write(row, 1, "" if code in OFFSET_REASONS else code)  # the queue's codes only; no English rule names
         ws.write_number(row, 2, n)
         ws.write_number(row, 3, content.line_amounts.get(code, 0) / 100, f_money)
         ws.write_number(row, 4, n / total_lines if total_lines else 0, f_pct)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
@@ -82,7 +83,9 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
     from connectors.safe_cells import workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    generated = generated or datetime.now()
+    # Oslo time, as every other report says it (a naive value is taken as UTC, as the store keeps it).
+    generated = generated or datetime.now(UTC)
+    generated = (generated if generated.tzinfo else generated.replace(tzinfo=UTC)).astimezone(ZoneInfo("Europe/Oslo"))
     png = _chart_png(climate)
     png_path = path.with_name("klimarapport.png")
     png_path.write_bytes(png)

@@ -57,7 +57,7 @@ def test_overview_counts_oldest_age_and_sla_breaches(review_env):
     assert "1 passert" in grade_row and "9 dager" in grade_row and "row-breach" in html
     assert re.search(r'card-number">3<', html)  # open cases in kari's scope
     assert re.search(r'card-alert"[^>]*>\s*<span class="card-number">1<', html)
-    assert "120 timer" in grade_row  # the SLA comes from the process definition
+    assert "<td>5 dager</td>" in grade_row  # the SLA (120 hours) from the process definition, in days
     # The owner sees the whole process: both units.
     owner_html = env.client("eier").get("/").text
     assert re.search(r'card-number">4<', owner_html)
@@ -124,12 +124,13 @@ def test_claim_so_two_people_do_not_work_the_same_case(review_env):
     assert (fresh.assignee, fresh.status) == ("kari", "in_review")
     # The second person is told who has it, and cannot decide it.
     r = admin.post(f"/saker/{case.id}/ta", data={"csrf_token": env.csrf(admin)}, follow_redirects=True)
-    assert "allerede tatt av kari" in r.text
+    assert "allerede tatt av Kari Nordmann" in r.text
     page = admin.get(f"/saker/{case.id}").text
-    assert "Saken er tatt av <strong>kari</strong>" in page and "Lagre beslutning" not in page
+    assert "Saken er tatt av <strong>Kari Nordmann</strong>" in page and "Lagre beslutning" not in page
     r = admin.post(f"/saker/{case.id}/beslutning", data={"csrf_token": csrf_of(page), "action": "dismiss",
                                                           "comment": "feil"})
-    assert r.status_code == 400 and "tatt av kari" in r.text
+    assert r.status_code == 303 and r.headers["location"].endswith("#feil")
+    assert "tatt av Kari Nordmann" in admin.get(r.headers["location"]).text
     assert env.store.get_case(case.id).status == "in_review"
     # Kari gives it back; now anyone can take it.
     r = kari.post(f"/saker/{case.id}/legg-tilbake", data={"csrf_token": env.csrf(kari)})
@@ -200,13 +201,14 @@ def test_export_has_norwegian_headers_formats_and_neutralized_formulas(review_en
     wb = load_workbook(BytesIO(r.content))
     ws = wb["Avvik"]
     headers = [c.value for c in ws[1]]
-    assert headers[:8] == ["Saksnr.", "Prosess", "Kategori", "Betydning", "Type", "Referanse", "Melding", "Beløp"]
+    assert headers[:10] == ["Saksnr.", "Prosess", "Kategori", "Type", "Navn", "Fødselsnummer (maskert)", "Gjelder",
+                            "Referanse", "Melding", "Beløp"]
     assert {"Org.enhet", "Saksbehandler", "Status", "Opprettet", "Frist", "Fristbrudd"} <= set(headers)
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     col = {h: i for i, h in enumerate(headers)}
     row = rows[plain.id]
     assert row[col["Prosess"]].value == "Automatisk utligning av sykepengerefusjon fra NAV"
-    assert row[col["Betydning"]].value.startswith("Gradert sykmelding")
+    assert row[col["Kategori"]].value.startswith("Gradert sykmelding") and row[col["Kategorikode"]].value == "GRADE"
     assert row[col["Beløp"]].value == 1234.5 and row[col["Beløp"]].number_format == "#,##0.00"
     opened = row[col["Opprettet"]]
     assert isinstance(opened.value, datetime) and opened.number_format == "dd.mm.yyyy"
@@ -216,13 +218,13 @@ def test_export_has_norwegian_headers_formats_and_neutralized_formulas(review_en
     assert bad[col["Referanse"]].value == "'=HYPERLINK(\"http://x\")" and bad[col["Referanse"]].data_type == "s"
     assert bad[col["Melding"]].value.startswith("'+SUM")
     assert bad[col["Beløp"]].value == -50.0  # a negative number stays a number
-    third = [r for r in rows.values() if r[col["Kategori"]].value == "VOUCHER_NOT_FOUND"][0]
+    third = [r for r in rows.values() if r[col["Kategorikode"]].value == "VOUCHER_NOT_FOUND"][0]
     assert third[col["Referanse"]].value == "'@faktura.pdf" and third[col["Melding"]].value.startswith("'-1+2")
     for r in ws.iter_rows(min_row=2):
         for cell in r:
             assert cell.data_type != "f", cell.coordinate  # no formula anywhere
     info = dict(wb["Utvalg"].iter_rows(min_row=2, values_only=True))
-    assert info["Antall saker"] == "3" and info["Eksportert av"] == "admin"
+    assert info["Antall saker"] == "3" and info["Eksportert av"] == "Ada Admin"
     assert any(e.action == "cases.exported" and e.actor == "admin" for e in env.store.audit_trail())
     # The export is the filtered list.
     r = admin.get("/saker/eksport.xlsx", params={"prosess": NAV, "sok": "EXP-1"})

@@ -304,6 +304,9 @@ def test_no_fnr_in_clear_text_in_any_page_export_or_log(review_env, caplog):
                  "/brukere", f"/logg?sak={leaky.id}"]
         for path in pages:
             r = c.get(path)
+            if r.status_code == 303:  # a full fnr in the search: on to its keyed hash, the fnr masked
+                _fnr_free(r.headers["location"], f"{username} {path} -> redirect", fnrs)
+                r = c.get(r.headers["location"])
             assert r.status_code in (200, 403, 404), (username, path, r.status_code)
             _fnr_free(r.text, f"{username} {path}", fnrs)
         att = env.store.case_attachments(leaky.id)[0]
@@ -354,7 +357,7 @@ def test_revealing_an_fnr_is_a_deliberate_audited_action_for_permitted_roles(rev
     r = admin.post(f"/saker/{case.id}/vis-fnr", data={"csrf_token": env.csrf(admin)})
     assert r.status_code == 200 and FNR_A in r.text
     trail = eier.get("/logg", params={"hendelse": "fnr.revealed"}).text
-    assert "Fødselsnummer vist" in trail and "kari" in trail and "admin" in trail and FNR_A not in trail
+    assert "Fødselsnummer vist" in trail and "Kari Nordmann" in trail and "Ada Admin" in trail and FNR_A not in trail
 
 
 def test_access_log_lines_are_scrubbed():

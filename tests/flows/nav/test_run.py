@@ -189,7 +189,7 @@ def test_excel_and_journal_are_norwegian_and_excel_friendly(nav_run):
     assert book.sheetnames == ["Sammendrag", "Utlignet", "Avvik"]
     summary = {r[0]: r[1] for r in book["Sammendrag"].iter_rows(values_only=True) if r[0]}
     assert summary["Linjer i alt"] == 3 and summary["Utlignet automatisk"] == 2
-    assert abs(summary["Andel automatisk (straight-through)"] - 2 / 3) < 1e-9
+    assert abs(summary["Andel utlignet automatisk"] - 2 / 3) < 1e-9
     ws = book["Utlignet"]
     assert ws["J2"].number_format == "#,##0.00" and ws["H2"].number_format == "dd.mm.yyyy"
     assert ws["D2"].value == fnr(1)[:6] + "*****"
