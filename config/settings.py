@@ -114,7 +114,7 @@ class PrefectSettings(BaseModel):
         None,
         description="Log-in for the local Prefect server's API and UI, `user:password` (Prefect's basic auth; "
         "the UI asks for the whole string). Default: generated at the first `rpa server`/`rpa demo`, printed "
-        "once and kept in <prefect home>/auth_string (mode 0600); workers, `rpa deploy` and `rpa serve` read it there.",
+        "once and kept in `<prefect home>/auth_string` (mode 0600); workers, `rpa deploy` and `rpa serve` read it there.",
     )
     flow_run_retention_days: int = Field(
         180, ge=0,
