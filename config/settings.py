@@ -116,6 +116,12 @@ class PrefectSettings(BaseModel):
         None, description="PREFECT_HOME for the local server. Default: <data_dir>/prefect."
     )
     work_pool: str = Field("rpa-process", description="Process work pool for `prefect worker start`.")
+    auth_string: SecretStr | None = Field(
+        None,
+        description="Log-in for the local Prefect server's API and UI, `user:password` (Prefect's basic auth; "
+        "the UI asks for the whole string). Default: generated at the first `rpa server`/`rpa demo`, printed "
+        "once and kept in `<prefect home>/auth_string` (mode 0600); workers, `rpa deploy` and `rpa serve` read it there.",
+    )
     flow_run_retention_days: int = Field(
         180, ge=0,
         description="The local Prefect server deletes flow runs (and their logs and artifacts) this many days "

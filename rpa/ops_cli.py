@@ -112,7 +112,8 @@ def serve(
 
 @app.command("server")
 def server() -> None:
-    """Start the local Prefect server (SQLite under <data>/prefect) and keep it running until Ctrl-C."""
+    """Start the local Prefect server (SQLite under <data>/prefect, API log-in required) and keep it
+    running until Ctrl-C; prints the log-in once when it generates it."""
     import signal
     import time
 
@@ -126,6 +127,13 @@ def server() -> None:
     except (RuntimeError, TimeoutError) as exc:
         _fail(str(exc), 1)
     typer.echo(f"Prefect UI {srv.ui_url}   API {srv.api_url}   log {srv.log_file}   (Ctrl-C stops)")
+    if srv.auth_generated:
+        typer.echo(f"Prefect UI log-in: {srv.auth_string}  (shown once; kept in {srv.auth_file}, "
+                   "which workers and `rpa deploy`/`serve` on this data folder read)")
+    elif s.prefect.auth_string is not None:
+        typer.echo("Prefect UI log-in: as set in RPA_PREFECT__AUTH_STRING")
+    else:
+        typer.echo(f"Prefect UI log-in: in {srv.auth_file}")
     from rpa.demo import _raise_interrupt
 
     signal.signal(signal.SIGTERM, _raise_interrupt)

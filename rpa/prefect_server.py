@@ -3,14 +3,22 @@
 Prefect's ephemeral mode loses history when the script exits (see prefect-facts), so anything an
 operator should see in the UI runs against a real server. This module starts
 ``prefect server start`` with the environment this project wants (its own PREFECT_HOME under
-the data folder, analytics off, the task-run recorder's larger batches, a UI URL for links),
-waits until ``/api/health`` answers, and stops the whole process group on exit.
+the data folder, analytics off, the task-run recorder's larger batches, a UI URL for links,
+Prefect's basic auth on the API), waits until ``/api/health`` answers, and stops the whole
+process group on exit.
+
+The server is never open: it requires the `user:password` of ``settings.prefect.auth_string``
+or, when that is unset, one generated at the first start and kept in
+``<prefect home>/auth_string`` (mode 0600), where workers, `rpa deploy`/`serve` and later
+commands on the same data folder find it. Prefect leaves only ``GET /api/health`` and
+``/api/ready`` open (probes); the UI asks for the string on its log-in page.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,7 +29,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from config.settings import Settings, get_settings
-from flows.kit.prefect_api import api_healthy, client_settings  # noqa: F401  (re-exported)
+from flows.kit.prefect_api import (  # noqa: F401  (re-exported)
+    AUTH_FILE,
+    api_healthy,
+    auth_file,
+    client_settings,
+    read_auth_string,
+)
 
 # Measured on 2 cores: the default batch of 1 makes 1000 task runs take 32-42 s to show as
 # Completed; 200 brings it to 7-11 s.
@@ -32,17 +46,41 @@ SERVER_TUNING = {
 }
 
 
+AUTH_USER = "admin"  # what Prefect's log-in page suggests ("admin:pass")
+
+
+def ensure_auth_string(settings: Settings | None = None, home: Path | None = None) -> tuple[str, bool]:
+    """(`user:password`, generated now?): the configured or stored one, or a new random one
+    written to ``<home>/auth_string`` readable by the owner only."""
+    existing = read_auth_string(settings, home)
+    if existing:
+        return existing, False
+    path = auth_file(settings, home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = f"{AUTH_USER}:{secrets.token_urlsafe(18)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    os.chmod(path, 0o600)  # an existing empty file keeps its old mode through O_CREAT
+    return value, True
+
+
 def prefect_env(settings: Settings | None = None, *, api_url: str | None = None, ui_url: str | None = None,
                 home: Path | None = None, database_url: str | None = None,
-                base: Mapping[str, str] | None = None) -> dict[str, str]:
+                base: Mapping[str, str] | None = None, auth_string: str | None = None) -> dict[str, str]:
     """Environment for a Prefect server, worker or client process of this project.
 
     `base` defaults to the current environment; everything the runner itself reads (RPA_*) is
-    passed on, so flow runs started by a worker see the same settings as the caller."""
+    passed on, so flow runs started by a worker see the same settings as the caller. The API
+    log-in (`auth_string`, default: `read_auth_string`) goes in as PREFECT_API_AUTH_STRING, so
+    workers and the flow runs they start authenticate."""
     settings = settings or get_settings()
     env = dict(os.environ if base is None else base)
     env.update(SERVER_TUNING)
     env["PREFECT_HOME"] = str((home or settings.prefect_home).resolve())
+    auth = auth_string or read_auth_string(settings, home)
+    if auth:
+        env["PREFECT_API_AUTH_STRING"] = auth
     env["PREFECT_API_URL"] = api_url or settings.prefect.api_url
     env["PREFECT_UI_URL"] = ui_url or settings.prefect.ui_url
     env["PREFECT_SERVER_UI_API_URL"] = env["PREFECT_API_URL"]
@@ -137,6 +175,7 @@ class PrefectServer:
     env: dict[str, str]
     log_file: Path
     child: ChildProcess | None = None
+    auth_generated: bool = False  # the log-in was generated for this start: show it once
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, api_url: str | None = None,
@@ -146,9 +185,20 @@ class PrefectServer:
         api_url = api_url or settings.prefect.api_url
         if ui_url is None:
             ui_url = settings.prefect.ui_url if api_url == settings.prefect.api_url else api_url.removesuffix("/api")
-        env = prefect_env(settings, api_url=api_url, ui_url=ui_url, home=home, database_url=database_url)
+        auth, generated = ensure_auth_string(settings, home)
+        env = prefect_env(settings, api_url=api_url, ui_url=ui_url, home=home, database_url=database_url,
+                          auth_string=auth)
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth
         log = Path(env["PREFECT_HOME"]) / "server.log"
-        return cls(api_url, env, log)
+        return cls(api_url, env, log, auth_generated=generated)
+
+    @property
+    def auth_string(self) -> str:
+        return self.env["PREFECT_SERVER_API_AUTH_STRING"]
+
+    @property
+    def auth_file(self) -> Path:
+        return Path(self.env["PREFECT_HOME"]) / AUTH_FILE
 
     @property
     def ui_url(self) -> str:

@@ -65,6 +65,9 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     assert f"Prefect UI               {env['RPA_PREFECT__UI_URL']}" in out
     assert f"Review app (avvikskø)    {env['RPA_REVIEW__PUBLIC_URL']}" in out
     assert re.search(r"Review log-in\s+user 'hr', password \S{12,}", out)
+    # The Prefect server wants a log-in: generated, shown once, kept for later commands.
+    login = (data / "prefect" / "auth_string").read_text().strip()
+    assert out.count(login) == 1 and f"Prefect UI log-in        {login}  (shown once" in out
     assert "everything stopped" in out
 
     # Nothing it started is left running.

@@ -73,7 +73,7 @@ def test_two_workers_share_runs_and_never_process_an_item_twice(tmp_path, postgr
                               description="multi-worker test", version="v1", cron="0 3 1 1 *",
                               timezone="Europe/Oslo", active=False, parameters={}, tags=["rpa-test", PROCESS],
                               concurrency_limit=2, work_pool=pool)
-        with client_settings(server.api_url):
+        with client_settings(server.api_url, auth_string=server.auth_string):
             [deployment] = register([spec])
         for name in ("worker-a", "worker-b"):
             workers.append(start_worker(server.env, pool, name, tmp_path / f"{name}.log", limit=1, poll_seconds=1,
@@ -81,7 +81,7 @@ def test_two_workers_share_runs_and_never_process_an_item_twice(tmp_path, postgr
 
         from prefect.deployments import run_deployment
 
-        with client_settings(server.api_url):
+        with client_settings(server.api_url, auth_string=server.auth_string):
             run_ids = [run_deployment(name=deployment.full_name, timeout=0).id for _ in range(RUNS)]
             deadline = time.monotonic() + 150
             with get_client(sync_client=True) as client:
