@@ -36,6 +36,7 @@ test-fast: setup
 
 ## bench: every benchmark under benchmarks/ (prints the figures RESULTS.md records).
 bench: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 lint: setup

@@ -99,6 +99,7 @@ class Figures:
     load: float
     client_cpu_ms: float = 0.0  # per file, this process (and its children)
     server_cpu_ms: float = 0.0  # per file, the finance stand-in
+    concurrency: int = 0  # uploads in flight (API door)
 
     @property
     def rate(self) -> float:
@@ -131,6 +132,7 @@ def run_benchmark(door: str, files: int, size: int, *, api_concurrency: int | No
                 updates["web_contexts"] = web_contexts
             if updates:
                 ctx.rules = ctx.rules.model_copy(update=updates)
+            concurrency = ctx.rules.api_concurrency
             load = os.getloadavg()[0]
             print(f"running through the {door} door (load average {load:.1f}) ...", flush=True)
             with PeakMemory(exclude={server.proc.pid}) as memory:
@@ -146,7 +148,67 @@ def run_benchmark(door: str, files: int, size: int, *, api_concurrency: int | No
                           and summary["uploaded"] == files)
             per_file = 1000 / max(summary["files"], 1)
             return Figures(door, summary["files"], seconds, summary["uploaded"], memory.peak_kib / 1024, consistent,
-                           load, client_cpu * per_file, server_cpu * per_file)
+                           load, client_cpu * per_file, server_cpu * per_file, concurrency)
+        finally:
+            server.stop()
+
+
+def run_naive(files: int, size: int, threads: int) -> Figures:
+    """The floor: what a plain script would do with the same files and the same threads: read
+    each file and POST it, nothing else (no intake checks, no work items or journal, no lookup,
+    no verification, no archive, no receipts). Same seed, a fresh stand-in of its own."""
+    import csv
+
+    import requests
+
+    from config.settings import FinanceSettings
+    from sandbox.finance.seed import seed_bulk
+
+    with tempfile.TemporaryDirectory(prefix="bench-invoice-naive-") as tmp:
+        data_dir = Path(tmp)
+        written = seed_bulk(data_dir, n=files, size=size)
+        with written["manifest"].open(encoding="utf-8", newline="") as f:
+            jobs = [(row["bilagsnummer"], written["inbox"] / row["filnavn"]) for row in csv.DictReader(f, delimiter=";")]
+        server = FinanceServer(data_dir)
+        try:
+            fin = FinanceSettings()
+            token = requests.post(f"{server.url}/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": fin.client_id,
+                "client_secret": fin.client_secret.get_secret_value()}, timeout=30).json()["access_token"]
+            lock = threading.Lock()
+            todo = iter(jobs)
+            failures: list[str] = []
+
+            def worker() -> None:
+                session = requests.Session()
+                session.headers["Authorization"] = f"Bearer {token}"
+                while True:
+                    with lock:
+                        job = next(todo, None)
+                    if job is None:
+                        return
+                    nr, path = job
+                    r = session.post(f"{server.url}/api/vouchers/{nr}/attachments", timeout=120,
+                                     files={"file": (path.name, path.read_bytes(), "application/pdf")},
+                                     data={"documentType": "Underbilag", "comment": ""})
+                    if r.status_code != 201:
+                        with lock:
+                            failures.append(f"{path.name}: {r.status_code}")
+
+            load = os.getloadavg()[0]
+            pool = [threading.Thread(target=worker) for _ in range(threads)]
+            server_cpu0, client_cpu0 = server.cpu_seconds(), _cpu()
+            t0 = time.perf_counter()
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+            seconds = time.perf_counter() - t0
+            server_cpu, client_cpu = server.cpu_seconds() - server_cpu0, _cpu() - client_cpu0
+            record = server.attachments()
+            consistent = not failures and len(record) == files
+            return Figures("naive", files, seconds, files - len(failures), 0.0, consistent, load,
+                           client_cpu * 1000 / files, server_cpu * 1000 / files, threads)
         finally:
             server.stop()
 

@@ -8,6 +8,7 @@ gives the same guarantee: no item is claimed by two workers.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
@@ -17,8 +18,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, event, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -249,6 +265,8 @@ class WorkQueueStore:
                    .limit(limit))
         reads = [waiting.where(t.c.deadline.isnot(None)).order_by(t.c.priority.desc(), t.c.deadline, t.c.id),
                  waiting.where(t.c.deadline.is_(None)).order_by(t.c.priority.desc(), t.c.id)]
+        if not self.is_sqlite:
+            return self._claim_pg(process_id, worker, limit, lease_seconds, run_id, now)
         with self.session() as s:
             found = [s.execute(read if self.is_sqlite else read.with_for_update(skip_locked=True)).all()
                      for read in reads]
@@ -258,7 +276,7 @@ class WorkQueueStore:
             position = {row.id: n for n, row in enumerate(rows[:limit])}
             # The status guard is belt and braces: the lock (or SQLite's write lock) already
             # guarantees these rows are still waiting.
-            target = and_(t.c.id.in_(list(position)), t.c.status == ItemStatus.new.value)
+            target = and_(self._ids_in(t.c.id, list(position)), t.c.status == ItemStatus.new.value)
             items = list(s.scalars(
                 update(WorkItem).where(target).values(
                     status=ItemStatus.in_progress.value, claimed_by=worker,
@@ -271,11 +289,47 @@ class WorkQueueStore:
         items.sort(key=lambda i: position[i.id])  # RETURNING gives rows in no particular order
         return items
 
+    def _claim_pg(self, process_id: str, worker: str, limit: int, lease_seconds: float, run_id: str | None,
+                  now: datetime) -> list[WorkItem]:
+        """claim on PostgreSQL in one statement (one round trip instead of five): the same two
+        index-ordered reads (locked, SKIP LOCKED), merged in claim order, the update and one
+        audit event per claimed item."""
+        details = "jsonb_build_object('attempt', attempts" + (", 'run_id', CAST(:run_id AS TEXT))" if run_id else ")")
+        waiting = ("SELECT id, priority, deadline FROM work_items WHERE process_id = :process_id "
+                   "AND status = :new AND (not_before IS NULL OR not_before <= :now) AND deadline IS {} NULL "
+                   "ORDER BY priority DESC, {}id LIMIT :limit FOR UPDATE SKIP LOCKED")
+        sql = text(f"""
+            WITH with_deadline AS ({waiting.format("NOT", "deadline, ")}),
+            without_deadline AS ({waiting.format("", "")}),
+            picked AS (
+                SELECT id FROM (SELECT * FROM with_deadline UNION ALL SELECT * FROM without_deadline) AS c
+                ORDER BY priority DESC, deadline NULLS LAST, id LIMIT :limit),
+            claimed AS (
+                UPDATE work_items AS w
+                SET status = :in_progress, claimed_by = :worker, claimed_until = :until,
+                    attempts = w.attempts + 1, updated_at = :now, run_id = :run_id
+                FROM picked WHERE w.id = picked.id AND w.status = :new
+                RETURNING w.*),
+            audited AS (
+                INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
+                SELECT :now, :worker, 'item.claimed', process_id, id, :new, :in_progress, {details}
+                FROM claimed ORDER BY id)
+            SELECT * FROM claimed""").bindparams(
+            bindparam("now", type_=WorkItem.__table__.c.updated_at.type),
+            bindparam("until", type_=WorkItem.__table__.c.updated_at.type))
+        params = {"process_id": process_id, "new": ItemStatus.new.value, "in_progress": ItemStatus.in_progress.value,
+                  "now": now, "until": now + timedelta(seconds=lease_seconds), "limit": limit, "worker": worker,
+                  "run_id": run_id}
+        with self.session() as s:
+            items = list(s.scalars(select(WorkItem).from_statement(sql), params))
+        items.sort(key=_claim_order)  # RETURNING gives rows in no particular order
+        return items
+
     def extend_lease(self, item_ids: Iterable[int], worker: str, lease_seconds: float) -> int:
         """Hold items longer (a slow batch). Returns how many `worker` still held."""
         now = utcnow()
         with self.session() as s:
-            res = s.execute(update(WorkItem).where(WorkItem.id.in_(list(item_ids)), WorkItem.claimed_by == worker,
+            res = s.execute(update(WorkItem).where(self._ids_in(WorkItem.id, list(item_ids)), WorkItem.claimed_by == worker,
                                                    WorkItem.status == ItemStatus.in_progress)
                             .values(claimed_until=now + timedelta(seconds=lease_seconds), updated_at=now))
             return res.rowcount or 0
@@ -298,10 +352,12 @@ class WorkQueueStore:
         wanted = dict(results)
         actor = worker or SYSTEM
         with self.session() as s:
+            if not self.is_sqlite:
+                return self._complete_many_pg(s, wanted, worker, actor, now)
             held = self._held(s, list(wanted), worker)
             if not held:
                 return 0
-            s.connection().execute(
+            s.connection().execute(  # in-process SQLite: executemany is one C loop
                 update(t).where(t.c.id == bindparam("b_id"))
                 .values(status=ItemStatus.done.value, result=bindparam("b_result"), finished_at=now,
                         updated_at=now, claimed_until=None),
@@ -310,13 +366,46 @@ class WorkQueueStore:
                               ItemStatus.in_progress, ItemStatus.done)
         return len(held)
 
+    def _complete_many_pg(self, s: Session, wanted: dict[int, Any], worker: str | None, actor: str,
+                          now: datetime) -> int:
+        """complete_many on PostgreSQL in one statement (one round trip instead of six): lock the
+        held rows in id order, update them from the arrays of ids and results, and write one
+        audit event per completed row, exactly as the SQLite path does in three statements."""
+        ids = list(wanted)
+        sql = text(f"""
+            WITH held AS (
+                SELECT id FROM work_items
+                WHERE id = ANY(:ids) AND status = :in_progress {"AND claimed_by = :worker" if worker else ""}
+                ORDER BY id FOR UPDATE),
+            given AS (SELECT unnest(CAST(:ids AS BIGINT[])) AS id, unnest(CAST(:results AS TEXT[])) AS result),
+            done AS (
+                UPDATE work_items AS w
+                SET status = :done, result = CAST(given.result AS JSONB), finished_at = :now,
+                    updated_at = :now, claimed_until = NULL
+                FROM held JOIN given ON given.id = held.id
+                WHERE w.id = held.id
+                RETURNING w.id, w.process_id, w.attempts),
+            audited AS (
+                INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
+                SELECT :now, :actor, 'item.completed', process_id, id, :in_progress, :done,
+                       jsonb_build_object('attempt', attempts)
+                FROM done ORDER BY id)
+            SELECT count(*) FROM done""").bindparams(
+            bindparam("ids", type_=ARRAY(BigInteger)), bindparam("results", type_=ARRAY(Text)),
+            bindparam("now", type_=WorkItem.__table__.c.updated_at.type))
+        params = {"ids": ids, "results": [json.dumps(wanted[i]) for i in ids], "now": now, "actor": actor,
+                  "in_progress": ItemStatus.in_progress.value, "done": ItemStatus.done.value}
+        if worker:
+            params["worker"] = worker
+        return s.execute(sql, params).scalar_one()
+
     def _held(self, s: Session, item_ids: list[int], worker: str | None) -> list[tuple[int, str]]:
         """(id, process_id) of the given items that are in progress (claimed by `worker` if given),
         locked on PostgreSQL until the transaction ends; SQLite already holds the write lock."""
         t = WorkItem.__table__
         held: list[tuple[int, str]] = []
         for start in range(0, len(item_ids), _IN_CHUNK):
-            q = select(t.c.id, t.c.process_id).where(t.c.id.in_(item_ids[start:start + _IN_CHUNK]),
+            q = select(t.c.id, t.c.process_id).where(self._ids_in(t.c.id, item_ids[start:start + _IN_CHUNK]),
                                                      t.c.status == ItemStatus.in_progress.value)
             if worker:
                 q = q.where(t.c.claimed_by == worker)
@@ -324,6 +413,15 @@ class WorkQueueStore:
                 q = q.order_by(t.c.id).with_for_update()
             held += [(row.id, row.process_id) for row in s.execute(q)]
         return sorted(held)
+
+    def _ids_in(self, column: Any, ids: list[int]) -> Any:
+        """`column IN (ids)`. On PostgreSQL written `column = ANY(:ids)` with one array parameter:
+        the statement text stays the same whatever the batch size, so neither SQLAlchemy nor
+        psycopg has to render and parse 500 placeholders per statement (psycopg caches only
+        short statements: a 500-id IN list cost ~1 ms of CPU per statement to convert)."""
+        if self.is_sqlite:
+            return column.in_(ids)
+        return column == any_(bindparam("ids_array", list(ids), type_=ARRAY(BigInteger)))
 
     def business_exception(self, item_id: int, case: NewCase, actor: str = SYSTEM,
                            worker: str | None = None) -> ExceptionCase:
@@ -410,7 +508,7 @@ class WorkQueueStore:
             held = self._held(s, ids, worker)
             held_ids = [item_id for item_id, _ in held]
             for start in range(0, len(held_ids), _IN_CHUNK):
-                s.execute(update(t).where(t.c.id.in_(held_ids[start:start + _IN_CHUNK])).values(**values))
+                s.execute(update(t).where(self._ids_in(t.c.id, held_ids[start:start + _IN_CHUNK])).values(**values))
             self._audit_items(s, held_ids, actor, action, now, ItemStatus.in_progress, ItemStatus.new,
                               details=details)
         return len(held)
@@ -745,7 +843,7 @@ class WorkQueueStore:
                           bindparam("action", action, type_=a.c.action.type), w.c.process_id, w.c.id,
                           bindparam("from_status", str(from_status), type_=a.c.from_status.type),
                           bindparam("to_status", str(to_status), type_=a.c.to_status.type),
-                          json_details).where(w.c.id.in_(item_ids[start:start + _IN_CHUNK])).order_by(w.c.id)
+                          json_details).where(self._ids_in(w.c.id, item_ids[start:start + _IN_CHUNK])).order_by(w.c.id)
             s.execute(insert(a).from_select(["at", "actor", "action", "process_id", "item_id", "from_status",
                                              "to_status", "details"], rows))
 

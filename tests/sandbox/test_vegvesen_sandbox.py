@@ -96,7 +96,7 @@ def test_daily_quota_gives_422_with_retry_after_then_resets(vegvesen_sandbox):
     assert over.status_code == 422
     assert over.json()["feilmelding"] == "Antall kjoretoy i respons overstiger kvote"
     assert int(over.headers["Retry-After"]) == 1
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # hang guard only (loaded machine)
     while lookup(sb, kjennemerke=plate).status_code == 422:  # the quota resets after Retry-After
         assert time.monotonic() < deadline, "quota never reset"
         time.sleep(0.2)

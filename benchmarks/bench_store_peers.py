@@ -1,0 +1,343 @@
+"""The work-item store against the queues a user would pick instead: same workload, one run.
+
+    .venv/bin/python -m benchmarks.bench_store_peers [--items 20000] [--batch 500]
+        [--prefect-items 200] [--postgres-url URL] [--skip-postgres] [--skip-prefect]
+
+Workload, the same for everyone: add N items, then claim them and complete them in batches, each
+completion leaving a durable record (checked at the end: N records of completion in the backend).
+
+- SQLite: this store (`WorkQueueStore`, audit trail on: one audit row per claim and completion),
+  persist-queue (`SQLiteAckQueue`: get + ack, the acked row is the record), huey (`SqliteHuey`:
+  dequeue + execute, the stored result is the record). Neither peer has a batch claim.
+- PostgreSQL (127.0.0.1:5432/test by default, a fresh schema per peer): this store, pgqueuer
+  (batch `dequeue` + `log_jobs`: the log row is the record), procrastinate (its worker with
+  `wait=False`: the succeeded job row and its events are the record).
+- "One Prefect task per item", what a Prefect-only user would write: a flow calling a task per
+  item on its own Prefect test server (never 127.0.0.1:4200), with a smaller N, timed until the
+  server holds N completed task runs.
+
+Prints items/s (claim+complete, and add+claim+complete) and, per backend, the ratio of this store
+to the fastest peer measured in this run, and to Prefect-task-per-item. Ratios are the verdict:
+every peer shares the machine's load with this store at that moment. Peers come from the `bench`
+extra (`make bench` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from benchmarks.bench_store import DEFAULT_PG_URL, postgres_schema, sqlite_url
+from benchmarks.bench_store import run as run_store
+
+GOAL_VS_PEER = 1.0
+GOAL_VS_PREFECT = 100.0
+OURS = "this store"
+
+# What each peer does not give that this store does (printed beside the figures).
+LACKS = {
+    OURS: "-",
+    "persist-queue": "no unique reference per item, no lease (an unacked item waits for a restart), "
+                     "no audit trail, no batch claim",
+    "huey": "no unique reference, no lease, no audit trail (one result per task), no batch claim",
+    "pgqueuer": "no lease expiry by time (stale heartbeat only), no audit trail (one log row per "
+                "completion), unique reference only through an optional dedupe key",
+    "procrastinate": "no lease (a stalled job needs an explicit retry), no audit trail (job events "
+                     "only), unique reference only through an optional queueing lock",
+    "prefect task/item": "no queue (items live in the flow's code), no unique reference, no lease, "
+                         "no exception cases",
+}
+
+
+@dataclass
+class Rate:
+    peer: str
+    backend: str
+    items: int
+    add_seconds: float
+    process_seconds: float
+    cpu_seconds: float  # this process's CPU during claim+complete (a server's is not included)
+
+    @property
+    def process_rate(self) -> float:
+        return self.items / self.process_seconds if self.process_seconds else 0.0
+
+    @property
+    def total_rate(self) -> float:
+        total = self.add_seconds + self.process_seconds
+        return self.items / total if total else 0.0
+
+
+def _check(peer: str, done: int, items: int) -> None:
+    if done != items:
+        raise RuntimeError(f"{peer}: {done} durable completions recorded, expected {items}")
+
+
+# ----------------------------------------------------------------------------------- ours
+
+def ours(url: str, backend: str, items: int, batch: int) -> Rate:
+    f = run_store(url, backend, items, batch)  # checks counts == {"done": items} itself
+    return Rate(OURS, backend, items, f.add_seconds, f.process_seconds, f.process_cpu_seconds)
+
+
+# ----------------------------------------------------------------------------------- SQLite peers
+
+def persist_queue(items: int, batch: int) -> Rate:
+    from persistqueue import Empty, SQLiteAckQueue
+
+    with tempfile.TemporaryDirectory(prefix="bench-pq-") as tmp:
+        q = SQLiteAckQueue(tmp, multithreading=False, auto_commit=True)
+        t0 = time.perf_counter()
+        for n in range(items):
+            q.put({"reference": f"REF-{n:07d}", "line": n})
+        add = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        while True:
+            got = []
+            try:
+                for _ in range(batch):
+                    got.append(q.get(block=False, raw=True))
+            except Empty:
+                pass
+            if not got:
+                break
+            for item in got:
+                q.ack(id=item["pqid"])
+        process, cpu = time.perf_counter() - t0, time.process_time() - c0
+        _check("persist-queue", q.acked_count(), items)
+        return Rate("persist-queue", "sqlite", items, add, process, cpu)
+
+
+def huey(items: int, batch: int) -> Rate:
+    from huey import SqliteHuey
+
+    with tempfile.TemporaryDirectory(prefix="bench-huey-") as tmp:
+        h = SqliteHuey("bench", filename=str(Path(tmp) / "huey.db"), results=True)
+
+        @h.task()
+        def handle(reference: str, line: int) -> dict:
+            return {"ok": True}
+
+        t0 = time.perf_counter()
+        for n in range(items):
+            handle(f"REF-{n:07d}", n)
+        add = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        while (task := h.dequeue()) is not None:  # what its consumer does, minus the polling
+            h.execute(task)
+        process, cpu = time.perf_counter() - t0, time.process_time() - c0
+        _check("huey", h.storage.result_store_size(), items)
+        return Rate("huey", "sqlite", items, add, process, cpu)
+
+
+# ----------------------------------------------------------------------------------- PostgreSQL peers
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def pgqueuer(url: str, items: int, batch: int) -> Rate:
+    return asyncio.run(_pgqueuer(_libpq(url), items, batch))
+
+
+async def _pgqueuer(url: str, items: int, batch: int) -> Rate:
+    import psycopg
+    from pgqueuer.adapters.persistence.queries import Queries
+    from pgqueuer.ports.repository import EntrypointExecutionParameter
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        q = Queries.from_psycopg_connection(conn)
+        await q.install(create_schema=False)
+        t0 = time.perf_counter()
+        for start in range(0, items, 5000):
+            n = min(5000, items - start)
+            await q.enqueue(["bench"] * n, [f"REF-{start + i:07d}".encode() for i in range(n)], [0] * n)
+        add = time.perf_counter() - t0
+        entry = {"bench": EntrypointExecutionParameter(concurrency_limit=0)}
+        manager = uuid.uuid4()
+        t0, c0 = time.perf_counter(), time.process_time()
+        while jobs := await q.dequeue(batch_size=batch, entrypoints=entry, queue_manager_id=manager,
+                                      global_concurrency_limit=None, heartbeat_timeout=timedelta(seconds=600)):
+            await q.log_jobs([(job, "successful", None) for job in jobs])
+        process, cpu = time.perf_counter() - t0, time.process_time() - c0
+        cur = await conn.execute("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")
+        _check("pgqueuer", (await cur.fetchone())[0], items)
+        return Rate("pgqueuer", "postgresql", items, add, process, cpu)
+
+
+def procrastinate(url: str, items: int, batch: int, concurrency: int) -> Rate:
+    return asyncio.run(_procrastinate(_libpq(url), items, batch, concurrency))
+
+
+async def _procrastinate(url: str, items: int, batch: int, concurrency: int) -> Rate:
+    import logging
+
+    import procrastinate as pc
+
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    app = pc.App(connector=pc.PsycopgConnector(conninfo=url))
+
+    @app.task(name="bench")
+    async def handle(reference: str) -> None:
+        return None
+
+    async with app.open_async():
+        await app.schema_manager.apply_schema_async()
+        t0 = time.perf_counter()
+        for start in range(0, items, 5000):
+            n = min(5000, items - start)
+            await handle.batch_defer_async(*[{"reference": f"REF-{start + i:07d}"} for i in range(n)])
+        add = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        await app.run_worker_async(wait=False, concurrency=concurrency, listen_notify=False,
+                                   install_signal_handlers=False)
+        process, cpu = time.perf_counter() - t0, time.process_time() - c0
+        async with app.connector.pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")
+            _check("procrastinate", (await cur.fetchone())[0], items)
+    return Rate("procrastinate", "postgresql", items, add, process, cpu)
+
+
+# ----------------------------------------------------------------------------------- Prefect
+
+def prefect_task_per_item(items: int) -> Rate:
+    """One task run per item in one flow, on a Prefect test server of its own (temporary home)."""
+    with tempfile.TemporaryDirectory(prefix="bench-prefect-") as home:
+        os.environ["PREFECT_HOME"] = home
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        import logging
+
+        from prefect import flow, get_client, task
+        from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterState, TaskRunFilterStateType
+        from prefect.testing.utilities import prefect_test_harness
+
+        @task
+        def handle(reference: str) -> dict:
+            return {"ok": True}
+
+        @flow(log_prints=False)
+        def run_items(n: int) -> int:
+            for i in range(n):
+                handle(f"REF-{i:07d}")
+            return n
+
+        async def completed() -> int:
+            async with get_client() as client:
+                runs = await client.read_task_runs(limit=items + 1, task_run_filter=TaskRunFilter(
+                    state=TaskRunFilterState(type=TaskRunFilterStateType(any_=["COMPLETED"]))))
+                return len(runs)
+
+        with prefect_test_harness(server_startup_timeout=180):
+            for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+            t0, c0 = time.perf_counter(), time.process_time()
+            run_items(items)
+            # The task runs' states reach the server as events; done when it holds all N.
+            # Hang guard only: the loop ends on the count, not on the clock.
+            for _ in range(6000):
+                if asyncio.run(completed()) >= items:
+                    break
+                time.sleep(0.05)
+            process, cpu = time.perf_counter() - t0, time.process_time() - c0
+            _check("prefect task/item", asyncio.run(completed()), items)
+    return Rate("prefect task/item", "prefect", items, 0.0, process, cpu)
+
+
+# ----------------------------------------------------------------------------------- report
+
+def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate]) -> None:
+    try:
+        results.append(fn())
+        r = results[-1]
+        print(f"  {label:18} {r.process_rate:>9,.0f} items/s claim+complete  "
+              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    except ModuleNotFoundError as exc:
+        print(f"  {label}: skipped, {exc.name} not installed (pip install -e '.[bench]')", flush=True)
+
+
+def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
+    lines = [f"{'backend':11} {'queue':18} {'items':>7} {'add/s':>9} {'claim+complete/s':>17} "
+             f"{'end-to-end/s':>13} {'CPU/item':>9}  does not give"]
+    for r in rates:
+        cpu = f"{r.cpu_seconds / r.items * 1e6:.0f} us" if r.items else "-"
+        add = f"{r.items / r.add_seconds:,.0f}" if r.add_seconds else "-"
+        lines.append(f"{r.backend:11} {r.peer:18} {r.items:>7} {add:>9} {r.process_rate:>17,.0f} "
+                     f"{r.total_rate:>13,.0f} {cpu:>9}  {LACKS.get(r.peer, '')}")
+    ratios: dict[str, float] = {}
+    lines.append("")
+    for backend in ("sqlite", "postgresql"):
+        mine = next((r for r in rates if r.backend == backend and r.peer == OURS), None)
+        peers = [r for r in rates if r.backend == backend and r.peer != OURS]
+        if not mine or not peers:
+            continue
+        best = max(peers, key=lambda r: r.process_rate)
+        ratio = mine.process_rate / best.process_rate
+        ratios[backend] = ratio
+        best_total = max(peers, key=lambda r: r.total_rate)
+        lines.append(f"{backend}: this store / fastest peer ({best.peer}) = {ratio:.2f}x claim+complete "
+                     f"[goal >= {GOAL_VS_PEER:.1f}x: {'met' if ratio >= GOAL_VS_PEER else 'MISSED'}]; "
+                     f"end-to-end {mine.total_rate / best_total.total_rate:.2f}x ({best_total.peer})")
+    prefect = next((r for r in rates if r.peer == "prefect task/item"), None)
+    if prefect:
+        for backend in ("sqlite", "postgresql"):
+            mine = next((r for r in rates if r.backend == backend and r.peer == OURS), None)
+            if mine:
+                ratio = mine.process_rate / prefect.process_rate
+                ratios[f"prefect-{backend}"] = ratio
+                lines.append(f"{backend}: this store / Prefect task per item = {ratio:,.0f}x "
+                             f"[goal >= {GOAL_VS_PREFECT:.0f}x: {'met' if ratio >= GOAL_VS_PREFECT else 'MISSED'}]")
+    lines.append(f"(batch {batch}; this store audits every claim and completion; load average "
+                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, shared by every queue above)")
+    return "\n".join(lines), ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_store_peers",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20_000, help="items per queue (default 20000)")
+    parser.add_argument("--batch", type=int, default=500, help="items per claim (default 500)")
+    parser.add_argument("--prefect-items", type=int, default=200,
+                        help="items for Prefect-task-per-item (default 200; its rate does not depend on N)")
+    parser.add_argument("--procrastinate-concurrency", type=int, default=8,
+                        help="procrastinate worker concurrency (default 8; async task)")
+    parser.add_argument("--postgres-url", default=DEFAULT_PG_URL, help="PostgreSQL SQLAlchemy URL")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-prefect", action="store_true")
+    args = parser.parse_args(argv)
+    n, b = args.items, args.batch
+
+    print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    rates: list[Rate] = []
+    print("SQLite:", flush=True)
+    with sqlite_url() as url:
+        _attempt(rates, OURS, lambda: ours(url, "sqlite", n, b))
+    _attempt(rates, "persist-queue", lambda: persist_queue(n, b))
+    _attempt(rates, "huey", lambda: huey(n, b))
+    if not args.skip_postgres:
+        print("PostgreSQL:", flush=True)
+        for label, fn in ((OURS, lambda u: ours(u, "postgresql", n, b)),
+                          ("pgqueuer", lambda u: pgqueuer(u, n, b)),
+                          ("procrastinate", lambda u: procrastinate(u, n, b, args.procrastinate_concurrency))):
+            with postgres_schema(args.postgres_url) as url:
+                if url is None:
+                    break
+                _attempt(rates, label, lambda fn=fn, url=url: fn(url))
+    if not args.skip_prefect:
+        print("Prefect:", flush=True)
+        _attempt(rates, "prefect task/item", lambda: prefect_task_per_item(args.prefect_items))
+    text, ratios = report(rates, b)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
