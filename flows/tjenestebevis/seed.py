@@ -61,7 +61,7 @@ def seed(data_dir: Path, seed: int = 1, scale: float = 1.0) -> dict[str, Path]:
         requests.append([rid, number, ordered + timedelta(days=len(requests) % 20), purpose])
         truth.append([rid, expected])
 
-    for number, _name, kind in people[4:]:
+    for number, _name, _kind in people[4:]:
         request(number, "ISSUED")
     request(people[1][0], "ISSUED")                                        # D-number
     request(people[2][0], "ISSUED")                                        # Tenor synthetic
