@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
@@ -86,3 +87,18 @@ def mask_fnrs_in_text(text: str) -> str:
     """Replace every 11-digit run that looks like an fnr with its masked form (logs, messages);
     checksums that happen to hold 11 digits in a row are left as they are."""
     return _HEX_TOKEN_OR_FNR.sub(lambda m: m.group(1) + "*****" if m.group(1) else m.group(0), text)
+
+
+class FnrScrubFilter(logging.Filter):
+    """A logging filter that masks anything shaped like an fnr in messages and tracebacks.
+    Lives here (not in flows/) so that the review app and the flows share the one filter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_fnrs_in_text(record.getMessage())
+        record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            import traceback
+
+            record.exc_text = mask_fnrs_in_text("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        return True

@@ -36,10 +36,10 @@ from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.catalogue import load_catalogue
 from config.process_definition import ProcessDefinition
 from config.settings import Settings, get_settings
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text, valid_fnr
-from flows.runtime import FnrScrubFilter
+from connectors.identifiers import FnrScrubFilter, mask_fnr, mask_fnrs_in_text, valid_fnr
 from review import auth, decisions, queries
 from review.export import workbook
 from review.formatting import (
@@ -56,6 +56,7 @@ from review.formatting import (
     fmt_percent,
     to_oslo,
 )
+from workqueue.figures import case_definition
 from workqueue.models import ExceptionCase
 from workqueue.store import WorkQueueStore, utcnow
 
@@ -224,13 +225,12 @@ def _templates() -> Jinja2Templates:
 # ---------------------------------------------------------------------------- app
 
 def create_app(settings: Settings | None = None, store: WorkQueueStore | None = None) -> FastAPI:
-    from flows.registry import catalogue as load_catalogue
-
     settings = settings or get_settings()
     store = store or WorkQueueStore.from_settings(settings)
     secret = settings.review.session_secret.get_secret_value()
     state = ReviewState(
-        settings=settings, store=store, reader=queries.Reader(store), catalogue=load_catalogue(settings),
+        settings=settings, store=store, reader=queries.Reader(store),
+        catalogue=load_catalogue(settings.paths.processes_dir),
         templates=_templates(), login_csrf=auth.LoginCsrf(secret),
         flash_signer=URLSafeSerializer(secret, salt="review-flash"),
         cookie_name="__Host-rpa_session" if settings.review.secure_cookies else "rpa_session")
@@ -416,6 +416,7 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
     breached = active and due is not None and (due if due.tzinfo else due.replace(tzinfo=now.tzinfo)) < now
     return {
         "case": case, "definition": d, "category": cat, "sections": sections, "technical": technical,
+        "rules_version": getattr(case_definition(st.store, case), "label", ""),
         "fnr_masked": mask_fnr(fnr) if fnr else "", "fnr_clear": fnr if (revealed and fnr) else "",
         "fnr_valid": bool(fnr and valid_fnr(fnr)),
         "attachments": attachments, "previews": previews, "inline_types": INLINE_TYPES,

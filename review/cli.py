@@ -33,9 +33,10 @@ def _store():
 
 
 def _known_processes() -> list[str]:
-    from flows.registry import catalogue
+    from config.catalogue import load_catalogue
+    from config.settings import get_settings
 
-    return list(catalogue())
+    return list(load_catalogue(get_settings().paths.processes_dir))
 
 
 def _read_password(password_stdin: bool, confirm: bool = True) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import FNR_PATTERN, mask_fnrs_in_text
 from review.auth import Principal, Scope, scope_for
-from review.formatting import OSLO, parse_amount, to_oslo
+from review.formatting import parse_amount
 from workqueue.models import AuditEvent, CaseAttachment, ExceptionCase, ProcessRun, User
 from workqueue.store import WorkQueueStore, utcnow
 
@@ -567,8 +567,10 @@ class BenefitRow:
 
 def benefits(reader: Reader, processes: Iterable[str] | None, catalogue: dict[str, ProcessDefinition],
              since: datetime | None = None) -> list[BenefitRow]:
-    """Per process and month: runs, cases, share automated and hours saved
-    (automated cases x (manual - robot minutes) from the definition's baseline)."""
+    """Per process and month: runs, cases, share automated and hours saved, computed by
+    workqueue.benefits.aggregate: the same computation as the benefits report."""
+    from workqueue.benefits import aggregate, minutes_saved_per_case
+
     q = select(ProcessRun).order_by(ProcessRun.started_at)
     if processes is not None:
         q = q.where(ProcessRun.process_id.in_(sorted(processes)))
@@ -576,21 +578,13 @@ def benefits(reader: Reader, processes: Iterable[str] | None, catalogue: dict[st
         q = q.where(ProcessRun.started_at >= since)
     with reader.session() as s:
         runs = list(s.scalars(q))
-    rows: dict[tuple[str, str], BenefitRow] = {}
-    for run in runs:
-        local = to_oslo(run.started_at) or datetime.now(OSLO)
-        key = (run.process_id, f"{local:%Y-%m}")
-        row = rows.setdefault(key, BenefitRow(run.process_id, f"{local:%m.%Y}"))
-        row.runs += 1
-        row.failed_runs += run.status == "failed"
-        row.cases_total += run.cases_total or 0
-        row.automated += run.cases_automated or 0
-        row.exceptions += sum((run.exceptions or {}).values())
-        d = catalogue.get(run.process_id)
-        if d is not None:
-            minutes = d.baseline.manual_minutes_per_case - d.baseline.robot_minutes_per_case
-            row.hours_saved += (run.cases_automated or 0) * minutes / 60
-    return [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1]), reverse=False)]
+    minutes = {pid: minutes_saved_per_case(d.baseline.manual_minutes_per_case, d.baseline.robot_minutes_per_case)
+               for pid, d in catalogue.items()}
+    minutes.update({r.process_id: 0.0 for r in runs if r.process_id not in minutes})  # left the catalogue
+    rows = [BenefitRow(pid, f"{month:%m.%Y}", f.runs, f.failed_runs, f.cases, f.automated, f.exceptions_total,
+                       f.hours_saved)
+            for (pid, month), f in aggregate(runs, minutes).items()]
+    return sorted(rows, key=lambda r: (r.process_id, r.month[3:], r.month[:2]))
 
 
 def benefit_totals(rows: list[BenefitRow]) -> dict[str, BenefitRow]:

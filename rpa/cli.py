@@ -132,6 +132,37 @@ def processes_validate(files: list[Path] = typer.Argument(None, help="Files to c
         raise typer.Exit(1)
 
 
+@processes_app.command("history")
+def processes_history(process_id: str,
+                      as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The definition versions a process has run with (oldest first), with the runs that used
+    each: which rules offset this claim, for an auditor."""
+    import json
+
+    from workqueue.figures import definition_versions
+    from workqueue.store import WorkQueueStore
+
+    store = WorkQueueStore.from_settings()
+    try:
+        versions = definition_versions(store, process_id)
+        runs = {r.run_id: r for r in store.runs(process_id)}
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([{"version": v.version, "hash": v.hash, "since": v.since.isoformat(),
+                                "runs": list(v.runs)} for v in versions], ensure_ascii=False, indent=2))
+        return
+    if not versions:
+        typer.echo(f"Ingen kjøringer av {process_id} med registrert regelversjon.")
+        return
+    for v in versions:
+        typer.echo(f"Versjon {v.version}  fra {v.since:%d.%m.%Y}  sha256 {v.hash[:12]}  {len(v.runs)} kjøring(er)")
+        for run_id in v.runs:
+            run = runs.get(run_id)
+            when = f"{run.started_at:%d.%m.%Y %H:%M}" if run else ""
+            typer.echo(f"    {run_id:28} {when:17} {run.status if run else ''}")
+
+
 @processes_app.command("catalogue")
 def processes_catalogue(out: Path = typer.Option(None, "--out", help="Write the Markdown here instead of stdout.")) -> None:
     """The catalogue as a Markdown page a process owner can read."""

@@ -33,13 +33,17 @@ def _specs(processes: list[str] | None, concurrency_limit: int = 1):
 
 
 def _require_server() -> str:
+    """The server to talk to: PREFECT_API_URL when set (Prefect's own variable wins, as for every
+    other Prefect client), else the configured default (RPA_PREFECT__API_URL)."""
+    import os
+
     from rpa.prefect_server import api_healthy
 
-    s = get_settings()
-    if not api_healthy(s.prefect.api_url):
-        _fail(f"no Prefect server answers at {s.prefect.api_url}: start one with `rpa server` "
-              "(or set RPA_PREFECT__API_URL)")
-    return s.prefect.api_url
+    url = os.environ.get("PREFECT_API_URL") or get_settings().prefect.api_url
+    if not api_healthy(url):
+        _fail(f"no Prefect server answers at {url}: start one with `rpa server` "
+              "(or set PREFECT_API_URL / RPA_PREFECT__API_URL)")
+    return url
 
 
 @app.command("deploy")

@@ -15,14 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
-
 from config.settings import Settings, get_settings
+from flows.kit.prefect import api_healthy, client_settings  # noqa: F401  (re-exported)
 
 # Measured on 2 cores: the default batch of 1 makes 1000 task runs take 32-42 s to show as
 # Completed; 200 brings it to 7-11 s.
@@ -57,13 +56,6 @@ def prefect_env(settings: Settings | None = None, *, api_url: str | None = None,
         env["PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED"] = "events,flow_runs"
         env["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"] = str(retention * 86400)
     return env
-
-
-def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def wait_healthy(api_url: str, timeout: float = 120.0, process: subprocess.Popen | None = None,
@@ -215,14 +207,3 @@ def start_worker(env: Mapping[str, str], pool: str, name: str, log_file: Path, l
     return spawn(f"worker-{name}", args, env, log_file, cwd=cwd)
 
 
-@contextlib.contextmanager
-def client_settings(api_url: str, ui_url: str | None = None) -> Iterator[None]:
-    """Point this process's Prefect client at `api_url` (Prefect reads its settings once at
-    import, so setting os.environ afterwards is not enough)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
-
-    updates = {PREFECT_API_URL: api_url}
-    if ui_url:
-        updates[PREFECT_UI_URL] = ui_url
-    with temporary_settings(updates=updates):
-        yield

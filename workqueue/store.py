@@ -697,7 +697,8 @@ class WorkQueueStore:
             run.cases_total = cases_total
             run.cases_automated = cases_automated
             run.exceptions = exceptions
-            run.summary = {"owner": (run.summary or {}).get("owner"), **(summary or {})}
+            kept = {k: v for k, v in (run.summary or {}).items() if k in ("owner", "definition")}
+            run.summary = {**kept, **(summary or {})}
 
     def runs(self, process_id: str | None = None, since: datetime | None = None) -> list[ProcessRun]:
         with self.session() as s:

@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.benefits_report.steps import PROCESS_ID, BenefitsResult, run_benefits_report
+from flows.kit.declare import flow_options
 from flows.runtime import RunContext, finish_run, open_run, publish_artifacts, task_options
 
 
@@ -17,7 +18,7 @@ def build_report(ctx: RunContext, months: int | None, until: str | None) -> Bene
 
 
 @flow(name="benefits-report", description="Gevinstrapport: saker, andel automatisk, avvik og tid spart per "
-      "prosess og måned.")
+      "prosess og måned.", **flow_options(PROCESS_ID))
 def benefits_report(months: int | None = None, until: str | None = None) -> dict[str, Any]:
     """`months`: how many months back (default from the definition); `until`: newest month, YYYY-MM
     (default: the current month)."""

@@ -4,19 +4,22 @@ Per process and month: runs, cases handled, cases handled automatically (share),
 category, and time saved = automated cases x (manual minutes - human minutes left per automated
 case) from the definition's `baseline`, in hours and in working days of 7.5 h. With the default
 `robot_minutes_per_case: 0` this is exactly "automated cases x manual baseline minutes".
-A run counts in the month it started, in Europe/Oslo time. Runs still running are not counted.
+A run counts in the month it started, in Europe/Oslo time. Runs still running are not counted. The per-run rule lives in workqueue.benefits (the review app's
+benefits page uses the same).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from config.process_definition import ProcessDefinition
+from workqueue.benefits import Figures, aggregate
+from workqueue.benefits import minutes_saved_per_case as saved_per_case
 
 MONTHS_NB = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
              "oktober", "november", "desember"]
@@ -71,49 +74,13 @@ class ProcessInfo:
 
     @property
     def minutes_saved_per_case(self) -> float:
-        return max(self.manual_minutes - self.robot_minutes, 0.0)
+        return saved_per_case(self.manual_minutes, self.robot_minutes)
 
     @classmethod
     def from_definition(cls, d: ProcessDefinition) -> ProcessInfo:
         return cls(d.id, d.name, d.owner.org_unit, d.baseline.manual_minutes_per_case,
                    d.baseline.robot_minutes_per_case, d.baseline.source, d.schedule.cron, d.schedule.timezone,
                    d.schedule.active, {c.code: c.meaning for c in d.exception_categories})
-
-
-@dataclass
-class Figures:
-    """Counts of one process in one month (or summed over months)."""
-
-    runs: int = 0
-    failed_runs: int = 0
-    cases: int = 0
-    automated: int = 0
-    exceptions: Counter = field(default_factory=Counter)
-    minutes_saved_per_case: float = 0.0
-    hours_per_working_day: float = 7.5
-
-    @property
-    def exceptions_total(self) -> int:
-        return sum(self.exceptions.values())
-
-    @property
-    def share_automated(self) -> float:
-        return self.automated / self.cases if self.cases else 0.0
-
-    @property
-    def hours_saved(self) -> float:
-        return self.automated * self.minutes_saved_per_case / 60
-
-    @property
-    def working_days_saved(self) -> float:
-        return self.hours_saved / self.hours_per_working_day
-
-    def add(self, other: Figures) -> None:
-        self.runs += other.runs
-        self.failed_runs += other.failed_runs
-        self.cases += other.cases
-        self.automated += other.automated
-        self.exceptions.update(other.exceptions)
 
 
 @dataclass
@@ -169,21 +136,8 @@ def compute(runs: Iterable, definitions: Iterable[ProcessDefinition], *, months:
     zone = ZoneInfo(tz)
     excluded = set(exclude)
     processes = [ProcessInfo.from_definition(d) for d in definitions if d.id not in excluded]
-    rows = {(p.id, m): Figures(minutes_saved_per_case=p.minutes_saved_per_case,
-                               hours_per_working_day=hours_per_working_day)
-            for p in processes for m in months}
-    for run in runs:
-        if run.status == "running":
-            continue
-        month = _aware(run.started_at).astimezone(zone).date().replace(day=1)
-        figures = rows.get((run.process_id, month))
-        if figures is None:  # outside the window, excluded, or not in the catalogue any more
-            continue
-        figures.runs += 1
-        figures.failed_runs += run.status != "completed"
-        figures.cases += run.cases_total or 0
-        figures.automated += run.cases_automated or 0
-        figures.exceptions.update({k: int(v) for k, v in (run.exceptions or {}).items()})
+    rows = aggregate(runs, {p.id: p.minutes_saved_per_case for p in processes}, months=months,
+                     hours_per_working_day=hours_per_working_day, tz=tz)
     current = now.astimezone(zone).date().replace(day=1)
     partial = months[-1] if months and months[-1] >= current else None
     return BenefitsReport(months, processes, rows, hours_per_working_day, now, partial)

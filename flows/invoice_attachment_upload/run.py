@@ -16,6 +16,7 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from flows.invoice_attachment_upload.decisions import (
@@ -31,7 +32,7 @@ from flows.invoice_attachment_upload.rules import Rules
 from flows.invoice_attachment_upload.settle import SettleStats, archive_manifest, settle_files
 from flows.invoice_attachment_upload.texts import logger
 from flows.invoice_attachment_upload.workspace import Workspace
-from flows.runtime import RunContext, RunSummary, finish_run
+from flows.kit import Progress, RunContext, RunSummary, fail, finish, recover_abandoned
 from workqueue.store import NewItem
 
 DROP_FOLDER_INPUT = "drop-folder"
@@ -61,7 +62,7 @@ def setup(ctx: RunContext, inbox: Path | None = None, via: str | None = None) ->
 def recover(ctx: RunContext) -> dict[str, int]:
     """Crash recovery before anything else: claims of dead local workers and expired leases."""
     return {"released_dead_claims": release_dead_local_claims(ctx),
-            "requeued_abandoned": ctx.store.requeue_abandoned(ctx.backoff)}
+            "requeued_abandoned": recover_abandoned(ctx)}
 
 
 def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
@@ -134,34 +135,63 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
     }
     return RunSummary(process_id=ctx.process_id, run_id=ctx.run_id, cases_total=len(outcomes),
                       automated=automated, exceptions=dict(sorted(categories.items())),
+                      stopped_reason=pstats.stopped, decisions_applied=dstats.applied,
                       outputs={"utfall": str(outcomes_path), "arkiv": str(s.workspace.archive_root),
                                "karantene": str(s.workspace.quarantine_root)},
                       figures=figures)
 
 
-def run(ctx: RunContext, inbox: Path | None = None, via: str | None = None, progress=None) -> RunResult:
-    """The whole run, in order; finishes the run record (status `stopped` when the system was down)."""
-    log = logger(__name__)
-    s = setup(ctx, inbox, via)
-    recovered = recover(ctx)
-    dstats = apply_decisions(ctx, s.workspace)
+def take_in(ctx: RunContext, s: Setup) -> Intake:
     snapshot = intake(s.inbox, ctx.definition, s.rules, s.workspace)
     register(ctx, s, snapshot)
-    log.info("intake: %d files, %d documents, %d manifests", len(snapshot.files), len(snapshot.documents),
-             len(snapshot.manifests))
+    logger(__name__).info("Innlesing: %d filer, %d dokumenter, %d manifester", len(snapshot.files),
+                          len(snapshot.documents), len(snapshot.manifests))
+    return snapshot
+
+
+def upload(ctx: RunContext, s: Setup, total: int, progress=None) -> ProcessStats:
     door = open_door(s.door, ctx.settings, concurrency=_concurrency(ctx, s), requests_per_second=_rate(ctx),
                      evidence_dir=ctx.out_dir / "bevis")
     try:
-        pstats = process_items(ctx, s.rules, s.workspace, door, progress=progress,
-                               total_hint=len(snapshot.documents))
+        return process_items(ctx, s.rules, s.workspace, door, progress=progress or Progress(
+            "Opplasting av underbilag"), total_hint=total)
     finally:
         door.close()
-    sstats = settle_files(ctx, snapshot, s.workspace)
-    rstats = release_resolved_quarantine(ctx, s.workspace)
+
+
+def settle(ctx: RunContext, s: Setup, snapshot: Intake) -> tuple[SettleStats, DecisionStats]:
+    return settle_files(ctx, snapshot, s.workspace), release_resolved_quarantine(ctx, s.workspace)
+
+
+def steps(ctx: RunContext, params, step, progress=None) -> RunResult:
+    """The run's steps in order (`step` runs each directly, or as a Prefect task in the flow)."""
+    s = setup(ctx, params.inbox, params.via)
+    recovered = step("gjenoppretting", recover, ctx)
+    dstats = step("avgjorelser", apply_decisions, ctx, s.workspace)
+    snapshot = step("innlesing", take_in, ctx, s)
+    pstats = step("opplasting", upload, ctx, s, len(snapshot.documents), progress, retry=False)
+    sstats, rstats = step("arkivering", settle, ctx, s, snapshot)
     path = write_outcomes(ctx, sstats.outcomes + rstats.outcomes)
     summary = summarize(ctx, s, snapshot, pstats, sstats, dstats, rstats, recovered, path)
-    finish_run(ctx, summary, status="stopped" if pstats.stopped else "completed")
     return RunResult(summary, snapshot, pstats, sstats, dstats, rstats, recovered)
+
+
+def run_summary(ctx: RunContext, params, step) -> RunSummary:
+    """What the kit's declaration runs (flow.py): the summary; the kit finishes the run."""
+    return steps(ctx, params, step).summary
+
+
+def run(ctx: RunContext, inbox: Path | None = None, via: str | None = None, progress=None) -> RunResult:
+    """The whole run without Prefect (tests, benchmarks); finishes the run record (`stopped` when
+    the system was down)."""
+    try:
+        result = steps(ctx, SimpleNamespace(inbox=inbox, via=via), lambda _name, fn, *a, retry=True: fn(*a),
+                       progress)
+    except Exception as exc:
+        fail(ctx, exc)
+        raise
+    finish(ctx, result.summary)
+    return result
 
 
 def _concurrency(ctx: RunContext, s: Setup) -> int:

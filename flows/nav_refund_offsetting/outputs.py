@@ -212,6 +212,8 @@ class ExcelContent:
     journal_rows: int = 0
     decisions_applied: int = 0
     warnings: list[str] = field(default_factory=list)
+    rules_version: str = ""               # "Regler: versjon 7, 02.12.2026" (the run's definition version)
+    cases_opened: int | None = None       # cases this run opened in the queue (workqueue.figures.run_counts)
 
 
 OFFSET_SHEET_COLUMNS = [
@@ -267,6 +269,11 @@ def write_excel(path: Path, content: ExcelContent) -> None:
     ws.write_number(6, 1, content.journal_rows)
     ws.write(7, 0, "HR-beslutninger utført i denne kjøringen")
     ws.write_number(7, 1, content.decisions_applied)
+    if content.rules_version:
+        ws.write(1, 2, content.rules_version)
+    if content.cases_opened is not None:
+        ws.write(8, 0, "Nye saker i avvikskøen")
+        ws.write_number(8, 1, content.cases_opened)
     row = 9
     ws.write_row(row, 0, ["Utfall", "Kode", "Linjer", "Beløp NAV", "Andel av linjer"], f_head)
     row += 1

@@ -27,6 +27,7 @@ from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
+from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting import sources
@@ -50,7 +51,7 @@ from flows.nav_refund_offsetting.state import (
     open_claim_case,
     parse_decision_amount,
 )
-from flows.runtime import Progress, RunContext, RunSummary, get_logger
+from workqueue.figures import run_counts
 from workqueue.models import ItemStatus
 from workqueue.store import NewCase, NewItem
 
@@ -555,7 +556,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         run_id=ctx.run_id, process_name=definition.name, as_of=as_of, reports=report_rows,
         line_counts=dict(counts), line_amounts=dict(amounts), claim_counts=dict(unpaid_counts),
         claim_amounts=dict(unpaid_amounts), offset_rows=offset_rows, exception_rows=exception_rows,
-        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings))
+        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings,
+        rules_version=ctx.version_label,
+        cases_opened=run_counts(ctx.store, ctx.run_id).cases_opened))
     progress.update(1.0)
 
     total_lines = sum(counts.values())
@@ -572,8 +575,6 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "exception_lines": total_lines - offset_lines,
             "unpaid_claims": sum(unpaid_counts.values()),
             "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
-            "cases_opened": len(cases) + sum(1 for r in report_rows if r.status.startswith(("Duplikat", "Holdt",
-                                                                                           "Kan ikke"))),
             "journal_rows": journal_rows, "decisions_applied": decisions.applied,
             "reports": [r.report_id for r in report_rows],
             "already_offset": [r.report_id for r in registered.already],
@@ -969,33 +970,23 @@ def fetch_and_register(ctx: RunContext, inputs: RunInputs) -> tuple[State, Regis
     return state, register(ctx, reports, state)
 
 
-def masked_exception_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Avvik rows for the Prefect artifact: amounts formatted, fnr already masked."""
-    shown = []
-    for r in rows:
-        shown.append({"Kategori": r.get("kategori", ""), "Fødselsnr.": r.get("fnr", ""), "Navn": r.get("navn", ""),
-                      "Bedriftsnr.": r.get("bedriftsnummer", ""), "Periode": r.get("periode", ""),
-                      "Beløp NAV": ex.nok(r.get("belop_nav")), "Beløp krav": ex.nok(r.get("belop_krav")),
-                      "Differanse": ex.nok(r.get("differanse")), "Rapport/linje": r.get("linjer", ""),
-                      "Forklaring": mask_fnrs_in_text(str(r.get("forklaring", "")))})
-    return shown
-
-
 def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOutcome:
-    """Decisions, fetch, register, offset, finish: one run without Prefect."""
-    from flows.runtime import finish_run, publish_artifacts
-
+    """Decisions, fetch, register, offset, finish: one run without Prefect (tests, benchmarks)."""
     inputs = inputs or RunInputs()
     try:
         decisions = apply_decisions(ctx, inputs.as_of)
         state, registered = fetch_and_register(ctx, inputs)
         outcome = offset(ctx, inputs, state, decisions, registered)
-    except Exception:
-        ctx.store.finish_run(ctx.run_id, "failed", 0, 0, {})
+    except Exception as exc:
+        fail(ctx, exc)
         raise
-    publish_artifacts(ctx, outcome.summary, masked_exception_rows(outcome.exception_rows))
-    finish_run(ctx, outcome.summary)
+    finish(ctx, outcome.summary)
+    publish_artifacts(ctx, outcome.summary)
     return outcome
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f} %".replace(".", ",")
 
 
 __all__ = ["RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",

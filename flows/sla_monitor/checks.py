@@ -117,7 +117,7 @@ def prefect_run_problems(process_ids: Iterable[str], since: datetime, now: datet
     )
     from prefect.client.schemas.objects import StateType
 
-    from rpa.deployments import BASE_TAG
+    from flows.kit.prefect import BASE_TAG
 
     wanted = set(process_ids)
     problems = []

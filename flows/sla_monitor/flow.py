@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.kit.declare import flow_options
 from flows.runtime import RunContext, finish_run, open_run, publish_artifacts, task_options
 from flows.sla_monitor.steps import PROCESS_ID, SlaResult, run_sla_monitor
 
@@ -17,7 +18,7 @@ def check_and_alert(ctx: RunContext, dry_run: bool) -> SlaResult:
 
 
 @flow(name="sla-monitor", description="Varsler eieren om avvikssaker over fristen og feilede, forsinkede "
-      "eller manglende kjøringer.")
+      "eller manglende kjøringer.", **flow_options(PROCESS_ID))
 def sla_monitor(dry_run: bool = False) -> dict[str, Any]:
     """`dry_run`: find and compose the alerts without sending them."""
     ctx = open_run(PROCESS_ID)

@@ -36,7 +36,7 @@ def prefect_api_context(settings):
         return contextlib.nullcontext()
     from prefect.settings import PREFECT_API_URL
 
-    from rpa.prefect_server import api_healthy, client_settings
+    from flows.kit.prefect import api_healthy, client_settings
 
     url = PREFECT_API_URL.value() or settings.prefect.api_url
     if not api_healthy(url):

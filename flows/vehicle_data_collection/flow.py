@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.kit.declare import flow_options
 from flows.runtime import Progress, RunContext, get_logger, open_run, publish_artifacts
 from flows.vehicle_data_collection import PROCESS_ID
 from flows.vehicle_data_collection.lookup import LoopStats
@@ -71,7 +72,7 @@ def _schedule_continuation(resume_at: datetime, parameters: dict[str, Any]) -> s
         return None
 
 
-@flow(name="vehicle-data-collection",
+@flow(name="vehicle-data-collection", **flow_options(PROCESS_ID),
       description="Innhenting av kjøretøydata fra Statens vegvesen og andel nullutslipp per virksomhet og tertial.")
 def vehicle_data_collection(fleet: str | None = None, out: str | None = None, period: str | None = None,
                             source: str | None = None) -> dict[str, Any]:

@@ -361,7 +361,8 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
                    + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")
                    + "; the next run picks them up and then writes the report.")
     if status == "completed":
-        xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id, meanings=meanings,
+        xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id,
+                                 rules_version=ctx.version_label, meanings=meanings,
                                  excluded={k: v for k, v in exceptions.items() if k != oc.EU_CONTROL_OVERDUE})
         outputs = {"kjoretoy": str(xlsx), "klimarapport_png": str(png)}
 

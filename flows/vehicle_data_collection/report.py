@@ -76,7 +76,8 @@ def _chart_png(climate: Climate) -> bytes:
 
 
 def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id: str, meanings: dict[str, str],
-                 excluded: dict[str, int], generated: datetime | None = None) -> tuple[Path, Path]:
+                 excluded: dict[str, int], generated: datetime | None = None,
+                 rules_version: str = "") -> tuple[Path, Path]:
     """Write the workbook and the chart; returns (xlsx path, png path)."""
     import xlsxwriter
 
@@ -140,7 +141,8 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
         source = climate.previous_run_id or ""
         prev_text = (f"Forrige: {climate.previous_period} ({'kjøring ' if source[:1].isdigit() else ''}{source})"
                      if climate.previous_period else "Forrige: ingen tidligere kjøring for et tidligere tertial")
-        cs.write(1, 0, f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}. {prev_text}")
+        version = f" {rules_version}." if rules_version else ""
+        cs.write(1, 0, f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}.{version} {prev_text}")
         r = 3
         r = _share_table(cs, r, "Virksomhet", climate.by_unit, climate.total, head, n, pct, pct_b, pp, pp_b, bold)
         r = _share_table(cs, r + 1, "Vektklasse", climate.by_weight, climate.total, head, n, pct, pct_b, pp, pp_b,

@@ -56,7 +56,9 @@ def test_task_retries_come_from_the_definition():
     from flows.runtime import task_options
 
     nav = catalogue()["nav-refund-offsetting"]  # max_attempts 4, 30 s, x2, max 1800 s
-    assert task_options(nav) == {"retries": 3, "retry_delay_seconds": [30, 60, 120], "retry_jitter_factor": 0.1}
+    options = task_options(nav)
+    assert options.pop("retry_condition_fn").__name__ == "retry_on_system_error"  # business errors: never
+    assert options == {"retries": 3, "retry_delay_seconds": [30, 60, 120], "retry_jitter_factor": 0.1}
     benefits = catalogue()["benefits-report"]  # max_attempts 2, 60 s
     assert task_options(benefits)["retries"] == 1 and task_options(benefits)["retry_delay_seconds"] == [60]
 
@@ -65,7 +67,9 @@ def test_task_retries_come_from_the_definition():
 def test_registered_deployments_match_the_yaml(catalogue_copy, prefect_harness):
     from prefect import get_client
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+    from prefect.flows import load_flow_from_entrypoint
 
+    from config.schedule_text import schedule_words
     from rpa.deployments import PROJECT_ROOT, register, specs_from_catalogue
 
     settings, procs = catalogue_copy
@@ -91,6 +95,12 @@ def test_registered_deployments_match_the_yaml(catalogue_copy, prefect_harness):
                                      {"directory": str(PROJECT_ROOT)}}]
             assert d.version == f"v{doc['version']}"
             assert d.enforce_parameter_schema
+            # The retries travel with the deployment: the flow a worker loads from its entrypoint
+            # carries the definition's retries (Prefect deployments have no retries field).
+            flow = load_flow_from_entrypoint(str(PROJECT_ROOT / d.entrypoint))
+            assert flow.retries == r.spec.retries == doc.get("retry", {}).get("max_attempts", 3) - 1
+            assert flow.retry_delay_seconds == (r.spec.retry_delay_seconds or 0)
+            assert schedule.slug == schedule_words(doc["schedule"]["cron"])  # in words, not "catalogue"
         pool = client.read_work_pool(settings.prefect.work_pool)
         assert pool.type == "process"
 
@@ -122,3 +132,27 @@ def test_deploy_cli_dry_run_needs_no_server(catalogue_copy):
     assert rows["benefits-report"]["cron"] == "0 6 1 * *"
     assert rows["sla-monitor"]["concurrency_limit"] == 1
     assert rows["benefits-report"]["parameters"] == {"months": 12}
+
+
+def test_schedules_in_words():
+    from config.schedule_text import schedule_words
+
+    assert schedule_words("0 7 3 * *") == "kl. 07:00 den 3. hver måned"
+    assert schedule_words("*/30 7-17 * * 1-5") == "hver halvtime kl. 07–17 mandag–fredag"
+    assert schedule_words("0 6 1 1,5,9 *") == "kl. 06:00 den 1. i januar, mai og september"
+    assert schedule_words("*/15 * * * *") == "hvert kvarter hele døgnet"
+    assert schedule_words("5 4 3 2 1") == "cron 5 4 3 2 1"  # unknown shape: never a wrong sentence
+
+
+def test_deploy_talks_to_prefect_api_url_over_the_configured_default(catalogue_copy, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rpa.ops_cli import app
+    from sandbox.server import free_port
+
+    monkeypatch.setenv("RPA_PREFECT__API_URL", f"http://127.0.0.1:{free_port()}/api")
+    wanted = f"http://127.0.0.1:{free_port()}/api"
+    monkeypatch.setenv("PREFECT_API_URL", wanted)
+    result = CliRunner().invoke(app, ["deploy"])
+    assert result.exit_code != 0
+    assert f"no Prefect server answers at {wanted}" in result.output

@@ -54,4 +54,4 @@ def test_other_inbox_and_human_output(cli_env, tmp_path):
 
 def test_unknown_door_is_refused(cli_env):
     result = CliRunner().invoke(app, ["--via", "ftp"])
-    assert result.exit_code == 2 and "api or web" in result.output
+    assert result.exit_code == 2 and "--via må være api eller web" in result.output
