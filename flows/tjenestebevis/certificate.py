@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from connectors.identifiers import fnr_birth_date, valid_fnr
 
 
@@ -78,13 +80,13 @@ def first_day_over(positions: list[Position], limit: float, as_of: date) -> tupl
 
 
 def employment_length(positions: list[Position], as_of: date) -> tuple[int, int]:
-    """(years, months) employed, each day counted once. Whole calendar months per continuous
-    stretch; the days left over in each stretch are added up and counted as 30 per month."""
+    """(years, months) employed, each day counted once: whole calendar months per continuous
+    stretch, and the days left over in all stretches together counted as 30 per month."""
     months = days = 0
     for start, end in merged_periods(positions, as_of):
-        whole, rest = _months_between(start, end + timedelta(days=1))
-        months += whole
-        days += rest
+        span = relativedelta(end + timedelta(days=1), start)
+        months += span.years * 12 + span.months
+        days += span.days
     months += days // 30
     return months // 12, months % 12
 
@@ -99,21 +101,6 @@ def merged_periods(positions: list[Position], as_of: date) -> list[tuple[date, d
         else:
             out.append((start, end))
     return out
-
-
-def _months_between(start: date, stop: date) -> tuple[int, int]:
-    """Whole months from `start` up to (not including) `stop`, and the days left over."""
-    months = (stop.year - start.year) * 12 + stop.month - start.month
-    if _add_months(start, months) > stop:
-        months -= 1
-    return months, (stop - _add_months(start, months)).days
-
-
-def _add_months(day: date, months: int) -> date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(day.day, last))
 
 
 def fmt_percent(value: float | None) -> str:

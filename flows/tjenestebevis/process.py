@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from connectors.identifiers import fnr_birth_date, mask_fnr
 from connectors.letters import Letter, write_letter
-from connectors.nav.tables import InputFileError, map_columns, read_table
+from connectors.spreadsheet import write_sheet
+from connectors.tables import parse_date, read_rows
 from flows.tjenestebevis.certificate import (
     Finding,
     Position,
@@ -21,74 +21,30 @@ from flows.tjenestebevis.certificate import (
     fmt_percent,
     normalise_fnr,
 )
+from workqueue.store import NewItem
 
 ISSUE_ANYWAY = "issue_anyway"
 
 
-@dataclass(frozen=True)
-class Request:
-    row: int
-    id: str
-    fnr: str
-    ordered: date | None
-    purpose: str
-
-
-def parse_date(text: str) -> date | None:
-    """dd.mm.åååå, åååå-mm-dd (Excel dates arrive so) or an Excel serial day number; else None."""
-    text = (text or "").strip()
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text[:10], fmt).date()
-        except ValueError:
-            pass
-    if text.isdigit() and 20000 < int(text) < 80000:
-        return date(1899, 12, 30) + timedelta(days=int(text))
-    return None
-
-
-def _rows(path: Path, spec: Any, label: str) -> list[tuple[int, dict[str, str]]]:
-    df = read_table(path, label)
-    found = map_columns(df, path, spec.columns, spec.required_columns, label)
-    if df.empty:
-        raise InputFileError(path, [f"{label} har ingen rader: ingenting å behandle"])
-    return [(n + 2, {field: str(rec[header]).strip() for field, header in found.items()})
-            for n, rec in enumerate(df.to_dict("records"))]
-
-
-def read_requests(path: Path, spec: Any) -> list[Request]:
-    out = []
-    for row, cells in _rows(path, spec, "bestillingsfilen"):
-        out.append(Request(row, cells.get("bestilling_id", ""), normalise_fnr(cells.get("fnr", "")),
-                           parse_date(cells.get("bestilt_dato", "")), cells.get("formal", "")))
-    return out
+def read_requests(path: Path, spec: Any) -> list[NewItem]:
+    """One work item per request, reference = bestilling_id (the row where it is missing)."""
+    return [NewItem(r.get("bestilling_id") or f"rad-{r.number}", {
+        "row": r.number, "fnr": normalise_fnr(r.get("fnr")), "purpose": r.get("formal"), "file": path.name,
+        "ordered": (parse_date(r.get("bestilt_dato")) or date.today()).isoformat()})
+        for r in read_rows(path, spec, "bestillingsfilen")]
 
 
 def read_positions(path: Path, spec: Any) -> dict[str, list[Position]]:
     """Positions per person (11-digit fnr). Unreadable cells stay on the position as `problem`."""
     by_person: dict[str, list[Position]] = defaultdict(list)
-    for row, c in _rows(path, spec, "arbeidsforholdsfilen"):
-        start, end = parse_date(c.get("fra_dato", "")), parse_date(c.get("til_dato", ""))
-        problems = []
-        if start is None:
-            problems.append(f"fra_dato «{c.get('fra_dato', '')}» er ikke en dato")
-        if c.get("til_dato") and end is None:
-            problems.append(f"til_dato «{c['til_dato']}» er ikke en dato")
-        try:
-            percent = float(c.get("stillingsprosent", "").replace(",", ".").rstrip(" %"))
-        except ValueError:
-            percent = None
-            problems.append(f"stillingsprosent «{c.get('stillingsprosent', '')}» er ikke et tall")
-        fnr = normalise_fnr(c.get("fnr", ""))
-        by_person[fnr].append(Position(row, fnr, c.get("navn", ""), c.get("stillingstittel", ""),
-                                       c.get("virksomhet", ""), start, end, percent, c.get("arbeidsoppgaver", ""),
-                                       "; ".join(problems)))
+    for r in read_rows(path, spec, "arbeidsforholdsfilen"):
+        problems: list[str] = []
+        fnr = normalise_fnr(r.get("fnr"))
+        by_person[fnr].append(Position(
+            r.number, fnr, r.get("navn"), r.get("stillingstittel"), r.get("virksomhet"), r.as_date("fra_dato", problems),
+            r.as_date("til_dato", problems, required=False), r.as_number("stillingsprosent", problems),
+            r.get("arbeidsoppgaver"), "; ".join(problems)))
     return by_person
-
-
-def payload(request: Request, source: str) -> dict[str, Any]:
-    return {"row": request.row, "fnr": request.fnr, "ordered": request.ordered.isoformat() if request.ordered else None,
-            "purpose": request.purpose, "file": source}
 
 
 def assess(request: dict[str, Any], positions: list[Position], rules: Any, as_of: date,
@@ -109,13 +65,13 @@ def assess(request: dict[str, Any], positions: list[Position], rules: Any, as_of
     return None
 
 
-def letter_for(request: dict[str, Any], positions: list[Position], rules: Any, as_of: date,
-               municipality: str) -> Letter:
+def letter_for(request: dict[str, Any], positions: list[Position], rules: Any, as_of: date) -> Letter:
     name = next((p.name for p in positions if p.name), "")
     born = fnr_birth_date(request["fnr"])
     rows = [[p.title, p.unit, f"{p.start:%d.%m.%Y}–{p.end:%d.%m.%Y}" if p.end else f"{p.start:%d.%m.%Y}–d.d.",
              fmt_percent(p.percent), p.duties] for p in sorted(positions, key=lambda p: (p.start, p.row))]
     years, months = employment_length(positions, as_of)
+    municipality = rules.municipality
     return Letter(
         sender=municipality, unit=rules.issuing_unit, title="Tjenestebevis",
         paragraphs=[f"Navn: {name}", f"Fødselsdato: {born:%d.%m.%Y}",
@@ -128,9 +84,9 @@ def letter_for(request: dict[str, Any], positions: list[Position], rules: Any, a
 
 
 def issue(request: dict[str, Any], reference: str, positions: list[Position], rules: Any, as_of: date,
-          municipality: str, out_dir: Path) -> Path:
+          out_dir: Path) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in reference)[:80]
-    return write_letter(letter_for(request, positions, rules, as_of, municipality),
+    return write_letter(letter_for(request, positions, rules, as_of),
                         out_dir / "brev" / f"tjenestebevis-{safe}.pdf")
 
 
@@ -148,3 +104,16 @@ def evidence(request: dict[str, Any], positions: list[Position], finding: Findin
                   for p in positions]},
         {"title": "Hva du gjør", "text": finding.message}],
         "data": {"fnr": request["fnr"], "positions": len(positions)}}
+
+
+OUTCOME_WORDS = {"UTSTEDT": "Tjenestebevis utstedt", "SAMME_BESTILLING": "Samme bestilling som før: brevet er sendt",
+                 "INVALID_FNR": "Til HR: ugyldig fødselsnummer", "NO_EMPLOYMENT": "Til HR: ingen arbeidsforhold",
+                 "INCONSISTENT_RECORDS": "Til HR: arbeidsforholdene henger ikke sammen",
+                 "DUPLICATE_REQUEST": "Til HR: ny bestilling med annet formål"}
+
+
+def write_summary(path: Path, outcomes: dict[str, dict[str, Any]]) -> Path:
+    """tjenestebevis.xlsx: one row per request this run handled (masked fnr, never a name)."""
+    return write_sheet(path, "Tjenestebevis", ["Bestilling", "Fødselsnummer", "Utfall", "Fil"],
+                       ([ref, mask_fnr(o["fnr"]), OUTCOME_WORDS.get(o["utfall"], o["utfall"]), o.get("fil", "")]
+                        for ref, o in sorted(outcomes.items())), widths=(18, 16, 44, 40))
