@@ -39,19 +39,37 @@ def valid_fnr(value: str) -> bool:
 
 
 def fnr_birth_date(value: str) -> date | None:
-    """Birth date of an fnr/d-number/synthetic number (month +40 NAV, +80 Skatteetaten)."""
+    """Birth date of an fnr, a D-number (day + 40) or a synthetic number (month + 40 NAV, + 80
+    Skatteetaten's Tenor); the century follows from the individual number (Skatteetaten's rule).
+    None where the digits name no real date or century."""
+    if not re.fullmatch(r"\d{11}", value or ""):
+        return None
     day, month, yy, individ = int(value[0:2]), int(value[2:4]), int(value[4:6]), int(value[6:9])
-    if day > 40:  # d-number
+    if day > 40:  # D-number
         day -= 40
     if month > 80:
         month -= 80
     elif month > 40:
         month -= 40
-    century = 2000 if (individ >= 500 and yy < 40) else 1900
+    century = _century(individ, yy)
+    if century is None:
+        return None
     try:
         return date(century + yy, month, day)
     except ValueError:
         return None
+
+
+def _century(individ: int, yy: int) -> int | None:
+    if individ <= 499:
+        return 1900
+    if individ >= 900 and yy >= 40:
+        return 1900
+    if yy <= 39:
+        return 2000
+    if individ <= 749 and yy >= 54:
+        return 1800
+    return None
 
 
 def valid_orgnr(value: str) -> bool:

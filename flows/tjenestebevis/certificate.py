@@ -1,0 +1,114 @@
+"""What a tjenestebevis says, and when a person must look first (pure functions, no I/O).
+
+Arbeidsmiljøloven § 15-15: name, date of birth (never the fnr), what the work consisted of, and
+how long the employment lasted. The length counts each day once however many positions cover it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from connectors.identifiers import fnr_birth_date, valid_fnr
+
+
+@dataclass(frozen=True)
+class Position:
+    row: int                 # row in the employment export, as Excel numbers it
+    fnr: str
+    name: str
+    title: str
+    unit: str
+    start: date | None
+    end: date | None         # None: ongoing
+    percent: float | None
+    duties: str = ""
+    problem: str = ""        # a cell that could not be read, in Norwegian
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Why a request goes to HR instead of getting a letter: the category and a Norwegian message."""
+
+    category: str
+    message: str
+
+
+def normalise_fnr(raw: str) -> str:
+    """The fnr as 11 digits: separators dropped, a leading zero Excel lost put back."""
+    digits = "".join(ch for ch in str(raw) if ch.isdigit())
+    return digits.zfill(11) if len(digits) == 10 else digits
+
+
+def check_identity(fnr: str) -> Finding | None:
+    if not valid_fnr(fnr):
+        return Finding("INVALID_FNR", "Fødselsnummeret i bestillingen er ugyldig (kontrollsifrene stemmer ikke). "
+                                      "Rett fødselsnummeret i bestillingen.")
+    if fnr_birth_date(fnr) is None:
+        return Finding("INVALID_FNR", "Fødselsnummeret gir ingen gyldig fødselsdato. Rett fødselsnummeret.")
+    return None
+
+
+def check_records(positions: list[Position], max_percent: float, as_of: date) -> Finding | None:
+    """INCONSISTENT_RECORDS for unreadable cells, an end before its start, or more than
+    `max_percent` stillingsprosent in total on some day (naming the first such day)."""
+    problems = [f"rad {p.row}: {p.problem}" for p in positions if p.problem]
+    problems += [f"rad {p.row} ({p.title}): sluttdato {p.end:%d.%m.%Y} er før startdato {p.start:%d.%m.%Y}"
+                 for p in positions if p.start and p.end and p.end < p.start]
+    if problems:
+        return Finding("INCONSISTENT_RECORDS", "Arbeidsforholdene kan ikke brukes som de er: "
+                       + "; ".join(problems) + ". Rett registreringen i HR-systemet.")
+    day, over = first_day_over(positions, max_percent, as_of)
+    if day is not None:
+        total = sum(p.percent or 0 for p in over)
+        named = ", ".join(f"{p.title} {fmt_percent(p.percent)} (rad {p.row})" for p in over)
+        return Finding("INCONSISTENT_RECORDS", f"Samlet stillingsprosent er {fmt_percent(total)} den {day:%d.%m.%Y}, "
+                       f"over grensen på {fmt_percent(max_percent)}: {named}. Kontroller stillingene i HR-systemet.")
+    return None
+
+
+def first_day_over(positions: list[Position], limit: float, as_of: date) -> tuple[date | None, list[Position]]:
+    """The first day the positions held add up to more than `limit`, and those positions."""
+    changes = sorted({p.start for p in positions if p.start})
+    for day in changes:
+        held = [p for p in positions if p.start and p.start <= day <= (p.end or as_of)]
+        if sum(p.percent or 0 for p in held) > limit + 1e-9:
+            return day, held
+    return None, []
+
+
+def employment_length(positions: list[Position], as_of: date) -> tuple[int, int]:
+    """(years, months) employed, each day counted once: whole calendar months per continuous
+    stretch, and the days left over in all stretches together counted as 30 per month."""
+    months = days = 0
+    for start, end in merged_periods(positions, as_of):
+        span = relativedelta(end + timedelta(days=1), start)
+        months += span.years * 12 + span.months
+        days += span.days
+    months += days // 30
+    return months // 12, months % 12
+
+
+def merged_periods(positions: list[Position], as_of: date) -> list[tuple[date, date]]:
+    """Continuous stretches of employment (inclusive), overlapping or adjoining positions joined."""
+    spans = sorted((p.start, min(p.end or as_of, as_of)) for p in positions if p.start and p.start <= as_of)
+    out: list[tuple[date, date]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1] + timedelta(days=1):
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def fmt_percent(value: float | None) -> str:
+    return "–" if value is None else (f"{value:g}".replace(".", ",") + " %")
+
+
+def fmt_length(years: int, months: int) -> str:
+    parts = [f"{years} år"] if years else []
+    if months or not years:
+        parts.append(f"{months} {'måned' if months == 1 else 'måneder'}")
+    return " og ".join(parts)
