@@ -23,7 +23,7 @@ from flows.tjenestebevis.certificate import (
 )
 from workqueue.store import NewItem
 
-ISSUE_ANYWAY = "issue_anyway"
+ISSUE_ANYWAY = "issue_anyway"  # declared in actions.py
 
 
 def read_requests(path: Path, spec: Any) -> list[NewItem]:

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from flows.kit import BusinessCase, Done, RunContext, RunSummary, add_items, run_items
+from flows.kit.decisions import apply_decisions
+from flows.tjenestebevis.actions import ACTIONS
 from flows.tjenestebevis.process import (
     ISSUE_ANYWAY,
     assess,
@@ -20,7 +22,7 @@ from flows.tjenestebevis.process import (
     write_summary,
 )
 from flows.tjenestebevis.rules import Rules
-from workqueue.models import ItemStatus, WorkItem
+from workqueue.models import ExceptionCase, ItemStatus, WorkItem
 
 
 def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
@@ -30,6 +32,15 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
     requests = read_requests(Path(params.requests or ctx.data_path(req_spec.path or "")), req_spec)
     positions = read_positions(Path(params.employment or ctx.data_path(emp_spec.path or "")), emp_spec)
     add_items(ctx, requests)
+
+    def requeue(case: ExceptionCase, decision: dict[str, Any]) -> dict[str, Any]:
+        """«Utsted likevel»: the request goes back in the queue; `handle` sees the decision and issues."""
+        if ctx.store.get_item(case.item_id).status == ItemStatus.business_exception:
+            ctx.store.retry_item_of_case(case.id, "robot:tjenestebevis", "Utstedes likevel etter beslutning")
+        return {"requeued_item": case.item_id}
+
+    applied = step("beslutninger", apply_decisions, ctx.store, ctx.definition, ACTIONS, {ISSUE_ANYWAY: requeue},
+                   ctx.run_id)
     issued: dict[str, list[dict[str, Any]]] = {}
     for done in ctx.store.items(ctx.process_id, status=ItemStatus.done.value):
         if (done.result or {}).get("letter"):
@@ -61,6 +72,6 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
     issued_now = sum(o["utfall"] == "UTSTEDT" for o in outcomes.values())
     summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=issued_now,
                          exceptions=dict(counts.categories),
-                         figures={"requests": len(requests), "issued": issued_now})
+                         figures={"requests": len(requests), "issued": issued_now, **applied.summary()})
     summary.outputs["tjenestebevis"] = str(write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes))
     return summary

@@ -17,7 +17,7 @@ from connectors.identifiers import FNR_PATTERN
 def hr_exports(tmp_path, monkeypatch):
     """Seeded exports in a data folder of the test's own, with its own store."""
     from config.settings import get_settings
-    from flows.tjenestebevis.seed import seed
+    from sandbox.hr.seed import seed
 
     monkeypatch.setenv("RPA_PATHS__DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RPA_DATABASE__URL", f"sqlite:///{tmp_path / 'wq.db'}")
@@ -72,3 +72,24 @@ def test_an_export_without_rows_stops_the_run(hr_exports, tmp_path):
     wb.save(empty)
     code, data = run_cli("--requests", str(empty), "--employment", str(hr_exports["employment"]))
     assert code == 2 and "ingen rader" in data["output"]
+
+
+def test_hr_decides_issue_anyway_and_the_next_run_issues_that_letter_once(hr_exports, tmp_path):
+    from workqueue.store import WorkQueueStore
+
+    args = ("--requests", str(hr_exports["requests"]), "--employment", str(hr_exports["employment"]))
+    code, first = run_cli(*args, "--out", str(tmp_path / "ut"))
+    assert code == 0
+    store = WorkQueueStore.from_settings()
+    case = next(c for c in store.cases("tjenestebevis") if c.category == "INCONSISTENT_RECORDS")
+    from config.catalogue import load_catalogue
+    from review.decisions import offers
+
+    definition = load_catalogue(Path("config/processes"))["tjenestebevis"]
+    assert "issue_anyway" in [o.code for o in offers(store, definition, case)]  # what the case page offers
+    store.decide(case.id, "hr.kari", "issue_anyway", "Stillingene er kontrollert, utsted med det som står")
+    code, second = run_cli(*args, "--out", str(tmp_path / "ut2"))
+    assert code == 0 and second["issued"] == 1 and second["decisions_applied"] == 1
+    assert [p.name for p in (tmp_path / "ut2" / "brev").glob("*.pdf")] == [f"tjenestebevis-{case.reference}.pdf"]
+    code, third = run_cli(*args, "--out", str(tmp_path / "ut3"))
+    assert code == 0 and third["issued"] == 0 and third["decisions_applied"] == 0
