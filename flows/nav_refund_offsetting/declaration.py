@@ -36,7 +36,7 @@ def _console(data: dict) -> list[str]:
 
 
 PROCESS = Declaration(
-    PROCESS_ID, run="flows.nav_refund_offsetting.flow:run_summary", check=_check, console=_console,
+    PROCESS_ID, run="flows.nav_refund_offsetting.run:run_summary", check=_check, console=_console,
     stop_errors=("flows.nav_refund_offsetting.run:FetchFailed",), refusals="refused_reports",
     description="Automatisk utligning av sykepengerefusjon: NAVs oppgjørsrapport (K27) mot HRs refusjonskrav.",
     json_keys=["process_id", "run_id", "lines", "offset", "offset_by_reason", "exception_lines", "exceptions",

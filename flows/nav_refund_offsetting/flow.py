@@ -2,32 +2,13 @@
 
 Three tasks per run, never one per line (a task costs ~10 ms; per-report state lives in the
 work-item store, per-line exceptions are bulk-inserted cases): apply HR's decisions, fetch and
-register the new reports, offset. Parameters are ids and paths only, never personal data.
+register the new reports, offset (run.run_summary). Parameters are ids and paths only, never
+personal data. The run function lives in run.py so that `rpa run` does not import Prefect.
 """
 
 from __future__ import annotations
 
-from flows.kit import get_logger
 from flows.kit.declare import make_flow
 from flows.nav_refund_offsetting.declaration import PROCESS
-from flows.nav_refund_offsetting.run import RunInputs, apply_decisions, fetch_and_register, offset
-
-
-def run_summary(ctx, p, step):
-    inputs = RunInputs(source=p.source, report_files=p.report_files, claims_file=p.claims_file,
-                       employees_file=p.employees_file, bank_file=p.bank_file, as_of=p.as_of)
-    log = get_logger("rpa.nav_refund_offsetting")
-    decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
-    log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
-             len(decisions.requeued))
-    state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
-    log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
-             len(registered.new), len(registered.already))
-    summary = step("utligning", offset, ctx, inputs, state, decisions, registered).summary
-    log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling",
-             summary.figures["lines"], summary.figures["offset"], summary.figures["exception_lines"],
-             summary.figures["unpaid_claims"])
-    return summary
-
 
 nav_refund_offsetting = make_flow(PROCESS)

@@ -1038,5 +1038,23 @@ def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOu
     return outcome
 
 
-__all__ = ["RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
+def run_summary(ctx: RunContext, p, step) -> RunSummary:
+    """The declared run: decisions, fetch and register, offset (each a Prefect task inside a flow)."""
+    inputs = RunInputs(source=p.source, report_files=p.report_files, claims_file=p.claims_file,
+                       employees_file=p.employees_file, bank_file=p.bank_file, as_of=p.as_of)
+    log = get_logger("rpa.nav_refund_offsetting")
+    decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
+    log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
+             len(decisions.requeued))
+    state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
+    log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
+             len(registered.new), len(registered.already))
+    summary = step("utligning", offset, ctx, inputs, state, decisions, registered).summary
+    log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling",
+             summary.figures["lines"], summary.figures["offset"], summary.figures["exception_lines"],
+             summary.figures["unpaid_claims"])
+    return summary
+
+
+__all__ = ["run_summary", "RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
            "fnr_hash", "PROCESS_ID"]
