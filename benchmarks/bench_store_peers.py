@@ -1,6 +1,6 @@
 """The work-item store against the queues a user would pick instead: same workload, one run.
 
-    .venv/bin/python -m benchmarks.bench_store_peers [--items 20000] [--batch 500]
+    .venv/bin/python -m benchmarks.bench_store_peers [--items 5000] [--batch 500]
         [--prefect-items 200] [--postgres-url URL] [--skip-postgres] [--skip-prefect]
 
 Workload, the same for everyone: add N items, then claim them and complete them in batches, each
@@ -232,9 +232,13 @@ def prefect_task_per_item(items: int) -> Rate:
 
         async def completed() -> int:
             async with get_client() as client:
-                runs = await client.read_task_runs(limit=items + 1, task_run_filter=TaskRunFilter(
-                    state=TaskRunFilterState(type=TaskRunFilterStateType(any_=["COMPLETED"]))))
-                return len(runs)
+                done, page = 0, 200  # the API's largest page
+                while True:
+                    runs = await client.read_task_runs(limit=page, offset=done, task_run_filter=TaskRunFilter(
+                        state=TaskRunFilterState(type=TaskRunFilterStateType(any_=["COMPLETED"]))))
+                    done += len(runs)
+                    if len(runs) < page:
+                        return done
 
         with prefect_test_harness(server_startup_timeout=180):
             for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
@@ -254,7 +258,9 @@ def prefect_task_per_item(items: int) -> Rate:
 
 # ----------------------------------------------------------------------------------- report
 
-def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate]) -> None:
+def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate], only: set[str] | None = None) -> None:
+    if only and label not in only:
+        return
     try:
         results.append(fn())
         r = results[-1]
@@ -262,6 +268,8 @@ def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate]) -> None:
               f"(load {os.getloadavg()[0]:.1f})", flush=True)
     except ModuleNotFoundError as exc:
         print(f"  {label}: skipped, {exc.name} not installed (pip install -e '.[bench]')", flush=True)
+    except Exception as exc:  # noqa: BLE001 - one failing peer must not hide the others' figures
+        print(f"  {label}: FAILED ({exc.__class__.__name__}: {str(exc)[:200]})", flush=True)
 
 
 def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
@@ -303,7 +311,7 @@ def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_store_peers",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=20_000, help="items per queue (default 20000)")
+    parser.add_argument("--items", type=int, default=5_000, help="items per queue, the same for every queue (default 5000)")
     parser.add_argument("--batch", type=int, default=500, help="items per claim (default 500)")
     parser.add_argument("--prefect-items", type=int, default=200,
                         help="items for Prefect-task-per-item (default 200; its rate does not depend on N)")
@@ -312,16 +320,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_PG_URL, help="PostgreSQL SQLAlchemy URL")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-prefect", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated queues to run (e.g. 'this store,prefect task/item')")
     args = parser.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
     n, b = args.items, args.batch
 
     print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     rates: list[Rate] = []
     print("SQLite:", flush=True)
     with sqlite_url() as url:
-        _attempt(rates, OURS, lambda: ours(url, "sqlite", n, b))
-    _attempt(rates, "persist-queue", lambda: persist_queue(n, b))
-    _attempt(rates, "huey", lambda: huey(n, b))
+        _attempt(rates, OURS, lambda: ours(url, "sqlite", n, b), only)
+    _attempt(rates, "persist-queue", lambda: persist_queue(n, b), only)
+    _attempt(rates, "huey", lambda: huey(n, b), only)
     if not args.skip_postgres:
         print("PostgreSQL:", flush=True)
         for label, fn in ((OURS, lambda u: ours(u, "postgresql", n, b)),
@@ -330,10 +340,10 @@ def main(argv: list[str] | None = None) -> int:
             with postgres_schema(args.postgres_url) as url:
                 if url is None:
                     break
-                _attempt(rates, label, lambda fn=fn, url=url: fn(url))
+                _attempt(rates, label, lambda fn=fn, url=url: fn(url), only)
     if not args.skip_prefect:
         print("Prefect:", flush=True)
-        _attempt(rates, "prefect task/item", lambda: prefect_task_per_item(args.prefect_items))
+        _attempt(rates, "prefect task/item", lambda: prefect_task_per_item(args.prefect_items), only)
     text, ratios = report(rates, b)
     print(text)
     return 0
