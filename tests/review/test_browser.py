@@ -14,15 +14,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def served(review_env):
-    from sandbox.server import start_in_thread
-
-    server = start_in_thread(review_env.app, name="review")
-    yield review_env, server.url
-    server.stop()
-
-
-@pytest.fixture
 def page(review_env):
     from playwright.sync_api import sync_playwright
 

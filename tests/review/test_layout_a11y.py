@@ -27,15 +27,6 @@ LONG_REF = "a3f1" * 16  # invoice references are 64-character hashes
 
 
 @pytest.fixture
-def served(review_env):
-    from sandbox.server import start_in_thread
-
-    server = start_in_thread(review_env.app, name="review")
-    yield review_env, server.url
-    server.stop()
-
-
-@pytest.fixture
 def browser(review_env):
     from playwright.sync_api import sync_playwright
 
