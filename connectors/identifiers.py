@@ -38,6 +38,13 @@ def valid_fnr(value: str) -> bool:
     return bool(re.fullmatch(r"\d{11}", value or "")) and fnr_check_digits(value[:9]) == value[9:]
 
 
+def normalise_fnr(raw: object) -> str:
+    """An fnr as 11 digits from an export: separators dropped, and the leading zero put back that
+    Excel drops when it stores the number as a number (10 digits)."""
+    digits = "".join(ch for ch in str(raw) if ch.isdigit())
+    return digits.zfill(11) if len(digits) == 10 else digits
+
+
 def fnr_birth_date(value: str) -> date | None:
     """Birth date of an fnr, a D-number (day + 40) or a synthetic number (month + 40 NAV, + 80
     Skatteetaten's Tenor); the century follows from the individual number (Skatteetaten's rule).

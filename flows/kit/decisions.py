@@ -93,12 +93,14 @@ def _retry(store: WorkQueueStore, result: AppliedDecisions) -> Handler:
 
 def apply_decisions(store: WorkQueueStore, definition: ProcessDefinition, own: Mapping[str, ActionSpec],
                     handlers: Mapping[str, Handler] | None = None, run_id: str | None = None,
-                    cases: Iterable[ExceptionCase] | None = None) -> AppliedDecisions:
-    """Check and apply every pending decision of the process once; refuse what fails the check."""
+                    cases: Iterable[ExceptionCase] | None = None, *, requeue: Iterable[str] = ()) -> AppliedDecisions:
+    """Check and apply every pending decision of the process once; refuse what fails the check.
+    `requeue`: the process's own actions that, like `retry`, send the case's item back to the queue
+    (its handler then reads the decision, e.g. «Utsted likevel»)."""
     specs = declared(own)
     publish_actions(store, definition.id, own)
     result = AppliedDecisions()
-    defaults: dict[str, Handler] = {"retry": _retry(store, result)}
+    defaults: dict[str, Handler] = {code: _retry(store, result) for code in ("retry", *requeue)}
     handlers = {**defaults, **(handlers or {})}
     for case in store.pending_decisions(definition.id) if cases is None else cases:
         decision = dict(case.decision or {})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -28,18 +29,9 @@ class Position:
     problem: str = ""        # a cell that could not be read, in Norwegian
 
 
-@dataclass(frozen=True)
-class Finding:
-    """Why a request goes to HR instead of getting a letter: the category and a Norwegian message."""
-
+class Finding(NamedTuple):  # why a request goes to HR instead of getting a letter
     category: str
-    message: str
-
-
-def normalise_fnr(raw: str) -> str:
-    """The fnr as 11 digits: separators dropped, a leading zero Excel lost put back."""
-    digits = "".join(ch for ch in str(raw) if ch.isdigit())
-    return digits.zfill(11) if len(digits) == 10 else digits
+    message: str  # Norwegian, what HR does
 
 
 def check_identity(fnr: str) -> Finding | None:

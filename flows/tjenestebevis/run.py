@@ -11,42 +11,28 @@ from typing import Any
 
 from flows.kit import BusinessCase, Done, RunContext, RunSummary, add_items, run_items
 from flows.kit.decisions import apply_decisions
+from flows.tjenestebevis import process as tb
 from flows.tjenestebevis.actions import ACTIONS
-from flows.tjenestebevis.process import (
-    ISSUE_ANYWAY,
-    assess,
-    evidence,
-    issue,
-    read_positions,
-    read_requests,
-    write_summary,
-)
 from flows.tjenestebevis.rules import Rules
-from workqueue.models import ExceptionCase, ItemStatus, WorkItem
+from workqueue.models import ItemStatus, WorkItem
 
 
 def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
     rules: Rules = ctx.rules if isinstance(ctx.rules, Rules) else Rules.model_validate(ctx.definition.rules)
     as_of = params.as_of or date.today()
-    req_spec, emp_spec = ctx.definition.input(rules.requests_input), ctx.definition.input(rules.employment_input)
-    requests = read_requests(Path(params.requests or ctx.data_path(req_spec.path or "")), req_spec)
-    positions = read_positions(Path(params.employment or ctx.data_path(emp_spec.path or "")), emp_spec)
+    req_spec, emp_spec = ctx.definition.input("requests"), ctx.definition.input("employment")
+    requests = tb.read_requests(Path(params.requests or ctx.data_path(req_spec.path or "")), req_spec)
+    positions = tb.read_positions(Path(params.employment or ctx.data_path(emp_spec.path or "")), emp_spec)
     add_items(ctx, requests)
 
-    def requeue(case: ExceptionCase, decision: dict[str, Any]) -> dict[str, Any]:
-        """«Utsted likevel»: the request goes back in the queue; `handle` sees the decision and issues."""
-        if ctx.store.get_item(case.item_id).status == ItemStatus.business_exception:
-            ctx.store.retry_item_of_case(case.id, "robot:tjenestebevis", "Utstedes likevel etter beslutning")
-        return {"requeued_item": case.item_id}
-
-    applied = step("beslutninger", apply_decisions, ctx.store, ctx.definition, ACTIONS, {ISSUE_ANYWAY: requeue},
-                   ctx.run_id)
+    applied = step("beslutninger", lambda: apply_decisions(ctx.store, ctx.definition, ACTIONS, run_id=ctx.run_id,
+                                                           requeue=[tb.ISSUE_ANYWAY]))
     issued: dict[str, list[dict[str, Any]]] = {}
     for done in ctx.store.items(ctx.process_id, status=ItemStatus.done.value):
         if (done.result or {}).get("letter"):
             issued.setdefault((done.payload or {}).get("fnr", ""), []).append({**done.payload, "ref": done.reference})
     forced = {c.item_id for c in ctx.store.cases(ctx.process_id, status="resolved")
-              if (c.decision or {}).get("action") == ISSUE_ANYWAY}
+              if (c.decision or {}).get("action") == tb.ISSUE_ANYWAY}
     outcomes: dict[str, dict[str, Any]] = {}
 
     def handle(ctx: RunContext, item: WorkItem) -> Done | BusinessCase:
@@ -54,16 +40,16 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
         mine = positions.get(p.get("fnr", ""), [])
         window = (date.fromisoformat(p["ordered"]) - timedelta(days=rules.duplicate_window_days)).isoformat()
         earlier = [e for e in issued.get(p["fnr"], []) if e["ref"] != item.reference and e["ordered"] >= window]
-        finding = assess(p, mine, rules, as_of, earlier, forced=item.id in forced)
+        finding = tb.assess(p, mine, rules, as_of, earlier, forced=item.id in forced)
         if finding is not None:
             outcomes[item.reference] = {"utfall": finding.category, "fnr": p["fnr"]}
-            return BusinessCase(ctx.new_case(finding.category, finding.message, evidence=evidence(p, mine, finding),
+            return BusinessCase(ctx.new_case(finding.category, finding.message, evidence=tb.evidence(p, mine, finding),
                                              org_unit=next((x.unit for x in mine if x.unit), None),
                                              search_text=item.reference))
         if earlier and item.id not in forced:  # the same request again: the letter already sent stands
             outcomes[item.reference] = {"utfall": "SAMME_BESTILLING", "fnr": p["fnr"], "fil": earlier[0]["ref"]}
             return Done({"duplicate_of": earlier[0]["ref"], "letter": None})
-        path = issue(p, item.reference, mine, rules, as_of, ctx.out_dir)
+        path = tb.issue(p, item.reference, mine, rules, as_of, ctx.out_dir)
         issued.setdefault(p["fnr"], []).append({**p, "ref": item.reference})
         outcomes[item.reference] = {"utfall": "UTSTEDT", "fnr": p["fnr"], "fil": path.name}
         return Done({"letter": path.name})
@@ -73,5 +59,5 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
     summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=issued_now,
                          exceptions=dict(counts.categories),
                          figures={"requests": len(requests), "issued": issued_now, **applied.summary()})
-    summary.outputs["tjenestebevis"] = str(write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes))
+    summary.outputs["tjenestebevis"] = str(tb.write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes, ctx.definition))
     return summary

@@ -6,14 +6,13 @@ from datetime import date
 
 import pytest
 
-from connectors.identifiers import fnr_birth_date, fnr_check_digits
+from connectors.identifiers import fnr_birth_date, fnr_check_digits, normalise_fnr
 from flows.tjenestebevis.certificate import (
     Position,
     check_identity,
     check_records,
     employment_length,
     fmt_length,
-    normalise_fnr,
 )
 
 
