@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures.review import PASSWORD, add_attestants
-from tests.review.test_browser import page, served  # noqa: F401 - the browser fixtures
+from tests.review.test_browser import page  # noqa: F401 - the browser fixture (served is shared)
 
 pytestmark = pytest.mark.browser
 
