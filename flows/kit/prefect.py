@@ -88,8 +88,10 @@ def _amount(value: float | None) -> str:
 
 
 def publish_artifacts(ctx: RunContext, summary: RunSummary, rows: list[dict[str, Any]] | None = None) -> None:
-    """Markdown summary and the table of cases this run opened, for the Prefect UI (no-op outside a
-    run). `rows` is ignored when given: the table comes from the store, without names."""
+    """Markdown summary and a table for the Prefect UI (no-op outside a run). The table is the cases
+    this run opened, from the store, without names; a process whose rows are not cases (the SLA
+    monitor's alerts, the benefits report's figures) passes its own `rows`, which must hold no
+    names either (fnr are masked here once more)."""
     if not in_prefect_run():
         return
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -97,7 +99,8 @@ def publish_artifacts(ctx: RunContext, summary: RunSummary, rows: list[dict[str,
     key = ctx.process_id
     create_markdown_artifact(markdown=mask_fnrs_in_text(summary_markdown(ctx, summary)),
                              key=f"{key}-summary", description="Oppsummering av kjøringen")
-    table = case_rows(ctx)
+    table = case_rows(ctx) if rows is None else [
+        {k: mask_fnrs_in_text(str(v)) if v is not None else "" for k, v in row.items()} for row in rows[:5000]]
     if table:
         create_table_artifact(table=table, key=f"{key}-exceptions",
                               description="Saker åpnet av kjøringen (saksnummer, kategori, beløp)")

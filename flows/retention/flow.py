@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.kit.declare import flow_options
 from flows.retention.steps import PROCESS_ID, RetentionResult, parse_as_of, refuse_future, run_retention
 from flows.retention.steps import dry_run as plan_only
 from flows.runtime import RunContext, finish_run, open_run, publish_artifacts, task_options
@@ -18,7 +19,7 @@ def purge(ctx: RunContext, as_of: str | None) -> RetentionResult:
 
 
 @flow(name="retention", description="Sletter utdata, arkiverte inndata og vedlegg, og fjerner personopplysninger "
-      "fra lukkede saker, når oppbevaringstiden i prosessdefinisjonen er ute.")
+      "fra lukkede saker, når oppbevaringstiden i prosessdefinisjonen er ute.", **flow_options(PROCESS_ID))
 def retention(dry_run: bool = False, as_of: str | None = None) -> dict[str, Any]:
     """`dry_run`: list what would be removed (counts and paths) and change nothing; `as_of`: the
     date to judge by (YYYY-MM-DD; default now; a future date only with dry_run)."""
