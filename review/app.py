@@ -303,7 +303,7 @@ def create_app(settings: Settings | None = None, store: WorkQueueStore | None = 
     _page_routes(app, state)
     form_routes = APIRouter(dependencies=[Depends(require_csrf)])
     _form_routes(form_routes, state)
-    decision_routes.register(form_routes, state)
+    decision_routes.register(form_routes, state, pages=app)
     app.include_router(form_routes)
     return app
 

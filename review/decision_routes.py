@@ -67,7 +67,8 @@ def preview_lines(definition: Any, case: ExceptionCase, spec: wa.ActionSpec,
     return lines
 
 
-def register(r: APIRouter, st: Any) -> None:
+def register(r: APIRouter, st: Any, pages: Any = None) -> None:
+    """The decision routes: POSTs on `r` (CSRF-checked), the preview page (a GET) on `pages`."""
     from review.app import _back, _principal, redirect, render
     from review.queries import get_case
 
@@ -105,9 +106,9 @@ def register(r: APIRouter, st: Any) -> None:
             spec = next(o.spec for o in offered if o.code == action)
             reasons = decisions.approval_needed(definition, case, action, dec, offered)
             if spec.posts_money and form.get("bekreft") != "ja":
-                return render(request, "decision_preview.html", {
-                    "active_nav": "saker", "case": case, "spec": spec, "form": form, "back": back,
-                    "lines": preview_lines(definition, case, spec, dec), "approval": reasons})
+                # POST-redirect-GET for the preview too: Back from the next page never re-posts.
+                st.keep_draft(p.session_id, ("forhandsvisning", case.id), form, {})
+                return RedirectResponse(f"/saker/{case.id}/forhandsvisning", status_code=303)
             decisions.apply(st.store, case, p.username, action, clean, dec, needs_approval=bool(reasons))
         except decisions.DecisionError as exc:
             # POST-redirect-GET: the refused form comes back on the case page's own address, with
@@ -121,6 +122,28 @@ def register(r: APIRouter, st: Any) -> None:
         label = decisions.spec(action).label
         return redirect(request, back, ("ok", f"Sak {case.id} er lagret: «{label}». Roboten utfører "
                                               "beslutningen ved neste kjøring."))
+
+    @(pages or r).get("/saker/{case_id:int}/forhandsvisning")
+    def preview(request: Request, case_id: int):
+        """The effect of a posting decision in plain Norwegian, from the form kept by the POST. Once
+        used (or reached again by Back), the draft is gone and the case page is shown instead."""
+        p, case = _visible(request, case_id)
+        form, _ = st.take_draft(p.session_id, ("forhandsvisning", case.id))
+        back = _back(request, (form or {}).get("tilbake", "/saker"))
+        definition = st.catalogue.get(case.process_id)
+        offered = decisions.offers(st.store, definition, case)
+        try:
+            if not form:
+                raise decisions.DecisionError("")
+            action = form.get("action", "")
+            dec = decisions.build_decision(case, action, offered, form, definition=definition)
+            spec = next(o.spec for o in offered if o.code == action)
+            reasons = decisions.approval_needed(definition, case, action, dec, offered)
+        except (decisions.DecisionError, StopIteration):
+            return RedirectResponse(_case_url(case.id, back), status_code=303)
+        return render(request, "decision_preview.html", {
+            "active_nav": "saker", "case": case, "spec": spec, "form": form, "back": back,
+            "lines": preview_lines(definition, case, spec, dec), "approval": reasons})
 
     @r.post("/saker/{case_id:int}/godkjenning")
     def approve(request: Request, case_id: int, svar: str = Form(""), comment: str = Form(""),

@@ -54,6 +54,8 @@ def test_a_posting_decision_is_previewed_before_it_is_stored(review_env):
     case = env.nav_case(nav_amount=25_388.0, claim_amount=50_776.0)
     kari = env.client("kari")
     r = _post(kari, case.id, action="approve_nav_amount", comment="Gradert 50 %")
+    assert r.status_code == 303 and r.headers["location"] == f"/saker/{case.id}/forhandsvisning"  # PRG
+    r = kari.get(r.headers["location"])
     assert r.status_code == 200 and "Kontroller før du lagrer" in r.text
     for text in ("K-", "50 776,00 kr", "Beløp som utlignes", "25 388,00 kr", "Restbeløp på kravet etterpå",
                  "Debet 1920 25 388,00 kr · Kredit 1573 25 388,00 kr"):
