@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -25,6 +26,23 @@ def _isolated_settings(tmp_path_factory):
     get_settings.cache_clear()
     yield data_dir
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _prefect_console_on_the_live_stream():
+    """Prefect's console log handler keeps the stderr of the moment Prefect configured logging. If
+    that was a CliRunner's stream (closed since), a later log line prints "--- Logging error ---"
+    into another test's CLI output. Point it at the live stderr before each test."""
+    if "prefect" in sys.modules:
+        import logging
+
+        from prefect.logging.handlers import PrefectConsoleHandler
+
+        for ref in list(logging._handlerList):  # every handler logging knows of
+            handler = ref()
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.console.file = sys.stderr
+    yield
 
 
 @pytest.fixture
