@@ -76,26 +76,28 @@ def test_cli_names_a_missing_column_and_exits_2(nav_run, tmp_path, own_data_dir)
 @pytest.mark.prefect
 def test_prefect_flow_runs_and_publishes_masked_artifacts(nav_run, prefect_harness, tmp_path, own_data_dir):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     from flows.nav_refund_offsetting.flow import nav_refund_offsetting
 
     report, claims = _files(nav_run, "P")
-    data = nav_refund_offsetting(report_files=[str(report)], claims_file=str(claims), out_dir=str(tmp_path / "ut"))
+    state = nav_refund_offsetting(report_files=[str(report)], claims_file=str(claims), out_dir=str(tmp_path / "ut"),
+                                  return_state=True)
+    data = state.result()
+    own = ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])  # the harness is shared by the session
     assert data["lines"] == 3 and data["offset"] == 2 and data["exceptions"] == {"GRADE": 1}
     assert Path(data["outputs"]["utligning"]).exists()
     with get_client(sync_client=True) as client:
         table = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["nav-refund-offsetting-exceptions"])))
+            key=ArtifactFilterKey(any_=["nav-refund-offsetting-exceptions"]), flow_run_id=own))
         summary = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["nav-refund-offsetting-summary"])))
-        runs = client.read_flow_runs()
+            key=ArtifactFilterKey(any_=["nav-refund-offsetting-summary"]), flow_run_id=own))
+        flow_run = client.read_flow_run(state.state_details.flow_run_id)
     assert summary and "Andel automatisk | 66,7%" in summary[-1].data
     rows = json.loads(table[-1].data) if isinstance(table[-1].data, str) else table[-1].data
     # Case numbers, categories and amounts only: no name, no fnr (not even masked) in Prefect.
     assert [set(r) for r in rows] == [{"Sak", "Kategori", "Beløp"}] and rows[0]["Kategori"] == "GRADE"
     assert not FNR_PATTERN.search(json.dumps(rows)) and "*****" not in json.dumps(rows)
-    flow_run = next(r for r in runs if r.name and r.state and r.state.is_completed())
     assert flow_run.state.name == "Fullført med avvik"  # how the run went, in the run list
     assert flow_run.state.message.startswith("3 saker, 2 automatisk (66,7%); 1 avvik; ")
     assert not FNR_PATTERN.search(json.dumps(flow_run.parameters))
