@@ -300,10 +300,11 @@ class Demo:
     def print_result(self, result: DemoResult) -> None:
         e = self.echo
         e("")
-        e(f"{'process':28} {'state':11} {'cases':>7} {'auto':>7} {'straight-through':>16}")
+        e(f"{'process':28} {'state':11} {'in words':20} {'cases':>7} {'auto':>7} {'straight-through':>16}")
         for o in result.outcomes:
             stp = f"{o.straight_through:.1%}" if o.straight_through is not None else "-"
-            e(f"{o.process_id:28} {o.state_name:11} {_n(o.cases):>7} {_n(o.automated):>7} {stp:>16}")
+            e(f"{o.process_id:28} {o.state.capitalize():11} {o.state_name:20} {_n(o.cases):>7} {_n(o.automated):>7} "
+              f"{stp:>16}")  # Prefect's state type, then the kit's name for it ("Fullført med avvik")
             if o.message and not o.ok:
                 e(f"    {o.message[:300]}")
         e("")
