@@ -52,9 +52,7 @@ def write_letter(letter: Letter, path: Path) -> Path:
     pdf.multi_cell(0, 8, text(letter.title), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font(font, "", 11)
-    for paragraph in letter.paragraphs:
-        pdf.multi_cell(0, 6, text(paragraph), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
+    _paragraphs(pdf, letter.paragraphs)
     if letter.table_rows:
         widths = letter.table_widths or [1 / len(letter.table_header)] * len(letter.table_header)
         pdf.set_font(font, "", 9.5)
@@ -66,9 +64,7 @@ def write_letter(letter: Letter, path: Path) -> Path:
                     cells.cell(text(value))
         pdf.ln(4)
         pdf.set_font(font, "", 11)
-    for paragraph in letter.closing:
-        pdf.multi_cell(0, 6, text(paragraph), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
+    _paragraphs(pdf, letter.closing)
     if letter.place_date:
         pdf.ln(4)
         pdf.cell(0, 6, text(letter.place_date), new_x="LMARGIN", new_y="NEXT")
@@ -83,3 +79,9 @@ def write_letter(letter: Letter, path: Path) -> Path:
 
 def _latin1(text: str) -> str:
     return text.translate(_LATIN1_STAND_INS).encode("latin-1", "replace").decode("latin-1")
+
+
+def _paragraphs(pdf, texts: list[str]) -> None:
+    for paragraph in texts:
+        pdf.multi_cell(0, 6, _latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
