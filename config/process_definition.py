@@ -214,6 +214,27 @@ class Controls(Strict):
     approval: list[ApprovalRule] = Field(default_factory=list)
 
 
+class Mode(StrEnum):
+    """shadow: the process runs beside the people, records what it would do and writes nothing
+    outside the store (docs/shadow.md); live: it acts."""
+
+    shadow = "shadow"
+    live = "live"
+
+
+class ShadowPolicy(Strict):
+    """How a process in shadow is judged against the people's own outcome, and when it may go live."""
+
+    human_outcome: str | None = Field(None, description="The input (from `inputs`) holding the people's outcome "
+                                                          "for a period: what the robot is compared with.")
+    min_cases: int = Field(300, ge=1, description="Promotion: compared cases at least.")
+    min_runs: int = Field(2, ge=1, description="Promotion: shadow runs at least.")
+    min_agreement: float = Field(0.98, gt=0, le=1, description="Promotion: share of what the robot would do "
+                                                               "automatically that the people did the same way.")
+    max_unsigned_money_disagreements: int = Field(0, ge=0, description="Promotion: disagreements in money the "
+                                                                        "owner has not signed off, at most.")
+
+
 class ProcessDefinition(Strict):
     id: str = Field(pattern=SLUG, max_length=64)
     version: int = Field(1, ge=1)
@@ -234,6 +255,10 @@ class ProcessDefinition(Strict):
     rate_limits: list[RateLimit] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict, description="Default flow-run parameters (ids, paths; never personal data).")
     tags: list[str] = Field(default_factory=list)
+    mode: Mode = Field(Mode.live, description="shadow: compute and record what it would do, write nothing outside "
+                                              "the store; live: act (see docs/shadow.md).")
+    shadow: ShadowPolicy = Field(default_factory=ShadowPolicy, description="The people's outcome to compare with "
+                                                                          "and the promotion thresholds.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcessDefinition:
@@ -247,6 +272,8 @@ class ProcessDefinition(Strict):
                 *((f"rate_limits.{n}.system", r.system) for n, r in enumerate(self.rate_limits))]
         problems += [f"{where}: unknown system {ref!r} (known: {', '.join(system_ids)})"
                      for where, ref in refs if ref not in system_ids]
+        if self.shadow.human_outcome and self.shadow.human_outcome not in [i.id for i in self.inputs]:
+            problems.append(f"shadow.human_outcome: unknown input {self.shadow.human_outcome!r}")
         if self.source not in self.sources:
             problems.append(f"source: {self.source!r} is not one of `sources` ({', '.join(self.sources)})")
         if problems:

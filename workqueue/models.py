@@ -273,3 +273,43 @@ class ProcessActions(Base):
     process_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ShadowOutcome(Base):
+    """One outcome of a process on one case, for the agreement report (docs/shadow.md):
+    side `shadow` what the robot would have done in shadow (it did nothing outside the store),
+    side `human` what the people did (imported from their own system's export, source = the file),
+    side `live` what the robot did when it acted (kept so a shadow run can be compared with it)."""
+
+    __tablename__ = "shadow_outcomes"
+    __table_args__ = (Index("ix_shadow_outcomes_process", "process_id", "side", "day"),
+                      Index("ix_shadow_outcomes_run", "run_id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(16))        # shadow | human | live
+    run_id: Mapped[str] = mapped_column(String(128))      # the run, or "human:<file>" for an import
+    system: Mapped[str] = mapped_column(String(64))       # the external system the write was (or would be) for
+    action: Mapped[str] = mapped_column(String(64))       # e.g. offset, upload, archive, update, manual
+    key: Mapped[str] = mapped_column(String(128))         # the case it concerns (claim id, document, plate)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    amount: Mapped[float | None] = mapped_column()
+    value: Mapped[str] = mapped_column(Text, default="")  # what is compared besides the amount (voucher, field values)
+    day: Mapped[str | None] = mapped_column(String(10))   # ISO date the outcome belongs to (period filter)
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ShadowSignOff(Base):
+    """The owner's judgement on one disagreement: who was right (robot or human), who said so, when."""
+
+    __tablename__ = "shadow_signoffs"
+    __table_args__ = (UniqueConstraint("process_id", "key", name="uq_shadow_signoffs_process_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    verdict: Mapped[str] = mapped_column(String(16))      # robot | human | both_wrong
+    note: Mapped[str] = mapped_column(Text, default="")
+    signed_by: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())

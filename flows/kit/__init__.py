@@ -6,6 +6,7 @@ model and a handler (see docs/adding-a-process.md).
     items     the item loop: add, recover this process's abandoned items, claim, handle, record
     summary   RunSummary computed once; the state name and message; the Markdown artifact
     prefect   task retries for system errors only, final state, artifacts without names, progress
+    shadow    the side-effect boundary: live writes, shadow records what it would have written
     declare   one declaration per process -> the Prefect flow and the `rpa run <process>` CLI
 """
 
@@ -17,6 +18,7 @@ _WHERE = {
     "items": ["Done", "BusinessCase", "SystemFailure", "LoopCounts", "add_items", "recover_abandoned", "run_items"],
     "prefect": ["BusinessError", "Progress", "final_state", "is_business_error", "publish_artifacts", "task_options"],
     "scope": ["COMPLETED", "FAILED", "STOPPED", "PAUSED", "fail", "finish", "run_scope", "stop"],
+    "shadow": ["SideEffects", "Outcome", "MANUAL"],
     "summary": ["RunSummary", "state_message", "state_name", "summary_markdown"],
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}

@@ -67,7 +67,12 @@ def scrub_prefect_logs() -> None:
 def definition_hash(definition: ProcessDefinition) -> str:
     """sha256 of the definition's canonical JSON: formatting and comments in the YAML do not count,
     every rule, tolerance, category and schedule does."""
-    canonical = json.dumps(definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    data = definition.model_dump(mode="json")
+    # A definition that never set mode/shadow keeps the hash it had before shadow mode existed.
+    if data.get("mode") == "live" and definition.shadow == type(definition.shadow)():
+        data.pop("mode", None)
+        data.pop("shadow", None)
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -82,6 +87,20 @@ class RunContext:
     out_dir: Path
     started_at: datetime = field(default_factory=datetime.now)
     definition_version: DefinitionVersion | None = None
+    _effects: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def effects(self):
+        """The side-effect boundary (flows.kit.shadow): every external write goes through it."""
+        if self._effects is None:
+            from flows.kit.shadow import SideEffects
+
+            self._effects = SideEffects(self)
+        return self._effects
+
+    @property
+    def shadow(self) -> bool:
+        return self.effects.shadow
 
     @property
     def backoff(self) -> Backoff:

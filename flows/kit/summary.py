@@ -57,6 +57,8 @@ class RunSummary:
 
 def complete_from_store(ctx: RunContext, summary: RunSummary) -> RunSummary:
     """Fill in what the store knows: the cases this run opened and the definition version."""
+    if ctx.shadow:  # what the side-effect boundary withheld and recorded (flows.kit.shadow)
+        summary.figures.update(ctx.effects.summary_figures())
     counts = run_counts(ctx.store, ctx.run_id)
     summary.cases_opened = counts.cases_opened
     summary.cases_by_category = counts.cases_by_category
@@ -95,6 +97,8 @@ def state_message(summary: RunSummary) -> str:
     parts = [f"{_n(summary.cases_total)} saker, {_n(summary.automated)} automatisk "
              f"({summary.straight_through_rate:.1%})".replace(".", ",")]
     parts.append(f"{_n(summary.exceptions_total)} avvik")
+    if summary.figures.get("mode") == "shadow":
+        parts.insert(0, "Skyggemodus: ingenting skrevet til eksterne systemer")
     if summary.cases_opened is not None:
         parts.append(f"{_n(summary.cases_opened)} nye saker i avvikskøen")
     if summary.decisions_applied:

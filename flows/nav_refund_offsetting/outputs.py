@@ -168,6 +168,17 @@ def journal_from_frame(frame: pd.DataFrame):
                                         [""] * len(frame), type=pa.string())) for c in JOURNAL_COLUMNS})
 
 
+def journal_table(tables: list):
+    """The run's journal rows as one Arrow table (automatic offsets and HR's decisions)."""
+    import pyarrow as pa
+
+    tables = [t if isinstance(t, pa.Table) else journal_from_frame(t) for t in tables]
+    tables = [t.select(JOURNAL_COLUMNS) for t in tables if t.num_rows]
+    if not tables:
+        return pa.table({c: pa.array([], pa.string()) for c in JOURNAL_COLUMNS})
+    return pa.concat_tables(tables)
+
+
 def write_journal(tables: list, path: Path) -> int:
     """utligningsbilag.csv: ';', decimal comma, CRLF, UTF-8 with BOM, no quoting (fields are clean)."""
     import pyarrow as pa

@@ -29,7 +29,7 @@ from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.kit import decisions as kit_decisions
-from flows.nav_refund_offsetting import claim_rows, reversal, sources
+from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting.actions import ACTIONS
@@ -558,7 +558,11 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     report_rows.sort(key=lambda r: (0, int(r.report_id), "") if r.report_id.isdigit() else (1, 0, r.report_id))
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     journal_path = ctx.out_dir / "utligningsbilag.csv"
-    journal_rows = out.write_journal(journal_frames, journal_path)
+    journal = out.journal_table(journal_frames)
+    value_dates = {r.report_id: r.value_date for r in report_rows}
+    ctx.effects.write_file("ledger", journal_path, lambda path: out.write_journal([journal], path),
+                           lambda: shadow.journal_outcomes(journal, value_dates), "Utligningsbilag til regnskapet")
+    journal_rows = journal.num_rows
     lines_path = ctx.out_dir / "linjeutfall.csv"
     if line_outcome_frames:
         outcome_lines = pd.concat(line_outcome_frames, ignore_index=True)
@@ -567,6 +571,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     else:
         outcome_lines = pd.DataFrame(columns=LINE_OUTCOME_COLUMNS)
     out.write_line_outcomes(lines_path, outcome_lines)
+    ctx.effects.would_hand_over(lambda: shadow.handed_over(outcome_lines, value_dates))
     already = [f"Rapport {r.report_id} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
                if r.status == ItemStatus.done else
                f"Rapport {r.report_id} er allerede behandlet og ligger i avvikskøen (kjøring {r.run_id or 'tidligere'})."
@@ -590,7 +595,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     summary = RunSummary(
         process_id=ctx.process_id, run_id=ctx.run_id, cases_total=total_lines, automated=offset_lines,
         exceptions=exceptions,
-        outputs={"utligning": str(excel_path), "utligningsbilag": str(journal_path), "linjeutfall": str(lines_path)},
+        outputs={"utligning": str(excel_path), "linjeutfall": str(lines_path),
+                 **({} if ctx.shadow else {"utligningsbilag": str(journal_path)})},
         figures={
             "lines": total_lines, "offset": offset_lines,
             "offset_by_reason": {c: counts[c] for c in OFFSET_REASONS if counts.get(c)},
@@ -682,7 +688,8 @@ def _archive_at_nav(ctx: RunContext, rules: Rules, report_ids: list[str], warnin
     client = NavReportClient.from_settings(ctx.settings, max_attempts=ctx.definition.retry.max_attempts)
     for report_id in report_ids:
         try:
-            client.archive(report_id)
+            ctx.effects.call("nav", "archive", report_id, lambda rid=report_id: client.archive(rid),
+                             f"Arkivering av rapport {report_id} hos NAV")
         except NavApiError as exc:
             warnings.append(f"Rapport {report_id} ble ikke markert som arkivert hos NAV: {exc}")
 

@@ -136,6 +136,17 @@ class ReportStore:
             stamp = datetime.now(UTC).isoformat(timespec="seconds") if archived else ""
             self._state["arkivert"][str(report.id)] = stamp
             self._save_state()
+            self._log_write("arkiver" if archived else "gjenopprett", report)
+
+    @property
+    def write_log(self) -> Path:
+        """Every change a client made (one JSON line each): what shadow mode's tests read."""
+        return self.dir / "writes.jsonl"
+
+    def _log_write(self, action: str, report: Report) -> None:
+        with self.write_log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
+                                "report_id": str(report.id)}) + "\n")
 
     def is_read(self, report: Report) -> bool:
         with self._lock:

@@ -7,6 +7,7 @@ Deterministic from the seed. Writes
   <data_dir>/input/nav-refund-offsetting/bankinnbetalinger.csv    NAV's credits on the bank statement
   <data_dir>/input/nav-refund-offsetting/rapporter/*.csv          the same reports, for source=folder
   <data_dir>/ground_truth/nav-refund-offsetting.csv               the correct outcome of every line
+  <data_dir>/input/nav-refund-offsetting/hovedbok-posteringer.csv  HR's own postings (shadow mode; sandbox.nav.human)
 
 The data set is spring 2026 for one municipality (orgnr 974600013):
   1001  valued 04.05.2026  April sick pay
@@ -640,8 +641,11 @@ def seed(data_dir: Path, seed: int = 42, scale: float = 1.0) -> dict[str, Path]:
     for krav, outcome, scenario in built.unpaid:
         rows.append(["claim", "", "", outcome, krav, scenario])
     _write_csv(truth_path, ["kind", "report_id", "line_no", "outcome", "claim_id", "scenario"], rows, delimiter=",")
+    from sandbox.nav.human import write_human_postings
+
+    human = write_human_postings(data_dir, built, {k: v for k, v in value_dates.items() if k != "1004"}, seed)
     return {"reports": reports_dir, "index": index_path, "claims": claims_path, "employees": employees_path,
-            "bank": bank_path, "folder": folder, "ground_truth": truth_path}
+            "bank": bank_path, "folder": folder, "ground_truth": truth_path, **human}
 
 
 def _amount_of(text: str) -> int:
