@@ -29,7 +29,8 @@ _MOUNTS = [
     ("review.cli", "users_app", "users"),
     ("review.cli", "review_app", "review"),
     ("rpa.ops_cli", "app", None),
-    ("rpa.maskinporten_cli", "app", "maskinporten"),  # deploy, serve, demo, benefits, alerts: top-level commands
+    ("rpa.maskinporten_cli", "app", "maskinporten"),
+    ("rpa.shadow_cli", "app", "shadow"),  # deploy, serve, demo, benefits, alerts: top-level commands
 ]
 
 
@@ -141,19 +142,25 @@ def processes_history(process_id: str,
     import json
 
     from workqueue.figures import definition_versions
+    from workqueue.shadow import promotions
     from workqueue.store import WorkQueueStore
 
     store = WorkQueueStore.from_settings()
     try:
         versions = definition_versions(store, process_id)
         runs = {r.run_id: r for r in store.runs(process_id)}
+        changes = promotions(store, process_id)
     finally:
         store.close()
     if as_json:
         typer.echo(json.dumps([{"version": v.version, "hash": v.hash, "since": v.since.isoformat(),
-                                "runs": list(v.runs)} for v in versions], ensure_ascii=False, indent=2))
+                                "runs": list(v.runs)} for v in versions]
+                              + [{"changed_at": e.at.isoformat(), "changed_by": e.actor, "mode_from": e.details.get("from"),
+                                  "mode_to": e.details.get("to"), "hash_before": e.details.get("hash_before"),
+                                  "hash_after": e.details.get("hash_after")} for e in changes],
+                              ensure_ascii=False, indent=2))
         return
-    if not versions:
+    if not versions and not changes:
         typer.echo(f"Ingen kjøringer av {process_id} med registrert regelversjon.")
         return
     for v in versions:
@@ -162,6 +169,20 @@ def processes_history(process_id: str,
             run = runs.get(run_id)
             when = f"{run.started_at:%d.%m.%Y %H:%M}" if run else ""
             typer.echo(f"    {run_id:28} {when:17} {run.status if run else ''}")
+    for e in changes:  # a change of mode (shadow -> live): who and when
+        typer.echo(f"Endret {e.at:%d.%m.%Y %H:%M} av {e.actor}: mode {e.details.get('from')} -> {e.details.get('to')}"
+                   f"  sha256 {str(e.details.get('hash_before'))[:12]} -> {str(e.details.get('hash_after'))[:12]}")
+
+
+@processes_app.command("promote")
+def processes_promote(process_id: str,
+                      by: str = typer.Option(None, "--by", help="Who promotes (default: the logged-in user)."),
+                      human_file: Path = typer.Option(None, "--file", help="The people's export to compare with.")) -> None:
+    """Switch a process from shadow to live when its shadow record meets its definition's
+    thresholds (docs/shadow.md); otherwise name the threshold that fails (exit code 1)."""
+    from rpa.shadow_cli import promote_command
+
+    promote_command(process_id, by, human_file)
 
 
 @processes_app.command("catalogue")
