@@ -4,6 +4,7 @@ A process with id `foo-bar` has its flow package `flows.foo_bar` holding:
   rules.py  `Rules`: a pydantic model (extra="forbid") of the definition's `rules` block
   flow.py   the Prefect flow, named like the package (`foo_bar`)
   cli.py    `app`: a Typer app with one callback, mounted as `rpa run foo-bar`
+  shadow.py (optional) its outcomes for shadow mode: present when its writes go through ctx.effects
 So adding a process is a YAML file and a flow package; nothing here changes.
 """
 
@@ -76,6 +77,22 @@ def validate_actions(definition: ProcessDefinition, path: Path | str) -> None:
         raise DefinitionError(path, problems)
 
 
+def validate_mode(definition: ProcessDefinition, path: Path | str) -> None:
+    """`mode: shadow` only for a process whose writes go through the kit's side-effect boundary
+    (its package has a `shadow` module, docs/shadow.md), and with the people's outcome named:
+    otherwise a shadow process would act like a live one."""
+    if definition.mode != "shadow":
+        return
+    problems = []
+    if flow_module(definition, "shadow") is None:
+        problems.append(Problem("mode", f"{definition.id} does not support shadow mode yet (no "
+                                        f"{definition.flow_package}.shadow module): use mode: live"))
+    if not definition.shadow.human_outcome:
+        problems.append(Problem("shadow.human_outcome", "shadow mode needs the input holding the people's outcome"))
+    if problems:
+        raise DefinitionError(path, problems)
+
+
 def validate_file(path: Path) -> ProcessDefinition:
     """Full validation of one file: the generic model, then the flow's rules model."""
     definition = parse_definition(path)
@@ -84,6 +101,7 @@ def validate_file(path: Path) -> ProcessDefinition:
                                                    "implements this process")])
     validate_rules(definition, path)
     validate_actions(definition, path)
+    validate_mode(definition, path)
     return definition
 
 
@@ -98,6 +116,7 @@ def load_definition(process_id: str, settings: Settings | None = None) -> tuple[
     definition = parse_definition(path)
     rules = validate_rules(definition, path)
     validate_actions(definition, path)
+    validate_mode(definition, path)
     return definition, rules
 
 
