@@ -266,6 +266,18 @@ class Demo:
         self.step(f"review app up: {server.url} (user {DEMO_USER!r}, {len(units)} org units)")
         return DEMO_USER, password
 
+    def shadow_pilot(self):
+        """NAV refund offsetting in shadow beside HR's seeded postings (rpa/demo_shadow.py)."""
+        if self.processes and "nav-refund-offsetting" not in self.processes:
+            return None
+        from rpa.demo_shadow import shadow_pilot
+
+        try:
+            return shadow_pilot(self.settings, self.step)
+        except Exception as exc:  # the pilot is an extra: the demo's own runs stand
+            self.step(f"shadow pilot not run: {type(exc).__name__}: {exc}")
+            return None
+
     def _stop(self, what: str, stop: Callable[[], Any]) -> None:
         try:
             stop()
@@ -287,10 +299,15 @@ class Demo:
             self.start_worker()
             outcomes = self.run_all(registered)
             self.collect(store, outcomes)
+            pilot = self.shadow_pilot()
             user, password = self.start_review(store)
             result = DemoResult(outcomes, dict(self.urls), user, password, skipped, self.prefect_login,
                                 self._login_source())
             self.print_result(result)
+            if pilot is not None:
+                from rpa.demo_shadow import print_pilot
+
+                print_pilot(pilot, self.echo)
             if wait:
                 self.wait_for_interrupt()
             self.echo("stopping …")

@@ -70,6 +70,12 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     assert out.count(login) == 1 and f"Prefect UI log-in        {login}  (shown once" in out
     assert "everything stopped" in out
 
+    # The shadow pilot: NAV in shadow, its agreement report, a refused and a granted promotion.
+    report = re.search(r"^  agreement report\s+(\S+)$", out, re.M)
+    assert report and Path(report.group(1)).is_file(), out
+    assert re.search(r"^  promotion refused\s+.*shadow\.max_unsigned_money_disagreements", out, re.M), out
+    assert re.search(r"^  promotion granted\s+.*satt i drift", out, re.M), out
+
     # Nothing it started is left running.
     pids = [int(p) for p in re.findall(r"\(pid (\d+)", out)]
     assert len(pids) == 2, out  # the Prefect server and the worker
