@@ -296,6 +296,11 @@ class ProcessDefinition(Strict):
         return next((r for r in self.rate_limits if r.system == system), None)
 
     @property
+    def compared_system(self) -> str | None:
+        """Shadow mode: the system whose records the people keep (that of `shadow.human_outcome`)."""
+        return self.input(self.shadow.human_outcome).system if self.shadow.human_outcome else None
+
+    @property
     def flow_package(self) -> str:
         """The flow package by convention: flows.<id with underscores>."""
         return "flows." + self.id.replace("-", "_")

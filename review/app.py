@@ -304,6 +304,7 @@ def create_app(settings: Settings | None = None, store: WorkQueueStore | None = 
     form_routes = APIRouter(dependencies=[Depends(require_csrf)])
     _form_routes(form_routes, state)
     decision_routes.register(form_routes, state, pages=app)
+    __import__("review.shadow_routes").shadow_routes.register(app, state)  # /skygge: the owners' agreement page
     app.include_router(form_routes)
     return app
 

@@ -35,10 +35,10 @@ __all__ = ["compared_system", "import_human_outcome", "agreement_report", "write
 
 def compared_system(definition: ProcessDefinition) -> str:
     """The system whose records the people keep: where the robot's outcomes are compared."""
-    if not definition.shadow.human_outcome:
+    if not definition.compared_system:
         raise ValueError(f"{definition.id}: definisjonen har ingen shadow.human_outcome, så det finnes ikke noe "
                          "menneskelig utfall å sammenligne med")
-    return definition.input(definition.shadow.human_outcome).system
+    return definition.compared_system
 
 
 def import_human_outcome(definition: ProcessDefinition, settings: Settings, store: WorkQueueStore,
