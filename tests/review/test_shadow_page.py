@@ -3,7 +3,14 @@ computation, workqueue.shadow), every disagreement with both sides, owners and a
 
 from __future__ import annotations
 
-from workqueue.shadow import HUMAN, SHADOW, Outcome, agreement, record_outcomes, replace_human_outcomes, sign_off
+from workqueue.shadow import (
+    SHADOW,
+    Outcome,
+    agreement,
+    record_outcomes,
+    replace_human_outcomes,
+    sign_off,
+)
 
 NAV = "nav-refund-offsetting"
 
