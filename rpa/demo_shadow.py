@@ -73,8 +73,7 @@ def shadow_pilot(settings: Settings, step: Callable[[str], None]) -> PilotResult
 
 
 def print_pilot(pilot: PilotResult, echo: Callable[[str], None]) -> None:
-    def pct(v: float) -> str:
-        return f"{v * 100:.1f} %".replace(".", ",")
+    from workqueue.shadow import percent as pct
 
     echo("Shadow pilot (docs/shadow.md):")
     echo(f"  agreement report        {pilot.report}")

@@ -20,10 +20,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f} %".replace(".", ",")
-
-
 @app.command("report")
 def report(process_id: str,
            period: str = typer.Option(None, "--period", help="Month (2026-06) or year (2026); default: all."),
@@ -35,6 +31,7 @@ def report(process_id: str,
     people did; every disagreement with both sides (Excel)."""
     from connectors.nav.tables import InputFileError
     from flows.kit.shadow_report import agreement_report, report_path, write_report
+    from workqueue.shadow import percent
 
     settings = get_settings()
     try:
@@ -51,7 +48,7 @@ def report(process_id: str,
                               ensure_ascii=False, indent=2))
         return
     typer.echo(f"{definition.name}: {t.cases} saker sammenlignet over {len(result.runs)} skyggekjøring(er). "
-               f"Samsvar {_pct(t.agreement)} totalt, {_pct(t.automatic_agreement)} på det roboten ville gjort "
+               f"Samsvar {percent(t.agreement)} totalt, {percent(t.automatic_agreement)} på det roboten ville gjort "
                f"automatisk; {t.differ} uenige, {t.robot_only} bare roboten, {t.human_only} bare menneskene.")
     typer.echo(f"Samsvarsrapport: {path}")
 

@@ -31,7 +31,7 @@ from workqueue.store import WorkQueueStore
 
 __all__ = ["SHADOW", "HUMAN", "LIVE", "MANUAL", "Outcome", "Compared", "Agreement", "GateResult", "record_outcomes",
            "replace_human_outcomes", "outcome_rows", "compare", "agreement", "gate", "sign_off", "sign_offs",
-           "record_promotion", "promotions", "VERDICT_WORDS"]
+           "record_promotion", "promotions", "percent", "VERDICT_WORDS"]
 
 SHADOW, HUMAN, LIVE = "shadow", "human", "live"
 MANUAL = "manual"  # the robot would hand the case to a person: no action of its own on the system
@@ -232,7 +232,8 @@ class GateResult:
     figures: dict[str, Any]
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
+    """0.985 -> '98,5 %' (how the figures are written for people)."""
     return f"{value * 100:.1f} %".replace(".", ",")
 
 
@@ -246,8 +247,8 @@ def gate(result: Agreement, policy: Any) -> GateResult:
     if len(result.runs) < policy.min_runs:
         failures.append(f"shadow.min_runs: {len(result.runs)} skyggekjøringer, kravet er minst {policy.min_runs}")
     if t.automatic_agreement < policy.min_agreement:
-        failures.append(f"shadow.min_agreement: {_pct(t.automatic_agreement)} enighet om det roboten ville gjort "
-                        f"automatisk, kravet er minst {_pct(policy.min_agreement)}")
+        failures.append(f"shadow.min_agreement: {percent(t.automatic_agreement)} enighet om det roboten ville gjort "
+                        f"automatisk, kravet er minst {percent(policy.min_agreement)}")
     if unsigned > policy.max_unsigned_money_disagreements:
         failures.append(f"shadow.max_unsigned_money_disagreements: {unsigned} uenigheter om beløp er ikke "
                         f"godkjent av eieren, grensen er {policy.max_unsigned_money_disagreements}")

@@ -34,6 +34,9 @@ __all__ = ["Param", "Declaration", "make_flow", "make_cli", "run_declared", "flo
 Step = Callable[..., Any]
 
 
+SHADOW_KEYS = ("mode", "would_do_recorded", "withheld")  # in a shadow run's summary only
+
+
 @dataclass(frozen=True)
 class Param:
     """One run parameter: a flow parameter (ids and paths only, never personal data) and a CLI option."""
@@ -264,9 +267,12 @@ def make_cli(decl: Declaration):
             raise
         if as_json:
             shown = {k: data.get(k) for k in decl.json_keys} if decl.json_keys else data
+            shown.update({k: data[k] for k in SHADOW_KEYS if k in data})  # a shadow run says so (flows.kit.shadow)
             typer.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
         else:
             for line in (decl.console(data) if decl.console else _default_console(data)):
+                typer.echo(line)
+            for line in data.get("withheld") or []:
                 typer.echo(line)
         if data.get("stopped_reason"):
             typer.secho(f"Stoppet: {data['stopped_reason']}", fg=typer.colors.RED, err=True)

@@ -59,6 +59,12 @@ def _journal(path: Path) -> dict[str, float]:
     return per_claim
 
 
+def shadow_run_and_report(settings, store: WorkQueueStore, out_dir: Path):
+    """One shadow run from the NAV stand-in, then the agreement report with HR's seeded postings."""
+    run_offsetting(open_run(PROCESS_ID, settings=settings, store=store, out_dir=out_dir), RunInputs(source="api"))
+    return agreement_report(PROCESS_ID, settings, store)
+
+
 @pytest.fixture
 def shadow_catalogue(tmp_path):
     return _catalogue(tmp_path / "processes", **{"mode: live": "mode: shadow"})
@@ -120,9 +126,7 @@ def test_agreement_report_lists_every_human_mistake_and_promotion_gate(seeded_na
     settings = _settings(seeded_nav, shadow_catalogue)
     store = WorkQueueStore(f"sqlite:///{tmp_path / 'shadow.db'}")
     try:
-        run_offsetting(open_run(PROCESS_ID, settings=settings, store=store, out_dir=tmp_path / "out"),
-                       RunInputs(source="api"))
-        result, definition = agreement_report(PROCESS_ID, settings, store)
+        result, definition = shadow_run_and_report(settings, store, tmp_path / "out")
         postings = seeded_nav.written["human_postings"]
         by_hand, differing = _hand_agreement(store, postings)
         assert result.total.agreement == pytest.approx(by_hand, abs=1e-12)
@@ -169,9 +173,7 @@ def test_promotion_granted_when_thresholds_met_and_recorded_in_history(seeded_na
     settings = _settings(seeded_nav, catalogue)
     store = WorkQueueStore(f"sqlite:///{tmp_path / 'shadow.db'}")
     try:
-        run_offsetting(open_run(PROCESS_ID, settings=settings, store=store, out_dir=tmp_path / "out"),
-                       RunInputs(source="api"))
-        result, definition = agreement_report(PROCESS_ID, settings, store)
+        result, definition = shadow_run_and_report(settings, store, tmp_path / "out")
         assert result.total.automatic_agreement >= 0.90, result.total
         still = gate(result, definition.shadow)
         assert [f.split(":")[0] for f in still.failures] == ["shadow.max_unsigned_money_disagreements"]

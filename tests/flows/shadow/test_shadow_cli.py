@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.kit import open_run
-from flows.kit.shadow_report import agreement_report
-from flows.nav_refund_offsetting.run import PROCESS_ID, RunInputs, run_offsetting
-from tests.flows.shadow.test_nav_shadow import _catalogue, _settings
+from flows.nav_refund_offsetting.run import PROCESS_ID
+from tests.flows.shadow.test_nav_shadow import _catalogue, _settings, shadow_run_and_report
 from workqueue.shadow import sign_off
 from workqueue.store import WorkQueueStore
 
@@ -31,9 +29,7 @@ def test_owner_reports_signs_off_and_promotes_from_the_command_line(seeded_nav, 
     settings = _settings(seeded_nav, catalogue)
     store = WorkQueueStore(db)
     try:
-        run_offsetting(open_run(PROCESS_ID, settings=settings, store=store, out_dir=tmp_path / "out"),
-                       RunInputs(source="api"))
-        result, _ = agreement_report(PROCESS_ID, settings, store)
+        result, _ = shadow_run_and_report(settings, store, tmp_path / "out")
     finally:
         store.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RPA_")}
@@ -67,3 +63,22 @@ def test_owner_reports_signs_off_and_promotes_from_the_command_line(seeded_nav, 
     history = _rpa(env, "processes", "history", PROCESS_ID)
     assert history.returncode == 0, history.stderr
     assert "av eier.refusjon: mode shadow -> live" in history.stdout
+
+
+@pytest.mark.slow
+def test_rpa_run_says_it_ran_in_shadow(seeded_nav, tmp_path):
+    import json
+
+    catalogue = _catalogue(tmp_path / "processes", **{"mode: live": "mode: shadow"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RPA_")}
+    env.update({"RPA_PATHS__DATA_DIR": str(seeded_nav.data_dir), "RPA_PATHS__PROCESSES_DIR": str(catalogue),
+                "RPA_DATABASE__URL": f"sqlite:///{tmp_path / 'store.db'}", "PYTHONUNBUFFERED": "1"})
+    inputs = seeded_nav.data_dir / "input" / PROCESS_ID
+    [report, *_] = sorted((inputs / "rapporter").glob("*.csv"))
+    done = _rpa(env, "run", PROCESS_ID, "--report", str(report), "--claims", str(inputs / "refusjonskrav.xlsx"),
+                "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["mode"] == "shadow" and data["would_do_recorded"] > 0
+    assert "utligningsbilag" not in data["outputs"] and not (tmp_path / "out" / "utligningsbilag.csv").exists()
+    assert any("Utligningsbilag til regnskapet ble ikke laget (skyggemodus)" in w for w in data["withheld"])
