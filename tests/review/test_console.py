@@ -167,7 +167,7 @@ def nav_deployment(prefect_harness, monkeypatch):
 def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment, other_owner, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.review.test_layout_a11y import LAPTOP, _axe, _overflow, _too_wide
+    from tests.review.test_layout_a11y import LAPTOP, _axe, _login, _overflow, _too_wide
 
     env, url = served
     client = nav_deployment
@@ -178,11 +178,7 @@ def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment
         context = browser.new_context(viewport=LAPTOP, locale="nb-NO", timezone_id="Europe/Oslo", bypass_csp=True)
         context.set_default_timeout(20_000)
         page = context.new_page()
-        page.goto(f"{url}/login")
-        page.get_by_label("Brukernavn").fill("eier")
-        page.get_by_label("Passord").fill(PASSWORD)
-        page.get_by_role("button", name="Logg inn").click()
-        page.get_by_role("heading", name="Oversikt").wait_for()
+        _login(page, url, "eier")
 
         page.get_by_role("link", name="Mine prosesser").click()
         page.get_by_role("heading", name="Mine prosesser").wait_for()
@@ -256,11 +252,7 @@ def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment
 
         # Another process's owner: refused by URL.
         other = browser.new_context(viewport=LAPTOP, locale="nb-NO").new_page()
-        other.goto(f"{url}/login")
-        other.get_by_label("Brukernavn").fill(other_owner)
-        other.get_by_label("Passord").fill(PASSWORD)
-        other.get_by_role("button", name="Logg inn").click()
-        other.get_by_role("heading", name="Oversikt").wait_for()
+        _login(other, url, other_owner)
         response = other.goto(f"{url}/prosesser/{NAV}")
         assert response.status == 404
         browser.close()
