@@ -68,7 +68,7 @@ def _when(value: str | None) -> datetime | None:
 class DeploymentClient:
     """The deployments of the Prefect server at `api_url` (…/api), logged in with `auth_string`."""
 
-    def __init__(self, api_url: str, auth_string: str | None = None, timeout: float = 10.0):
+    def __init__(self, api_url: str, auth_string: str | None = None, timeout: float = 5.0):
         self.api_url = api_url.rstrip("/")
         headers = {"Content-Type": "application/json"}
         if auth_string:

@@ -113,8 +113,9 @@ def _year_start(now: datetime) -> datetime:
     return now.astimezone(OSLO).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def build_card(st: Any, scope: Any, d: ProcessDefinition, open_by_process: dict[str, tuple[int, int]],
+def build_card(st: Any, d: ProcessDefinition, open_by_process: dict[str, tuple[int, int]],
                client: DeploymentClient | None, now: datetime, with_flow_runs: bool = False) -> Card:
+    """One process's card; `client` None: Prefect is not asked (the schedule as the definition has it)."""
     runs = st.store.runs(d.id)
     rows = queries.benefits(st.reader, [d.id], {d.id: d}, since=_year_start(now))
     month_key = f"{now.astimezone(OSLO):%m.%Y}"
@@ -195,22 +196,20 @@ def register(app: FastAPI, forms: APIRouter, st: Any, client_factory: Any = None
         scope = st.scope(p)
         ids = sorted(pid for pid in st.catalogue if scope.processes is None or pid in scope.processes)
         now, opened, c = utcnow(), _open_by_process(scope), client()
-        cards = [build_card(st, scope, st.catalogue[pid], opened, c, now) for pid in ids]
-        return render(request, "console.html", {"active_nav": "prosesser", "cards": cards,
-                                                "prefect_error": next((k.prefect_error for k in cards
-                                                                       if k.prefect_error), "")})
-
-    def _control_page(request: Request, process_id: str, status_code: int = 200):
-        p, scope, d = _owned(request, process_id)
-        form, errors = st.take_draft(p.session_id, ("prosess", process_id))
-        card = build_card(st, scope, d, _open_by_process(scope), client(), utcnow(), with_flow_runs=True)
-        return render(request, "console_process.html", {
-            "active_nav": "prosesser", "card": card, "d": d, "form": form, "errors": errors,
-            "status_labels": PREFECT_STATE_LABELS}, status_code=status_code)
+        cards, error = [], ""
+        for pid in ids:
+            cards.append(build_card(st, st.catalogue[pid], opened, None if error else c, now))
+            error = error or cards[-1].prefect_error  # Prefect did not answer: not asked again for this page
+        return render(request, "console.html", {"active_nav": "prosesser", "cards": cards, "prefect_error": error})
 
     @app.get("/prosesser/{process_id}")
     def control(request: Request, process_id: str):
-        return _control_page(request, process_id)
+        p, scope, d = _owned(request, process_id)
+        form, errors = st.take_draft(p.session_id, ("prosess", process_id))
+        card = build_card(st, d, _open_by_process(scope), client(), utcnow(), with_flow_runs=True)
+        return render(request, "console_process.html", {
+            "active_nav": "prosesser", "card": card, "d": d, "form": form, "errors": errors,
+            "status_labels": PREFECT_STATE_LABELS})
 
     def _refused(p, process_id: str, form: dict[str, str], exc: ConsoleError | PrefectUnavailable):
         field_name = exc.field if isinstance(exc, ConsoleError) else "general"

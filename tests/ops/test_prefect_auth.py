@@ -64,6 +64,13 @@ def test_anonymous_requests_are_refused_and_the_stored_log_in_works(ops_settings
         assert httpx.get(ui + "/", headers=_basic(login), timeout=10).status_code == 200
         assert httpx.get(ui + "/ui-settings", headers=_basic(login), timeout=10).json()["auth"] == "BASIC"
         _operator_opens_the_ui(ops_settings, ui, user, password)
+        # The review app's deployment client finds the stored log-in too (connectors/prefect_api.py).
+        from connectors.prefect_deployments import DeploymentClient, PrefectUnavailable
+
+        monkeypatch.setenv("PREFECT_API_URL", api)
+        assert DeploymentClient.from_settings(ops_settings).deployment("nav-refund-offsetting") is None
+        with pytest.raises(PrefectUnavailable, match="avviste pålogging"):
+            DeploymentClient(api).deployment("nav-refund-offsetting")
 
         # A Prefect client without the log-in is refused ...
         from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
