@@ -167,7 +167,7 @@ def nav_deployment(prefect_harness, monkeypatch):
 def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment, other_owner, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.review.test_layout_a11y import LAPTOP, _axe, _login, _overflow, _too_wide
+    from tests.review.test_layout_a11y import LAPTOP, ZOOM_200, _axe, _login, _overflow, _too_wide
 
     env, url = served
     client = nav_deployment
@@ -248,6 +248,11 @@ def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment
         page.goto(f"{url}/prosesser/{NAV}/definisjon")
         page.get_by_role("heading", name="Versjonshistorikk").wait_for()
         check("definisjon")
+        page.set_viewport_size(ZOOM_200)  # 200 % zoom on the laptop: still no sideways scrolling
+        for path in ("/prosesser", f"/prosesser/{NAV}", f"/prosesser/{NAV}/definisjon"):
+            page.goto(url + path)
+            if _overflow(page) > 0:
+                problems[f"200 % {path}"] = _too_wide(page)
         assert problems == {}
 
         # Another process's owner: refused by URL.
