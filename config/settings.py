@@ -119,7 +119,7 @@ class PrefectSettings(BaseModel):
     auth_string: SecretStr | None = Field(
         None,
         description="Log-in for the local Prefect server's API and UI, `user:password` (Prefect's basic auth; "
-        "the UI asks for the whole string). Default: generated at the first `rpa server`/`rpa demo`, printed "
+        "the browser asks for it on the UI: user name before the colon, password after). Default: generated at the first `rpa server`/`rpa demo`, printed "
         "once and kept in `<prefect home>/auth_string` (mode 0600); workers, `rpa deploy` and `rpa serve` read it there.",
     )
     flow_run_retention_days: int = Field(

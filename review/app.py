@@ -6,6 +6,7 @@ Pages (Norwegian paths, as staff see them in links):
   /saker/{id}  one case: evidence side by side, attachments, history, decisions
   /logg        audit trail (owners: their processes; admins: everything)
   /gevinst     benefits per process and month (owners, admins)
+  /prosesser   «Mine prosesser»: schedule, «Kjør nå», definition and versions (owners, admins; review/console.py)
   /brukere     user management (admins)
   /login, /helse   the only pages without a session (plus /static for the style sheet)
 
@@ -40,7 +41,7 @@ from config.catalogue import load_catalogue
 from config.process_definition import ProcessDefinition
 from config.settings import Settings, get_settings
 from connectors.identifiers import FnrScrubFilter, mask_fnr, mask_fnrs_in_text, valid_fnr
-from review import auth, decision_routes, decisions, queries
+from review import auth, console, decision_routes, decisions, queries
 from review.export import workbook
 from review.formatting import (
     AUDIT_LABELS,
@@ -305,6 +306,7 @@ def create_app(settings: Settings | None = None, store: WorkQueueStore | None = 
     _form_routes(form_routes, state)
     decision_routes.register(form_routes, state, pages=app)
     __import__("review.shadow_routes").shadow_routes.register(app, state)  # /skygge: the owners' agreement page
+    console.register(app, form_routes, state)  # «Mine prosesser» (owners, admins)
     app.include_router(form_routes)
     return app
 

@@ -54,6 +54,9 @@ AUDIT_LABELS = {
     "user.created": "Bruker opprettet",
     "user.updated": "Bruker endret",
     "user.password_set": "Nytt passord satt",
+    "schedule.paused": "Plan satt på pause",
+    "schedule.resumed": "Plan startet igjen",
+    "run.requested": "Kjøring bestilt («Kjør nå»)",
 }
 
 

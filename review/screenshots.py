@@ -2,7 +2,8 @@
 
 Seeds a showcase queue in a temporary store, serves the app on a free port, logs in as a
 reviewer with Playwright in Chromium (1366x800, a common municipal laptop screen) and saves
-overview.png, queue.png, case.png and case-system.png.
+overview.png, queue.png, case.png and case-system.png. With --console: the process owners'
+console against a Prefect test server it starts (console.png, console-plan.png, console-definition.png).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 VIEWPORT = {"width": 1366, "height": 800}
@@ -58,11 +60,7 @@ def take(out: Path) -> list[Path]:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(**settings.browser.launch_options())
                 page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", timezone_id="Europe/Oslo")
-                page.goto(f"{server.url}/login")
-                page.get_by_label("Brukernavn").fill("kari.nordmann")
-                page.get_by_label("Passord").fill(PASSWORD)
-                page.get_by_role("button", name="Logg inn").click()
-                page.get_by_role("heading", name="Oversikt").wait_for()
+                _login(page, server.url, "kari.nordmann")
                 shots.append(_shot(page, out / "overview.png"))
                 page.goto(f"{server.url}/saker?prosess={demo.NAV}")
                 page.get_by_role("heading", name="Saker").wait_for()
@@ -80,6 +78,93 @@ def take(out: Path) -> list[Path]:
     return shots
 
 
+def take_console(out: Path) -> list[Path]:
+    """«Mine prosesser» as an owner of two processes sees it: run records over a few months, the
+    deployments on a Prefect test server (started here, never a running one), one «Kjør nå»."""
+    from playwright.sync_api import sync_playwright
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+    from sqlalchemy import update
+
+    from config.settings import DatabaseSettings, PathSettings, Settings
+    from connectors.prefect_api import BASE_TAG
+    from review import demo
+    from review.app import create_app
+    from review.auth import add_user
+    from sandbox.server import start_in_thread
+    from workqueue.figures import record_definition
+    from workqueue.models import ProcessRun
+    from workqueue.store import WorkQueueStore, utcnow
+
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="review-shots-") as tmp, prefect_test_harness(server_startup_timeout=600):
+        url = f"sqlite:///{Path(tmp) / 'workqueue.db'}"
+        settings = Settings(database=DatabaseSettings(url=url), paths=PathSettings(data_dir=Path(tmp)))
+        store = WorkQueueStore(url)
+        app = create_app(settings, store)
+        catalogue = app.state.review.catalogue
+        add_user(store, "eva.eier", "owner", PASSWORD, processes=[demo.NAV, demo.VEHICLES], full_name="Eva Eier")
+        demo.seed_showcase(store)
+        now = utcnow()
+        plan = [(demo.NAV, 62, 48, {"GRADE": 9, "AMOUNT_DIFFERENCE": 3, "CLAIM_UNPAID_PENDING": 2}, "completed"),
+                (demo.VEHICLES, 140, 131, {"DEREGISTERED": 6, "NOT_FOUND": 3}, "completed")]
+        for pid, cases, automated, exceptions, status in plan:
+            for months_ago in (3, 2, 1, 0):
+                run_id, started = f"{pid}-{months_ago}", now - timedelta(days=30 * months_ago + 1)
+                store.start_run(pid, run_id)
+                record_definition(store, run_id, ("b" if months_ago < 2 else "a") * 64, today=started.date())
+                failed = pid == demo.NAV and months_ago == 1
+                store.finish_run(run_id, "failed" if failed else status, cases - 5 * months_ago,
+                                 (automated - 5 * months_ago) if not failed else 10, exceptions)
+                with store.session() as s:
+                    s.execute(update(ProcessRun).where(ProcessRun.run_id == run_id).values(started_at=started))
+        with get_client(sync_client=True) as client:
+            for pid in (demo.NAV, demo.VEHICLES):
+                d = catalogue[pid]
+                flow_id = client.create_flow_from_name(pid.replace("-", "_"))
+                client.create_deployment(flow_id=flow_id, name=pid, parameters=dict(d.parameters),
+                                         tags=[BASE_TAG, pid], schedules=[DeploymentScheduleCreate(
+                                             schedule=CronSchedule(cron=d.schedule.cron, timezone=d.schedule.timezone),
+                                             active=d.schedule.active)])
+        os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        server = start_in_thread(app, name="review")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(**settings.browser.launch_options())
+                page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", timezone_id="Europe/Oslo")
+                _login(page, server.url, "eva.eier")
+                page.goto(f"{server.url}/prosesser")
+                page.get_by_role("heading", name="Mine prosesser").wait_for()
+                shots.append(_shot(page, out / "console.png"))
+                page.goto(f"{server.url}/prosesser/{demo.NAV}")
+                page.get_by_label("Kommentar (må fylles ut)").nth(1).fill("Rapporten kom i dag; kjører før fristen.")
+                page.get_by_role("button", name="Kjør nå …").click()
+                page.get_by_role("button", name="Bekreft: kjør nå").click()
+                page.get_by_text("er bestilt").wait_for()
+                shots.append(_shot(page, out / "console-plan.png"))
+                page.goto(f"{server.url}/prosesser/{demo.NAV}/definisjon")
+                page.get_by_role("heading", name="Regler og toleranser").wait_for()
+                shots.append(_shot(page, out / "console-definition.png"))
+                browser.close()
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
+            server.stop()
+            store.close()
+    return shots
+
+
+def _login(page, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.get_by_label("Brukernavn").fill(username)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.get_by_role("heading", name="Oversikt").wait_for()
+
+
 def _shot(page, path: Path) -> Path:
     page.screenshot(path=str(path), full_page=False)
     return path
@@ -88,9 +173,10 @@ def _shot(page, path: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--console", action="store_true", help="Only the process owners' console.")
     args = parser.parse_args()
     os.environ.setdefault("RPA_PATHS__DATA_DIR", tempfile.mkdtemp(prefix="review-shots-data-"))
-    for p in take(args.out):
+    for p in (take_console(args.out) if args.console else take(args.out)):
         print(f"wrote {p}")
 
 

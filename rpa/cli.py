@@ -141,34 +141,31 @@ def processes_history(process_id: str,
     each: which rules offset this claim, for an auditor."""
     import json
 
-    from workqueue.figures import definition_versions
+    from workqueue.figures import version_history
     from workqueue.shadow import promotions
     from workqueue.store import WorkQueueStore
 
     store = WorkQueueStore.from_settings()
     try:
-        versions = definition_versions(store, process_id)
-        runs = {r.run_id: r for r in store.runs(process_id)}
+        history = version_history(store, process_id)
         changes = promotions(store, process_id)
     finally:
         store.close()
     if as_json:
         typer.echo(json.dumps([{"version": v.version, "hash": v.hash, "since": v.since.isoformat(),
-                                "runs": list(v.runs)} for v in versions]
+                                "runs": list(v.runs)} for v, _runs in history]
                               + [{"changed_at": e.at.isoformat(), "changed_by": e.actor, "mode_from": e.details.get("from"),
                                   "mode_to": e.details.get("to"), "hash_before": e.details.get("hash_before"),
                                   "hash_after": e.details.get("hash_after")} for e in changes],
                               ensure_ascii=False, indent=2))
         return
-    if not versions and not changes:
+    if not history and not changes:
         typer.echo(f"Ingen kjøringer av {process_id} med registrert regelversjon.")
         return
-    for v in versions:
+    for v, runs in history:
         typer.echo(f"Versjon {v.version}  fra {v.since:%d.%m.%Y}  sha256 {v.hash[:12]}  {len(v.runs)} kjøring(er)")
-        for run_id in v.runs:
-            run = runs.get(run_id)
-            when = f"{run.started_at:%d.%m.%Y %H:%M}" if run else ""
-            typer.echo(f"    {run_id:28} {when:17} {run.status if run else ''}")
+        for run in runs:
+            typer.echo(f"    {run.run_id:28} {run.started_at:%d.%m.%Y %H:%M}  {run.status}")
     for e in changes:  # a change of mode (shadow -> live): who and when
         typer.echo(f"Endret {e.at:%d.%m.%Y %H:%M} av {e.actor}: mode {e.details.get('from')} -> {e.details.get('to')}"
                    f"  sha256 {str(e.details.get('hash_before'))[:12]} -> {str(e.details.get('hash_after'))[:12]}")

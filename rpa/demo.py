@@ -333,8 +333,8 @@ class Demo:
         for name, url in result.urls.items():
             e(f"{name:24} {url}")
         if result.prefect_login:
-            e(f"{'Prefect UI log-in':24} {result.prefect_login}  (shown once; enter all of it on the UI's "
-              "log-in page)")
+            e(f"{'Prefect UI log-in':24} {result.prefect_login}  (shown once; the UI asks for it: user "
+              "name before the colon, password after)")
         elif result.prefect_login_source:
             e(f"{'Prefect UI log-in':24} as set in {result.prefect_login_source}")
         if result.review_user:

@@ -1,17 +1,18 @@
 """A local Prefect server (and workers) as child processes: the demo, `rpa server` and tests.
 
 Prefect's ephemeral mode loses history when the script exits (see prefect-facts), so anything an
-operator should see in the UI runs against a real server. This module starts
-``prefect server start`` with the environment this project wants (its own PREFECT_HOME under
-the data folder, analytics off, the task-run recorder's larger batches, a UI URL for links,
-Prefect's basic auth on the API), waits until ``/api/health`` answers, and stops the whole
+operator should see in the UI runs against a real server. This module starts Prefect's server
+(what ``prefect server start`` runs, rpa/prefect_asgi.py) with the environment this project wants
+(its own PREFECT_HOME under the data folder, analytics off, the task-run recorder's larger
+batches, a UI URL for links, Prefect's basic auth on the API), waits until ``/api/health`` answers, and stops the whole
 process group on exit.
 
 The server is never open: it requires the `user:password` of ``settings.prefect.auth_string``
 or, when that is unset, one generated at the first start and kept in
 ``<prefect home>/auth_string`` (mode 0600), where workers, `rpa deploy`/`serve` and later
 commands on the same data folder find it. Prefect leaves only ``GET /api/health`` and
-``/api/ready`` open (probes); the UI asks for the string on its log-in page.
+``/api/ready`` open (probes). The UI is behind the same log-in (rpa/prefect_asgi.py): the browser
+asks for the user name and password (the two halves of the string) before it serves a page.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ def spawn(name: str, args: list[str], env: Mapping[str, str], log_file: Path, cw
 
 @dataclass
 class PrefectServer:
-    """``prefect server start`` on the host/port of `api_url`, in its own process group."""
+    """Prefect's server (as ``prefect server start`` runs it, UI behind the log-in) on the host/port
+    of `api_url`, in its own process group."""
 
     api_url: str
     env: dict[str, str]
@@ -215,8 +217,9 @@ class PrefectServer:
                                "another port (RPA_PREFECT__API_URL)")
         parsed = urlparse(self.api_url)
         Path(self.env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "prefect", "server", "start", "--host", parsed.hostname or "127.0.0.1",
-                "--port", str(parsed.port or 4200), "--analytics-off"]
+        # What `prefect server start` runs, with the UI behind the API's log-in (rpa/prefect_asgi.py).
+        args = [sys.executable, "-m", "rpa.prefect_asgi", "--host", parsed.hostname or "127.0.0.1",
+                "--port", str(parsed.port or 4200)]
         self.child = spawn("prefect-server", args, self.env, self.log_file)
         return self
 

@@ -19,7 +19,7 @@ from workqueue.models import ExceptionCase, ItemStatus, ProcessRun, WorkItem
 from workqueue.store import NotFound, WorkQueueStore
 
 __all__ = ["RunCounts", "DefinitionVersion", "run_counts", "record_definition", "definition_versions",
-           "run_definition", "version_label", "case_definition"]
+           "run_definition", "version_label", "case_definition", "version_history"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,13 @@ def definition_versions(store: WorkQueueStore, process_id: str) -> list[Definiti
     out = [DefinitionVersion(e["version"], h, date.fromisoformat(e["since"][:10]) if e["since"] else date.min,
                              tuple(e["runs"])) for h, e in found.items()]
     return sorted(out, key=lambda v: v.version)
+
+
+def version_history(store: WorkQueueStore, process_id: str) -> list[tuple[DefinitionVersion, list[ProcessRun]]]:
+    """Every definition version a process ran with (oldest first) and the run records that used
+    it: what `rpa processes history` prints and the review app's definition page shows."""
+    runs = {r.run_id: r for r in store.runs(process_id)}
+    return [(v, [runs[r] for r in v.runs if r in runs]) for v in definition_versions(store, process_id)]
 
 
 def record_definition(store: WorkQueueStore, run_id: str, content_hash: str,

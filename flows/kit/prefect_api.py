@@ -1,41 +1,18 @@
-"""How to reach the Prefect API, and the tag every deployment carries (light: no store, no flows)."""
+"""How to reach the Prefect API, and the tag every deployment carries (light: no store, no flows).
+The log-in and the tag live in connectors/prefect_api.py (the review app reads them too)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
-from config.settings import Settings, get_settings
-
-BASE_TAG = "rpa"  # every deployment of the catalogue carries it; automations and the SLA monitor select by it
-AUTH_FILE = "auth_string"  # under the Prefect home: the API log-in the first server start generated (0600)
-
-
-def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def auth_file(settings: Settings | None = None, home: Path | None = None) -> Path:
-    return (home or (settings or get_settings()).prefect_home) / AUTH_FILE
-
-
-def read_auth_string(settings: Settings | None = None, home: Path | None = None) -> str | None:
-    """The API log-in (`user:password`) for the server of `settings`: the setting, else the
-    file the first server start wrote under the Prefect home; None if neither (an open server)."""
-    settings = settings or get_settings()
-    if settings.prefect.auth_string is not None and settings.prefect.auth_string.get_secret_value():
-        return settings.prefect.auth_string.get_secret_value()
-    try:
-        stored = auth_file(settings, home).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return stored or None
+from connectors.prefect_api import (  # noqa: F401  (re-exported: one place knows the log-in)
+    AUTH_FILE,
+    BASE_TAG,
+    api_healthy,
+    auth_file,
+    read_auth_string,
+)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
-"""The local Prefect server is not open: its API wants the `user:password` log-in (Prefect's basic
-auth), generated at the first start and kept for later commands on the same data folder."""
+"""The local Prefect server is not open: its API and its UI want the `user:password` log-in
+(Prefect's basic auth; the UI behind rpa/prefect_asgi.py), generated at the first start and kept
+for later commands on the same data folder."""
 
 from __future__ import annotations
 
@@ -52,9 +53,24 @@ def test_anonymous_requests_are_refused_and_the_stored_log_in_works(ops_settings
         assert httpx.get(f"{api}/deployments/count", timeout=10).status_code in (401, 405)
         ok = httpx.post(f"{api}/flows/filter", json={}, headers=_basic(login), timeout=10)
         assert ok.status_code == 200 and ok.json() == []
-        # The UI learns it must ask for the log-in (Prefect's log-in page, "admin:pass").
-        ui = httpx.get(f"http://127.0.0.1:{port}/ui-settings", timeout=10)
-        assert ui.status_code == 200 and ui.json()["auth"] == "BASIC"
+        # The UI is closed too: no page or script without the log-in (the browser asks for it) ...
+        ui = f"http://127.0.0.1:{port}"
+        for path in ("/", "/dashboard", "/ui-settings"):
+            refused = httpx.get(ui + path, timeout=10)
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"].startswith("Basic ")
+        assert httpx.get(ui + "/", headers=_basic("admin:gjett"), timeout=10).status_code == 401
+        # ... and with it, the UI is served and learns the API wants the same log-in.
+        assert httpx.get(ui + "/", headers=_basic(login), timeout=10).status_code == 200
+        assert httpx.get(ui + "/ui-settings", headers=_basic(login), timeout=10).json()["auth"] == "BASIC"
+        _operator_opens_the_ui(ops_settings, ui, user, password)
+        # The review app's deployment client finds the stored log-in too (connectors/prefect_api.py).
+        from connectors.prefect_deployments import DeploymentClient, PrefectUnavailable
+
+        monkeypatch.setenv("PREFECT_API_URL", api)
+        assert DeploymentClient.from_settings(ops_settings).deployment("nav-refund-offsetting") is None
+        with pytest.raises(PrefectUnavailable, match="avviste pålogging"):
+            DeploymentClient(api).deployment("nav-refund-offsetting")
 
         # A Prefect client without the log-in is refused ...
         from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
@@ -75,6 +91,44 @@ def test_anonymous_requests_are_refused_and_the_stored_log_in_works(ops_settings
     assert prefect_env(ops_settings, base={})["PREFECT_API_AUTH_STRING"] == login
     assert "PREFECT_SERVER_API_AUTH_STRING" not in prefect_env(ops_settings, base={})
     assert login not in server.log_file.read_text(errors="replace")
+
+
+def _operator_opens_the_ui(settings, ui: str, user: str, password: str) -> None:
+    """In Chromium, as README says: the browser's log-in box takes the user name and the password
+    (the two halves of the string); then Prefect's dashboard shows, its API calls logged in."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**settings.browser.launch_options())
+        try:
+            page = browser.new_context(http_credentials={"username": user, "password": password}).new_page()
+            page.goto(f"{ui}/dashboard")
+            expect(page.get_by_text("Deployments").first).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Run a task or flow to get started")).to_be_visible(timeout=60_000)
+        finally:
+            browser.close()
+
+
+def test_the_ui_guard_lets_the_api_and_websockets_through_and_wants_the_log_in_elsewhere():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from rpa.prefect_asgi import UiLogin
+    from tests.fixtures.review import starlette_test_client
+
+    inner = Starlette(routes=[Route("/{path:path}", lambda request: PlainTextResponse("ok"))])
+    client = starlette_test_client()(UiLogin(inner, "admin:hemmelig"))
+    assert client.get("/api/flows").status_code == 200  # Prefect's own check answers there
+    assert client.get("/api").status_code == 200
+    assert client.get("/apix").status_code == 401
+    refused = client.get("/")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith('Basic realm="Prefect')
+    assert "hemmelig" not in refused.text
+    assert client.get("/", headers=_basic("admin:feil")).status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer admin:hemmelig"}).status_code == 401
+    assert client.get("/", headers={"Authorization": "Basic ???"}).status_code == 401
+    assert client.get("/dashboard", headers=_basic("admin:hemmelig")).text == "ok"
 
 
 def test_a_configured_log_in_wins_and_nothing_is_written(tmp_path):
