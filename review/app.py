@@ -58,6 +58,7 @@ from review.formatting import (
     fmt_kr,
     fmt_ore,
     fmt_percent,
+    parse_amount,
     to_oslo,
 )
 from workqueue.figures import case_definition
@@ -224,7 +225,19 @@ ERRORS = {
 }
 
 
-AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*,\d{2}( kr)?$")  # "1 234,50": right-aligned
+# A money cell as a flow wrote it: "1 234,50", "-50,00", "2 308 kr", "kr 838,32" (never a bare count).
+MONEY_CELL = re.compile(r"^(kr\s)?[-\u2212]?\d{1,3}([ \u00a0]\d{3})*(,\d{2}(\s?kr)?|\s?kr)$")
+
+
+def _cell(value: str) -> str:
+    """A table cell of a case's evidence as staff read it: fnr masked, money in the one currency
+    style (fmt_kr: «1 234,50 kr»)."""
+    text_ = mask_fnrs_in_text(value)
+    if MONEY_CELL.match(text_.strip()):
+        amount = parse_amount(text_)
+        if amount is not None:
+            return fmt_kr(amount)
+    return text_
 
 
 def _templates() -> Jinja2Templates:
@@ -235,7 +248,7 @@ def _templates() -> Jinja2Templates:
                        status=lambda v: STATUS_LABELS.get(v, v), art=lambda v: KIND_LABELS.get(v, v),
                        hendelse=lambda v: AUDIT_LABELS.get(v, v), rolle=lambda v: ROLE_LABELS.get(v, v),
                        alder=age_text, storrelse=fmt_bytes)
-    env.tests["amountlike"] = lambda v: bool(AMOUNT_LIKE.match(str(v or "")))
+    env.tests["amountlike"] = lambda v: bool(MONEY_CELL.match(str(v or "").strip()))  # right-aligned
     env.globals.update(audit_summary=_audit_summary, fmt_ore=fmt_ore, age_days=age_days, to_oslo=to_oslo, urlencode=urlencode, action_spec=decisions.spec,
                        STATUS_LABELS=STATUS_LABELS, RESOLVED_BY_LABELS=RESOLVED_BY_LABELS)
     return t
@@ -450,7 +463,7 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
             text_ = text_.strip() or None
         columns = [COLUMN_LABELS.get(str(c), mask_fnrs_in_text(str(c))) for c in sec.get("columns") or []]
         rows = _one_difference_per_row(
-            [[mask_fnrs_in_text("" if v is None else str(v)) for v in row]
+            [[_cell("" if v is None else str(v)) for v in row]
              for row in sec.get("rows") or [] if isinstance(row, list | tuple)], columns)
         if text_ and not rows and text_.strip() in case.message:  # says again what «Hva roboten fant» says
             text_ = None

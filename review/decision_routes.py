@@ -36,7 +36,7 @@ def preview_lines(definition: Any, case: ExceptionCase, spec: wa.ActionSpec,
                   decision: dict[str, Any]) -> list[tuple[str, str]]:
     """The effect in plain Norwegian: claim, amount, remainder, account lines (from the evidence and
     the definition's ledger accounts when the process has them)."""
-    fmt = wa.kr
+    from review.formatting import fmt_kr as fmt  # the one currency style: «1 234,50 kr»
     data = decisions.case_data(case)
     amount = wa.action_amount(spec, decision) or Decimal(0)
     claims = [c for c in data.get("claims") or [] if isinstance(c, dict)]
@@ -50,23 +50,23 @@ def preview_lines(definition: Any, case: ExceptionCase, spec: wa.ActionSpec,
         lines.append(("Hva skjer", spec.preview))
     if claims:
         ids = ", ".join(str(c.get("krav_id", "")) for c in claims)
-        lines.append(("Krav", f"{ids} ({fmt(claim_total)} kr)"))
+        lines.append(("Krav", f"{ids} ({fmt(claim_total)})"))
     if spec.code == "write_off":
-        lines += [("Avskrives", f"{fmt(amount)} kr"),
-                  ("Restbeløp på kravet etterpå", f"{fmt(claim_total - paid - amount)} kr"),
-                  ("Konteringslinjer", f"Debet {acc['write_off_account']} {fmt(amount)} kr · "
-                                       f"Kredit {acc['claim_account']} {fmt(amount)} kr")]
+        lines += [("Avskrives", f"{fmt(amount)}"),
+                  ("Restbeløp på kravet etterpå", f"{fmt(claim_total - paid - amount)}"),
+                  ("Konteringslinjer", f"Debet {acc['write_off_account']} {fmt(amount)} · "
+                                       f"Kredit {acc['claim_account']} {fmt(amount)}")]
     elif amount < 0 or spec.code == "confirm_reversal":
         size = abs(amount)
-        lines += [("Beløp", f"{fmt(size)} kr trekkes / tilbakeføres"),
-                  ("Konteringslinjer", f"Debet {acc['claim_account']} {fmt(size)} kr · "
-                                       f"Kredit {acc['bank_account']} {fmt(size)} kr")]
+        lines += [("Beløp", f"{fmt(size)} trekkes / tilbakeføres"),
+                  ("Konteringslinjer", f"Debet {acc['claim_account']} {fmt(size)} · "
+                                       f"Kredit {acc['bank_account']} {fmt(size)}")]
     else:
-        lines.append(("Beløp som utlignes", f"{fmt(amount)} kr"))
+        lines.append(("Beløp som utlignes", f"{fmt(amount)}"))
         if claims:
-            lines.append(("Restbeløp på kravet etterpå", f"{fmt(claim_total - amount)} kr"))
-        lines.append(("Konteringslinjer", f"Debet {acc['bank_account']} {fmt(amount)} kr · "
-                                          f"Kredit {acc['claim_account']} {fmt(amount)} kr"))
+            lines.append(("Restbeløp på kravet etterpå", f"{fmt(claim_total - amount)}"))
+        lines.append(("Konteringslinjer", f"Debet {acc['bank_account']} {fmt(amount)} · "
+                                          f"Kredit {acc['claim_account']} {fmt(amount)}"))
     return lines
 
 
@@ -146,6 +146,7 @@ def register(r: APIRouter, st: Any, pages: Any = None) -> None:
             return RedirectResponse(_case_url(case.id, back), status_code=303)
         return render(request, "decision_preview.html", {
             "active_nav": "saker", "case": case, "spec": spec, "form": form, "back": back,
+            "category": decisions.category_of(definition, case.category),
             "lines": preview_lines(definition, case, spec, dec), "approval": reasons})
 
     @r.post("/saker/{case_id:int}/godkjenning")
