@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from workqueue.actions import kr
+
 OSLO = ZoneInfo("Europe/Oslo")
 
 STATUS_LABELS = {
@@ -78,12 +80,12 @@ def fmt_datetime(value: datetime | None) -> str:
     return "" if local is None else f"{local:%d.%m.%Y kl. %H:%M}"
 
 
-def fmt_amount(value: float | Decimal | int | None, decimals: int = 2) -> str:
-    """1234.5 -> '1 234,50'; -1234.5 -> '-1 234,50'; None -> ''."""
+def fmt_amount(value: float | Decimal | int | None) -> str:
+    """1234.5 -> '1 234,50'; -1234.5 -> '−1 234,50'; None -> ''. The digits come from
+    workqueue.actions.kr, the function the decision checks' messages use too: one style."""
     if value is None:
         return ""
-    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
-    return ("-" if value < 0 else "") + text
+    return kr(value)
 
 
 def fmt_kr(value: float | Decimal | int | None) -> str:
