@@ -56,6 +56,7 @@ from review.formatting import (
     fmt_hours,
     fmt_int,
     fmt_kr,
+    fmt_number,
     fmt_ore,
     fmt_percent,
     parse_amount,
@@ -243,7 +244,7 @@ def _cell(value: str) -> str:
 def _templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
     env = t.env
-    env.filters.update(kr=fmt_amount, valuta=fmt_kr, varighet=fmt_hours, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
+    env.filters.update(kr=fmt_amount, tall=fmt_number, valuta=fmt_kr, varighet=fmt_hours, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
                        mask=lambda v: mask_fnrs_in_text("" if v is None else str(v)),
                        status=lambda v: STATUS_LABELS.get(v, v), art=lambda v: KIND_LABELS.get(v, v),
                        hendelse=lambda v: AUDIT_LABELS.get(v, v), rolle=lambda v: ROLE_LABELS.get(v, v),

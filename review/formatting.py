@@ -88,6 +88,14 @@ def fmt_amount(value: float | Decimal | int | None) -> str:
     return kr(value)
 
 
+def fmt_number(value: float | Decimal | int | None, decimals: int = 1) -> str:
+    """A quantity that is not money (minutes, hours): 1234.5 -> '1 234,5'; None -> ''."""
+    if value is None:
+        return ""
+    text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
+    return ("\u2212" if value < 0 and text.strip("0, ") else "") + text
+
+
 def fmt_kr(value: float | Decimal | int | None) -> str:
     """The one currency style staff read: '1 234,50 kr' (no-break spaces keep it on one line)."""
     text = fmt_amount(value)
