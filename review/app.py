@@ -57,8 +57,10 @@ from review.formatting import (
     fmt_hours,
     fmt_int,
     fmt_kr,
+    fmt_number,
     fmt_ore,
     fmt_percent,
+    parse_amount,
     to_oslo,
 )
 from workqueue.figures import case_definition
@@ -69,6 +71,7 @@ HERE = Path(__file__).resolve().parent
 PUBLIC_PATHS = frozenset({"/login", "/helse"})
 PUBLIC_PREFIXES = ("/static/",)
 FLASH_COOKIE = "rpa_flash"
+LOGIN_ERROR_COOKIE = "rpa_login_feil"
 DRAFT_SECONDS = 30 * 60
 TEXT_PREVIEW_BYTES = 20_000
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
@@ -224,18 +227,30 @@ ERRORS = {
 }
 
 
-AMOUNT_LIKE = re.compile(r"^(kr )?-?\d{1,3}( \d{3})*,\d{2}( kr)?$")  # "1 234,50": right-aligned
+# A money cell as a flow wrote it: "1 234,50", "-50,00", "2 308 kr", "kr 838,32" (never a bare count).
+MONEY_CELL = re.compile(r"^(kr\s)?[-\u2212]?\d{1,3}([ \u00a0]\d{3})*(,\d{2}(\s?kr)?|\s?kr)$")
+
+
+def _cell(value: str) -> str:
+    """A table cell of a case's evidence as staff read it: fnr masked, money in the one currency
+    style (fmt_kr: «1 234,50 kr»)."""
+    text_ = mask_fnrs_in_text(value)
+    if MONEY_CELL.match(text_.strip()):
+        amount = parse_amount(text_)
+        if amount is not None:
+            return fmt_kr(amount)
+    return text_
 
 
 def _templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
     env = t.env
-    env.filters.update(kr=fmt_amount, valuta=fmt_kr, varighet=fmt_hours, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
+    env.filters.update(kr=fmt_amount, tall=fmt_number, valuta=fmt_kr, varighet=fmt_hours, dato=fmt_date, tid=fmt_datetime, heltall=fmt_int, prosent=fmt_percent,
                        mask=lambda v: mask_fnrs_in_text("" if v is None else str(v)),
                        status=lambda v: STATUS_LABELS.get(v, v), art=lambda v: KIND_LABELS.get(v, v),
                        hendelse=lambda v: AUDIT_LABELS.get(v, v), rolle=lambda v: ROLE_LABELS.get(v, v),
                        alder=age_text, storrelse=fmt_bytes)
-    env.tests["amountlike"] = lambda v: bool(AMOUNT_LIKE.match(str(v or "")))
+    env.tests["amountlike"] = lambda v: bool(MONEY_CELL.match(str(v or "").strip()))  # right-aligned
     env.globals.update(audit_summary=_audit_summary, fmt_ore=fmt_ore, age_days=age_days, to_oslo=to_oslo, urlencode=urlencode, action_spec=decisions.spec,
                        STATUS_LABELS=STATUS_LABELS, RESOLVED_BY_LABELS=RESOLVED_BY_LABELS)
     return t
@@ -335,7 +350,23 @@ def _public_routes(app: FastAPI, st: ReviewState) -> None:
     def login_form(request: Request, neste: str = ""):
         if auth.load_session(st.store, st.reader.engine, request.cookies.get(st.cookie_name), rs.session_minutes):
             return RedirectResponse(safe_next(neste), status_code=303)
-        return login_page(request, next_url=safe_next(neste))
+        error, username = "", ""
+        with contextlib.suppress(BadSignature, TypeError, ValueError):
+            error, username = (str(x)[:400] for x in
+                               st.flash_signer.loads(request.cookies.get(LOGIN_ERROR_COOKIE) or "", salt="login"))
+        response = login_page(request, error, username[:64], next_url=safe_next(neste))
+        if request.cookies.get(LOGIN_ERROR_COOKIE):
+            response.delete_cookie(LOGIN_ERROR_COOKIE, path="/login")
+        return response
+
+    def refused(error: str, username: str, next_url: str) -> RedirectResponse:
+        """POST-redirect-GET for a refused log-in: the message (and the user name typed) go to the
+        GET page in a short-lived signed cookie, so Back never lands on a resubmission page."""
+        url = "/login" + (f"?{urlencode({'neste': next_url})}" if next_url != "/" else "")
+        response = RedirectResponse(url, status_code=303)
+        response.set_cookie(LOGIN_ERROR_COOKIE, st.flash_signer.dumps([error, username], salt="login"),
+                            httponly=True, secure=rs.secure_cookies, samesite="lax", path="/login", max_age=120)
+        return response
 
     @app.post("/login", response_class=HTMLResponse)
     def login(request: Request, username: str = Form(""), password: str = Form(""),
@@ -343,16 +374,16 @@ def _public_routes(app: FastAPI, st: ReviewState) -> None:
         next_url = safe_next(neste)
         username = username.strip()[:64]
         if not st.login_csrf.valid(request.cookies.get(auth.LoginCsrf.COOKIE), csrf_token):
-            return login_page(request, "Innloggingssiden var utløpt. Prøv igjen.", username, next_url, 403)
+            return refused("Innloggingssiden var utløpt. Prøv igjen.", username, next_url)
         if not username or not password:
-            return login_page(request, "Skriv brukernavn og passord.", username, next_url, 400)
+            return refused("Skriv brukernavn og passord.", username, next_url)
         result = auth.authenticate(st.store, username, password, rs.max_failed_logins)
         if result.locked:
             log.warning("login refused: account %r is locked", username)
-            return login_page(request, "Kontoen er låst etter for mange feil passord. Be en administrator "
-                                       "om å låse den opp.", username, next_url, 403)
+            return refused("Kontoen er låst etter for mange feil passord. Be en administrator om å låse den opp.",
+                           username, next_url)
         if not result.ok or result.user_id is None:
-            return login_page(request, "Feil brukernavn eller passord.", username, next_url, 401)
+            return refused("Feil brukernavn eller passord.", username, next_url)
         auth.purge_expired_sessions(st.store, rs.session_minutes)  # housekeeping: idle sessions of anyone
         token = auth.create_session(st.store, result.user_id)
         response = RedirectResponse(next_url, status_code=303)
@@ -436,7 +467,7 @@ def _case_context(st: ReviewState, p: auth.Principal, case: ExceptionCase, back:
             text_ = text_.strip() or None
         columns = [COLUMN_LABELS.get(str(c), mask_fnrs_in_text(str(c))) for c in sec.get("columns") or []]
         rows = _one_difference_per_row(
-            [[mask_fnrs_in_text("" if v is None else str(v)) for v in row]
+            [[_cell("" if v is None else str(v)) for v in row]
              for row in sec.get("rows") or [] if isinstance(row, list | tuple)], columns)
         if text_ and not rows and text_.strip() in case.message:  # says again what «Hva roboten fant» says
             text_ = None
@@ -601,14 +632,13 @@ def _page_routes(app: FastAPI, st: ReviewState) -> None:
         now = utcnow()
         page = queries.queue(st.reader, scope, f, p.username, now)
         here = "/saker" + (f"?{urlencode(f.params(page=page.page))}" if f.params(page=page.page) else "")
-        bulk_actions = decision_routes.bulk_actions(st, [pid for pid, _n in _process_choices(st, scope)])
         return render(request, "queue.html", {
             "active_nav": "saker", "f": f, "page": page, "now": now, "here": here,
             "process_choices": _process_choices(st, scope), "category_choices": _category_choices(st, scope, f.process),
             "unit_choices": queries.org_unit_choices(st.reader, scope), "user_choices": queries.usernames(st.reader),
             "status_choices": [(k, v[0]) for k, v in queries.STATUS_FILTERS.items()],
             "age_choices": queries.AGE_CHOICES, "sla_choices": queries.SLA_CHOICES, "sorts": queries.SORTS,
-            "per_page_choices": queries.PER_PAGE_CHOICES, "bulk_actions": bulk_actions,
+            "per_page_choices": queries.PER_PAGE_CHOICES,
             "category_meaning": lambda pid, code: (decisions.category_of(st.catalogue.get(pid), code).meaning
                                                    if decisions.category_of(st.catalogue.get(pid), code) else ""),
             "export_url": "/saker/eksport.xlsx" + (f"?{urlencode(f.params(page=1))}" if f.params(page=1) else "")})
@@ -765,13 +795,17 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
         return response
 
     @r.post("/saker/handling")
-    def bulk(request: Request, ids: list[int] = Form(default=[]), action: str = Form(""),
-             comment: str = Form(""), tilbake: str = Form("/saker"), bekreft: str = Form("")):
+    def bulk(request: Request, ids: list[str] = Form(default=[]), action: str = Form(""),
+             comment: str = Form(""), tilbake: str = Form("/saker"), bekreft: str = Form(""),
+             kontroll: str = Form("")):
         p = _principal(request)
         back = _back(request, tilbake)
-        if not ids:
+        wanted = decision_routes.parse_ids(ids, queries.MAX_BULK)
+        if not wanted:
             return redirect(request, back, ("error", "Velg minst én sak i listen."))
-        cases = queries.visible_cases(st.reader, st.scope(p), ids)
+        if action == "beslutning":  # the next step offers only the decisions that fit every selected case
+            return RedirectResponse(decision_routes.selected_url(wanted, back), status_code=303)
+        cases = queries.visible_cases(st.reader, st.scope(p), wanted)
         done, skipped = 0, []
         if action == "claim":
             for c in cases:
@@ -779,16 +813,16 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
                 done += ok
                 if not ok:
                     skipped.append(c.id)
-            return redirect(request, back, *_bulk_messages(done, skipped, "tatt", len(ids) - len(cases)))
+            return redirect(request, back, *_bulk_messages(done, skipped, "tatt", len(wanted) - len(cases)))
         if action == "release":
             for c in cases:
                 ok = queries.release(st.store, c.id, p.username)
                 done += ok
                 if not ok:
                     skipped.append(c.id)
-            return redirect(request, back, *_bulk_messages(done, skipped, "lagt tilbake", len(ids) - len(cases)))
-        return decision_routes.bulk(request, st, p, cases, len(set(ids)) - len(cases), action, comment, back,
-                                    confirmed=bekreft == "ja")
+            return redirect(request, back, *_bulk_messages(done, skipped, "lagt tilbake", len(wanted) - len(cases)))
+        return decision_routes.bulk(request, st, p, cases, wanted, action, comment, back,
+                                    confirmed=bekreft == "ja", kontroll=kontroll)
 
     def _visible(request: Request, case_id: int) -> tuple[auth.Principal, ExceptionCase]:
         p = _principal(request)
@@ -820,18 +854,26 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
         msg = ("ok", "Saken er lagt tilbake i køen.") if ok else ("error", "Saken var ikke tatt av deg.")
         return redirect(request, _case_url(case.id, back), msg)
 
+    def _refused(p: auth.Principal, case: ExceptionCase, back: str, form: dict[str, str], field_: str,
+                 message: str) -> RedirectResponse:
+        """POST-redirect-GET for a refused form on the case page: the error summary on top names the
+        problem and links to its field; what was typed is kept."""
+        st.keep_draft(p.session_id, case.id, form, {field_: message})
+        return RedirectResponse(_case_url(case.id, back) + "#feil", status_code=303)
+
     @r.post("/saker/{case_id:int}/tildel")
     def assign(request: Request, case_id: int, assignee: str = Form(""), comment: str = Form(""),
                tilbake: str = Form("/saker")):
         p, case = _visible(request, case_id)
         back = _back(request, tilbake)
+        form = {"skjema": "tildel", "assignee": assignee[:64], "assign_comment": comment}
         allowed = {u.username for u in queries.assignable_users(st.reader, case, st.catalogue)}
         if assignee not in allowed:
-            return redirect(request, _case_url(case.id, back), ("error", "Velg en saksbehandler som har tilgang til saken."))
+            return _refused(p, case, back, form, "assignee", "Velg en saksbehandler som har tilgang til saken.")
         try:
             clean = decisions.clean_comment(comment)
         except decisions.DecisionError as exc:
-            return redirect(request, _case_url(case.id, back), ("error", str(exc)))
+            return _refused(p, case, back, form, "assign_comment", str(exc))
         if not queries.reassign(st.store, case.id, assignee, p.username, clean):
             return redirect(request, _case_url(case.id, back), ("error", "Saken er allerede avsluttet."))
         return redirect(request, _case_url(case.id, back), ("ok", f"Saken er tildelt {st.full_name(assignee)}."))
@@ -840,13 +882,14 @@ def _form_routes(r: APIRouter, st: ReviewState) -> None:
     def reopen(request: Request, case_id: int, comment: str = Form(""), tilbake: str = Form("/saker")):
         p, case = _visible(request, case_id)
         back = _back(request, tilbake)
-        try:
-            clean = decisions.clean_comment(comment)
-        except decisions.DecisionError as exc:
-            return redirect(request, _case_url(case.id, back), ("error", str(exc)))
         if case.status in queries.ACTIVE or case.decision_applied_at is not None:
             return redirect(request, _case_url(case.id, back),
                             ("error", "Beslutningen er allerede utført av roboten og kan ikke angres her."))
+        try:
+            clean = decisions.clean_comment(comment)
+        except decisions.DecisionError as exc:
+            return _refused(p, case, back, {"skjema": "gjenapne", "reopen_comment": comment}, "reopen_comment",
+                            str(exc))
         st.store.reopen(case.id, p.username, clean)
         return redirect(request, _case_url(case.id, back), ("ok", "Beslutningen er angret; saken er åpen igjen."))
 

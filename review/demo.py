@@ -100,14 +100,14 @@ def nav_case(rng: random.Random, category: str, n: int) -> tuple[str, NewCase]:
                   ["Ytelse", "4 Sykepenger", "Sykepenger"],
                   ["Periode", f"{start}–{end}", f"{start}–{end}"],
                   ["Beløp", fmt_amount(nav), fmt_amount(claim)]]},
-        {"title": "Forventet refusjon",
+        {"title": "Robotens beregning",
          "columns": ["", "Verdi"],
          "rows": [["Månedsinntekt", fmt_amount(monthly)],
                   ["Dagsats (inntekt × 12 / 260, maks 6G)", fmt_amount(day_rate)],
                   ["Virkedager i perioden", str(weekdays)],
                   ["Grad", f"{grade} %"],
-                  ["Forventet refusjon", fmt_amount(expected)],
-                  ["Differanse krav − NAV", fmt_amount(diff)]]},
+                  [f"Robotens beregning ({grade} %)", fmt_amount(expected)],
+                  ["Differanse: kravet mot utbetalt", fmt_amount(diff)]]},
         {"title": "Forklaring", "text": explanation},
     ]
     case = NewCase(

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from workqueue.actions import kr
+
 OSLO = ZoneInfo("Europe/Oslo")
 
 STATUS_LABELS = {
@@ -81,12 +83,20 @@ def fmt_datetime(value: datetime | None) -> str:
     return "" if local is None else f"{local:%d.%m.%Y kl. %H:%M}"
 
 
-def fmt_amount(value: float | Decimal | int | None, decimals: int = 2) -> str:
-    """1234.5 -> '1 234,50'; -1234.5 -> '-1 234,50'; None -> ''."""
+def fmt_amount(value: float | Decimal | int | None) -> str:
+    """1234.5 -> '1 234,50'; -1234.5 -> '−1 234,50'; None -> ''. The digits come from
+    workqueue.actions.kr, the function the decision checks' messages use too: one style."""
+    if value is None:
+        return ""
+    return kr(value)
+
+
+def fmt_number(value: float | Decimal | int | None, decimals: int = 1) -> str:
+    """A quantity that is not money (minutes, hours): 1234.5 -> '1 234,5'; None -> ''."""
     if value is None:
         return ""
     text = f"{abs(value):,.{decimals}f}".replace(",", " ").replace(".", ",")
-    return ("-" if value < 0 else "") + text
+    return ("\u2212" if value < 0 and text.strip("0, ") else "") + text
 
 
 def fmt_kr(value: float | Decimal | int | None) -> str:

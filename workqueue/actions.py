@@ -211,7 +211,8 @@ def from_json(rows: Sequence[dict[str, Any]]) -> dict[str, ActionSpec]:
 # --------------------------------------------------------------------------- checks
 
 def kr(value: Decimal | float) -> str:
-    """1 234,50 (the staff format; kept here so the messages need nothing from review/)."""
+    """1 234,50 / −1 234,50: THE staff format for kroner (review.formatting.fmt_amount and fmt_kr use
+    it; kept here so the decision messages need nothing from review/)."""
     d = Decimal(str(value)).quantize(Decimal("0.01"))
     sign = "−" if d < 0 else ""
     whole, frac = f"{abs(d):.2f}".split(".")

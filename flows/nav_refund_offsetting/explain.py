@@ -17,8 +17,10 @@ import pandas as pd
 from connectors.identifiers import mask_fnr, mask_fnrs_in_text
 from connectors.nav.k27 import BENEFIT_CODES
 from flows.nav_refund_offsetting.outcomes import label
+from flows.nav_refund_offsetting.rules import day_rate_kr
 
 DASH = "–"
+ROBOT = "Robotens beregning"  # the robot's own computation: never called NAV's
 
 
 def nok(ore: float | int | None, blank: str = "") -> str:
@@ -226,7 +228,7 @@ def explanation(u: UnitView) -> str:
 
 
 def comparison_rows(u: UnitView) -> list[list[str]]:
-    """Felt | NAV-rapport | Refusjonskrav | Beregnet"""
+    """Felt | NAV-rapport | Refusjonskrav | Robotens beregning"""
     line = u.lines[0] if u.lines else {}
     claims = u.claims
     claim = claims[0] if claims else {}
@@ -255,19 +257,49 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
         if claim.get("refusjon_ore") is not None and not np.isnan(claim.get("refusjon_ore")):
             rows.append(["Refusjon per måned", "", nok(claim["refusjon_ore"]), ""])
     registered = grade_text(claim.get("grad")) if len(claims) == 1 else ""
-    if registered or grade_text(u.grade_used) and u.weekdays:
-        rows.append(["Grad", "", registered, grade_text(u.grade_used) if u.weekdays else ""])
+    computed = computation_grade(u)
+    paid_at = grade_text(u.grade_used) + " (utledet av beløpet)" if _paid_grade_differs(u) else ""
+    if registered or paid_at or u.weekdays:
+        rows.append(["Grad", paid_at, registered, grade_text(computed) if u.weekdays else ""])
     if u.g:
         rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), kr(u.g)])
     rows.append(["Beløp", nok(u.nav_ore), nok(claim_ore), nok(u.expected_ore) if u.expected_ore >= 0 else ""])
+    # One difference per row, each saying between what.
     if claim_ore is not None:
-        rows.append(["Differanse", nok(u.nav_ore - claim_ore), "",
-                     nok(u.nav_ore - u.expected_ore) if u.expected_ore >= 0 else ""])
+        rows.append(["Differanse: utbetalt mot kravet", nok(u.nav_ore - claim_ore), "", ""])
+    if u.expected_ore >= 0:
+        rows.append(["Differanse: utbetalt mot robotens beregning", "", "", nok(u.nav_ore - u.expected_ore)])
     maks = line.get("maksdato")
     if maks is not None and not pd.isna(maks):
         prev = dato(u.maksdato_prev) if u.maksdato_prev is not None and not pd.isna(u.maksdato_prev) else ""
         rows.append(["Maksdato", dato(maks), "", f"forrige rapport: {prev}" if prev else ""])
     return rows
+
+
+def computation_grade(u: UnitView) -> float:
+    """The grade the robot's computation («Robotens beregning») uses: the claim's, else 100 %."""
+    grad = u.claims[0].get("grad") if u.claims else None
+    return 100.0 if grad is None or (isinstance(grad, float) and np.isnan(grad)) else float(grad)
+
+
+def _paid_grade_differs(u: UnitView) -> bool:
+    return bool(u.weekdays) and not np.isnan(u.grade_used) and u.grade_used != computation_grade(u)
+
+
+def grade_rows(u: UnitView) -> list[list[str]]:
+    """The robot's computation per grade: the claim's grade and, when NAV paid at another grade
+    (read from the amount), that grade too; each with its own day rate and amount (rules.day_rate_kr,
+    the function the matching uses). Empty without income data, weekdays or G (nothing to compute),
+    and for several employers (6G shared: the day rate is not the claim's alone)."""
+    if not u.weekdays or not u.g or np.isnan(u.basis_ore) or u.other_basis_ore > 0:
+        return []
+    grades = [(computation_grade(u), "kravets grad")]
+    if _paid_grade_differs(u):
+        grades.append((float(u.grade_used), "graden NAV har betalt etter"))
+    rates = day_rate_kr(np.array([int(u.basis_ore)] * len(grades), dtype=np.int64),
+                        np.array([u.g] * len(grades), dtype=np.int64), np.array([g for g, _ in grades]))
+    return [[f"{grade_text(g)} ({what})", str(u.weekdays), kr(int(rate)), nok(int(rate) * u.weekdays * 100)]
+            for (g, what), rate in zip(grades, rates, strict=True)]
 
 
 def where(lines: list[dict]) -> str:
@@ -286,10 +318,14 @@ def lines_rows(u: UnitView) -> list[list[str]]:
 
 def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[str, Any]:
     sections: list[dict[str, Any]] = [
-        {"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "Refusjonskrav", "Beregnet"],
+        {"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "Refusjonskrav", ROBOT],
          "rows": comparison_rows(u)},
         {"title": "Forklaring", "text": explanation_text},
     ]
+    per_grade = grade_rows(u)
+    if per_grade:
+        sections.insert(1, {"title": "Robotens beregning per grad",
+                            "columns": ["Grad", "Virkedager", "Dagsats", "Beløp"], "rows": per_grade})
     if len(u.lines) > 1:
         sections.append({"title": "Linjer i rapporten", "columns": ["Rapport/linje", "Ytelse", "Periode", "Beløp"],
                          "rows": lines_rows(u)})

@@ -94,10 +94,12 @@ def test_a_reviewers_day_in_chromium(served, page, tmp_path):
     page.get_by_label(f"Velg sak {grade[0].id}").check()
     page.get_by_label(f"Velg sak {grade[2].id}").check()
     page.get_by_text("(2 valgt)").wait_for()
-    page.get_by_label("Handling").select_option(label="Behandlet manuelt")
-    page.get_by_label("Kommentar (må fylles ut for beslutninger)").fill("Rettet i lønnssystemet")
-    page.get_by_role("button", name="Utfør på valgte").click()
+    page.get_by_role("button", name="Fortsett med valgte").click()  # step 2: the decisions that fit both
+    page.get_by_label("Behandlet manuelt").check()
+    page.get_by_label("Kommentar til beslutningen (må fylles ut)").fill("Rettet i lønnssystemet")
+    page.get_by_role("button", name="Lagre beslutning for 2 saker").click()
     page.get_by_text("2 saker er lagret med beslutningen «Behandlet manuelt»").wait_for()
+    assert "kategori=GRADE" in page.url  # back to the filtered list
     expect_count(page, 0)
     for c in (grade[0], grade[2]):
         assert env.store.get_case(c.id).decision["comment"] == "Rettet i lønnssystemet"

@@ -34,7 +34,9 @@ def test_case_page_shows_the_evidence_side_by_side_in_the_words_of_the_process(r
     # The side-by-side table with its headers, the explanation, the amount in Norwegian format.
     table = html[html.index("Rapportlinjen og kravet side om side"):]
     assert '<th scope="col">NAVs oppgjørsrapport (K27)</th>' in table
-    assert '<th scope="row">Beløp</th><td class="num">25 388,00</td><td class="num">50 776,00</td>' in table
+    # Money in the one currency style (fmt_kr), whatever the flow wrote: «25 388,00 kr», right-aligned.
+    assert ('<th scope="row">Beløp</th><td class="num">25\u00a0388,00\u00a0kr</td>'
+            '<td class="num">50\u00a0776,00\u00a0kr</td>') in table
     assert "NAV har betalt 50 % av kravet (gradert sykmelding)." in html
     assert FNR_A[:6] + "*****" in html and FNR_A not in html
     # Actions from the definition's category, labelled for staff; the NAV amount prefilled.

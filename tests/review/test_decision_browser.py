@@ -70,18 +70,48 @@ def test_bulk_preview_shows_count_and_total(served, page):  # noqa: F811
     env, url = served
     a = env.nav_case(category="GRADE", reference="K27-M-1", nav_amount=1000.0, claim_amount=2000.0)
     b = env.nav_case(category="GRADE", reference="K27-M-2", nav_amount=2500.5, claim_amount=5001.0)
+    no_claim = env.nav_case(category="PAYMENT_WITHOUT_CLAIM", reference="K27-M-3")
     _login(page, url, "kari")
+    posts = []
+    page.on("response", lambda r: posts.append(r.status) if r.request.method == "POST"
+            and r.request.is_navigation_request() else None)
+
+    # With a case that has no claim among them, «Godkjenn NAVs beløp» is not offered at all.
+    page.goto(f"{url}/saker")
+    for c in (a, b, no_claim):
+        page.get_by_label(f"Velg sak {c.id}").check()
+    page.get_by_label("Handling").select_option(label="Ta en beslutning …")
+    page.get_by_role("button", name="Fortsett med valgte").click()
+    page.get_by_role("heading", name="Beslutning for valgte saker").wait_for()
+    page.get_by_label("Behandlet manuelt").wait_for()
+    expect(page.get_by_label("Godkjenn NAVs beløp og utlign")).to_have_count(0)
+
+    # The two cases with a claim: offered; a preview with count and total before anything is stored.
     page.goto(f"{url}/saker")
     page.get_by_label(f"Velg sak {a.id}").check()
     page.get_by_label(f"Velg sak {b.id}").check()
-    page.get_by_label("Handling").select_option(label="Godkjenn NAVs beløp og utlign")
-    page.get_by_label("Kommentar (må fylles ut for beslutninger)").fill("Kontrollert mot NAV")
-    page.get_by_role("button", name="Utfør på valgte").click()
+    page.get_by_role("button", name="Fortsett med valgte").click()
+    page.get_by_label("Godkjenn NAVs beløp og utlign").check()
+    page.get_by_role("button", name="Lagre beslutning for 2 saker").click()  # no comment: refused on top
+    summary = page.locator("#feil")
+    expect(summary).to_contain_text("Skriv en kommentar")
+    expect(summary).to_be_focused()
+    page.get_by_label("Godkjenn NAVs beløp og utlign").check()
+    page.get_by_label("Kommentar til beslutningen (må fylles ut)").fill("Kontrollert mot NAV")
+    page.get_by_role("button", name="Lagre beslutning for 2 saker").click()
+    expect(page.locator(".preview-total")).to_contain_text("på 2 saker, til sammen 3 500,50 kr")
+    assert page.url == f"{url}/saker/valgte/forhandsvisning"  # a GET page (PRG)
+    page.reload()  # reload: the same preview, nothing posted or stored
     expect(page.locator(".preview-total")).to_contain_text("på 2 saker, til sammen 3 500,50 kr")
     assert env.store.get_case(a.id).status == "open"
     page.get_by_role("button", name="Bekreft og lagre 2 saker").click()
     page.get_by_text("2 saker er lagret med beslutningen «Godkjenn NAVs beløp og utlign»").wait_for()
     assert {env.store.get_case(c.id).status for c in (a, b)} == {"resolved"}
+    # Back: the preview's address again, a GET that posts nothing (the cases are decided now).
+    page.go_back()
+    page.locator("h1").first.wait_for()
+    expect(page.get_by_role("button", name="Bekreft og lagre 2 saker")).to_have_count(0)
+    assert posts and set(posts) == {303}  # every form post answered with a redirect
 
 
 def test_four_eyes_in_the_browser_and_only_then_the_run_posts(served, page, tmp_path):  # noqa: F811

@@ -4,6 +4,8 @@ attestant role, bulk decisions all-or-nothing with a preview of count and total.
 
 from __future__ import annotations
 
+import re
+
 from tests.fixtures.review import NAV, add_attestants, csrf_of
 
 
@@ -59,7 +61,7 @@ def test_a_posting_decision_is_previewed_before_it_is_stored(review_env):
     assert r.status_code == 200 and "Kontroller før du lagrer" in r.text
     for text in ("K-", "50 776,00 kr", "Beløp som utlignes", "25 388,00 kr", "Restbeløp på kravet etterpå",
                  "Debet 1920 25 388,00 kr · Kredit 1573 25 388,00 kr"):
-        assert text in r.text, text
+        assert text in r.text.replace("\u00a0", " "), text  # kroner in the one style (no-break spaces)
     assert env.store.get_case(case.id).status == "open"  # nothing stored yet
     r = kari.post(f"/saker/{case.id}/beslutning", data={"csrf_token": csrf_of(r.text), "action": "approve_nav_amount",
                                                        "approve_nav_amount.amount": "25 388,00",
@@ -115,12 +117,69 @@ def test_bulk_is_all_or_nothing_and_previews_count_and_total(review_env):
     assert all(env.store.get_case(c.id).status == "open" for c in (a, b, no_claim))
     r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id],
                                            "action": "approve_nav_amount", "comment": "Kontrollert"})
-    assert r.status_code == 200 and "på 2 saker, til sammen 3 500,50 kr" in r.text
+    assert r.status_code == 303 and r.headers["location"] == "/saker/valgte/forhandsvisning"  # PRG
+    preview = kari.get(r.headers["location"])
+    assert preview.status_code == 200 and "på 2 saker, til sammen 3\u00a0500,50\u00a0kr" in preview.text
+    assert kari.get("/saker/valgte/forhandsvisning").text == preview.text  # a reload shows it again, posts nothing
     assert env.store.get_case(a.id).status == "open"
-    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, b.id], "action": "approve_nav_amount",
-                                           "comment": "Kontrollert", "bekreft": "ja"}, follow_redirects=True)
+    kontroll = re.search(r'name="kontroll" value="([^"]+)"', preview.text).group(1)
+    confirm = {"csrf_token": token, "ids": f"{a.id},{b.id}", "action": "approve_nav_amount",
+               "comment": "Kontrollert", "bekreft": "ja", "kontroll": kontroll}
+    # The case changed after the preview: the confirmation checks again and refuses.
+    with env.store.session() as s:
+        from workqueue.models import ExceptionCase
+
+        row = s.get(ExceptionCase, b.id)
+        row.evidence = {**row.evidence, "data": {**row.evidence["data"], "nav_ore": 150_000}}
+    r = kari.post("/saker/handling", data=confirm, follow_redirects=True)
+    assert "Sakene er endret siden forhåndsvisningen" in r.text
+    assert all(env.store.get_case(c.id).status == "open" for c in (a, b))
+    kontroll = re.search(r'name="kontroll" value="([^"]+)"', r.text).group(1)
+    r = kari.post("/saker/handling", data={**confirm, "kontroll": kontroll}, follow_redirects=True)
     assert "2 saker er lagret" in r.text
-    assert {env.store.get_case(c.id).decision["amount"] for c in (a, b)} == {1000.0, 2500.5}
+    # Back to the preview after confirming: nothing is posted again (the cases are decided now).
+    again = kari.get("/saker/valgte/forhandsvisning", follow_redirects=True)
+    assert "Bekreft og lagre" not in again.text
+    assert {env.store.get_case(c.id).decision["amount"] for c in (a, b)} == {1000.0, 1500.0}  # what was confirmed
+
+
+def test_bulk_offers_only_the_actions_that_fit_every_selected_case(review_env):
+    """Step 1 (the queue) posts the selection; step 2 (a GET page) offers only the decisions that
+    fit every selected case: the same precondition and bound checks as the single-case page."""
+    env = review_env
+    a = env.nav_case(reference="V-1", nav_amount=1000.0, claim_amount=2000.0)
+    b = env.nav_case(reference="V-2", nav_amount=2500.5, claim_amount=5001.0)
+    no_claim = env.nav_case(reference="V-3", category="PAYMENT_WITHOUT_CLAIM")
+    taken = env.nav_case(reference="V-4")
+    env.store.assign(taken.id, "ola", "ola")
+    kari = env.client("kari")
+    token = env.csrf(kari, "/saker")
+
+    def offered(ids):
+        r = kari.post("/saker/handling", data={"csrf_token": token, "ids": ids, "action": "beslutning",
+                                               "tilbake": "/saker?kategori=GRADE"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/saker/valgte?")
+        page = kari.get(r.headers["location"]).text
+        return page, set(re.findall(r'name="action" id="b-([a-z_]+)"', page))
+
+    page, both = offered([a.id, b.id])
+    single = set(re.findall(r'name="action" id="a-([a-z_]+)"', kari.get(f"/saker/{a.id}").text))
+    assert "approve_nav_amount" in both and both <= single
+    assert "Lagre beslutning for 2 saker" in page
+    _page, mixed = offered([a.id, no_claim.id])
+    assert "approve_nav_amount" not in mixed and "handled_manually" in mixed  # no claim: not offered
+    page, with_taken = offered([a.id, taken.id])
+    assert with_taken == set() and f"Sak {taken.id}: tatt av Ola Nordmann" in page
+    assert "Fortsett uten disse sakene" in page
+    # Hostile ids in the address: ignored, or not the user's (a case of another unit) – never shown.
+    other = env.nav_case(org_unit="Bydel Frogner", reference="V-FROGNER")
+    r = kari.get(f"/saker/valgte?sak={a.id}&sak=abc&sak=-1&sak={other.id}&tilbake=https://evil.example/")
+    assert r.status_code == 200 and "V-FROGNER" not in r.text and 'href="https://evil' not in r.text
+    assert f"Sak {other.id}: finnes ikke" in r.text
+    # A posted action that is not offered is refused on submit too, with nothing stored.
+    r = kari.post("/saker/handling", data={"csrf_token": token, "ids": [a.id, no_claim.id],
+                                           "action": "approve_nav_amount", "comment": "x"}, follow_redirects=True)
+    assert "Ingen saker er lagret" in r.text and env.store.get_case(a.id).status == "open"
 
 
 def test_rpa_users_add_role_attestant(tmp_path, monkeypatch, fast_password_hashing):

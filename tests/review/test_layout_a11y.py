@@ -263,3 +263,94 @@ def test_the_export_has_what_follow_up_needs(served, browser, tmp_path):
     assert selection["Kategori"].startswith("Gradert sykmelding") and selection["Status"] == "Alle"
     assert selection["Eksportert av"] == "Kari Nordmann"
     assert all(NAV not in str(v) for v in selection.values())
+
+
+def _posts_redirect(page) -> list[tuple[str, int]]:
+    """Every form post the page navigates with, and its answer (303 = POST-redirect-GET)."""
+    seen: list[tuple[str, int]] = []
+    page.on("response", lambda r: seen.append((r.url, r.status)) if r.request.method == "POST"
+            and r.request.is_navigation_request() else None)
+    return seen
+
+
+def test_log_in_reassign_and_reopen_redirect_after_a_refusal_and_back_never_resubmits(served, browser):
+    env, url = served
+    case = env.nav_case(reference="K27-PRG-1")
+    decided = env.nav_case(reference="K27-PRG-2")
+    env.store.decide(decided.id, "kari", "handled_manually", "Ordnet i lønnssystemet")
+    page = _page(browser)
+    posts = _posts_redirect(page)
+
+    # Log-in: a wrong password, then the right one; Back never shows a resubmission page.
+    page.goto(f"{url}/saker/{case.id}")
+    page.get_by_label("Brukernavn").fill("kari")
+    page.get_by_label("Passord").fill("feil-passord")
+    page.get_by_role("button", name="Logg inn").click()
+    expect(page.locator("#login-feil")).to_contain_text("Feil brukernavn eller passord")
+    expect(page.get_by_label("Brukernavn")).to_have_value("kari")  # what was typed is kept
+    assert page.url.startswith(f"{url}/login")  # a GET page
+    assert _axe(page) == []
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.get_by_role("heading", name="Hva roboten fant").wait_for()
+    assert page.url == f"{url}/saker/{case.id}"  # where she was going
+    page.go_back()
+    page.locator("h1").first.wait_for()  # a page, not "Confirm Form Resubmission"
+    page.goto(f"{url}/saker/{case.id}")
+
+    # Reassign: a comment over the limit is refused on top (summary links to the field, the text kept).
+    page.get_by_text("Tildel saken til en annen").click()
+    too_long = "x" * 2_001
+    page.get_by_label("Kommentar til tildelingen (må fylles ut)").fill(too_long)
+    page.get_by_role("button", name="Tildel", exact=True).click()
+    summary = page.locator("#feil")
+    expect(summary.get_by_role("heading")).to_have_text("Saken ble ikke tildelt")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link").click()
+    expect(page.get_by_label("Kommentar til tildelingen (må fylles ut)")).to_be_focused()
+    assert page.get_by_label("Kommentar til tildelingen (må fylles ut)").input_value() == too_long
+    assert _axe(page) == [] and _overflow(page) <= 0
+    page.get_by_label("Kommentar til tildelingen (må fylles ut)").fill("Du kjenner saken")
+    page.get_by_label("Saksbehandler", exact=True).select_option(label="Kari Nordmann")
+    page.get_by_role("button", name="Tildel", exact=True).click()
+    page.get_by_text("Saken er tildelt Kari Nordmann.").wait_for()
+    assert env.store.get_case(case.id).assignee == "kari"
+    page.go_back()
+    page.locator("h1").first.wait_for()
+    assert page.url.split("#")[0].startswith(f"{url}/saker/{case.id}")
+
+    # Reopen a decided case: refused, then done; the decided case names who decided.
+    page.goto(f"{url}/saker/{decided.id}")
+    expect(page.locator(".decided")).to_contain_text("Kari Nordmann")
+    expect(page.locator(".facts")).to_contain_text("Kari Nordmann")
+    page.get_by_text("Angre beslutningen").click()
+    page.get_by_label("Hvorfor åpnes saken igjen? (må fylles ut)").fill(too_long)
+    page.get_by_role("button", name="Åpne saken igjen").click()
+    expect(page.locator("#feil").get_by_role("heading")).to_have_text("Saken ble ikke åpnet igjen")
+    assert page.get_by_label("Hvorfor åpnes saken igjen? (må fylles ut)").input_value() == too_long
+    assert env.store.get_case(decided.id).status == "resolved"
+    page.get_by_label("Hvorfor åpnes saken igjen? (må fylles ut)").fill("Feil ansatt")
+    page.get_by_role("button", name="Åpne saken igjen").click()
+    page.get_by_text("Beslutningen er angret; saken er åpen igjen.").wait_for()
+    page.go_back()
+    page.locator("h1").first.wait_for()
+    assert posts and {status for _u, status in posts} == {303}, posts
+
+
+def test_bulk_pages_fit_the_laptop_and_pass_axe(served, browser):
+    env, url = served
+    cases = [env.nav_case(reference=f"K27-BULK-{i}", nav_amount=1000.0 + i) for i in range(3)]
+    env.nav_case(reference="K27-BULK-X", category="PAYMENT_WITHOUT_CLAIM")
+    page = _page(browser)
+    _login(page, url, "kari")
+    page.goto(f"{url}/saker")
+    for c in cases:
+        page.get_by_label(f"Velg sak {c.id}").check()
+    page.get_by_role("button", name="Fortsett med valgte").click()
+    page.get_by_role("heading", name="Beslutning for valgte saker").wait_for()
+    assert _overflow(page) <= 0 and _axe(page) == []
+    page.get_by_label("Godkjenn NAVs beløp og utlign").check()
+    page.get_by_label("Kommentar til beslutningen (må fylles ut)").fill("Kontrollert")
+    page.get_by_role("button", name="Lagre beslutning for 3 saker").click()
+    expect(page.locator(".preview-total")).to_contain_text("på 3 saker, til sammen 3 003,00 kr")
+    assert _overflow(page) <= 0 and _axe(page) == []

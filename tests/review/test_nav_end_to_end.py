@@ -14,6 +14,15 @@ pytestmark = pytest.mark.browser
 PASSWORD = "et-langt-passord-for-hr"
 
 
+def _tables(page) -> dict[str, list[list[str]]]:
+    """The case page's evidence tables as staff read them: section heading -> rows of cell texts
+    (no-break spaces as spaces)."""
+    return page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll('section.evidence'))
+        .filter(s => s.querySelector('table')).map(s => [s.querySelector('h2').innerText,
+            Array.from(s.querySelectorAll('tr')).map(tr => Array.from(tr.children)
+                .map(c => c.innerText.replace(/\\u00a0/g, ' ').trim()))]))""")
+
+
 def test_a_nav_decision_taken_in_the_browser_is_applied_by_the_next_run(nav_run, fast_password_hashing):
     from datetime import date
 
@@ -52,6 +61,24 @@ def test_a_nav_decision_taken_in_the_browser_is_applied_by_the_next_run(nav_run,
             page.get_by_role("heading", name="Sammenligning").wait_for()
             assert fnr(2) not in page.content()
             assert page.locator("#fnr").inner_text() == fnr(2)[:6] + "*****"
+            # What NAV paid beside what the robot computed, labelled as the robot's; the robot's
+            # column computes at one grade (the claim's 100 %) beside its 100 % amount; one
+            # difference per row; the computation per grade; money as «1 234,50 kr».
+            tables = _tables(page)
+            comparison = tables["Sammenligning"]
+            assert comparison[0] == ["Felt", "NAV-rapport", "Refusjonskrav", "Robotens beregning"]
+            rows = {r[0]: r[1:] for r in comparison[1:]}
+            assert rows["Beløp"] == ["25 388,00 kr", "50 776,00 kr", "50 776,00 kr"]
+            assert rows["Grad"] == ["50 % (utledet av beløpet)", "", "100 %"]
+            assert rows["Differanse: utbetalt mot kravet"] == ["\u221225 388,00 kr", "", ""]
+            assert rows["Differanse: utbetalt mot robotens beregning"] == ["", "", "\u221225 388,00 kr"]
+            assert "Differanse" not in rows
+            assert tables["Robotens beregning per grad"] == [
+                ["Grad", "Virkedager", "Dagsats", "Beløp"],
+                ["100 % (kravets grad)", "22", "2 308,00 kr", "50 776,00 kr"],
+                ["50 % (graden NAV har betalt etter)", "22", "1 154,00 kr", "25 388,00 kr"]]
+            text = page.locator("main").inner_text()
+            assert "NAVs beregning" not in text and "Beregnet" not in text and " NOK" not in text
             page.get_by_role("button", name="Jeg tar denne").click()
             page.get_by_label("Godkjenn NAVs beløp og utlign").check()
             expect(page.get_by_label("Beløp som utlignes (kr)")).to_have_value("25 388,00")  # from the flow's data

@@ -162,8 +162,17 @@ def test_the_explanation_says_why(nav_run):
     grade = nav_run.cases("GRADE")[0]
     assert grade.message.startswith("Gradering/søknad (rapport 1001, linje 3): NAV har betalt 50 % gradert")
     table = grade.evidence["sections"][0]
-    assert table["columns"] == ["Felt", "NAV-rapport", "Refusjonskrav", "Beregnet"]
-    amounts = next(r for r in table["rows"] if r[0] == "Beløp")
-    assert amounts == ["Beløp", "25 388,00", "50 776,00", "50 776,00"]
+    assert table["columns"] == ["Felt", "NAV-rapport", "Refusjonskrav", "Robotens beregning"]
+    rows = {r[0]: r[1:] for r in table["rows"]}
+    assert rows["Beløp"] == ["25 388,00", "50 776,00", "50 776,00"]
+    # The robot's column computes at ONE grade (the claim's, 100 %) beside its 100 % amount; the 50 %
+    # NAV paid at is NAV's, read from the amount; one difference per row.
+    assert rows["Grad"] == ["50 % (utledet av beløpet)", "", "100 %"]
+    assert rows["Differanse: utbetalt mot kravet"] == ["-25 388,00", "", ""]
+    assert rows["Differanse: utbetalt mot robotens beregning"] == ["", "", "-25 388,00"]
+    per_grade = grade.evidence["sections"][1]
+    assert per_grade["title"] == "Robotens beregning per grad"
+    assert per_grade["rows"] == [["100 % (kravets grad)", "22", "2 308 kr", "50 776,00"],
+                                 ["50 % (graden NAV har betalt etter)", "22", "1 154 kr", "25 388,00"]]
     assert grade.evidence["fnr"] == fnr(3)  # clear only in evidence["fnr"]
     assert grade.amount == 25_388.0 and grade.org_unit == "Helse og velferd"
