@@ -28,7 +28,7 @@ from flows.kit.context import RunContext, get_logger
 from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import LeaseLost, NewCase, NewItem
 
-__all__ = ["Done", "BusinessCase", "SystemFailure", "Outcome", "Handler", "LoopCounts", "add_items",
+__all__ = ["Done", "BusinessCase", "SystemFailure", "GiveBack", "Outcome", "Handler", "LoopCounts", "add_items",
            "recover_abandoned", "run_items"]
 
 
@@ -58,7 +58,14 @@ class SystemFailure:
     stop: bool = False  # the system refused us as a whole (a login refused): the run stops
 
 
-Outcome = Done | BusinessCase | SystemFailure
+@dataclass(frozen=True)
+class GiveBack:
+    """Not handled: the run is stopping or waiting (a quota spent, a refused key). The kit neither
+    completes nor fails it; it is listed in `LoopCounts.given_back` for the process to release or
+    defer (no attempt counted)."""
+
+
+Outcome = Done | BusinessCase | SystemFailure | GiveBack
 Handler = Callable[[RunContext, WorkItem], Outcome]
 
 
@@ -73,7 +80,9 @@ class LoopCounts:
     escalated: int = 0
     handled: int = 0           # outcomes recorded (claimed items given back when the run stops are not)
     stopped: str = ""          # why the loop stopped early (a system down, a refused login)
+    released: int = 0          # claimed but not started when it stopped: back in the queue, untouched
     categories: Counter = field(default_factory=Counter)
+    given_back: list[WorkItem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"items_added": self.added, "items_recovered": self.recovered, "items_claimed": self.claimed,
@@ -97,27 +106,31 @@ def run_items(ctx: RunContext, handler: Handler, *, batch: int = 100, lease_seco
               workers: int = 1, stop_after: int | None = None, system_name: str = "systemet",
               wait_for_retries: float = 0.0, on_done: Callable[[list[tuple[WorkItem, dict]]], None] | None = None,
               on_thread_exit: Callable[[], None] | None = None, progress: Any = None, total_hint: int = 0,
-              counts: LoopCounts | None = None) -> LoopCounts:
+              counts: LoopCounts | None = None, on_stop: Callable[[], None] | None = None,
+              window: int | None = None, pool: bool | None = None) -> LoopCounts:
     """Claim waiting items in batches and hand each to `handler` until none wait (or `stop()` says
-    so, or the system is down). `on_done(batch)` runs after each batch of completions is stored."""
+    so, or the system is down). `on_done(batch)` runs after each batch of completions is stored;
+    `on_stop()` once when the loop decides to stop (e.g. to cancel lookups under way). `pool=True`
+    runs the handler in worker threads even for one worker; `window`: items in flight at most."""
     log = get_logger(f"rpa.{ctx.process_id}")
     counts = counts or LoopCounts()
     counts.recovered = recover_abandoned(ctx)
     if counts.recovered:
         log.info("%d avbrutte elementer lagt tilbake i køen", counts.recovered)
+    pool = workers > 1 if pool is None else pool
     rec = _Recorder(ctx, counts, worker, stop_after, system_name, on_done, progress, total_hint,
-                    flush_every=batch if workers > 1 else 1)
+                    flush_every=batch if pool else 1, on_stop=on_stop)
     claim = lambda limit: ctx.store.claim(ctx.process_id, worker=worker, limit=limit,  # noqa: E731
                                           lease_seconds=lease_seconds, run_id=ctx.run_id)
     try:
-        if workers > 1:
+        if pool:
             _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, wait_for_retries,
-                    on_thread_exit)
+                    on_thread_exit, window or max(4 * workers, 8))
         else:
             _inline(ctx, handler, counts, rec, claim, batch, max_items, stop, wait_for_retries)
     finally:
         rec.flush()
-        if on_thread_exit and workers <= 1:
+        if on_thread_exit and not pool:
             on_thread_exit()
     log.info("%d elementer behandlet: %d ferdige, %d avvik, %d til nytt forsøk, %d til drift",
              counts.handled, counts.done, counts.business, counts.system_retry, counts.escalated)
@@ -167,7 +180,7 @@ def _inline(ctx, handler, counts, rec, claim, batch, max_items, stop, wait_for_r
         counts.claimed += len(items)
         for n, item in enumerate(items):
             if counts.stopped:  # the system is down: what was not started goes back untouched
-                ctx.store.release([i.id for i in items[n:]], reason="run stopped")
+                counts.released += ctx.store.release([i.id for i in items[n:]], reason="run stopped")
                 break
             rec.record(item, _call(handler, ctx, item))
 
@@ -184,7 +197,7 @@ def _drain(q: queue.Queue) -> list[Any]:
 
 
 def _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, wait_for_retries,
-            on_thread_exit) -> None:
+            on_thread_exit, window) -> None:
     tasks: queue.Queue[WorkItem | None] = queue.Queue()
     results: queue.Queue[tuple[WorkItem, Outcome]] = queue.Queue()
 
@@ -202,7 +215,6 @@ def _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, w
     # Enough in flight to keep every worker busy while this thread writes to the store; a claim
     # (a write with an audit row per item) happens when half the window is free.
     inflight: dict[int, WorkItem] = {}
-    window = max(4 * workers, 8)
     try:
         while True:
             if _more(counts, max_items, stop) and len(inflight) <= window // 2:
@@ -233,7 +245,7 @@ def _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, w
                 for item_id in unstarted:
                     inflight.pop(item_id, None)
                 if unstarted:
-                    ctx.store.release(unstarted, reason="run stopped")
+                    counts.released += ctx.store.release(unstarted, reason="run stopped")
     finally:
         rec.flush()
         leftover = [i.id for i in _drain(tasks)]  # handed out but not started: back without an attempt
@@ -243,16 +255,17 @@ def _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, w
             t.join(timeout=60)
         leftover += [i.id for i, _ in _drain(results)]  # finished while stopping: a re-run checks again
         if leftover:
-            ctx.store.release(leftover, reason="run stopped")
+            counts.released += ctx.store.release(leftover, reason="run stopped")
 
 
 class _Recorder:
     """Turns outcomes into store writes and counts (the calling thread only)."""
 
     def __init__(self, ctx: RunContext, counts: LoopCounts, worker: str | None, stop_after: int | None,
-                 system_name: str, on_done, progress, total_hint: int, flush_every: int):
+                 system_name: str, on_done, progress, total_hint: int, flush_every: int, on_stop=None):
         self.ctx, self.counts, self.worker, self.stop_after, self.system_name = ctx, counts, worker, stop_after, system_name
         self.on_done, self.progress, self.total_hint, self.flush_every = on_done, progress, total_hint, flush_every
+        self.on_stop = on_stop
         self.pending: list[tuple[WorkItem, dict]] = []
         self.in_a_row = 0
         self.log = get_logger(f"rpa.{ctx.process_id}")
@@ -282,6 +295,11 @@ class _Recorder:
                     self.in_a_row = 0
             elif isinstance(outcome, SystemFailure):
                 self._system(item, outcome)
+                if counts.stopped and self.on_stop:
+                    self.on_stop()
+            elif isinstance(outcome, GiveBack):
+                counts.handled -= 1
+                counts.given_back.append(item)
             else:  # pragma: no cover - a handler bug
                 raise TypeError(f"handler returned {outcome!r}: use Done, BusinessCase or SystemFailure")
         except LeaseLost:
