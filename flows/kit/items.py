@@ -268,6 +268,7 @@ class _Recorder:
         self.on_stop = on_stop
         self.pending: list[tuple[WorkItem, dict]] = []
         self.in_a_row = 0
+        self.percent = -1
         self.log = get_logger(f"rpa.{ctx.process_id}")
 
     def flush(self) -> None:
@@ -306,7 +307,10 @@ class _Recorder:
             self.log.warning("mistet leiekontrakten på %s (tok for lang tid); en annen arbeider har den",
                              item.reference)
         if self.progress is not None and self.total_hint:
-            self.progress.update(counts.handled / self.total_hint)
+            percent = int(100 * counts.handled / self.total_hint)
+            if percent != self.percent:  # a Prefect API call: once per percent, not once per item
+                self.percent = percent
+                self.progress.update(counts.handled / self.total_hint)
 
     def _system(self, item: WorkItem, outcome: SystemFailure) -> None:
         counts = self.counts

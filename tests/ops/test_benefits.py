@@ -243,3 +243,21 @@ def test_flow_publishes_the_report_for_the_operator(seeded, prefect_harness):
             flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))}
     assert _md_row(arts["benefits-report-gevinster"].data, "september 2026")["Sum"] == "120,0"
     assert "Gevinstrapport for robotiserte prosesser" in arts["benefits-report-summary"].data
+
+
+def test_rpa_benefits_is_the_generated_command_and_the_flow_takes_the_deployments_months(seeded):
+    """`rpa benefits`, `rpa run benefits-report` and the flow come from one declaration: the same
+    output and exit codes; the flow's `months` is a whole number (the deployment passes 12)."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    from flows.benefits_report.flow import benefits_report
+    from rpa.ops_cli import app
+
+    done = CliRunner().invoke(app, ["benefits", "--months", "3", "--until", "2026-10"])
+    assert done.exit_code == 0, done.output
+    assert "Timer spart: 323.0" in done.output and "## Timer spart per måned" in done.output
+    refused = CliRunner().invoke(app, ["benefits", "--until", "okt"])
+    assert refused.exit_code == 2
+    assert inspect.signature(benefits_report.fn).parameters["months"].annotation == int | None
