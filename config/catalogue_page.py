@@ -1,14 +1,14 @@
 """The process catalogue as one Markdown page a process owner can read (`rpa processes catalogue`).
 
 Generated from the process definitions only, so the page and the robots never disagree.
-Structure and explanations are in English; names, meanings and sources stay as written in the
-definitions (Norwegian, as staff know them). The output is deterministic (no dates, no "next
+Structure and explanations are in English; names, meanings, sources, schedules (the same words as
+the Prefect schedule label) and reviewer actions (the review app's labels) are Norwegian, as staff know them. The output is deterministic (no dates, no "next
 run" times), so a regenerated page only changes when a definition changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from config.process_definition import (
@@ -19,10 +19,7 @@ from config.process_definition import (
     ProcessDefinition,
     ResolvedBy,
 )
-
-WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["", "January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December"]
+from config.schedule_text import schedule_words
 
 FORMATS = {
     InputFormat.k27_csv: "NAV settlement report K27 (CSV lines without a header)",
@@ -53,19 +50,6 @@ CLASSIFICATIONS = {
     Classification.personal: "personal: personal data (personopplysninger)",
     Classification.sensitive: "sensitive: special categories of personal data (særlige kategorier, e.g. health)",
 }
-
-# Reviewer actions with their label in the review app (unknown actions are shown as written).
-ACTIONS = {
-    "approve_nav_amount": "Godkjenn NAVs beløp",
-    "write_off": "Avskriv",
-    "handled_manually": "Behandlet manuelt",
-    "dismiss": "Avvis",
-    "retry": "Prøv igjen",
-    "approve_negative_line": "Godkjenn trekket",
-    "confirm_reversal": "Bekreft tilbakeføring",
-    "choose_voucher": "Velg riktig bilag",
-}
-
 
 def render_catalogue(definitions: list[ProcessDefinition]) -> str:
     """The whole catalogue: an overview table, then one section per process."""
@@ -105,9 +89,10 @@ def render_process(d: ProcessDefinition) -> list[str]:
     lines += _rules(d)
     lines += ["", "### Exception categories", "",
               "Cases the robot hands to a person, with who resolves them and how soon (SLA).", ""]
+    labels = _action_labels(d)
     lines += _table(["Code", "Meaning", "Who resolves", "SLA", "Kind", "Reviewer actions"], [
         [f"`{c.code}`", c.meaning, RESOLVERS.get(c.resolved_by, str(c.resolved_by)), _hours(c.sla_hours),
-         KINDS[c.kind], ", ".join(ACTIONS.get(a, a) for a in c.actions)] for c in d.exception_categories])
+         KINDS[c.kind], ", ".join(labels.get(a, a) for a in c.actions)] for c in d.exception_categories])
     if d.controls.approval:
         lines += ["", "### Approval limits (four-eyes)", "",
                   "A reviewer's decision matching a rule waits for an attestant (never the one who decided); "
@@ -205,108 +190,27 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]
             yield f"{prefix}{key}", value
 
 
-# ---------------------------------------------------------------- schedule in words
+# ---------------------------------------------------------------- schedule and actions in words
 
 
 def _schedule_summary(d: ProcessDefinition) -> str:
-    words = describe_cron(d.schedule.cron)
-    return f"{words} ({d.schedule.timezone})" + ("" if d.schedule.active else ", paused")
+    """The same Norwegian wording as the Prefect schedule label (config.schedule_text)."""
+    return f"{schedule_words(d.schedule.cron)} ({d.schedule.timezone})" + ("" if d.schedule.active else ", paused")
 
 
-def describe_cron(cron: str) -> str:
-    """A five-field cron expression in plain English, e.g. '0 7 3 * *' -> 'At 07:00 on day 3 of
-    every month'. Falls back to naming the fields for shapes it does not phrase."""
-    minute, hour, dom, month, dow = cron.split()
-    time = _time_words(minute, hour)
-    days = _day_words(dom, dow)
-    months = "" if month == "*" else f", in {_names(month, _month)}"
-    if dom != "*" and dow == "*" and month == "*":
-        days += " of every month"
-    elif dom != "*" and dow == "*":
-        days += " of the month"
-    return f"{time}{days}{months}"
+def _action_labels(d: ProcessDefinition) -> dict[str, str]:
+    """The labels reviewers see in the review app: the kit's defaults plus the process's own
+    declared actions (flows/<package>/actions.py `ACTIONS`, imported by name at run time:
+    config/ imports nothing from flows/)."""
+    import importlib
 
+    from workqueue.actions import KIT_ACTIONS
 
-def _time_words(minute: str, hour: str) -> str:
-    if _is_fixed(minute) and _is_fixed(hour):
-        return "At " + ", ".join(f"{int(h):02d}:{int(m):02d}" for h in _expand(hour, 23, 0)
-                                 for m in _expand(minute, 59, 0))
-    if minute.startswith("*/") or minute == "*":
-        every = "Every minute" if minute == "*" else f"Every {minute[2:]} minutes"
-        if hour == "*":
-            return every
-        if "-" in hour and "," not in hour and "/" not in hour:
-            start, end = hour.split("-")
-            return f"{every} from {int(start):02d}:00 to {int(end):02d}:59"
-        return f"{every} during hour(s) {hour}"
-    if _is_fixed(minute) and hour == "*":
-        return f"Every hour at minute {minute}"
-    if _is_fixed(minute) and "-" in hour and "," not in hour and "/" not in hour:
-        start, end = hour.split("-")
-        return f"Every hour at minute {minute} from {int(start):02d}:00 to {int(end):02d}:{int(minute):02d}"
-    return f"At minute {minute} of hour {hour}"
-
-
-def _day_words(dom: str, dow: str) -> str:
-    if dom == "*" and dow == "*":
-        return ", every day"
-    weekdays = "" if dow == "*" else _names(dow, _weekday)
-    if dom == "*":
-        return f", {weekdays}"
-    days = f"on day {dom}" if _is_fixed(dom) and "," not in dom else f"on days {dom}"
-    return f" {days}" + (f" or on {weekdays}" if weekdays else "")
-
-
-def _is_fixed(field: str) -> bool:
-    return all(part.isdigit() for part in field.split(","))
-
-
-def _expand(field: str, high: int, low: int = 1) -> list[int]:
-    """The values of a simple cron field (numbers, lists, ranges, steps)."""
-    values: list[int] = []
-    for part in field.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/")
-            step = int(step_text)
-        if part == "*":
-            start, end = low, high
-        elif "-" in part:
-            start, end = (int(x) for x in part.split("-"))
-        else:
-            start = end = int(part) if part.isdigit() else low
-        values += list(range(start, end + 1, step))
-    return values
-
-
-def _names(field: str, name: Callable[[str], str]) -> str:
-    """A weekday or month field in words: '1-5' -> 'Monday to Friday', 'jan,may' -> 'January and May'."""
-    parts = []
-    for part in field.split(","):
-        if "/" in part:
-            parts.append(part)  # steps stay as written
-        elif "-" in part:
-            start, end = part.split("-")
-            parts.append(f"{name(start)} to {name(end)}")
-        else:
-            parts.append(name(part))
-    return _join(parts)
-
-
-def _weekday(value: str) -> str:
-    text = value.lower()
-    names = [n.lower()[:3] for n in WEEKDAYS[:7]]
-    if text in names:
-        return WEEKDAYS[names.index(text)]
-    return WEEKDAYS[int(text)] if text.isdigit() and int(text) <= 7 else value
-
-
-def _month(value: str) -> str:
-    text = value.lower()
-    names = [n.lower()[:3] for n in MONTHS[1:]]
-    if text in names:
-        return MONTHS[names.index(text) + 1]
-    return MONTHS[int(text)] if text.isdigit() and 1 <= int(text) <= 12 else value
+    try:
+        own = getattr(importlib.import_module(f"{d.flow_package}.actions"), "ACTIONS", None) or {}
+    except ImportError:
+        own = {}
+    return {code: spec.label for code, spec in {**KIT_ACTIONS, **own}.items()}
 
 
 # ---------------------------------------------------------------- formatting
@@ -365,7 +269,3 @@ def _days_in_words(days: int) -> str:
         years = days / 365
         return f" (about {_number(round(years, 1))} years)" if years >= 2 else f" (about {round(days / 30.4)} months)"
     return ""
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

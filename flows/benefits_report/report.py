@@ -183,6 +183,23 @@ NO_RUNS = "ingen kjøringer"  # a month without runs: not 0 %, and not part of a
 HEADER_ROW = 3  # zero-based: titles above, the table's header on Excel row 4
 
 
+TREND_NOTE = f"Tom celle (–): {NO_RUNS} i måneden, ikke 0."
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    label: str
+    cells: list[Figures | None]  # per process in report order; None: no runs that month
+    hours: float                 # hours saved that month, all processes
+
+
+def trend(report: BenefitsReport) -> list[TrendRow]:
+    """The trend table, months down and processes across, for the Excel sheet and the Markdown."""
+    return [TrendRow(report.label(month), [f if (f := report.figures(p.id, month)).runs else None
+                                           for p in report.processes], report.month_hours(month))
+            for month in report.months]
+
+
 def write_excel(report: BenefitsReport, path: Path) -> Path:
     from connectors.safe_cells import workbook
 
@@ -310,27 +327,26 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
     if r > HEADER_ROW:
         we.autofilter(HEADER_ROW, 0, r, len(EXCEPTION_HEADERS) - 1)
 
-    # Trend: months down, processes across; hours saved and share automated, each with a chart.
+    # Trend: months down, processes across; hours saved and share automated, each with a chart. A
+    # month without runs stays empty in both (a gap in the chart, not a fall to 0), as in the Markdown.
     wt = wb.add_worksheet("Trend")
     wt.write(0, 0, "Timer spart per måned", title)
     n_months = len(report.months)
+    rows = trend(report)
     wt.write_row(HEADER_ROW, 0, ["Måned", *(p.name for p in report.processes), "Sum"], header)
-    for i, month in enumerate(report.months):
-        row = HEADER_ROW + 1 + i
-        wt.write(row, 0, report.label(month))
-        for j, p in enumerate(report.processes, start=1):
-            wt.write_number(row, j, report.figures(p.id, month).hours_saved, one_dec)
-        wt.write_number(row, len(report.processes) + 1, report.month_hours(month), bold_dec)
     share_top = HEADER_ROW + n_months + 3
-    wt.write(share_top - 1, 0, "Andel automatisk behandlet per måned", title)
     wt.write_row(share_top, 0, ["Måned", *(p.name for p in report.processes)], header)
-    for i, month in enumerate(report.months):
-        row = share_top + 1 + i
-        wt.write(row, 0, report.label(month))
-        for j, p in enumerate(report.processes, start=1):
-            f = report.figures(p.id, month)
-            if f.runs:  # a month without runs stays empty: a gap in the line, not a fall to 0 %
-                wt.write_number(row, j, f.share_automated, pct)
+    wt.write(share_top - 1, 0, "Andel automatisk behandlet per måned", title)
+    for i, t in enumerate(rows):
+        row = HEADER_ROW + 1 + i
+        wt.write(row, 0, t.label)
+        wt.write(share_top + 1 + i, 0, t.label)
+        for j, f in enumerate(t.cells, start=1):
+            if f is not None:
+                wt.write_number(row, j, f.hours_saved, one_dec)
+                wt.write_number(share_top + 1 + i, j, f.share_automated, pct)
+        wt.write_number(row, len(report.processes) + 1, t.hours, bold_dec)
+    wt.write(share_top + n_months + 1, 0, TREND_NOTE)
     wt.set_column(0, 0, 22)
     wt.set_column(1, len(report.processes) + 1, 18)
 
@@ -383,19 +399,20 @@ def markdown(report: BenefitsReport, excel_path: Path | None = None) -> str:
     total_h = report.total_hours()
     lines += [f"| **Sum** | | | | | **{nb_number(total_h)}** | **{nb_number(total_h / hpd)}** | |", "",
               "## Timer spart per måned", "",
-              "| Måned | " + " | ".join(p.id for p in report.processes) + " | Sum |",
+              "| Måned | " + " | ".join(p.name for p in report.processes) + " | Sum |",
               "|---|" + "---:|" * (len(report.processes) + 1)]
-    for month in report.months:
-        cells = [nb_number(report.figures(p.id, month).hours_saved) for p in report.processes]
-        lines.append(f"| {report.label(month)} | " + " | ".join(cells) + f" | {nb_number(report.month_hours(month))} |")
+    for t in trend(report):
+        cells = ["–" if f is None else nb_number(f.hours_saved) for f in t.cells]
+        lines.append(f"| {t.label} | " + " | ".join(cells) + f" | {nb_number(t.hours)} |")
+    lines += ["", TREND_NOTE]
     top = Counter()
     for p in report.processes:
         for code, n in report.totals(p.id).exceptions.items():
-            top[(p.id, code)] += n
+            top[(p.name, code)] += n
     if top:
         lines += ["", "## Vanligste avvik i perioden", "", "| Prosess | Kategori | Antall |", "|---|---|---:|"]
-        for (pid, code), n in top.most_common(10):
-            lines.append(f"| {pid} | {code} | {nb_number(n, 0)} |")
+        for (name, code), n in top.most_common(10):
+            lines.append(f"| {name} | {code} | {nb_number(n, 0)} |")
     if excel_path:
         lines += ["", f"Excel: `{excel_path}`"]
     return "\n".join(lines)

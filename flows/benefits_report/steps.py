@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,7 @@ from flows.benefits_report.report import (
     write_excel,
 )
 from flows.benefits_report.rules import Rules
-from flows.kit import RunContext, RunSummary, fail, finish, get_logger, open_run
+from flows.kit import RunContext, RunSummary, get_logger, publish_markdown
 from workqueue.models import ProcessRun
 
 PROCESS_ID = "benefits-report"
@@ -76,6 +75,7 @@ def run_benefits_report(ctx: RunContext, months: int | None = None, until: str |
         figures={"months": [month_key(m) for m in month_list], "hours_saved": round(total_h, 2),
                  "working_days_saved": round(total_h / rules.hours_per_working_day, 2),
                  "per_process": per_process},
+        table=rows,
     )
     get_logger().info("benefits report %s..%s: %.1f hours saved over %d processes",
                       month_key(month_list[0]), month_key(month_list[-1]), total_h, len(report.processes))
@@ -117,14 +117,8 @@ def _flag_missing_history(ctx: RunContext, report: BenefitsReport, rules: Rules)
     return rows
 
 
-def run_and_finish(months: int | None = None, until: str | None = None, settings=None,
-                   out_dir: Path | None = None) -> BenefitsResult:
-    """The whole run without Prefect (the CLI's default path)."""
-    ctx = open_run(PROCESS_ID, settings=settings, out_dir=out_dir)
-    try:
-        result = run_benefits_report(ctx, months, until)
-    except Exception as exc:
-        fail(ctx, exc)
-        raise
-    finish(ctx, result.summary)
-    return result
+def run_summary(ctx: RunContext, params, step) -> RunSummary:
+    """What the kit's declaration runs: the report, and the report itself as a Prefect artifact."""
+    result = step("gevinstrapport", run_benefits_report, ctx, params.months, params.until)
+    publish_markdown("benefits-report-gevinster", result.markdown, "Gevinstrapport per prosess og måned")
+    return result.summary

@@ -13,8 +13,9 @@ Business exceptions never retry; system exceptions (5xx after the client's own r
 timeouts, an expired session that would not come back, a page that changed) retry with the
 definition's backoff and then go to operators.
 
-Worker threads each hold one door session; the main thread claims items in small batches,
-hands them out and records the outcomes (completions in one transaction per batch).
+The kit's item loop (flows.kit.run_items) runs the handler in the door's worker threads, each
+holding one door session; it claims, records the outcomes (completions in one transaction per
+batch) and stops when the finance system looks down or refuses the login.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import queue
 import socket
 import threading
-import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +47,13 @@ from connectors.finance import (
 from flows.invoice_attachment_upload.doors import Door, DoorSession
 from flows.invoice_attachment_upload.model import Document
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, logger, nok
+from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, nok
 from flows.invoice_attachment_upload.validation import media_type_name, safe_display_name
 from flows.invoice_attachment_upload.workspace import Workspace
-from flows.runtime import RunContext
+from flows.kit import BusinessCase, Done, LoopCounts, RunContext, SystemFailure, run_items
+from flows.kit.items import Outcome
 from workqueue.models import ItemStatus, WorkItem
-from workqueue.store import NewCase
+from workqueue.store import NewCase, default_worker_id
 
 MAX_CASE_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
@@ -63,29 +63,11 @@ class ContentMissing(Exception):
 
 
 @dataclass
-class ItemOutcome:
-    item_id: int
-    reference: str
-    kind: str  # done | business | system | fatal
-    result: dict[str, Any] | None = None
-    case: NewCase | None = None
-    error: str = ""
-    evidence: dict[str, Any] | None = None
-    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
-    asked_system: bool = True  # False: decided without the finance system (refused at intake)
+class ProcessStats(LoopCounts):
+    """The kit's loop counts, with the two ways a document ends done."""
 
-
-@dataclass
-class ProcessStats:
-    processed: int = 0
-    done: int = 0
     uploaded: int = 0
     already_attached: int = 0
-    business: int = 0
-    system_retry: int = 0
-    escalated: int = 0
-    stopped: str = ""
-    exceptions: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- content
@@ -219,7 +201,7 @@ class ItemHandler:
         self.door_name = door_name
 
     def _done(self, item: WorkItem, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
-              journal: dict[str, Any] | None = None) -> ItemOutcome:
+              journal: dict[str, Any] | None = None) -> Done:
         journal = journal or {}
         result = {
             "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
@@ -233,28 +215,25 @@ class ItemHandler:
         }
         if outcome == "already_attached":
             result["run_id"], result["door"] = self.ctx.run_id, self.door_name
-        return ItemOutcome(item.id, item.reference, "done", result=result)
+        return Done(result)
 
     def _business(self, item: WorkItem, doc: Document, category: str, message: str, content: bytes | None = None,
-                  **kwargs: Any) -> ItemOutcome:
+                  answered: bool = True, **kwargs: Any) -> BusinessCase:
         if content is None and doc.sha256:
             try:
                 content = load_content(doc, self.workspace)
             except ContentMissing:
                 content = None
-        return ItemOutcome(item.id, item.reference, "business",
-                           case=build_case(self.ctx, doc, category, message, content=content, **kwargs))
+        return BusinessCase(build_case(self.ctx, doc, category, message, content=content, **kwargs), answered)
 
-    def handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
+    def handle(self, item: WorkItem, session: DoorSession) -> Outcome:
         """The checks in the order the process definition's categories are meant: name, source,
         target (found, unique, open), content (size, type, readable), then already attached."""
         doc = Document.from_payload(item.payload)
         doc.reference = item.reference
         problem = doc.problem
         if problem and (problem["category"] in PRE_TARGET_PROBLEMS or not doc.target.known):
-            outcome = self._business(item, doc, problem["category"], problem["message"])
-            outcome.asked_system = False
-            return outcome
+            return self._business(item, doc, problem["category"], problem["message"], answered=False)
         journal = self.workspace.journal_get(item.reference)
         vouchers = session.find_vouchers(doc.target)
         if not vouchers:
@@ -316,12 +295,11 @@ class ItemHandler:
                                   voucher=voucher)
         found = [a for a in listed if a.sha256 == doc.sha256]
         if not found:
-            return ItemOutcome(item.id, item.reference, "system",
-                               error=f"Vedlegget ble ikke funnet i vedleggslisten til bilag "
-                                     f"{voucher.voucher_number} etter opplasting (kontroll feilet).")
+            return SystemFailure(f"Vedlegget ble ikke funnet i vedleggslisten til bilag "
+                                 f"{voucher.voucher_number} etter opplasting (kontroll feilet).")
         return self._done(item, doc, "uploaded", voucher, found[-1], journal)
 
-    def safe_handle(self, item: WorkItem, session: DoorSession) -> ItemOutcome:
+    def safe_handle(self, item: WorkItem, session: DoorSession) -> Outcome:
         """handle(), with every failure turned into an outcome (never raises)."""
         try:
             session.begin_item()
@@ -329,7 +307,7 @@ class ItemHandler:
             session.end_item()
             return outcome
         except FinanceAuthError as exc:
-            return ItemOutcome(item.id, item.reference, "fatal", error=f"Innlogging avvist: {exc}")
+            return SystemFailure(f"Innlogging avvist: {exc}", stop=True)
         except FinanceBusinessError as exc:
             # A refusal we did not expect (e.g. 400 INVALID_REQUEST): our request is wrong, not the
             # data; operators look at it.
@@ -340,21 +318,16 @@ class ItemHandler:
             text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             return self._system(item, session, f"{type(exc).__name__}: {text}")
 
-    def _system(self, item: WorkItem, session: DoorSession, error: str) -> ItemOutcome:
+    def _system(self, item: WorkItem, session: DoorSession, error: str) -> SystemFailure:
         try:
             files = session.evidence()
         except Exception:  # noqa: BLE001 - evidence is best effort
             files = []
-        return ItemOutcome(item.id, item.reference, "system", error=error[:1500], attachments=files,
-                           evidence={"sections": [{"title": "Feil", "text": error[:4000]}],
-                                     "data": {"reference": item.reference, "door": self.door_name}})
+        return SystemFailure(error[:1500], {"sections": [{"title": "Feil", "text": error[:4000]}],
+                                            "data": {"reference": item.reference, "door": self.door_name}}, files)
 
 
-# ---------------------------------------------------------------------------- the pool
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+# ---------------------------------------------------------------------------- the loop
 
 
 def _pid_alive(pid: int) -> bool:
@@ -389,179 +362,50 @@ def release_dead_local_claims(ctx: RunContext) -> int:
     return len(dead)
 
 
-def _next_retry_wait(ctx: RunContext, limit: float) -> float | None:
-    """Seconds until the earliest item in retry backoff is due (None: none within `limit`)."""
-    now = datetime.now(UTC)
-    waits = []
-    for item in ctx.store.items(ctx.process_id, status=ItemStatus.new):
-        nb = item.not_before
-        if nb is None:
-            return 0.0
-        if nb.tzinfo is None:
-            nb = nb.replace(tzinfo=UTC)
-        waits.append(max((nb - now).total_seconds(), 0.0))
-    if not waits:
-        return None
-    wait = min(waits)
-    return wait if wait <= limit else None
+class DoorHandler:
+    """The kit's handler: one door session per worker thread, opened on first use and again after
+    a system failure (a fresh login / browser context next time)."""
+
+    def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door: Door):
+        self.items, self.door, self.local = ItemHandler(ctx, rules, workspace, door.name), door, threading.local()
+
+    def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
+        session = getattr(self.local, "session", None)
+        if session is None:
+            try:
+                session = self.local.session = self.door.open_session()
+            except FinanceAuthError as exc:
+                return SystemFailure(f"Innlogging avvist: {exc}", stop=True)
+            except Exception as exc:  # noqa: BLE001 - cannot reach the system: retry the item later
+                return SystemFailure(f"Kunne ikke åpne økt mot økonomisystemet: {exc}"[:1500])
+        outcome = self.items.safe_handle(item, session)
+        if isinstance(outcome, SystemFailure):
+            self.close()
+        return outcome
+
+    def close(self) -> None:
+        session, self.local.session = getattr(self.local, "session", None), None
+        if session is not None:
+            with contextlib.suppress(Exception):  # closing a broken browser must not hide the real error
+                session.close()
 
 
 def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Door,
                   progress=None, total_hint: int = 0) -> ProcessStats:
-    log = logger(__name__)
     stats = ProcessStats()
-    handler = ItemHandler(ctx, rules, workspace, door.name)
-    me = worker_id()
-    tasks: queue.Queue[WorkItem | None] = queue.Queue()
-    results: queue.Queue[ItemOutcome] = queue.Queue()
 
-    def worker() -> None:
-        session: DoorSession | None = None
-        try:
-            while (item := tasks.get()) is not None:
-                if session is None:
-                    try:
-                        session = door.open_session()
-                    except FinanceAuthError as exc:
-                        results.put(ItemOutcome(item.id, item.reference, "fatal", error=f"Innlogging avvist: {exc}"))
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - cannot reach the system: retry the item later
-                        results.put(ItemOutcome(item.id, item.reference, "system",
-                                                error=f"Kunne ikke åpne økt mot økonomisystemet: {exc}"[:1500]))
-                        continue
-                outcome = handler.safe_handle(item, session)
-                if outcome.kind in ("system", "fatal"):
-                    # Re-initialise after a system exception: a fresh login / browser context next time.
-                    _close(session)
-                    session = None
-                results.put(outcome)
-        finally:
-            if session is not None:
-                _close(session)
-
-    threads = [threading.Thread(target=worker, name=f"invoice-door-{i}", daemon=True)
-               for i in range(door.concurrency)]
-    for t in threads:
-        t.start()
-    inflight: set[int] = set()
-    pending_done: list[ItemOutcome] = []
-    consecutive_system = 0
-    stop_after = ctx.definition.retry.stop_after_consecutive_system_errors
-    # Items in flight: enough to keep every worker busy while the main thread writes to the
-    # store; claims happen when half the window is free (a claim is a write transaction with
-    # an audit row per item: one per outcome would cost more than the upload itself).
-    window = max(4 * door.concurrency, 8)
-    refill_at = window // 2
-
-    def flush() -> None:
-        if not pending_done:
-            return
-        ctx.store.complete_many([(o.item_id, o.result) for o in pending_done], worker=me)
-        for o in pending_done:
-            workspace.journal_clear(o.reference)
-        pending_done.clear()
-
-    try:
-        while True:
-            if not stats.stopped and len(inflight) <= refill_at:
-                flush()
-                claimed = ctx.store.claim(ctx.process_id, worker=me,
-                                          limit=min(rules.batch_size, window - len(inflight)),
-                                          lease_seconds=ctx.definition.retry.lease_seconds, run_id=ctx.run_id)
-                for item in claimed:
-                    inflight.add(item.id)
-                    tasks.put(item)
-                if not claimed and not inflight:
-                    flush()
-                    wait = _next_retry_wait(ctx, rules.wait_for_retries_seconds)
-                    if wait is None:
-                        break
-                    time.sleep(min(wait, 5.0) + 0.05)
-                    continue
-            if not inflight:
-                break
-            try:
-                outcome = results.get(timeout=0.5 if pending_done else None)
-            except queue.Empty:
-                flush()
-                continue
-            inflight.discard(outcome.item_id)
-            stats.processed += 1
-            if outcome.kind == "done":
-                pending_done.append(outcome)
-                stats.done += 1
-                if outcome.result and outcome.result.get("outcome") == "uploaded":
-                    stats.uploaded += 1
-                else:
-                    stats.already_attached += 1
-                consecutive_system = 0
-                if len(pending_done) >= rules.batch_size:
-                    flush()
-            elif outcome.kind == "business":
-                assert outcome.case is not None
-                ctx.store.business_exception(outcome.item_id, outcome.case)
-                stats.business += 1
-                stats.exceptions[outcome.case.category] = stats.exceptions.get(outcome.case.category, 0) + 1
-                if outcome.asked_system:  # an answer from the system: it is up
-                    consecutive_system = 0
+    def done(batch: list[tuple[WorkItem, dict]]) -> None:
+        for item, result in batch:
+            workspace.journal_clear(item.reference)
+            if result.get("outcome") == "uploaded":
+                stats.uploaded += 1
             else:
-                escalated = ctx.store.system_exception(outcome.item_id, outcome.error, ctx.backoff,
-                                                       evidence=outcome.evidence, attachments=outcome.attachments)
-                if escalated is not None:
-                    stats.escalated += 1
-                    stats.exceptions["SYSTEM_ERROR"] = stats.exceptions.get("SYSTEM_ERROR", 0) + 1
-                else:
-                    stats.system_retry += 1
-                log.warning("system exception on work item %s: %s", outcome.item_id, outcome.error[:300])
-                consecutive_system += 1
-                if outcome.kind == "fatal":
-                    stats.stopped = outcome.error
-                elif consecutive_system >= stop_after:
-                    stats.stopped = (f"{consecutive_system} systemfeil på rad: økonomisystemet ser ut til å være "
-                                     "nede; kjøringen stopper")
-                if stats.stopped:
-                    # Stop handing out work: items not started yet go back to the queue now.
-                    unstarted = []
-                    while True:
-                        try:
-                            item = tasks.get_nowait()
-                        except queue.Empty:
-                            break
-                        if item is not None:
-                            unstarted.append(item.id)
-                            inflight.discard(item.id)
-                    if unstarted:
-                        ctx.store.release(unstarted, reason="run stopped")
-            if progress is not None and total_hint:
-                progress.update(stats.processed / total_hint)
-    finally:
-        flush()
-        # Items handed to workers but not started yet go back without counting an attempt.
-        leftover = []
-        while True:
-            try:
-                item = tasks.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                leftover.append(item.id)
-        for _ in threads:
-            tasks.put(None)
-        for t in threads:
-            t.join(timeout=60)
-        while True:
-            try:
-                outcome = results.get_nowait()
-            except queue.Empty:
-                break
-            leftover.append(outcome.item_id)  # finished while stopping: a re-run checks the system again
-        if leftover:
-            ctx.store.release(leftover, reason="run stopped")
-    if stats.stopped:
-        log.error("run stopped: %s", stats.stopped)
+                stats.already_attached += 1
+
+    handler = DoorHandler(ctx, rules, workspace, door)
+    run_items(ctx, handler, batch=rules.batch_size, lease_seconds=ctx.definition.retry.lease_seconds,
+              worker=default_worker_id(), workers=door.concurrency, system_name="økonomisystemet",
+              stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
+              wait_for_retries=rules.wait_for_retries_seconds, on_done=done, on_thread_exit=handler.close,
+              progress=progress, total_hint=total_hint, counts=stats)
     return stats
-
-
-def _close(session: DoorSession) -> None:
-    with contextlib.suppress(Exception):  # closing a broken browser must not hide the real error
-        session.close()

@@ -131,7 +131,7 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
         "archived_files": sstats.archived_files + rstats.released_files,
         "quarantined_files": sstats.quarantined_files, "pending_files": sstats.pending_files,
         "manifests": len(snapshot.manifests), "skipped": len(snapshot.skipped),
-        "items_processed": pstats.processed, "system_retries": pstats.system_retry,
+        "items_processed": pstats.handled, "system_retries": pstats.system_retry,
         "escalated_to_operators": pstats.escalated, "decisions_applied": dstats.applied,
         "decisions_refused": dstats.refused,
         "stopped": pstats.stopped, **recovered,
@@ -177,7 +177,7 @@ def steps(ctx: RunContext, params, step, progress=None) -> RunResult:
     snapshot = step("innlesing", take_in, ctx, s)
     pstats = step("opplasting", upload, ctx, s, len(snapshot.documents), progress, retry=False)
     log.info("Opplasting: %d behandlet, %d lastet opp, %d lå allerede på bilaget, %d avvik, %d til nytt forsøk",
-             pstats.processed, pstats.uploaded, pstats.already_attached, pstats.business, pstats.system_retry)
+             pstats.handled, pstats.uploaded, pstats.already_attached, pstats.business, pstats.system_retry)
     sstats, rstats = step("arkivering", settle, ctx, s, snapshot)
     log.info("Arkivering: %d filer arkivert, %d i karantene, %d venter", sstats.archived_files + rstats.released_files,
              sstats.quarantined_files, sstats.pending_files)

@@ -43,7 +43,7 @@ class Param:
 
     name: str
     help: str
-    kind: str = "str"            # str | path | paths | date
+    kind: str = "str"            # str | int | bool | path | paths | date
     choices: tuple[str, ...] = ()
     flag: str | None = None      # the CLI option, default --<name with dashes>
 
@@ -53,8 +53,12 @@ class Param:
 
     def convert(self, value: Any) -> Any:
         """The flow's plain value (str / list[str]) -> what the process's run function takes."""
+        if self.kind == "bool":
+            return bool(value)
         if value is None or value == []:
             return None
+        if self.kind == "int":
+            return int(value)
         if self.kind == "path":
             return Path(value)
         if self.kind == "paths":
@@ -160,7 +164,7 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
         except decl.stop_types() as exc:
             return stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
         finish(ctx, summary)
-        publish_artifacts(ctx, summary)
+        publish_artifacts(ctx, summary, summary.table)
     return summary
 
 
@@ -191,9 +195,8 @@ def make_flow(decl: Declaration):
             return Failed(name=state_name(summary), message=state_message(summary), data=summary.to_dict())
         return Completed(name=state_name(summary), message=state_message(summary), data=summary.to_dict())
 
-    parameters = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                    annotation=list[str] | None if p.kind == "paths" else str | None)
-                  for p in decl.params]
+    parameters = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=False if p.kind == "bool" else None,
+                                    annotation=_FLOW_TYPES.get(p.kind, str | None)) for p in decl.params]
     parameters.append(inspect.Parameter(decl.out_param, inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=str | None))
     body.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -201,6 +204,9 @@ def make_flow(decl: Declaration):
     body.__doc__ = "\n".join(f"`{p.name}`: {p.help}" for p in decl.params)
     return flow(body, name=decl.flow_name, description=decl.description, validate_parameters=True,
                 **flow_options(decl.process_id))
+
+
+_FLOW_TYPES: dict[str, Any] = {"paths": list[str] | None, "int": int | None, "bool": bool}
 
 
 def _no_more_retries() -> None:
@@ -285,9 +291,10 @@ def make_cli(decl: Declaration):
 
     parameters = []
     for p in decl.params:
-        annotation = {"path": Path, "paths": list[Path]}.get(p.kind, str)
+        annotation = {"path": Path, "paths": list[Path], "int": int, "bool": bool}.get(p.kind, str)
         parameters.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                                            default=typer.Option(None, p.option, help=p.help)))
+                                            default=typer.Option(False if p.kind == "bool" else None, p.option,
+                                                                 help=p.help)))
     parameters += [
         inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, annotation=Path, default=typer.Option(
             None, "--out", help="Folder for the run's files (default: <data>/output/<process>/<run>).")),

@@ -17,7 +17,7 @@ from flows.kit.summary import RunSummary, state_message, state_name, summary_mar
 from workqueue.models import ExceptionCase, ProcessRun
 
 __all__ = ["BASE_TAG", "BusinessError", "is_business_error", "retry_on_system_error", "task_options",
-           "final_state", "publish_artifacts", "Progress", "api_healthy", "client_settings"]
+           "final_state", "publish_artifacts", "publish_markdown", "Progress", "api_healthy", "client_settings"]
 
 
 
@@ -104,6 +104,14 @@ def publish_artifacts(ctx: RunContext, summary: RunSummary, rows: list[dict[str,
     if table:
         create_table_artifact(table=table, key=f"{key}-exceptions",
                               description="Saker åpnet av kjøringen (saksnummer, kategori, beløp)")
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """One more Markdown artifact beside the summary (no-op outside a run; fnr masked)."""
+    if in_prefect_run():
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(markdown=mask_fnrs_in_text(markdown), key=key, description=description)
 
 
 class Progress:

@@ -36,6 +36,9 @@ class RunSummary:
     decisions_by_action: dict[str, int] = field(default_factory=dict)
     stopped_reason: str = ""   # set: the run stopped (a system was down)
     paused_reason: str = ""    # set: a quota paused the run; a follow-up run continues
+    # The Prefect table when a run's rows are not cases (the SLA monitor's alerts, the benefits
+    # report's flags): no names (fnr are masked once more); not part of the stored summary.
+    table: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def straight_through_rate(self) -> float:
@@ -47,6 +50,7 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("table")
         data["straight_through_rate"] = self.straight_through_rate
         data.update(self.figures)
         return data

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.notify import Alert, DeliveryReport, Notifier
-from flows.kit import RunContext, RunSummary, fail, finish, get_logger, in_prefect_run, open_run
+from flows.kit import RunContext, RunSummary, get_logger, in_prefect_run
 from flows.sla_monitor import checks
 from flows.sla_monitor.messages import compose
 from flows.sla_monitor.rules import Rules
@@ -150,13 +150,12 @@ def _open_once(ctx: RunContext, reference: str, category: str, message: str, evi
                             else CaseKind.business)
 
 
-def run_and_finish(dry_run: bool = False, settings=None, notifier: Notifier | None = None) -> SlaResult:
-    """The whole run without Prefect (the CLI's default path)."""
-    ctx = open_run(PROCESS_ID, settings=settings)
-    try:
-        result = run_sla_monitor(ctx, dry_run=dry_run, notifier=notifier)
-    except Exception as exc:
-        fail(ctx, exc)
-        raise
-    finish(ctx, result.summary)
-    return result
+def run_summary(ctx: RunContext, params, step) -> RunSummary:
+    """What the kit's declaration runs: the alerts, one row each in the Prefect table and the
+    console (a dry run also shows the text it would send)."""
+    result = step("finn-og-varsle", run_sla_monitor, ctx, params.dry_run)
+    summary = result.summary
+    summary.table = result.rows
+    summary.figures["alert_list"] = [{**row, "tekst": alert.body} if params.dry_run else row
+                                     for alert, row in zip(result.alerts, result.rows, strict=False)]
+    return summary

@@ -1,10 +1,10 @@
 """The lookup loop: concurrent registry lookups under the definition's rate limit, item state in the store.
 
-One thread pool (the definition's `concurrency`) does the lookups; every request first takes a
-slot from one shared RateLimiter (the definition's `requests_per_second` times a safety margin),
-so latency is hidden and the registry's limit is the only bound. The main thread owns all store
-writes: it claims items in batches while the pool is busy, completes found vehicles in batches
-(complete_many), and opens cases one by one (they are few).
+The kit's item loop (flows.kit.run_items) runs the lookup handler in the definition's
+`concurrency` threads; every request first takes a slot from one shared RateLimiter (the
+definition's `requests_per_second` times a safety margin), so latency is hidden and the
+registry's limit is the only bound. The kit owns all store writes: it claims items in batches
+while the threads are busy, completes found vehicles in batches, opens cases one by one.
 
 What stops or pauses the loop, for every thread at once:
 - 422/429 with a short Retry-After: all threads pause (RateLimiter.pause_for) and the same item is
@@ -22,12 +22,10 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from config.settings import Settings
 from connectors.vegvesen.cache import LookupCache
@@ -42,11 +40,11 @@ from connectors.vegvesen.errors import (
 from connectors.vegvesen.parser import Vehicle, parse_response
 from connectors.vegvesen.plates import Identifier
 from connectors.vegvesen.ratelimit import RateLimiter
-from flows.runtime import Progress, RunContext, get_logger
+from flows.kit import BusinessCase, Done, GiveBack, Progress, RunContext, SystemFailure, get_logger, run_items
+from flows.kit.items import Outcome
 from flows.vehicle_data_collection import outcomes as oc
 from flows.vehicle_data_collection.rules import Rules
 from workqueue.models import WorkItem
-from workqueue.store import LeaseLost
 
 DEREGISTERED_STATUSES = {"AVREGISTRERT", "UREGISTRERT", "UTFORT", "VRAKET"}
 
@@ -130,22 +128,13 @@ class WebFetcher:
 
 
 @dataclass
-class Outcome:
-    item: WorkItem
-    kind: str  # found | not_found | invalid | quota | auth | system | cancelled | listed
-    vehicle: Vehicle | None = None
-    error: Exception | None = None
-    cached: bool = False
-
-
-@dataclass
 class LoopStats:
     claimed: int = 0
     done: int = 0
     requests: int = 0          # lookups that reached the registry (cache hits excluded)
     cache_hits: int = 0
-    business: Counter = field(default_factory=Counter)
-    flagged: Counter = field(default_factory=Counter)
+    business: int = 0
+    flagged: int = 0           # EU control overdue: done, and a case beside it
     retries_scheduled: int = 0
     failed: int = 0
     short_waits: int = 0       # 422 pauses waited out in the run
@@ -167,6 +156,10 @@ def _error_text(exc: Exception) -> str:
 
 
 class LookupLoop:
+    """The kit's item loop (flows.kit.run_items) with the lookup as its handler: the handler runs
+    in the fetcher's threads, the kit claims and records; this class adds what is the registry's:
+    the shared rate limiter, waiting out short Retry-Afters, and deferring to the quota's reset."""
+
     def __init__(self, ctx: RunContext, fetcher: Fetcher, limiter: RateLimiter, *, today: date,
                  worker: str, progress: Progress | None = None, total_hint: int = 0):
         self.ctx, self.fetcher, self.limiter, self.today, self.worker = ctx, fetcher, limiter, today, worker
@@ -176,41 +169,68 @@ class LookupLoop:
         self.stats = LoopStats()
         self.log = get_logger("rpa.vehicles")
         self._lock = threading.Lock()
-        self._pending_done: list[tuple[int, dict[str, Any]]] = []
-        self._flags: list[tuple[WorkItem, Vehicle]] = []
-        self._leftovers: list[int] = []
-        self._consecutive_system = 0
+        self._flags: dict[int, Vehicle] = {}
         self._quota: QuotaExceeded | None = None
 
-    # ---------------------------------------------------------------- worker threads
+    # ---------------------------------------------------------------- the handler (worker threads)
 
-    def _work(self, item: WorkItem) -> Outcome:
+    def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
         p = item.payload
         if p.get("kind") != "lookup":  # malformed or duplicate rows are settled by prepare(); belt and braces
-            return Outcome(item, "listed")
+            return BusinessCase(oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
+                                if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p), answered=False)
         ident = Identifier(p["by"], p["value"])
         while True:
             if self.stop.is_set():
-                return Outcome(item, "cancelled")
+                return GiveBack()
             try:
                 vehicle, cached = self.fetcher.fetch(ident, self.limiter, self.stop)
-                return Outcome(item, "found", vehicle, cached=cached)
             except Cancelled:
-                return Outcome(item, "cancelled")
+                return GiveBack()
             except QuotaExceeded as exc:
                 if self._short_wait(exc):
                     continue
+                with self._lock:
+                    if self._quota is None or exc.resume_at > self._quota.resume_at:
+                        self._quota = exc
+                    self.stats.stopped = self.stats.stopped or "quota"
                 self.stop.set()
-                return Outcome(item, "quota", error=exc)
+                return GiveBack()
             except AuthenticationFailed as exc:
+                self.stats.stopped, self.stats.error = "auth", exc
                 self.stop.set()
-                return Outcome(item, "auth", error=exc)
+                return GiveBack()
             except VehicleNotFound as exc:
-                return Outcome(item, "not_found", error=exc)
+                self._count(requests=1)
+                return BusinessCase(oc.not_found_case(ctx, p, exc.form, exc.detail))
             except InvalidIdentifier as exc:
-                return Outcome(item, "invalid", error=exc)
+                self._count(requests=1)
+                return BusinessCase(oc.malformed_case(ctx, p, getattr(exc, "message_no", str(exc))))
             except Exception as exc:  # noqa: BLE001 - one bad answer never crashes the run
-                return Outcome(item, "system", error=exc)
+                self._count(requests=1)
+                text = _error_text(exc)
+                with self._lock:
+                    self.stats.error = exc
+                return SystemFailure(text, oc.system_evidence(p, text),
+                                     exc.attachments() if hasattr(exc, "attachments") else [])
+            return self._found(ctx, item, vehicle, cached)
+
+    def _count(self, requests: int = 0, cache_hits: int = 0) -> None:
+        with self._lock:
+            self.stats.requests += requests
+            self.stats.cache_hits += cache_hits
+            if requests and self.stats.requests % 25 == 0:
+                self.limiter.speed_up()
+
+    def _found(self, ctx: RunContext, item: WorkItem, v: Vehicle, cached: bool) -> Outcome:
+        self._count(requests=not cached, cache_hits=cached)
+        if v.registration_status in DEREGISTERED_STATUSES:
+            return BusinessCase(oc.deregistered_case(ctx, item.payload, v))
+        if oc.is_overdue(v, self.today, self.rules.eu_control_grace_days):
+            with self._lock:
+                self._flags[item.id] = v
+        return Done({"vehicle": v.to_dict(), "cached": cached, "source": self.fetcher.source,
+                     "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")})
 
     def _short_wait(self, exc: QuotaExceeded) -> bool:
         """Wait out a Retry-After inside the run (every thread pauses); False when the run should
@@ -234,174 +254,54 @@ class LookupLoop:
                           exc.status)
         return True
 
-    # ---------------------------------------------------------------- main thread
+    # ---------------------------------------------------------------- the loop (calling thread)
+
+    def _done(self, batch: list[tuple[WorkItem, dict]]) -> None:
+        """After a batch of completions is stored: the EU-control cases beside the done vehicles."""
+        for item, _ in batch:
+            v = self._flags.pop(item.id, None)
+            if v is not None:
+                self.ctx.store.open_case(self.ctx.process_id, item.reference,
+                                         oc.eu_overdue_case(self.ctx, item.payload, v), item_id=item.id)
+                self.stats.flagged += 1
+
+    def _system_down(self) -> None:
+        self.stats.stopped = "system_down"
+        self.stop.set()
 
     def run(self) -> LoopStats:
         # Everything alive now (Prefect, SQLAlchemy, pydantic: hundreds of thousands of objects)
         # is long-lived: freeze it out of the collector's reach for the loop. A full collection
         # over it holds the GIL for 60-180 ms, which stalls every lookup thread at once and sends
         # the next requests bunched together: the registry's per-second count then sees a burst.
-        gc.freeze()
-        try:
-            return self._run()
-        finally:
-            gc.unfreeze()
-
-    def _run(self) -> LoopStats:
-        ctx, store = self.ctx, self.ctx.store
+        ctx = self.ctx
         lease = ctx.definition.retry.lease_seconds
         batch = max(1, min(self.rules.claim_batch, int(self.limiter.rate * lease / 4) or 1))
-        low_water = max(self.fetcher.workers * 2, batch // 2)
         started = time.monotonic()
-        executor = ThreadPoolExecutor(max_workers=self.fetcher.workers, thread_name_prefix="vegvesen-oppslag")
-        in_flight: dict[Future, WorkItem] = {}
-        exhausted = False
-        last_flush = time.monotonic()
+        gc.freeze()
         try:
-            while True:
-                if not self.stop.is_set() and not exhausted and len(in_flight) < low_water:
-                    claimed = store.claim(ctx.process_id, self.worker, limit=batch, lease_seconds=lease,
-                                          run_id=ctx.run_id)
-                    self.stats.claimed += len(claimed)
-                    for item in claimed:
-                        in_flight[executor.submit(self._work, item)] = item
-                    exhausted = not claimed
-                if not in_flight:
-                    self._flush()
-                    if self.stop.is_set():
-                        break
-                    pause = self._next_retry_in()
-                    if pause is None:
-                        break
-                    self.stop.wait(pause)
-                    exhausted = False
-                    continue
-                finished, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._handle(future.result())
-                    del in_flight[future]
-                if self._pending_done and (len(self._pending_done) >= 100 or time.monotonic() - last_flush > 1.0):
-                    self._flush()
-                    last_flush = time.monotonic()
-                if self.stop.is_set():
-                    for future, item in list(in_flight.items()):
-                        if future.cancel():
-                            self._leftovers.append(item.id)
-                            del in_flight[future]
+            counts = run_items(
+                ctx, self, batch=batch, lease_seconds=lease, worker=self.worker, workers=self.fetcher.workers,
+                pool=True, window=batch + max(self.fetcher.workers * 2, batch // 2), stop=self.stop.is_set,
+                stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
+                system_name="Statens vegvesen", on_stop=self._system_down,
+                wait_for_retries=self.rules.max_retry_wait_seconds, on_done=self._done,
+                on_thread_exit=self.fetcher.close if self.fetcher.source == "web" else None,
+                progress=self.progress, total_hint=self.total_hint)
         finally:
-            for future, item in in_flight.items():  # only after an unexpected error in this thread
-                if not future.cancel():
-                    try:
-                        self._handle(future.result())
-                    except Exception:  # noqa: BLE001
-                        self._leftovers.append(item.id)
-                else:
-                    self._leftovers.append(item.id)
-            self._flush()
-            try:
-                executor.submit(self.fetcher.close).result(timeout=60)
-            finally:
-                executor.shutdown(wait=True)
+            gc.unfreeze()
+            if self.fetcher.source != "web":
+                self.fetcher.close()
             self.stats.seconds = time.monotonic() - started
-        self._settle_stop()
-        return self.stats
+        s = self.stats
+        s.claimed, s.done, s.business = counts.claimed, counts.done, counts.business
+        s.retries_scheduled, s.failed, s.released = counts.system_retry, counts.escalated, counts.released
+        self._settle_stop([i.id for i in counts.given_back])
+        return s
 
-    def _next_retry_in(self) -> float | None:
-        """Seconds until the earliest retry falls due, if within max_retry_wait_seconds."""
-        now = datetime.now(UTC)
-        waiting = [i.not_before for i in self.ctx.store.items(self.ctx.process_id, status="new")]
-        if any(nb is None for nb in waiting):
-            return 0.0
-        due = [(nb if nb.tzinfo else nb.replace(tzinfo=UTC)) - now for nb in waiting]
-        soonest = min((d.total_seconds() for d in due), default=None)
-        if soonest is None or soonest > self.rules.max_retry_wait_seconds:
-            return None
-        return max(soonest, 0.0) + 0.05
-
-    def _handle(self, o: Outcome) -> None:
-        store, ctx, p = self.ctx.store, self.ctx, o.item.payload
-        try:
-            if o.kind == "found":
-                self._consecutive_system = 0
-                self.stats.cache_hits += o.cached
-                self.stats.requests += not o.cached
-                if not o.cached and self.stats.requests % 25 == 0:
-                    self.limiter.speed_up()
-                v = o.vehicle
-                if v.registration_status in DEREGISTERED_STATUSES:
-                    store.business_exception(o.item.id, oc.deregistered_case(ctx, p, v), worker=self.worker)
-                    self.stats.business[oc.DEREGISTERED] += 1
-                else:
-                    result = {"vehicle": v.to_dict(), "cached": o.cached, "source": self.fetcher.source,
-                              "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")}
-                    self._pending_done.append((o.item.id, result))
-                    if oc.is_overdue(v, self.today, self.rules.eu_control_grace_days):
-                        self._flags.append((o.item, v))
-            elif o.kind in ("not_found", "invalid"):
-                self._consecutive_system = 0
-                self.stats.requests += 1
-                if o.kind == "not_found":
-                    err: VehicleNotFound = o.error  # type: ignore[assignment]
-                    case = oc.not_found_case(ctx, p, err.form, err.detail)
-                    self.stats.business[oc.NOT_FOUND] += 1
-                else:
-                    case = oc.malformed_case(ctx, p, getattr(o.error, "message_no", str(o.error)))
-                    self.stats.business[oc.PLATE_MALFORMED] += 1
-                store.business_exception(o.item.id, case, worker=self.worker)
-            elif o.kind == "system":
-                self.stats.requests += 1
-                self._consecutive_system += 1
-                text = _error_text(o.error)
-                attachments = o.error.attachments() if hasattr(o.error, "attachments") else None
-                escalated = store.system_exception(o.item.id, text, ctx.backoff, worker=self.worker,
-                                                   evidence=oc.system_evidence(p, text), attachments=attachments)
-                if escalated is None:
-                    self.stats.retries_scheduled += 1
-                else:
-                    self.stats.failed += 1
-                self.log.warning("oppslag %s feilet: %s", p.get("value"), text)
-                limit = ctx.definition.retry.stop_after_consecutive_system_errors
-                if self._consecutive_system >= limit and not self.stop.is_set():
-                    self.stats.stopped, self.stats.error = "system_down", o.error
-                    self.stop.set()
-            elif o.kind == "quota":
-                err_q: QuotaExceeded = o.error  # type: ignore[assignment]
-                if self._quota is None or err_q.resume_at > self._quota.resume_at:
-                    self._quota = err_q
-                self.stats.stopped = self.stats.stopped or "quota"
-                self._leftovers.append(o.item.id)
-            elif o.kind == "listed":
-                case = (oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
-                        if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p))
-                store.business_exception(o.item.id, case, worker=self.worker)
-                self.stats.business[case.category] += 1
-            elif o.kind == "auth":
-                self.stats.stopped, self.stats.error = "auth", o.error
-                self._leftovers.append(o.item.id)
-            else:  # cancelled
-                self._leftovers.append(o.item.id)
-        except LeaseLost:
-            self.log.warning("mistet leiekontrakten på %s (tok for lang tid); en annen arbeider har den",
-                             o.item.reference)
-
-    def _flush(self) -> None:
-        store = self.ctx.store
-        if self._pending_done:
-            self.stats.done += store.complete_many(self._pending_done, worker=self.worker)
-            self._pending_done = []
-        for item, v in self._flags:
-            store.open_case(self.ctx.process_id, item.reference, oc.eu_overdue_case(self.ctx, item.payload, v),
-                            item_id=item.id)
-            self.stats.flagged[oc.EU_CONTROL_OVERDUE] += 1
-        self._flags = []
-        if self.progress and self.total_hint:
-            self.progress.update((self.stats.done + sum(self.stats.business.values())) / self.total_hint)
-
-    def _settle_stop(self) -> None:
+    def _settle_stop(self, leftovers: list[int]) -> None:
         """Give back what this loop still holds: deferred to the quota's reset, or released."""
         store, ctx = self.ctx.store, self.ctx
-        if self.stats.stopped is None and self._quota is not None:
-            self.stats.stopped = "quota"
         if self.stats.stopped == "quota" and self._quota is not None:
             q = self._quota
             self.stats.error = q
@@ -409,15 +309,14 @@ class LookupLoop:
             # Everything still waiting waits for the reset too: claim it (a claim is the only way to
             # hold items) and defer it with the rest, so no run before the reset spends a request on it.
             rest = store.claim(ctx.process_id, self.worker, limit=1_000_000, lease_seconds=600, run_id=ctx.run_id)
-            ids = self._leftovers + [i.id for i in rest]
+            ids = leftovers + [i.id for i in rest]
             reason = (f"Kvoten hos Statens vegvesen er brukt opp (HTTP {q.status}); venter til "
                       f"{q.resume_at.astimezone():%d.%m.%Y kl. %H:%M}")
             self.stats.deferred = store.defer(ids, q.resume_at, reason=reason, worker=self.worker)
-        elif self._leftovers:
+        elif leftovers:
             reason = {"auth": "API-nøkkelen ble avvist", "system_down": "Statens vegvesen svarer ikke"}.get(
                 self.stats.stopped or "", "kjøringen stoppet")
-            self.stats.released = store.release(self._leftovers, reason=reason, worker=self.worker)
-        self._leftovers = []
+            self.stats.released += store.release(leftovers, reason=reason, worker=self.worker)
 
 
 def make_fetcher(ctx: RunContext, source: str, cache: LookupCache, *, client: VegvesenClient | None = None) -> tuple[Fetcher, RateLimiter]:
@@ -438,4 +337,4 @@ def make_fetcher(ctx: RunContext, source: str, cache: LookupCache, *, client: Ve
     return ApiFetcher(client, cache, max_age, workers), limiter
 
 
-__all__ = ["ApiFetcher", "WebFetcher", "LookupLoop", "LoopStats", "Outcome", "make_fetcher", "VegvesenError"]
+__all__ = ["ApiFetcher", "WebFetcher", "LookupLoop", "LoopStats", "make_fetcher", "VegvesenError"]

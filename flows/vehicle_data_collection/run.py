@@ -18,7 +18,7 @@ def run_summary(ctx: RunContext, p, step) -> RunSummary:
     stats = step("oppslag", lambda: look_up(ctx, prepared, progress=Progress("Oppslag i kjøretøyregisteret")),
                  retry=False)  # retries per vehicle itself
     get_logger("rpa.vehicles").info("Oppslag: %d kjøretøy, %d funnet, %d avvik, %d til nytt forsøk, %d oppslag",
-                                    stats.claimed, stats.done, sum(stats.business.values()), stats.retries_scheduled,
+                                    stats.claimed, stats.done, stats.business, stats.retries_scheduled,
                                     stats.requests)
     odometer = step("kilometerstand", read_odometers, ctx, prepared) if stats.stopped is None else None
     result = step("rapport", lambda: conclude(ctx, prepared, stats, odometer, close_run=False))

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from config.catalogue import DefinitionError, load_catalogue
-from config.catalogue_page import describe_cron, render_catalogue
+from config.catalogue_page import render_catalogue
 from config.settings import DEFAULT_PROCESSES_DIR, get_settings
 from rpa.cli import app
 
@@ -120,7 +120,7 @@ def test_page_has_an_overview_row_per_process(page):
     assert page.startswith("# Process catalogue\n")
     assert ("| [Automatisk utligning av sykepengerefusjon fra NAV](#nav-refund-offsetting) | "
             "`nav-refund-offsetting` | Leder lønn og refusjon (Lønnsseksjonen) | "
-            "At 07:00 on day 3 of every month (Europe/Oslo) | 6 |") in page
+            "kl. 07:00 den 3. hver måned (Europe/Oslo) | 6 |") in page
 
 
 def test_page_describes_a_process_for_its_owner(page):
@@ -130,7 +130,7 @@ def test_page_describes_a_process_for_its_owner(page):
         "**Id** `nav-refund-offsetting` · **Version** 1 · **Tags** nav, refusjon, hr",
         "Match each line of NAV's settlement report (K27 oppgjørsrapport)",  # purpose
         "- Leder lønn og refusjon, Lønnsseksjonen (refusjon@kommune.example)",
-        "- At 07:00 on day 3 of every month (Europe/Oslo)",
+        "- kl. 07:00 den 3. hver måned (Europe/Oslo)",
         "- Cron `0 7 3 * *` in time zone Europe/Oslo",
         "| `nav` | NAV oppgjørsrapport-API og Altinn-innboks | api, portal |",
         "Main input fetched from **api** (supported: api, portal, folder).",
@@ -143,7 +143,7 @@ def test_page_describes_a_process_for_its_owner(page):
         "| Code | Meaning | Who resolves | SLA | Kind | Reviewer actions |",
         "| `GRADE` | Gradert sykmelding eller søknad: NAV har betalt en annen grad enn kravet | "
         "HR (lønn og personal) | 120 h (5 days) | business: a person decides; never retried | "
-        "Godkjenn NAVs beløp, Avskriv, Behandlet manuelt, Avvis |",
+        "Godkjenn NAVs beløp og utlign, Avskriv differansen, Behandlet manuelt, Avvis (ingen handling) |",
         "| `SYSTEM_ERROR` | Teknisk feil etter alle forsøk: driftsansvarlig følger opp | Operators (drift) | 24 h | "
         "system: retried, then escalated to operators |",
         "- Up to 4 attempts per item; the first retry after 30 s, each further wait ×2, at most 30 min.",
@@ -160,24 +160,41 @@ def test_page_describes_a_process_for_its_owner(page):
         assert text in nav, text
     vehicles = section(page, "vehicle-data-collection")
     assert "| `vegvesen` | 20 | 8 | 50 000 |" in vehicles
-    assert "- At 06:00 on day 1 of the month, in January, May and September (Europe/Oslo)" in vehicles
+    assert "- kl. 06:00 den 1. i januar, mai og september (Europe/Oslo)" in vehicles
     assert "- Classification: internal: no personal data, internal use only" in vehicles
     assert "Personal data handled" not in vehicles
 
 
 @pytest.mark.parametrize(("cron", "words"), [
-    ("0 7 3 * *", "At 07:00 on day 3 of every month"),
-    ("*/30 7-17 * * 1-5", "Every 30 minutes from 07:00 to 17:59, Monday to Friday"),
-    ("0 6 1 1,5,9 *", "At 06:00 on day 1 of the month, in January, May and September"),
-    ("*/15 * * * *", "Every 15 minutes, every day"),
-    ("30 22 * * 0", "At 22:30, Sunday"),
-    ("0 8,14 * * mon,thu", "At 08:00, 14:00, Monday and Thursday"),
-    ("0 5 * jan-mar,oct 1-5", "At 05:00, Monday to Friday, in January to March and October"),
-    ("0 7-17 * * *", "Every hour at minute 0 from 07:00 to 17:00, every day"),
-    ("0 6 1,15 * *", "At 06:00 on days 1,15 of every month"),
+    ("0 7 3 * *", "kl. 07:00 den 3. hver måned"),
+    ("*/30 7-17 * * 1-5", "hver halvtime kl. 07–17 mandag–fredag"),
+    ("0 6 1 1,5,9 *", "kl. 06:00 den 1. i januar, mai og september"),
+    ("*/15 * * * *", "hvert kvarter hele døgnet"),
+    ("30 22 * * 0", "kl. 22:30 hver søndag"),
+    ("0 8,14 * * mon,thu", "kl. 08:00 og 14:00 hver mandag og torsdag"),
+    ("0 5 * jan-mar,oct 1-5", "kl. 05:00 mandag–fredag i januar–mars og oktober"),
+    ("0 7-17 * * *", "hver hele time kl. 07–17"),
+    ("0 6 1,15 * *", "kl. 06:00 den 1. og 15. hver måned"),
+    ("5 4 3 2 1", "cron 5 4 3 2 1"),  # day of month OR weekday: no sentence rather than a wrong one
 ])
-def test_schedule_in_words(cron, words):
-    assert describe_cron(cron) == words
+def test_schedule_in_words_one_wording_for_the_page_and_the_prefect_label(cron, words):
+    from config.schedule_text import schedule_words
+
+    assert schedule_words(cron) == words
+    definition = load_catalogue(DEFAULT_PROCESSES_DIR)[NAV]
+    page = render_catalogue([definition.model_copy(update={"schedule": definition.schedule.model_copy(
+        update={"cron": cron}), "id": NAV})])
+    assert f"- {words} ({definition.schedule.timezone})" in page
+
+
+def test_reviewer_actions_on_the_page_are_the_declared_labels():
+    """The page names each category's actions as the review app does: from the declarations."""
+    from flows.nav_refund_offsetting.actions import ACTIONS
+    from workqueue.actions import KIT_ACTIONS
+
+    page = render_catalogue([load_catalogue(DEFAULT_PROCESSES_DIR)[NAV]])
+    for spec in (ACTIONS["approve_nav_amount"], ACTIONS["write_off"], KIT_ACTIONS["retry"]):
+        assert spec.label in page
 
 
 def test_page_escapes_table_cells_and_handles_an_empty_catalogue():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -25,6 +26,7 @@ from config.catalogue import load_catalogue
 from workqueue.models import ProcessRun
 
 NOW = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(process_id, started, cases, automated, exceptions=None, status="completed"):
@@ -34,13 +36,15 @@ def _run(process_id, started, cases, automated, exceptions=None, status="complet
 
 
 def _md_row(md: str, month: str) -> dict[str, str]:
-    """The trend table's row for `month`, by column (processes of the history; others had no runs)."""
+    """The trend table's row for `month`, by process id (the columns are the processes' Norwegian
+    names; processes of the history only, the others had no runs)."""
     lines = md.splitlines()
     header = next(line for line in lines if line.startswith("| Måned |"))
     row = next(line for line in lines if line.startswith(f"| {month} |"))
     cells = dict(zip([c.strip() for c in header.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")],
                      strict=True))
-    return {k: v for k, v in cells.items() if k in ("Sum", *{r.process_id for r in HISTORY})}
+    ids = {d.name: d.id for d in load_catalogue(ROOT / "config" / "processes").values()}
+    return {ids.get(k, k): v for k, v in cells.items() if ids.get(k, k) in ("Sum", *{r.process_id for r in HISTORY})}
 
 
 HISTORY = [
@@ -163,8 +167,15 @@ def test_excel_shows_the_figures_with_charts(seeded):
 
     md = result.markdown
     assert "| **Sum** | | | | | **323,0** | **43,1** | |" in md
-    assert _md_row(md, "september 2026") == {"invoice-attachment-upload": "0,0", "nav-refund-offsetting": "90,0",
+    # Invoices had no run in September: "–" with the note, not 0,0 (a gap, not a month of no benefit).
+    assert _md_row(md, "september 2026") == {"invoice-attachment-upload": "–", "nav-refund-offsetting": "90,0",
                                              "vehicle-data-collection": "30,0", "Sum": "120,0"}
+    assert "Automatisk utligning av sykepengerefusjon fra NAV" in md.split("## Timer spart per måned")[1]
+    assert "Tom celle (–): ingen kjøringer i måneden" in md
+    trend_rows = {r["Måned"]: r for r in _table(wb["Trend"])}
+    invoices = next(d.name for d in load_catalogue(ROOT / "config" / "processes").values()
+                    if d.id == "invoice-attachment-upload")
+    assert trend_rows["september 2026"][invoices] is None and trend_rows["august 2026"][invoices] == 23.0
 
 
 def test_process_without_runs_in_the_last_month_opens_one_case(seeded):
@@ -232,3 +243,21 @@ def test_flow_publishes_the_report_for_the_operator(seeded, prefect_harness):
             flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))}
     assert _md_row(arts["benefits-report-gevinster"].data, "september 2026")["Sum"] == "120,0"
     assert "Gevinstrapport for robotiserte prosesser" in arts["benefits-report-summary"].data
+
+
+def test_rpa_benefits_is_the_generated_command_and_the_flow_takes_the_deployments_months(seeded):
+    """`rpa benefits`, `rpa run benefits-report` and the flow come from one declaration: the same
+    output and exit codes; the flow's `months` is a whole number (the deployment passes 12)."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    from flows.benefits_report.flow import benefits_report
+    from rpa.ops_cli import app
+
+    done = CliRunner().invoke(app, ["benefits", "--months", "3", "--until", "2026-10"])
+    assert done.exit_code == 0, done.output
+    assert "Timer spart: 323.0" in done.output and "## Timer spart per måned" in done.output
+    refused = CliRunner().invoke(app, ["benefits", "--until", "okt"])
+    assert refused.exit_code == 2
+    assert inspect.signature(benefits_report.fn).parameters["months"].annotation == int | None

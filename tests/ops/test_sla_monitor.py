@@ -200,3 +200,20 @@ def test_failed_and_late_runs_in_prefect_are_alerted(alerting, prefect_harness):
     sla_monitor()
     keys = [m["X-RPA-Alert-Key"] for m in smtp.messages]
     assert keys.count(f"run:{failed.id}:FAILED") == 1 and keys.count(f"run:{late.id}:LATE") == 1
+
+
+def test_rpa_alerts_dry_run_is_the_generated_command(alerting):
+    """`rpa alerts --dry-run` and `rpa run sla-monitor --dry-run` are the declaration's command:
+    `dry_run` is a flag, and nothing is sent."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    from flows.sla_monitor.flow import sla_monitor
+    from rpa.ops_cli import app
+
+    settings, store, smtp, hook = alerting
+    result = CliRunner().invoke(app, ["alerts", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert store.runs("sla-monitor")[-1].summary["dry_run"] is True
+    assert inspect.signature(sla_monitor.fn).parameters["dry_run"].default is False

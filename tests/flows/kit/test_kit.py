@@ -93,6 +93,51 @@ def test_the_item_loop_turns_outcomes_into_done_cases_and_retries(wq, tmp_path):
     assert "4 saker, 1 automatisk (25,0%); 1 avvik; 1 nye saker i avvikskøen" in state_message(summary)
 
 
+def test_the_item_loop_with_worker_threads_records_every_outcome_once(wq, tmp_path):
+    """workers=N: handlers run in threads, the calling thread records; completions in batches,
+    each batch handed to on_done after it is stored; every thread's exit hook runs."""
+    import threading
+
+    ctx = open_run(INVOICE, store=wq, out_dir=tmp_path)
+    wq.add_many(INVOICE, [NewItem(f"doc-{n}") for n in range(40)])
+    threads, exits, stored = set(), [], []
+
+    def handler(ctx, item):
+        threads.add(threading.current_thread().name)
+        n = int(item.reference.split("-")[1])
+        if n % 10 == 3:
+            return BusinessCase(ctx.new_case("VOUCHER_NOT_FOUND", "Fant ikke bilaget"))
+        return Done({"n": n})
+
+    counts = run_items(ctx, handler, workers=4, batch=8, on_done=stored.extend,
+                       on_thread_exit=lambda: exits.append(threading.current_thread().name))
+    assert (counts.handled, counts.done, counts.business) == (40, 36, 4)
+    assert sorted(i.reference for i, _ in stored) == sorted(f"doc-{n}" for n in range(40) if n % 10 != 3)
+    assert len(exits) == 4 and threading.current_thread().name not in threads
+    assert set(_statuses(wq, INVOICE).values()) == {ItemStatus.done, ItemStatus.business_exception}
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_the_item_loop_stops_when_the_system_looks_down_and_gives_back_the_rest(wq, tmp_path, workers):
+    ctx = open_run(INVOICE, store=wq, out_dir=tmp_path)
+    wq.add_many(INVOICE, [NewItem(f"doc-{n:02d}") for n in range(30)])
+    counts = run_items(ctx, lambda ctx, item: SystemFailure("503"), workers=workers, batch=10, stop_after=3,
+                       system_name="økonomisystemet")
+    # (with threads, items already under way when it stopped still count in the row)
+    assert counts.stopped.endswith("systemfeil på rad: økonomisystemet ser ut til å være nede; kjøringen stopper")
+    assert counts.system_retry == counts.handled < 30
+    statuses = _statuses(wq, INVOICE)
+    assert ItemStatus.in_progress not in statuses.values()  # nothing left held: the rest waits, claimable
+    assert sum(s == ItemStatus.new for s in statuses.values()) == 30
+
+
+def test_a_refused_login_stops_the_loop_at_once(wq, tmp_path):
+    ctx = open_run(INVOICE, store=wq, out_dir=tmp_path)
+    wq.add_many(INVOICE, [NewItem(f"doc-{n}") for n in range(5)])
+    counts = run_items(ctx, lambda ctx, item: SystemFailure("Innlogging avvist", stop=True))
+    assert counts.stopped == "Innlogging avvist" and counts.handled == 1
+
+
 def test_run_scope_statuses(wq, tmp_path):
     with run_scope(INVOICE, store=wq, out_dir=tmp_path / "a") as ctx:
         pass
