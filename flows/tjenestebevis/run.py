@@ -49,7 +49,8 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
         if earlier and item.id not in forced:  # the same request again: the letter already sent stands
             outcomes[item.reference] = {"utfall": "SAMME_BESTILLING", "fnr": p["fnr"], "fil": earlier[0]["ref"]}
             return Done({"duplicate_of": earlier[0]["ref"], "letter": None})
-        path = tb.issue(p, item.reference, mine, rules, as_of, ctx.out_dir)
+        path = tb.issue(p, item.reference, mine, ctx.settings.municipality, ctx.definition.owner.org_unit, as_of,
+                        ctx.out_dir)
         issued.setdefault(p["fnr"], []).append({**p, "ref": item.reference})
         outcomes[item.reference] = {"utfall": "UTSTEDT", "fnr": p["fnr"], "fil": path.name}
         return Done({"letter": path.name})

@@ -4,7 +4,7 @@
 The file type comes from the magic bytes at offset 0 (a program with `%PDF-` further in is a
 program); zip-based files are checked for their structure and for decompression bombs; names
 with control or bidi characters are refused; identical bytes under two names are two work
-items with a case each; `utfall.csv` holds no live formula and no fnr in clear."""
+items with a case each (refused) or an upload and an "already attached" receipt (same voucher); `utfall.csv` holds no live formula and no fnr in clear."""
 
 from __future__ import annotations
 
@@ -164,6 +164,58 @@ def test_each_hostile_file_gets_its_own_outcome_and_reason(ran, finance, name, d
 def test_identical_bytes_under_two_names_are_two_items_and_two_cases(ran, finance):
     a, b = _row(ran, "kopi-a.pdf"), _row(ran, "kopi-b.pdf")
     assert a["sha256"] == b["sha256"] and a["reference"] != b["reference"]
+
+
+def test_two_files_with_the_same_bytes_for_one_voucher_upload_once_and_each_receipt_says_what_is_there(
+        finance, tmp_path):
+    """Issue #13: two different files, identical bytes, the same voucher. They used to share one
+    work item (and so one case and one decision): the receipt of one said "Lastet opp" while the
+    finance system held the other's name. Now each file is its own item; the second waits while
+    the first is in the run (no double upload), then is settled "already attached" with a
+    receipt naming the attachment the finance system holds."""
+    closed = finance.sandbox.closed_periods()
+    voucher = next(v["voucherNumber"] for v in finance.sandbox.vouchers()
+                   if v["status"] == "open" and v["period"] not in closed and not finance.sandbox.attachments(v["voucherNumber"]))
+    data = _pdf("to filer, samme innhold")
+    inbox = tmp_path / "innboks"
+    inbox.mkdir()
+    first_name, second_name = f"{voucher}_a.pdf", f"{voucher}_b.pdf"
+    (inbox / first_name).write_bytes(data)
+    (inbox / second_name).write_bytes(data)
+
+    one = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
+    assert one.exit_code == 0, one.output
+    rows = {r["source_file"]: r for r in csv.DictReader(io.StringIO(
+        Path(json.loads(one.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
+    assert rows[first_name]["outcome"] == "uploaded" and second_name not in rows
+    assert sorted(p.name for p in inbox.iterdir()) == [second_name], "the second file waits in the folder"
+
+    two = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
+    assert two.exit_code == 0, two.output
+    rows2 = {r["source_file"]: r for r in csv.DictReader(io.StringIO(
+        Path(json.loads(two.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
+    assert rows2[second_name]["outcome"] == "already_attached", rows2
+    assert rows2[second_name]["reference"] != rows[first_name]["reference"], "two files, two items"
+    assert list(inbox.iterdir()) == []
+
+    held = [a for a in finance.sandbox.attachments(voucher) if a["sha256"] == sha_bytes(data)]
+    assert [a["fileName"] for a in held] == [first_name], "uploaded once, under the first file's name"
+    receipts = {p.name: p.read_text(encoding="utf-8") for p in finance.archive.rglob("*.kvittering.txt")}
+    second = next(t for n, t in receipts.items() if n.startswith(second_name))
+    assert "Lå allerede på bilaget" in second and f"Navn der:   {first_name}" in second, second
+    assert "Lastet opp:" not in second
+    store = finance.store()
+    try:
+        assert not [c for c in store.cases(PROCESS) if (c.evidence or {}).get("data", {}).get("source")
+                    in (first_name, second_name)], "nothing for a person to decide"
+    finally:
+        store.close()
+
+
+def sha_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_no_cell_of_utfall_csv_is_a_live_formula_and_no_fnr_in_clear(ran):
