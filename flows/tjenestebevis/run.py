@@ -57,7 +57,9 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
 
     counts = step("tjenestebevis", run_items, ctx, handle, retry=False)
     issued_now = sum(o["utfall"] == "UTSTEDT" for o in outcomes.values())
-    summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=issued_now,
+    # Automated: answered without a person (a letter, or the same request again: the letter sent stands).
+    automated = sum(o["utfall"] in ("UTSTEDT", "SAMME_BESTILLING") for o in outcomes.values())
+    summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=automated,
                          exceptions=dict(counts.categories),
                          figures={"requests": len(requests), "issued": issued_now, **applied.summary()})
     summary.outputs["tjenestebevis"] = str(tb.write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes, ctx.definition))
