@@ -9,8 +9,8 @@ Sources, in this order for each file:
 otherwise the file has no target (FILE_WITHOUT_MANIFEST_ROW).
 
 Nothing is moved or sent here; validation problems are recorded on the documents, and the flow
-turns every document into a work item. A file whose bytes go to the same voucher as another
-file's in this run waits for the next run (defer_same_content).
+turns every document into a work item: one per (file, target), so two files with the same bytes
+never share an item, a case or a decision (model.Document.compute_reference).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from connectors.identifiers import valid_orgnr
 from flows.invoice_attachment_upload.manifest import ManifestError, ManifestRow, read_manifest
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile, Target
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.texts import logger
 from flows.invoice_attachment_upload.validation import (
     safe_display_name,
     unsafe_name_reason,
@@ -164,35 +163,7 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
         else:
             source.documents = [_convention_document(name, path, data, sha, rules)]
         result.files.append(source)
-    defer_same_content(result, workspace)
     return result
-
-
-def defer_same_content(result: Intake, workspace: Workspace) -> list[str]:
-    """Two drop-folder files with the same bytes for the same voucher are two work items (each
-    its own case, decision and receipt), but only one of them may be in a run: two items in
-    parallel would upload the content twice. The later file by name waits in the folder (its
-    manifest rows kept as a plan); next run it finds the content on the voucher and is settled
-    "already attached" with a receipt naming the attachment there, or gets its own case."""
-    claimed: dict[tuple[str, str], str] = {}
-    kept, waiting = [], []
-    for source in result.files:
-        keys = {(d.sha256, d.target.key) for d in source.documents
-                if d.problem is None and d.target.known and d.sha256}
-        first = next((claimed[k] for k in sorted(keys) if claimed.get(k, source.name) != source.name), None)
-        if first is None:
-            claimed.update({k: source.name for k in keys})
-            kept.append(source)
-            continue
-        waiting.append(source.name)
-        if any(d.origin == "manifest" for d in source.documents):
-            workspace.write_plan(source.sha256, source.name, [d.payload() for d in source.documents])
-        logger(__name__).info("%s venter til neste kjøring: samme innhold til samme bilag som %s, som "
-                              "behandles nå (innholdet lastes ikke opp to ganger).",
-                              safe_display_name(source.name), safe_display_name(first))
-    result.files = kept
-    result.skipped += waiting
-    return waiting
 
 
 def _arrived(path: Path) -> float:

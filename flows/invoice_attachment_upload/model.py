@@ -107,10 +107,15 @@ class Document:
                                                f"{_file_key(self.source)}")
         # A document to upload: one item per (content, target, drop-folder file), so two files
         # with the same bytes never share an item, a case or a decision; each gets its own
-        # receipt. Intake keeps the second such file out of a run while the first is in it
-        # (intake.defer_same_content), so the voucher still gets the content once: the second
-        # file is settled "already attached" next run, its receipt naming the attachment there.
+        # receipt. The worker pool handles two such items one after the other (content_key), so
+        # the second finds the first's attachment and is "already attached", its receipt naming
+        # the attachment there.
         return make_reference(self.sha256, f"{self.target.key}{_file_key(self.container or self.source)}")
+
+    @property
+    def content_key(self) -> str:
+        """The upload itself: this content to this target, whichever file brought it."""
+        return f"{self.sha256 or ''}:{self.target.key}"
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -217,6 +217,15 @@ class ItemHandler:
         self.rules = rules
         self.workspace = workspace
         self.door_name = door_name
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def content_lock(self, item: WorkItem) -> threading.Lock:
+        """Two files with the same bytes for the same target are two items: handled one after the
+        other, so the second sees the first's attachment (already attached, never uploaded twice)."""
+        key = Document.from_payload(item.payload).content_key
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def _done(self, item: WorkItem, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
               journal: dict[str, Any] | None = None) -> ItemOutcome:
@@ -326,7 +335,8 @@ class ItemHandler:
         """handle(), with every failure turned into an outcome (never raises)."""
         try:
             session.begin_item()
-            outcome = self.handle(item, session)
+            with self.content_lock(item):
+                outcome = self.handle(item, session)
             session.end_item()
             return outcome
         except FinanceAuthError as exc:

@@ -4,7 +4,7 @@
 The file type comes from the magic bytes at offset 0 (a program with `%PDF-` further in is a
 program); zip-based files are checked for their structure and for decompression bombs; names
 with control or bidi characters are refused; identical bytes under two names are two work
-items with a case each (refused) or an upload and an "already attached" receipt (same voucher); `utfall.csv` holds no live formula and no fnr in clear."""
+items with a case each (refused), or one upload and one "already attached" (same voucher); `utfall.csv` holds no live formula and no fnr in clear."""
 
 from __future__ import annotations
 
@@ -169,45 +169,42 @@ def test_identical_bytes_under_two_names_are_two_items_and_two_cases(ran, financ
 def test_two_files_with_the_same_bytes_for_one_voucher_upload_once_and_each_receipt_says_what_is_there(
         finance, tmp_path):
     """Issue #13: two different files, identical bytes, the same voucher. They used to share one
-    work item (and so one case and one decision): the receipt of one said "Lastet opp" while the
-    finance system held the other's name. Now each file is its own item; the second waits while
-    the first is in the run (no double upload), then is settled "already attached" with a
-    receipt naming the attachment the finance system holds."""
+    work item (and so one case and one decision: the decision for one archived the other with a
+    receipt saying "Lastet opp" while the finance system held the other's name). Now each file
+    is its own item; the two are handled one after the other, so the content is uploaded once
+    and the other file is "already attached", its receipt naming the attachment there."""
     closed = finance.sandbox.closed_periods()
     voucher = next(v["voucherNumber"] for v in finance.sandbox.vouchers()
-                   if v["status"] == "open" and v["period"] not in closed and not finance.sandbox.attachments(v["voucherNumber"]))
+                   if v["status"] == "open" and v["period"] not in closed and not
+                   finance.sandbox.attachments(v["voucherNumber"]))
     data = _pdf("to filer, samme innhold")
     inbox = tmp_path / "innboks"
     inbox.mkdir()
-    first_name, second_name = f"{voucher}_a.pdf", f"{voucher}_b.pdf"
-    (inbox / first_name).write_bytes(data)
-    (inbox / second_name).write_bytes(data)
+    names = [f"{voucher}_a.pdf", f"{voucher}_b.pdf"]
+    for name in names:
+        (inbox / name).write_bytes(data)
 
-    one = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
-    assert one.exit_code == 0, one.output
+    seen = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
+    assert seen.exit_code == 0, seen.output
     rows = {r["source_file"]: r for r in csv.DictReader(io.StringIO(
-        Path(json.loads(one.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
-    assert rows[first_name]["outcome"] == "uploaded" and second_name not in rows
-    assert sorted(p.name for p in inbox.iterdir()) == [second_name], "the second file waits in the folder"
-
-    two = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
-    assert two.exit_code == 0, two.output
-    rows2 = {r["source_file"]: r for r in csv.DictReader(io.StringIO(
-        Path(json.loads(two.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
-    assert rows2[second_name]["outcome"] == "already_attached", rows2
-    assert rows2[second_name]["reference"] != rows[first_name]["reference"], "two files, two items"
+        Path(json.loads(seen.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
+    assert sorted(rows[n]["outcome"] for n in names) == ["already_attached", "uploaded"], rows
+    assert rows[names[0]]["reference"] != rows[names[1]]["reference"], "two files, two items"
     assert list(inbox.iterdir()) == []
+    [uploaded] = [n for n in names if rows[n]["outcome"] == "uploaded"]
+    [other] = [n for n in names if n != uploaded]
 
     held = [a for a in finance.sandbox.attachments(voucher) if a["sha256"] == sha_bytes(data)]
-    assert [a["fileName"] for a in held] == [first_name], "uploaded once, under the first file's name"
+    assert [a["fileName"] for a in held] == [uploaded], "uploaded once, under the name its receipt says"
     receipts = {p.name: p.read_text(encoding="utf-8") for p in finance.archive.rglob("*.kvittering.txt")}
-    second = next(t for n, t in receipts.items() if n.startswith(second_name))
-    assert "Lå allerede på bilaget" in second and f"Navn der:   {first_name}" in second, second
-    assert "Lastet opp:" not in second
+    theirs = next(t for n, t in receipts.items() if n.startswith(uploaded))
+    mine = next(t for n, t in receipts.items() if n.startswith(other))
+    assert "Lastet opp:" in theirs and f"Navn der:   {uploaded}" in theirs, theirs
+    assert "Lå allerede på bilaget" in mine and f"Navn der:   {uploaded}" in mine and "Lastet opp:" not in mine, mine
     store = finance.store()
     try:
         assert not [c for c in store.cases(PROCESS) if (c.evidence or {}).get("data", {}).get("source")
-                    in (first_name, second_name)], "nothing for a person to decide"
+                    in names], "nothing for a person to decide"
     finally:
         store.close()
 
