@@ -296,6 +296,14 @@ class AlertSettings(BaseModel):
         None, description="Operators' address, copied on alerts about failed, late or missed runs.")
 
 
+class MunicipalitySettings(BaseModel):
+    """Who this installation works for: the same for every process (a letter's letterhead and its
+    place line). What a unit issues is the process's own (its definition's owner.org_unit)."""
+
+    name: str = Field("Oslo kommune", min_length=2, description="The municipality's name, as letters write it.")
+    place: str = Field("Oslo", min_length=2, description="Place written before the date in letters.")
+
+
 class Settings(BaseSettings):
     """The root: one group per external system and concern."""
 
@@ -319,6 +327,8 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings, description="Exception-queue web app.")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings, description="Local stand-in systems.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="SLA and failure alerts.")
+    municipality: MunicipalitySettings = Field(default_factory=MunicipalitySettings,
+                                               description="The municipality this installation works for.")
     log_level: str = Field("INFO", description="Log level of the runner.")
 
     @property

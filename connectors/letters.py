@@ -9,18 +9,23 @@ font parsing and subsetting per letter, measured here.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-__all__ = ["Letter", "write_letter"]
+__all__ = ["ELECTRONICALLY_APPROVED", "Letter", "letter_file", "write_letter"]
+
+ELECTRONICALLY_APPROVED = "Dokumentet er elektronisk godkjent og har derfor ingen signatur."
 
 _LATIN1_STAND_INS = str.maketrans({"–": "-", "—": "-", "’": "'", "“": '"', "”": '"', "…": "..."})
 
 
 @dataclass
 class Letter:
-    """One letter: a letterhead, a title, paragraphs, an optional table, place/date and signature."""
+    """One letter: a letterhead, a title, paragraphs, an optional table, place/date and signature
+    (`approved_electronically`: the approval line, the unit and the municipality instead of a
+    handwritten signature)."""
 
-    sender: str                                  # the municipality
+    sender: str                                  # the municipality (settings.municipality.name)
     unit: str                                    # the issuing unit
     title: str
     paragraphs: list[str] = field(default_factory=list)
@@ -28,8 +33,16 @@ class Letter:
     table_rows: list[list[str]] = field(default_factory=list)
     table_widths: list[float] = field(default_factory=list)  # share of the text width per column
     closing: list[str] = field(default_factory=list)         # paragraphs after the table
-    place_date: str = ""
+    place: str = ""                              # settings.municipality.place
+    dated: date | None = None
     signature: list[str] = field(default_factory=list)
+    approved_electronically: bool = False
+
+
+def letter_file(folder: Path, kind: str, reference: str) -> Path:
+    """<folder>/<kind>-<reference>.pdf, the reference (an id from someone's export) made a safe name."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in reference)[:80]
+    return folder / f"{kind}-{safe}.pdf"
 
 
 def write_letter(letter: Letter, path: Path) -> Path:
@@ -65,12 +78,14 @@ def write_letter(letter: Letter, path: Path) -> Path:
         pdf.ln(4)
         pdf.set_font(font, "", 11)
     _paragraphs(pdf, letter.closing)
-    if letter.place_date:
+    if letter.place or letter.dated:
         pdf.ln(4)
-        pdf.cell(0, 6, text(letter.place_date), new_x="LMARGIN", new_y="NEXT")
-    if letter.signature:
+        place_date = ", ".join(x for x in (letter.place, letter.dated and f"{letter.dated:%d.%m.%Y}") if x)
+        pdf.cell(0, 6, text(place_date), new_x="LMARGIN", new_y="NEXT")
+    signature = letter.signature or ([ELECTRONICALLY_APPROVED, f"{letter.unit}, {letter.sender}"] if letter.approved_electronically else [])
+    if signature:
         pdf.ln(6)
-        for line in letter.signature:
+        for line in signature:
             pdf.cell(0, 6, text(line), new_x="LMARGIN", new_y="NEXT")
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))

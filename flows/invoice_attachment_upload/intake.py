@@ -9,7 +9,8 @@ Sources, in this order for each file:
 otherwise the file has no target (FILE_WITHOUT_MANIFEST_ROW).
 
 Nothing is moved or sent here; validation problems are recorded on the documents, and the flow
-turns every document into a work item.
+turns every document into a work item: one per (file, target), so two files with the same bytes
+never share an item, a case or a decision (model.Document.compute_reference).
 """
 
 from __future__ import annotations

@@ -59,6 +59,11 @@ def make_reference(sha256: str, target_key: str) -> str:
     return ref
 
 
+def _file_key(name: str) -> str:
+    """A short, stable identity of a drop-folder file name (compared as a Windows share does)."""
+    return "|f" + hashlib.sha256(unicodedata.normalize("NFC", name).casefold().encode()).hexdigest()[:12]
+
+
 @dataclass
 class Document:
     """One document to attach (a file, or an attachment embedded in an EHF invoice), or a manifest
@@ -98,12 +103,19 @@ class Document:
             # identical bytes under two names are two items, each with its own reason, decision
             # and receipt. (These depend on the name too: the same bytes delivered again with a
             # good name or a manifest row are a new case, not this one.)
-            file_key = "|f" + hashlib.sha256(unicodedata.normalize("NFC", self.source).casefold()
-                                             .encode()).hexdigest()[:12]
-            return make_reference(self.sha256, f"!{self.problem['category'] if self.problem else '-'}{file_key}")
-        # A document to upload: the upload is one act per (content, voucher), so identical bytes
-        # for the same target are one item (the second file is settled as already attached).
-        return make_reference(self.sha256, self.target.key)
+            return make_reference(self.sha256, f"!{self.problem['category'] if self.problem else '-'}"
+                                               f"{_file_key(self.source)}")
+        # A document to upload: one item per (content, target, drop-folder file), so two files
+        # with the same bytes never share an item, a case or a decision; each gets its own
+        # receipt. The worker pool handles two such items one after the other (content_key), so
+        # the second finds the first's attachment and is "already attached", its receipt naming
+        # the attachment there.
+        return make_reference(self.sha256, f"{self.target.key}{_file_key(self.container or self.source)}")
+
+    @property
+    def content_key(self) -> str:
+        """The upload itself: this content to this target, whichever file brought it."""
+        return f"{self.sha256 or ''}:{self.target.key}"
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -199,6 +199,15 @@ class ItemHandler:
         self.rules = rules
         self.workspace = workspace
         self.door_name = door_name
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def content_lock(self, item: WorkItem) -> threading.Lock:
+        """Two files with the same bytes for the same target are two items: handled one after the
+        other, so the second sees the first's attachment (already attached, never uploaded twice)."""
+        key = Document.from_payload(item.payload).content_key
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def _done(self, item: WorkItem, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
               journal: dict[str, Any] | None = None) -> Done:
@@ -207,7 +216,8 @@ class ItemHandler:
             "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
             "size": doc.size, "voucher_number": voucher.voucher_number, "supplier_name": voucher.supplier_name,
             "supplier_org_no": voucher.supplier_org_no, "invoice_number": voucher.invoice_number,
-            "attachment_id": attachment.id, "attachment_uploaded_at": attachment.uploaded_at,
+            "attachment_id": attachment.id, "attachment_file_name": attachment.file_name,
+            "attachment_uploaded_at": attachment.uploaded_at,
             "attachment_uploaded_by": attachment.uploaded_by, "document_type": doc.document_type,
             "comment": doc.comment,
             "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door_name),
@@ -303,7 +313,8 @@ class ItemHandler:
         """handle(), with every failure turned into an outcome (never raises)."""
         try:
             session.begin_item()
-            outcome = self.handle(item, session)
+            with self.content_lock(item):
+                outcome = self.handle(item, session)
             session.end_item()
             return outcome
         except FinanceAuthError as exc:

@@ -84,7 +84,8 @@ def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dic
             if arrived > done_at.timestamp():
                 outcome = "already_attached"  # delivered again after it was settled
         base.update({k: result.get(k) for k in ("voucher_number", "supplier_name", "invoice_number",
-                                                "attachment_id", "run_id", "door", "at", "document_type",
+                                                "attachment_id", "attachment_file_name", "run_id", "door",
+                                                "at", "document_type",
                                                 "comment", "attachment_uploaded_at")})
         base.update({"outcome": outcome, "category": ""})
         return base
@@ -122,6 +123,8 @@ def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any
             lines.append(f"  Bilag:      {o['voucher_number']}" + (f" ({extra})" if extra else ""))
         if o.get("attachment_id"):
             lines.append(f"  Vedlegg-ID: {o['attachment_id']}")
+        if o.get("attachment_file_name"):  # the name the finance system holds, whichever file sent it
+            lines.append(f"  Navn der:   {safe_display_name(o['attachment_file_name'])}")
         if o["outcome"] == "uploaded":
             lines.append(f"  Lastet opp: {datetime_no(o.get('at'))}")
         elif o.get("attachment_uploaded_at"):

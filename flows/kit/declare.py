@@ -168,14 +168,19 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     return summary
 
 
+INPUT_REFUSED = "Avbrutt: feil i inndata"  # the state name of a run ended by its input (Failed, no retry)
+
+
 def make_flow(decl: Declaration):
     """The process's Prefect flow: parameters from the declaration (plus out_dir); retries from the
     definition for system errors; a business error (bad input, invalid definition) ends the run as
     Failed without a retry; the final state says how the run went ("Fullført", "Fullført med avvik",
-    "Stoppet: …") with the counts in its message."""
+    "Stoppet: …") with the counts in its message; an input refused as a whole (the declaration's
+    `refusals`) ends it Failed, "Avbrutt: feil i inndata", with the masked reasons as message."""
     from prefect import flow
     from prefect.states import Completed, Failed
 
+    from connectors.identifiers import mask_fnrs_in_text
     from flows.kit.context import get_logger
     from flows.kit.prefect import is_business_error
     from flows.kit.summary import state_message, state_name
@@ -188,8 +193,14 @@ def make_flow(decl: Declaration):
             if is_business_error(exc):  # waiting does not fix an input: no retry
                 get_logger(f"rpa.{decl.process_id}").error("Kjøringen ble avbrutt: %s", exc)
                 _no_more_retries()
-                return Failed(name="Avbrutt: feil i inndata", message=str(exc)[:1000])
+                return Failed(name=INPUT_REFUSED, message=mask_fnrs_in_text(str(exc))[:1000])
             raise  # a system error: Prefect retries the run (the definition's retries)
+        data = summary.to_dict()
+        refused = data.get(decl.refusals) if decl.refusals else None
+        if refused:  # an input refused as a whole settled nothing: the run failed (the CLI exits 2)
+            _no_more_retries()
+            return Failed(name=INPUT_REFUSED, data=data,
+                          message=mask_fnrs_in_text(" ".join(str(m) for m in refused))[:1000])
         if summary.stopped_reason:  # the connectors retried already; the next scheduled run goes on
             _no_more_retries()
             return Failed(name=state_name(summary), message=state_message(summary), data=summary.to_dict())

@@ -1,16 +1,15 @@
 """What a tjenestebevis says, and when a person must look first (pure functions, no I/O).
 
 Arbeidsmiljøloven § 15-15: name, date of birth (never the fnr), what the work consisted of, and
-how long the employment lasted. The length counts each day once however many positions cover it.
+how long the employment lasted. The length counts each day once however many positions cover it
+(connectors.periods).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import NamedTuple
-
-from dateutil.relativedelta import relativedelta
 
 from connectors.identifiers import fnr_birth_date, valid_fnr
 
@@ -71,36 +70,5 @@ def first_day_over(positions: list[Position], limit: float, as_of: date) -> tupl
     return None, []
 
 
-def employment_length(positions: list[Position], as_of: date) -> tuple[int, int]:
-    """(years, months) employed, each day counted once: whole calendar months per continuous
-    stretch, and the days left over in all stretches together counted as 30 per month."""
-    months = days = 0
-    for start, end in merged_periods(positions, as_of):
-        span = relativedelta(end + timedelta(days=1), start)
-        months += span.years * 12 + span.months
-        days += span.days
-    months += days // 30
-    return months // 12, months % 12
-
-
-def merged_periods(positions: list[Position], as_of: date) -> list[tuple[date, date]]:
-    """Continuous stretches of employment (inclusive), overlapping or adjoining positions joined."""
-    spans = sorted((p.start, min(p.end or as_of, as_of)) for p in positions if p.start and p.start <= as_of)
-    out: list[tuple[date, date]] = []
-    for start, end in spans:
-        if out and start <= out[-1][1] + timedelta(days=1):
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
 def fmt_percent(value: float | None) -> str:
     return "–" if value is None else (f"{value:g}".replace(".", ",") + " %")
-
-
-def fmt_length(years: int, months: int) -> str:
-    parts = [f"{years} år"] if years else []
-    if months or not years:
-        parts.append(f"{months} {'måned' if months == 1 else 'måneder'}")
-    return " og ".join(parts)

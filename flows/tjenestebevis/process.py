@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from connectors.identifiers import fnr_birth_date, mask_fnr, normalise_fnr
-from connectors.letters import Letter, write_letter
+from connectors.letters import Letter, letter_file, write_letter
+from connectors.periods import years_and_months, years_and_months_no
 from connectors.spreadsheet import write_sheet
 from connectors.tables import parse_date, read_rows
 from flows.tjenestebevis import certificate as cert
@@ -55,25 +56,23 @@ def assess(request: dict[str, Any], positions: list[cert.Position], rules: Any, 
     return None
 
 
-def issue(request: dict[str, Any], reference: str, positions: list[cert.Position], rules: Any, as_of: date,
-          out_dir: Path) -> Path:
-    """The letter as a PDF under <out>/brev/, named by the request."""
+def issue(request: dict[str, Any], reference: str, positions: list[cert.Position], town: Any, unit: str,
+          as_of: date, out_dir: Path) -> Path:
+    """The letter as a PDF under <out>/brev/, named by the request; `town`: settings.municipality,
+    `unit`: the definition's owner.org_unit."""
     name = next((p.name for p in positions if p.name), "")
-    born = fnr_birth_date(request["fnr"])
     rows = [[p.title, p.unit, f"{p.start:%d.%m.%Y}–{p.end:%d.%m.%Y}" if p.end else f"{p.start:%d.%m.%Y}–d.d.",
              cert.fmt_percent(p.percent), p.duties] for p in sorted(positions, key=lambda p: (p.start, p.row))]
-    years, months = cert.employment_length(positions, as_of)
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in reference)[:80]
+    length = years_and_months_no(*years_and_months([(p.start, p.end) for p in positions], as_of))
     return write_letter(Letter(
-        sender=rules.municipality, unit=rules.issuing_unit, title="Tjenestebevis",
-        paragraphs=[f"Navn: {name}", f"Fødselsdato: {born:%d.%m.%Y}",
-                    f"{name} har vært ansatt i {rules.municipality} i disse stillingene:"],
+        sender=town.name, unit=unit, title="Tjenestebevis",
+        paragraphs=[f"Navn: {name}", f"Fødselsdato: {fnr_birth_date(request['fnr']):%d.%m.%Y}",
+                    f"{name} har vært ansatt i {town.name} i disse stillingene:"],
         table_header=["Stilling", "Virksomhet", "Periode", "Stillingsprosent", "Arbeidsoppgaver"],
         table_rows=rows, table_widths=[0.22, 0.22, 0.24, 0.12, 0.20],
-        closing=[f"Samlet tjenestetid: {cert.fmt_length(years, months)}."],
-        place_date=f"{rules.place}, {as_of:%d.%m.%Y}",
-        signature=["Dokumentet er elektronisk godkjent og har derfor ingen signatur.", rules.issuing_unit]),
-        out_dir / "brev" / f"tjenestebevis-{safe}.pdf")
+        closing=[f"Samlet tjenestetid: {length}."],
+        place=town.place, dated=as_of, approved_electronically=True),
+        letter_file(out_dir / "brev", "tjenestebevis", reference))
 
 
 def evidence(request: dict[str, Any], positions: list[cert.Position], finding: cert.Finding) -> dict[str, Any]:

@@ -49,14 +49,17 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
         if earlier and item.id not in forced:  # the same request again: the letter already sent stands
             outcomes[item.reference] = {"utfall": "SAMME_BESTILLING", "fnr": p["fnr"], "fil": earlier[0]["ref"]}
             return Done({"duplicate_of": earlier[0]["ref"], "letter": None})
-        path = tb.issue(p, item.reference, mine, rules, as_of, ctx.out_dir)
+        path = tb.issue(p, item.reference, mine, ctx.settings.municipality, ctx.definition.owner.org_unit, as_of,
+                        ctx.out_dir)
         issued.setdefault(p["fnr"], []).append({**p, "ref": item.reference})
         outcomes[item.reference] = {"utfall": "UTSTEDT", "fnr": p["fnr"], "fil": path.name}
         return Done({"letter": path.name})
 
     counts = step("tjenestebevis", run_items, ctx, handle, retry=False)
     issued_now = sum(o["utfall"] == "UTSTEDT" for o in outcomes.values())
-    summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=issued_now,
+    # Automated: answered without a person (a letter, or the same request again: the letter sent stands).
+    automated = sum(o["utfall"] in ("UTSTEDT", "SAMME_BESTILLING") for o in outcomes.values())
+    summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=automated,
                          exceptions=dict(counts.categories),
                          figures={"requests": len(requests), "issued": issued_now, **applied.summary()})
     summary.outputs["tjenestebevis"] = str(tb.write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes, ctx.definition))

@@ -4,7 +4,7 @@
 The file type comes from the magic bytes at offset 0 (a program with `%PDF-` further in is a
 program); zip-based files are checked for their structure and for decompression bombs; names
 with control or bidi characters are refused; identical bytes under two names are two work
-items with a case each; `utfall.csv` holds no live formula and no fnr in clear."""
+items with a case each (refused), or one upload and one "already attached" (same voucher); `utfall.csv` holds no live formula and no fnr in clear."""
 
 from __future__ import annotations
 
@@ -164,6 +164,55 @@ def test_each_hostile_file_gets_its_own_outcome_and_reason(ran, finance, name, d
 def test_identical_bytes_under_two_names_are_two_items_and_two_cases(ran, finance):
     a, b = _row(ran, "kopi-a.pdf"), _row(ran, "kopi-b.pdf")
     assert a["sha256"] == b["sha256"] and a["reference"] != b["reference"]
+
+
+def test_two_files_with_the_same_bytes_for_one_voucher_upload_once_and_each_receipt_says_what_is_there(
+        finance, tmp_path):
+    """Issue #13: two different files, identical bytes, the same voucher. They used to share one
+    work item (and so one case and one decision: the decision for one archived the other with a
+    receipt saying "Lastet opp" while the finance system held the other's name). Now each file
+    is its own item; the two are handled one after the other, so the content is uploaded once
+    and the other file is "already attached", its receipt naming the attachment there."""
+    closed = finance.sandbox.closed_periods()
+    voucher = next(v["voucherNumber"] for v in finance.sandbox.vouchers()
+                   if v["status"] == "open" and v["period"] not in closed and not
+                   finance.sandbox.attachments(v["voucherNumber"]))
+    data = _pdf("to filer, samme innhold")
+    inbox = tmp_path / "innboks"
+    inbox.mkdir()
+    names = [f"{voucher}_a.pdf", f"{voucher}_b.pdf"]
+    for name in names:
+        (inbox / name).write_bytes(data)
+
+    seen = invoke(["run", PROCESS, "--inbox", str(inbox), "--via", "api", "--json"])
+    assert seen.exit_code == 0, seen.output
+    rows = {r["source_file"]: r for r in csv.DictReader(io.StringIO(
+        Path(json.loads(seen.output)["outputs"]["utfall"]).read_text(encoding="utf-8")), delimiter=";")}
+    assert sorted(rows[n]["outcome"] for n in names) == ["already_attached", "uploaded"], rows
+    assert rows[names[0]]["reference"] != rows[names[1]]["reference"], "two files, two items"
+    assert list(inbox.iterdir()) == []
+    [uploaded] = [n for n in names if rows[n]["outcome"] == "uploaded"]
+    [other] = [n for n in names if n != uploaded]
+
+    held = [a for a in finance.sandbox.attachments(voucher) if a["sha256"] == sha_bytes(data)]
+    assert [a["fileName"] for a in held] == [uploaded], "uploaded once, under the name its receipt says"
+    receipts = {p.name: p.read_text(encoding="utf-8") for p in finance.archive.rglob("*.kvittering.txt")}
+    theirs = next(t for n, t in receipts.items() if n.startswith(uploaded))
+    mine = next(t for n, t in receipts.items() if n.startswith(other))
+    assert "Lastet opp:" in theirs and f"Navn der:   {uploaded}" in theirs, theirs
+    assert "Lå allerede på bilaget" in mine and f"Navn der:   {uploaded}" in mine and "Lastet opp:" not in mine, mine
+    store = finance.store()
+    try:
+        assert not [c for c in store.cases(PROCESS) if (c.evidence or {}).get("data", {}).get("source")
+                    in names], "nothing for a person to decide"
+    finally:
+        store.close()
+
+
+def sha_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_no_cell_of_utfall_csv_is_a_live_formula_and_no_fnr_in_clear(ran):

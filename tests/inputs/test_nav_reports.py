@@ -283,3 +283,31 @@ def test_the_review_pages_show_no_fnr_in_clear(module_data_dir, tmp_path, fast_p
             assert_no_clear_fnr(page.text, people, f"on the page of case {case.id} ({case.category})")
     finally:
         _close(env)
+
+
+@pytest.mark.prefect
+def test_a_refused_report_ends_the_prefect_flow_run_failed_with_a_masked_norwegian_message(
+        store, prefect_harness, tmp_path):
+    """Issue #13: the CLI exits 2 on a report refused as a whole, but the Prefect flow ended
+    Completed ("Fullført med avvik"): an operator reading the run list saw a normal day. Now the
+    run is Failed, named «Avbrutt: feil i inndata», its message the refusal (file and reason,
+    fnr masked), and it is not retried (waiting does not mend a file)."""
+    from prefect import get_client
+
+    from flows.nav_refund_offsetting.flow import nav_refund_offsetting
+
+    first = _people([r[0] for r in REFUSED].index("avkortet-i-fnr"))  # cut inside an fnr: its digits in the reason
+    report = tmp_path / "avkortet-i-fnr.csv"
+    report.write_bytes(REFUSED[[r[0] for r in REFUSED].index("avkortet-i-fnr")][1](first))
+    claims = _claims_for(tmp_path, "prefect", [(first + i, 1_000 + i) for i in range(6)])
+    state = nav_refund_offsetting(report_files=[str(report)], claims_file=str(claims), as_of=AS_OF,
+                                  out_dir=str(tmp_path / "ut"), return_state=True)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.state.is_failed() and run.state.name == "Avbrutt: feil i inndata", run.state
+    assert "avkortet-i-fnr.csv" in run.state.message and "avkortet" in run.state.message
+    assert "avvist som helhet" in run.state.message, run.state.message
+    assert_no_clear_fnr(run.state.message, [fnr(first + i) for i in range(6)], "in the flow run's state message")
+    assert run.run_count == 1, "an input refused as a whole is not retried"
+    data = state.result(raise_on_failure=False)
+    assert data["refused_reports"] and data["exceptions"] == {"REPORT_REFUSED": 1}

@@ -66,7 +66,7 @@ def test_manifest_rows_conventions_and_leftovers(folder, definition_and_rules, t
     assert docs_["Skannet 0042.pdf"].problem["category"] == "FILE_WITHOUT_MANIFEST_ROW"
     refs = [d.reference for d in docs_.values()]
     assert len(refs) == len(set(refs))
-    assert docs_["kvittering.pdf"].reference == f"{docs_['kvittering.pdf'].sha256}:V26000101"
+    assert docs_["kvittering.pdf"].reference.startswith(f"{docs_['kvittering.pdf'].sha256}:V26000101|f")
 
 
 def test_manifest_matches_names_like_a_windows_share(folder, definition_and_rules, tmp_path):

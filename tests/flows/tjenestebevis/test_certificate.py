@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 
 from connectors.identifiers import fnr_birth_date, fnr_check_digits, normalise_fnr
-from flows.tjenestebevis.certificate import (
-    Position,
-    check_identity,
-    check_records,
-    employment_length,
-    fmt_length,
-)
+from connectors.periods import years_and_months, years_and_months_no
+from flows.tjenestebevis.certificate import Position, check_identity, check_records
+
+
+def employment_length(positions: list[Position], as_of: date) -> tuple[int, int]:
+    """What the letter states as the total length (flows.tjenestebevis.process.issue)."""
+    return years_and_months([(p.start, p.end) for p in positions], as_of)
 
 
 def fnr(first9: str) -> str:
@@ -63,7 +63,7 @@ def test_overlapping_positions_counted_once() -> None:
     # employed 01.01.2020-30.06.2022 = 2 years 6 months, not 3 years 6 months.
     positions = [pos("2020-01-01", "2021-12-31", 60), pos("2021-01-01", "2022-06-30", 40, row=3)]
     assert employment_length(positions, date(2026, 1, 1)) == (2, 6)
-    assert fmt_length(2, 6) == "2 år og 6 måneder"
+    assert years_and_months_no(2, 6) == "2 år og 6 måneder"
 
 
 def test_ongoing_position_runs_to_the_issue_date_and_gaps_are_not_counted() -> None:
