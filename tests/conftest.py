@@ -15,6 +15,20 @@ pytest_plugins = sorted(f"tests.fixtures.{p.stem}" for p in _FIXTURES.glob("*.py
 PG_URL = os.environ.get("RPA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (it runs with --dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`). Every
+    test that uses the session's Prefect test server goes to one worker (group "prefect"), so the
+    server starts once per run, not once per worker; every other test goes to whichever worker is
+    free. Without xdist (`python -m pytest tests/...`) nothing changes."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    group = pytest.mark.xdist_group("prefect")
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(group)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_settings(tmp_path_factory):
     """Every test session writes under its own data folder, never ./data."""
