@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -11,6 +14,13 @@ import pytest
 
 _FIXTURES = Path(__file__).parent / "fixtures"
 pytest_plugins = sorted(f"tests.fixtures.{p.stem}" for p in _FIXTURES.glob("*.py") if p.stem != "__init__")
+
+# Prefect's home (profiles, and its SQLite database if a test ever falls back to an ephemeral
+# server) per test run, never ~/.prefect: two xdist workers, or another checkout's run, would share
+# one database file. Set before any test module imports prefect; the session harness
+# (tests/fixtures/prefect.py) gives its server a home of its own as before.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="rpa-test-prefect-home-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 
 PG_URL = os.environ.get("RPA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
