@@ -78,7 +78,7 @@ def _postgres_reachable() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=30):
             return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         return f"PostgreSQL not reachable at {PG_URL.split('@')[-1]}: {exc.__class__.__name__}"
