@@ -30,13 +30,16 @@ def pytest_collection_modifyitems(config, items):
     """`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`). Every
     test that uses the session's Prefect test server goes to one worker (group "prefect"), so the
     server starts once per run, not once per worker; every other test goes to whichever worker is
-    free. Without xdist (`python -m pytest tests/...`) nothing changes."""
+    free. The long tests (marked slow, then browser) are handed out first, so the run does not end
+    with one worker busy on a crash loop while the other waits. Without xdist
+    (`python -m pytest tests/...`) nothing changes."""
     if getattr(config.option, "dist", "no") != "loadgroup":
         return
     group = pytest.mark.xdist_group("prefect")
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(group)
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser") else 2)
 
 
 @pytest.fixture(scope="session", autouse=True)
