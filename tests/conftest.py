@@ -33,7 +33,8 @@ def pytest_collection_modifyitems(config, items):
     free. The long tests (marked slow, then browser) are handed out first, so the run does not end
     with one worker busy on a crash loop while the other waits. Without xdist
     (`python -m pytest tests/...`) nothing changes."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    # xdist's workers see "--dist loadgroup" as option.loadgroup (their option.dist is "no")
+    if not (getattr(config.option, "loadgroup", False) or getattr(config.option, "dist", "no") == "loadgroup"):
         return
     group = pytest.mark.xdist_group("prefect")
     for item in items:
