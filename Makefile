@@ -28,8 +28,8 @@ demo: setup
 	$(BIN)/rpa demo
 
 ## test: the whole suite (CI runs exactly this through .ci/run), on two pytest-xdist workers:
-## the long subprocess tests (demo, crash, multiworker) overlap with the in-process ones; every
-## test that uses the session's Prefect test server runs on one worker (tests/conftest.py).
+## the long subprocess tests (demo, crash, multiworker) overlap with the in-process ones; slow and
+## browser tests are handed out first (tests/conftest.py).
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
