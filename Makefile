@@ -27,9 +27,11 @@ chromium:
 demo: setup
 	$(BIN)/rpa demo
 
-## test: the whole suite (CI runs exactly this through .ci/run).
+## test: the whole suite (CI runs exactly this through .ci/run), on two pytest-xdist workers:
+## the long subprocess tests (demo, crash, multiworker) overlap with the in-process ones; slow and
+## browser tests are handed out first (tests/conftest.py).
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"

@@ -30,9 +30,27 @@ class RunningServer:
 
 
 def start_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int | None = None, name: str = "app",
-                    timeout: float = 15.0) -> RunningServer:
-    """Start `app` on host:port (a free port if None) and wait until it accepts connections."""
-    port = port or free_port(host)
+                    timeout: float = 120.0) -> RunningServer:
+    """Start `app` on host:port (a free port if None) and wait until it accepts connections
+    (`timeout`: a hang guard only; a start takes well under a second on an idle machine).
+    A free port found here can be taken by another process before uvicorn binds it (two test
+    workers side by side): then the server stops at once and another free port is tried."""
+    if port:
+        return _start_in_thread(app, host, port, name, timeout)
+    for attempt in range(3):
+        try:
+            return _start_in_thread(app, host, free_port(host), name, timeout)
+        except _PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_in_thread(app: FastAPI, host: str, port: int, name: str, timeout: float) -> RunningServer:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_keep_alive=30)
     server = uvicorn.Server(config)
@@ -41,7 +59,9 @@ def start_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int | None = No
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"sandbox {name} did not start on {host}:{port} (port taken?)")
+        if not thread.is_alive():
+            raise _PortTaken(f"sandbox {name} did not start on {host}:{port} (port taken?)")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox {name} did not start on {host}:{port} in {timeout:.0f} s")
         time.sleep(0.02)
     return RunningServer(name, f"http://{host}:{port}", server, thread)
