@@ -403,23 +403,29 @@ class WorkQueueStore:
     def _complete_many_pg(self, wanted: dict[int, Any], worker: str | None, actor: str, now: datetime) -> int:
         """complete_many on PostgreSQL in one statement, its own transaction (one round trip):
         lock the held rows in id order, update them with their results, and write one audit
-        event per completed row, exactly as the SQLite path does in three statements. The ids
-        and results travel as one JSON array of [id, result] pairs: one json.dumps for the batch
-        instead of a text array whose every element the driver escapes on its own."""
+        event per completed row, exactly as the SQLite path does in three statements.
+
+        The ids and results travel as one JSON array of [id, result] pairs: one json.dumps for
+        the batch instead of a text array whose every element the driver escapes on its own.
+        Each held row is found by its primary key (a lateral lookup per given id, in id order, so
+        two lockers never wait on each other in a cycle): a scan by status would read every
+        earlier in-progress version of every item still in the lease index until vacuum removes
+        them, a cost growing with each batch of the run."""
         sql = text(f"""
             WITH given AS (
                 SELECT CAST(pair->>0 AS BIGINT) AS id, pair->1 AS result
-                FROM jsonb_array_elements(CAST(:given AS JSONB)) AS pair),
+                FROM jsonb_array_elements(CAST(:given AS JSONB)) AS pair
+                ORDER BY 1),
             held AS (
-                SELECT id FROM work_items
-                WHERE id IN (SELECT id FROM given) AND status = :in_progress
-                      {"AND claimed_by = :worker" if worker else ""}
-                ORDER BY id FOR UPDATE),
+                SELECT given.id, given.result FROM given CROSS JOIN LATERAL (
+                    SELECT 1 FROM work_items
+                    WHERE id = given.id AND status = :in_progress {"AND claimed_by = :worker" if worker else ""}
+                    FOR UPDATE) AS locked),
             done AS (
                 UPDATE work_items AS w
-                SET status = :done, result = given.result, finished_at = :now,
+                SET status = :done, result = held.result, finished_at = :now,
                     updated_at = :now, claimed_until = NULL
-                FROM held JOIN given ON given.id = held.id
+                FROM held
                 WHERE w.id = held.id
                 RETURNING w.id, w.process_id, w.attempts),
             audited AS (
