@@ -410,7 +410,9 @@ class WorkQueueStore:
         Each held row is found by its primary key (a lateral lookup per given id, in id order, so
         two lockers never wait on each other in a cycle): a scan by status would read every
         earlier in-progress version of every item still in the lease index until vacuum removes
-        them, a cost growing with each batch of the run."""
+        them, a cost growing with each batch of the run. The update reaches the rows by primary
+        key too (`= ANY(ARRAY(…))`; a bare join to the held rows was planned as a scan of the
+        whole table)."""
         sql = text(f"""
             WITH given AS (
                 SELECT CAST(pair->>0 AS BIGINT) AS id, pair->1 AS result
@@ -426,7 +428,7 @@ class WorkQueueStore:
                 SET status = :done, result = held.result, finished_at = :now,
                     updated_at = :now, claimed_until = NULL
                 FROM held
-                WHERE w.id = held.id
+                WHERE w.id = held.id AND w.id = ANY(ARRAY(SELECT id FROM held))
                 RETURNING w.id, w.process_id, w.attempts),
             audited AS (
                 INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
