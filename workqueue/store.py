@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select as io_select  # `select` is SQLAlchemy's below
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Engine,
-    Text,
     and_,
     any_,
     bindparam,
@@ -167,7 +167,33 @@ def create_engine_for(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _ping_only_when_the_socket_speaks(engine.dialect)
+    return engine
+
+
+def _ping_only_when_the_socket_speaks(dialect: Any) -> None:
+    """Pool pre-ping without a round trip for a healthy idle connection.
+
+    An idle connection has nothing to read: a server that closed it (restart, terminated
+    backend, idle timeout) leaves an error message and end-of-file on the socket, which makes it
+    readable. So: socket silent -> alive; anything readable (or no socket to look at) -> the
+    dialect's real ping (`SELECT 1`), which invalidates the connection if the server is gone.
+    The work-item hot path (claim, complete) checks out a connection per call; a `SELECT 1`
+    round trip each time cost as much as the statement's own round trip."""
+    full_ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        try:
+            poller = io_select.poll()
+            poller.register(dbapi_connection.pgconn.socket, io_select.POLLIN | io_select.POLLPRI)
+            if not poller.poll(0):
+                return True
+        except (AttributeError, OSError, ValueError):  # no socket to look at: ask the server
+            pass
+        return full_ping(dbapi_connection)
+
+    dialect.do_ping = do_ping
 
 
 class WorkQueueStore:
@@ -179,6 +205,8 @@ class WorkQueueStore:
         self.engine = create_engine_for(url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        # One statement, one transaction (PostgreSQL): no BEGIN/COMMIT round trips around it.
+        self._autocommit = None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if migrate:
             from workqueue.migrate import upgrade
 
@@ -205,6 +233,15 @@ class WorkQueueStore:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._session() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Session]:
+        """A session for exactly one statement that is its own transaction (PostgreSQL only):
+        the connection is in autocommit, so the statement commits by itself (a single statement
+        is atomic, data-modifying CTEs included) and no BEGIN or COMMIT travels to the server.
+        Only for methods that issue a single statement."""
+        with self._autocommit.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
             yield session
 
     # ------------------------------------------------------------------ items
@@ -258,6 +295,8 @@ class WorkQueueStore:
         """
         worker = worker or default_worker_id()
         now = utcnow()
+        if not self.is_sqlite:
+            return self._claim_pg(process_id, worker, limit, lease_seconds, run_id, now)
         t = WorkItem.__table__
         waiting = (select(t.c.id, t.c.priority, t.c.deadline)
                    .where(t.c.process_id == process_id, t.c.status == ItemStatus.new.value,
@@ -265,11 +304,8 @@ class WorkQueueStore:
                    .limit(limit))
         reads = [waiting.where(t.c.deadline.isnot(None)).order_by(t.c.priority.desc(), t.c.deadline, t.c.id),
                  waiting.where(t.c.deadline.is_(None)).order_by(t.c.priority.desc(), t.c.id)]
-        if not self.is_sqlite:
-            return self._claim_pg(process_id, worker, limit, lease_seconds, run_id, now)
         with self.session() as s:
-            found = [s.execute(read if self.is_sqlite else read.with_for_update(skip_locked=True)).all()
-                     for read in reads]
+            found = [s.execute(read).all() for read in reads]
             rows = sorted(found[0] + found[1], key=_claim_order) if found[0] and found[1] else found[0] or found[1]
             if not rows:
                 return []
@@ -291,9 +327,9 @@ class WorkQueueStore:
 
     def _claim_pg(self, process_id: str, worker: str, limit: int, lease_seconds: float, run_id: str | None,
                   now: datetime) -> list[WorkItem]:
-        """claim on PostgreSQL in one statement (one round trip instead of five): the same two
-        index-ordered reads (locked, SKIP LOCKED), merged in claim order, the update and one
-        audit event per claimed item."""
+        """claim on PostgreSQL in one statement, its own transaction (one round trip): the same
+        two index-ordered reads (locked, SKIP LOCKED), merged in claim order, the update, one
+        audit event per claimed item, and the claimed rows back in claim order."""
         details = "jsonb_build_object('attempt', attempts" + (", 'run_id', CAST(:run_id AS TEXT))" if run_id else ")")
         waiting = ("SELECT id, priority, deadline FROM work_items WHERE process_id = :process_id "
                    "AND status = :new AND (not_before IS NULL OR not_before <= :now) AND deadline IS {} NULL "
@@ -314,16 +350,14 @@ class WorkQueueStore:
                 INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
                 SELECT :now, :worker, 'item.claimed', process_id, id, :new, :in_progress, {details}
                 FROM claimed ORDER BY id)
-            SELECT * FROM claimed""").bindparams(
+            SELECT * FROM claimed ORDER BY priority DESC, deadline NULLS LAST, id""").bindparams(
             bindparam("now", type_=WorkItem.__table__.c.updated_at.type),
             bindparam("until", type_=WorkItem.__table__.c.updated_at.type))
         params = {"process_id": process_id, "new": ItemStatus.new.value, "in_progress": ItemStatus.in_progress.value,
                   "now": now, "until": now + timedelta(seconds=lease_seconds), "limit": limit, "worker": worker,
                   "run_id": run_id}
-        with self.session() as s:
-            items = list(s.scalars(select(WorkItem).from_statement(sql), params))
-        items.sort(key=_claim_order)  # RETURNING gives rows in no particular order
-        return items
+        with self._one_statement() as s:
+            return list(s.scalars(select(WorkItem).from_statement(sql), params))
 
     def extend_lease(self, item_ids: Iterable[int], worker: str, lease_seconds: float) -> int:
         """Hold items longer (a slow batch). Returns how many `worker` still held."""
@@ -351,9 +385,9 @@ class WorkQueueStore:
         t = WorkItem.__table__
         wanted = dict(results)
         actor = worker or SYSTEM
+        if not self.is_sqlite:
+            return self._complete_many_pg(wanted, worker, actor, now)
         with self.session() as s:
-            if not self.is_sqlite:
-                return self._complete_many_pg(s, wanted, worker, actor, now)
             held = self._held(s, list(wanted), worker)
             if not held:
                 return 0
@@ -366,38 +400,48 @@ class WorkQueueStore:
                               ItemStatus.in_progress, ItemStatus.done)
         return len(held)
 
-    def _complete_many_pg(self, s: Session, wanted: dict[int, Any], worker: str | None, actor: str,
-                          now: datetime) -> int:
-        """complete_many on PostgreSQL in one statement (one round trip instead of six): lock the
-        held rows in id order, update them from the arrays of ids and results, and write one
-        audit event per completed row, exactly as the SQLite path does in three statements."""
-        ids = list(wanted)
+    def _complete_many_pg(self, wanted: dict[int, Any], worker: str | None, actor: str, now: datetime) -> int:
+        """complete_many on PostgreSQL in one statement, its own transaction (one round trip):
+        lock the held rows in id order, update them with their results, and write one audit
+        event per completed row, exactly as the SQLite path does in three statements.
+
+        The ids and results travel as one JSON array of [id, result] pairs: one json.dumps for
+        the batch instead of a text array whose every element the driver escapes on its own.
+        Each held row is found by its primary key (a lateral lookup per given id, in id order, so
+        two lockers never wait on each other in a cycle): a scan by status would read every
+        earlier in-progress version of every item still in the lease index until vacuum removes
+        them, a cost growing with each batch of the run. The update reaches the rows by primary
+        key too (`= ANY(ARRAY(…))`; a bare join to the held rows was planned as a scan of the
+        whole table)."""
         sql = text(f"""
-            WITH held AS (
-                SELECT id FROM work_items
-                WHERE id = ANY(:ids) AND status = :in_progress {"AND claimed_by = :worker" if worker else ""}
-                ORDER BY id FOR UPDATE),
-            given AS (SELECT unnest(CAST(:ids AS BIGINT[])) AS id, unnest(CAST(:results AS TEXT[])) AS result),
+            WITH given AS (
+                SELECT CAST(pair->>0 AS BIGINT) AS id, pair->1 AS result
+                FROM jsonb_array_elements(CAST(:given AS JSONB)) AS pair
+                ORDER BY 1),
+            held AS (
+                SELECT given.id, given.result FROM given CROSS JOIN LATERAL (
+                    SELECT 1 FROM work_items
+                    WHERE id = given.id AND status = :in_progress {"AND claimed_by = :worker" if worker else ""}
+                    FOR UPDATE) AS locked),
             done AS (
                 UPDATE work_items AS w
-                SET status = :done, result = CAST(given.result AS JSONB), finished_at = :now,
+                SET status = :done, result = held.result, finished_at = :now,
                     updated_at = :now, claimed_until = NULL
-                FROM held JOIN given ON given.id = held.id
-                WHERE w.id = held.id
+                FROM held
+                WHERE w.id = held.id AND w.id = ANY(ARRAY(SELECT id FROM held))
                 RETURNING w.id, w.process_id, w.attempts),
             audited AS (
                 INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
                 SELECT :now, :actor, 'item.completed', process_id, id, :in_progress, :done,
                        jsonb_build_object('attempt', attempts)
                 FROM done ORDER BY id)
-            SELECT count(*) FROM done""").bindparams(
-            bindparam("ids", type_=ARRAY(BigInteger)), bindparam("results", type_=ARRAY(Text)),
-            bindparam("now", type_=WorkItem.__table__.c.updated_at.type))
-        params = {"ids": ids, "results": [json.dumps(wanted[i]) for i in ids], "now": now, "actor": actor,
+            SELECT count(*) FROM done""").bindparams(bindparam("now", type_=WorkItem.__table__.c.updated_at.type))
+        params = {"given": json.dumps([[i, r] for i, r in wanted.items()]), "now": now, "actor": actor,
                   "in_progress": ItemStatus.in_progress.value, "done": ItemStatus.done.value}
         if worker:
             params["worker"] = worker
-        return s.execute(sql, params).scalar_one()
+        with self._one_statement() as s:
+            return s.execute(sql, params).scalar_one()
 
     def _held(self, s: Session, item_ids: list[int], worker: str | None) -> list[tuple[int, str]]:
         """(id, process_id) of the given items that are in progress (claimed by `worker` if given),

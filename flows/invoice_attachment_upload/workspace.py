@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _hash(text: str, n: int = 40) -> str:
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # per thread: settle runs in threads
     with open(tmp, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
