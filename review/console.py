@@ -81,6 +81,7 @@ class RunLine:
     status: str
     figures: Figures
     version: str
+    exceptions: list[tuple[str, int]] = field(default_factory=list)  # (the category's meaning, count)
 
 
 @dataclass
@@ -101,12 +102,14 @@ class Card:
     flow_runs: list[FlowRun] = field(default_factory=list)
 
 
-def _run_line(run: ProcessRun) -> RunLine:
+def _run_line(run: ProcessRun, definition: ProcessDefinition) -> RunLine:
     figures = Figures()
     figures.add_run(run)  # the benefits computation's own reading of a run
     d = (run.summary or {}).get("definition") or {}
+    meanings = {c.code: c.meaning for c in definition.exception_categories}
+    exceptions = sorted((meanings.get(code, code), n) for code, n in figures.exceptions.items())
     return RunLine(run, RUN_STATUS_LABELS.get(run.status, run.status), figures,
-                   version_label(d.get("version"), d.get("since")))
+                   version_label(d.get("version"), d.get("since")), exceptions)
 
 
 def _year_start(now: datetime) -> datetime:
@@ -138,7 +141,7 @@ def build_card(st: Any, d: ProcessDefinition, open_by_process: dict[str, tuple[i
     shown_active = active if active is not None else d.schedule.active
     return Card(d, schedule_words(cron), tz, active, deployed,
                 next_runs(cron, tz, now) if shown_active else [],
-                [_run_line(r) for r in reversed(runs[-LAST_RUNS:])], open_cases, breached, month, year, error,
+                [_run_line(r, d) for r in reversed(runs[-LAST_RUNS:])], open_cases, breached, month, year, error,
                 deployment, flow_runs)
 
 

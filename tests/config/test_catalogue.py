@@ -128,7 +128,7 @@ def test_page_describes_a_process_for_its_owner(page):
     expected = [
         "## Automatisk utligning av sykepengerefusjon fra NAV",
         "**Id** `nav-refund-offsetting` · **Version** 1 · **Tags** nav, refusjon, hr",
-        "Match each line of NAV's settlement report (K27 oppgjørsrapport)",  # purpose
+        "Finn refusjonskravet fra HR til hver linje i NAVs oppgjørsrapport (K27)",  # purpose
         "- Leder lønn og refusjon, Lønnsseksjonen (refusjon@kommune.example)",
         "- kl. 07:00 den 3. hver måned (Europe/Oslo)",
         "- Cron `0 7 3 * *` in time zone Europe/Oslo",
