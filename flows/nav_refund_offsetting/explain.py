@@ -33,7 +33,8 @@ def nok(ore: float | int | None, blank: str = "") -> str:
 
 
 def kr(kroner: int | float) -> str:
-    return f"{int(kroner):,}".replace(",", " ") + " kr"
+    """2308 -> '2 308,00 kr': the staff's one money style, whole kroner included (#16)."""
+    return f"{nok(round(kroner * 100))} kr"
 
 
 def dato(value: Any) -> str:
@@ -96,7 +97,7 @@ class UnitView:
 
 
 def _kr_amount(kroner: float) -> str:
-    return kr(kroner) if float(kroner).is_integer() else f"{nok(kroner * 100)} kr"
+    return kr(kroner)
 
 
 def explanation(u: UnitView) -> str:

@@ -162,7 +162,7 @@ def test_rounding_tolerance_is_per_weekday(nav_run):
 
     rows = list(load_workbook(outcome.summary.outputs["utligning"])["Utlignet"].iter_rows(values_only=True))
     text = {r[2]: r[13] for r in rows[1:]}["K1"]
-    assert text == ("Differansen på 65,00 kr er innenfor avrundingen: 65 virkedager × inntil 1 kr = 65,00 kr "
+    assert text == ("Differansen på 65,00 kr er innenfor avrundingen: 65 virkedager × inntil 1,00 kr = 65,00 kr "
                     "(NAV runder dagsatsen til hele kroner).")
     row = nav_run.journal(outcome).iloc[0]
     assert (row.bilagstype, row.krav_id, row.differanse, row.begrunnelse) == ("UTLIGNING", "K1", "65,00", "Avrunding")
