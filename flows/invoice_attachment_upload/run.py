@@ -26,6 +26,7 @@ from flows.invoice_attachment_upload.decisions import (
     apply_decisions,
     release_resolved_quarantine,
 )
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.doors import DOORS, open_door
 from flows.invoice_attachment_upload.intake import intake
 from flows.invoice_attachment_upload.model import Intake
@@ -85,7 +86,8 @@ def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
             mine = [d for d in source.documents if d.manifest and d.manifest.get("sha256") == manifest.sha256]
             if mine:
                 s.workspace.write_plan(source.sha256, source.name, [d.payload() for d in source.documents])
-        archive_manifest(ctx, s.workspace, manifest, rows)
+        ctx.effects.call("dropfolder", "archive", manifest.sha256, lambda m=manifest, r=rows: archive_manifest(
+            ctx, s.workspace, m, r), "Arkivering av manifest", outcome=shadow.move("archive", manifest.name, manifest.sha256))
     return added
 
 
@@ -121,11 +123,12 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
     outcomes = sstats.outcomes + rstats.outcomes
     counts = Counter(o["outcome"] for o in outcomes)
     categories = Counter(o["category"] for o in outcomes if o["outcome"] == "quarantined" and o.get("category"))
-    automated = counts["uploaded"] + counts["already_attached"]
+    automated = counts["uploaded"] + counts["already_attached"] + counts[shadow.WOULD_UPLOAD]
     figures = {
         "door": s.door, "inbox": str(s.inbox),
         "files": len(outcomes),
         "uploaded": counts["uploaded"], "already_attached": counts["already_attached"],
+        **({"would_upload": counts[shadow.WOULD_UPLOAD]} if ctx.shadow else {}),
         "quarantined": counts["quarantined"],
         "handled_manually": counts["handled_manually"], "dismissed": counts["dismissed"],
         "archived_files": sstats.archived_files + rstats.released_files,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
 from flows.invoice_attachment_upload.texts import (
     DOOR_NO,
@@ -44,7 +45,7 @@ RECEIPT = ".kvittering.json"
 RECEIPT_TXT = ".kvittering.txt"
 REASON = ".grunn.json"
 REASON_TXT = ".grunn.txt"
-SUCCESS = ("uploaded", "already_attached")
+SUCCESS = ("uploaded", "already_attached", "would_upload")  # would_upload: shadow mode (shadow.py)
 
 
 @dataclass
@@ -239,12 +240,15 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
                         for d, i in zip(source.documents, items, strict=True)]
             day = _day(items)
             if all(o["outcome"] in SUCCESS for o in outcomes):
-                moved = archive_file(ctx, workspace, source, outcomes, day)
+                moved = ctx.effects.call("dropfolder", "archive", source.sha256, lambda: archive_file(
+                    ctx, workspace, source, outcomes, day), "Arkivering", outcome=shadow.move("archive", source.name, source.sha256))
                 stats.archived_files += moved is not None
             else:
-                moved = quarantine_file(ctx, workspace, source, outcomes, day)
+                ctx.effects.would_hand_over(shadow.handed_over(outcomes))
+                moved = ctx.effects.call("dropfolder", "quarantine", source.sha256, lambda: quarantine_file(
+                    ctx, workspace, source, outcomes, day), "Karantene", outcome=shadow.move("quarantine", source.name, source.sha256))
                 stats.quarantined_files += moved is not None
-            if moved is not None:
+            if moved is not None or ctx.shadow:  # shadow: left in the drop folder, reported all the same
                 workspace.clear_plan(source.sha256, source.name)
                 stats.outcomes += outcomes
             continue
