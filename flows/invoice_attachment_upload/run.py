@@ -65,7 +65,8 @@ def setup(ctx: RunContext, inbox: Path | None = None, via: str | None = None) ->
 def recover(ctx: RunContext) -> dict[str, int]:
     """Crash recovery before anything else: claims of dead local workers and expired leases."""
     return {"released_dead_claims": release_dead_local_claims(ctx),
-            "requeued_abandoned": recover_abandoned(ctx)}
+            "requeued_abandoned": recover_abandoned(ctx),
+            "requeued_after_shadow": shadow.requeue_would_do(ctx)}  # live after a pilot: not uploaded yet
 
 
 def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:

@@ -44,3 +44,34 @@ def handed_over(outcomes: Iterable[dict[str, Any]]) -> Iterator[Outcome]:
 def move(kind: str, name: str, sha256: str) -> Outcome:
     """An archive or quarantine move of a drop-folder file (not compared: the people keep no record)."""
     return Outcome(system=FOLDERS, action=kind, key=sha256, details={"file": name})
+
+
+def requeue_would_do(ctx: Any) -> int:
+    """A live run after a pilot on the same store: the items a shadow run finished as `would_upload`
+    were never uploaded, so they go back to the queue (their files are still in the drop folder).
+    Found through the pilot's recorded uploads; nothing to do in shadow or without a pilot."""
+    if ctx.shadow:
+        return 0
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from workqueue.models import ItemStatus, WorkItem
+    from workqueue.shadow import SHADOW, outcome_rows
+
+    refs = sorted({r.details.get("reference") for r in outcome_rows(ctx.store, ctx.process_id, SHADOW, system=FINANCE)
+                   if r.action == "upload" and r.details.get("reference")})
+    requeued = []
+    for start in range(0, len(refs), 500):
+        with ctx.store.session() as s:
+            for item in s.scalars(select(WorkItem).where(WorkItem.process_id == ctx.process_id,
+                                                         WorkItem.reference.in_(refs[start:start + 500]),
+                                                         WorkItem.status == ItemStatus.done)):
+                if (item.result or {}).get("outcome") == WOULD_UPLOAD:
+                    item.status, item.result, item.finished_at = ItemStatus.new, None, None
+                    item.attempts, item.updated_at = 0, datetime.now(UTC)
+                    requeued.append(item.reference)
+    if requeued:
+        ctx.store.audit("system", "shadow_items_requeued", ctx.process_id,
+                        details={"run_id": ctx.run_id, "items": len(requeued)})
+    return len(requeued)

@@ -149,3 +149,19 @@ def test_agreement_report_lists_every_human_mistake(invoice_env, tmp_path, shado
         assert {row[0] for row in wb["Uenigheter"].iter_rows(min_row=2, values_only=True)} == differing
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_live_after_a_pilot_on_the_same_store_uploads_what_the_pilot_only_recorded(invoice_env, tmp_path,
+                                                                                    shadow_catalogue):
+    store = WorkQueueStore(f"sqlite:///{tmp_path / 'same.db'}")
+    try:
+        pilot = _run(invoice_env, shadow_catalogue, store, tmp_path / "shadow-out")
+        assert _writes(invoice_env) == []
+        live = _run(invoice_env, CATALOGUE, store)
+        assert live.figures["requeued_after_shadow"] == pilot.figures["would_upload"]
+        assert live.figures["uploaded"] == pilot.figures["would_upload"]
+        assert invoice_env.mismatches() == [] and invoice_env.inbox_files() == []
+        assert invoice_env.duplicates() == []
+    finally:
+        store.close()
