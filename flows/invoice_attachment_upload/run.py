@@ -15,18 +15,19 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from connectors.identifiers import mask_fnrs_in_text
 from connectors.safe_cells import safe_row
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.decisions import (
     DecisionStats,
     apply_decisions,
     release_resolved_quarantine,
 )
-from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.doors import DOORS, open_door
 from flows.invoice_attachment_upload.intake import intake
 from flows.invoice_attachment_upload.model import Intake
@@ -87,8 +88,8 @@ def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
             mine = [d for d in source.documents if d.manifest and d.manifest.get("sha256") == manifest.sha256]
             if mine:
                 s.workspace.write_plan(source.sha256, source.name, [d.payload() for d in source.documents])
-        ctx.effects.call("dropfolder", "archive", manifest.sha256, lambda m=manifest, r=rows: archive_manifest(
-            ctx, s.workspace, m, r), "Arkivering av manifest", outcome=shadow.move("archive", manifest.name, manifest.sha256))
+        ctx.effects.call("dropfolder", "archive", manifest.sha256, partial(archive_manifest, ctx, s.workspace, manifest,
+                         rows), "Arkivering av manifest", outcome=shadow.move("archive", manifest.name, manifest.sha256))
     return added
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -240,13 +241,15 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
                         for d, i in zip(source.documents, items, strict=True)]
             day = _day(items)
             if all(o["outcome"] in SUCCESS for o in outcomes):
-                moved = ctx.effects.call("dropfolder", "archive", source.sha256, lambda: archive_file(
-                    ctx, workspace, source, outcomes, day), "Arkivering", outcome=shadow.move("archive", source.name, source.sha256))
+                moved = ctx.effects.call("dropfolder", "archive", source.sha256,  # shadow mode: not moved
+                                         partial(archive_file, ctx, workspace, source, outcomes, day), "Arkivering",
+                                         outcome=shadow.move("archive", source.name, source.sha256))
                 stats.archived_files += moved is not None
             else:
                 ctx.effects.would_hand_over(shadow.handed_over(outcomes))
-                moved = ctx.effects.call("dropfolder", "quarantine", source.sha256, lambda: quarantine_file(
-                    ctx, workspace, source, outcomes, day), "Karantene", outcome=shadow.move("quarantine", source.name, source.sha256))
+                moved = ctx.effects.call("dropfolder", "quarantine", source.sha256,
+                                         partial(quarantine_file, ctx, workspace, source, outcomes, day), "Karantene",
+                                         outcome=shadow.move("quarantine", source.name, source.sha256))
                 stats.quarantined_files += moved is not None
             if moved is not None or ctx.shadow:  # shadow: left in the drop folder, reported all the same
                 workspace.clear_plan(source.sha256, source.name)

@@ -26,9 +26,8 @@ from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.parser import Vehicle, parse_date
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger
 from flows.kit import decisions as kit_decisions
-from flows.vehicle_data_collection import PROCESS_ID
+from flows.vehicle_data_collection import PROCESS_ID, shadow
 from flows.vehicle_data_collection import outcomes as oc
-from flows.vehicle_data_collection import shadow
 from flows.vehicle_data_collection.actions import ACTIONS
 from flows.vehicle_data_collection.climate import compute, previous_figures
 from flows.vehicle_data_collection.fleet import FleetList, FleetListError, read_fleet_list

@@ -14,7 +14,7 @@ it). The mistakes are:
     glemt            a document that should have been attached, never attached
     to_bilag         a document attached to its voucher and to another one as well
     lagt_ved_avvik   a document the robot must hand to a person (several vouchers fit, or none),
-                     attached by a person to a voucher anyway
+                     attached by a person to a voucher anyway (when the seed has one)
 
 The export holds only what the people attached in the period: what was on the vouchers before
 (the seed's own attachments) is not in it.
@@ -57,7 +57,7 @@ def write_human_attachments(data_dir: Path, ground_truth: Path, seed: int = 42) 
                      and r["category"] in HANDED_OVER and r["sha256"] and r["sha256"] not in uploaded}.values(),
                     key=lambda r: r["source_file"])
     wrong, forgotten, twice = rng.sample(sorted(uploaded.values(), key=lambda r: r["source_file"]), 3)
-    attached_anyway = rng.choice(handed)
+    attached_anyway = rng.choice(handed) if handed else None  # a very small seed may have none
 
     def other(number: str) -> str:
         return rng.choice([n for n in open_numbers if n != number])
@@ -77,13 +77,15 @@ def write_human_attachments(data_dir: Path, ground_truth: Path, seed: int = 42) 
         attach(wrong_voucher if r is wrong else r["voucher_number"], r)
         if r is twice:
             attach(second_voucher, r)
-    attach(anyway_voucher, attached_anyway)
+    if attached_anyway:
+        attach(anyway_voucher, attached_anyway)
     mistakes = [[wrong["sha256"], wrong["source_file"], "feil_bilag", wrong["voucher_number"], wrong_voucher],
                 [forgotten["sha256"], forgotten["source_file"], "glemt", forgotten["voucher_number"], ""],
                 [twice["sha256"], twice["source_file"], "to_bilag", twice["voucher_number"],
-                 f"{twice['voucher_number']}, {second_voucher}"],
-                [attached_anyway["sha256"], attached_anyway["source_file"], "lagt_ved_avvik", "",
-                 anyway_voucher]]
+                 f"{twice['voucher_number']}, {second_voucher}"]]
+    if attached_anyway:
+        mistakes.append([attached_anyway["sha256"], attached_anyway["source_file"], "lagt_ved_avvik", "",
+                         anyway_voucher])
 
     path = data_dir / ATTACHMENTS
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ own ground truth.
 The correct register is the seed's ground truth: every fleet-list row the climate report counts
 (outcome OK or EU_CONTROL_OVERDUE), once per plate. The mistakes are:
 
-    feil_energiklasse     a chargeable hybrid registered as electric
+    feil_energiklasse     a chargeable hybrid (or another non-electric vehicle) registered as electric
     feil_vektklasse       a vehicle with the wrong weight class
     mangler               a vehicle the office never registered
-    avregistrert_beholdt  a deregistered vehicle still in the register
+    avregistrert_beholdt  a deregistered vehicle still in the register (when the seed has one)
 """
 
 from __future__ import annotations
@@ -42,21 +42,23 @@ def write_fleet_register(data_dir: Path, ground_truth: Path, seed: int = 42) -> 
                if any(r["utfall"] in COUNTED for r in rows)}
     register = {p: [r["energiklasse"], r["vektklasse"]] for p, r in sorted(counted.items())}
     hybrids = sorted(p for p, r in counted.items() if r["energiklasse"] == "ladbar hybrid")
-    wrong_energy = rng.choice(hybrids)
+    wrong_energy = rng.choice(hybrids or sorted(p for p, r in counted.items() if r["energiklasse"] != "elektrisk"))
     wrong_weight, missing = rng.sample(sorted(p for p, r in counted.items() if r["utfall"] == "OK"
                                              and p != wrong_energy and r["vektklasse"]), 2)
-    gone = rng.choice(sorted(p for p, rows in plates.items() if len(rows) == 1 and rows[0]["utfall"] == "DEREGISTERED"
-                             and rows[0]["energiklasse"]))
+    deregistered = sorted(p for p, rows in plates.items() if len(rows) == 1 and rows[0]["utfall"] == "DEREGISTERED"
+                          and rows[0]["energiklasse"])
+    gone = rng.choice(deregistered) if deregistered else None  # a very small seed may have none
 
     flipped = {"lett": "tung", "tung": "lett"}[register[wrong_weight][1]]
-    mistakes = [[wrong_energy, "feil_energiklasse", "ladbar hybrid", "elektrisk"],
+    mistakes = [[wrong_energy, "feil_energiklasse", register[wrong_energy][0], "elektrisk"],
                 [wrong_weight, "feil_vektklasse", register[wrong_weight][1], flipped],
-                [missing, "mangler", register[missing][0], ""],
-                [gone, "avregistrert_beholdt", "", plates[gone][0]["energiklasse"]]]
+                [missing, "mangler", register[missing][0], ""]]
     register[wrong_energy][0] = "elektrisk"
     register[wrong_weight][1] = flipped
     del register[missing]
-    register[gone] = [plates[gone][0]["energiklasse"], plates[gone][0]["vektklasse"]]
+    if gone:
+        mistakes.append([gone, "avregistrert_beholdt", "", plates[gone][0]["energiklasse"]])
+        register[gone] = [plates[gone][0]["energiklasse"], plates[gone][0]["vektklasse"]]
 
     path = data_dir / REGISTER
     path.parent.mkdir(parents=True, exist_ok=True)

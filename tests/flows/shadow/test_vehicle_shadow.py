@@ -75,7 +75,7 @@ def test_shadow_makes_no_report_and_would_do_what_live_then_does(vegvesen_sandbo
         counted = {r["Rad i listen"]: r for r in rows if r["Energiklasse"] and (
             not r["Avvik"] or r["Avvik"].startswith("Fristen for EU-kontroll"))}
         assert set(records) == set(counted)
-        for n, (key, value) in records.items():
+        for n, (_plate, value) in records.items():
             sheet = counted[n]
             assert value == record_value(sheet["Energiklasse"], (sheet["Vektklasse"] or "").lower()), sheet
         truth = {int(t["rad"]): t for t in sb.truth}
