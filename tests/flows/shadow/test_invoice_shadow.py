@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,16 @@ from config.settings import PathSettings
 from flows.invoice_attachment_upload.run import run
 from flows.kit import open_run
 from flows.kit.shadow_report import agreement_report, report_path, write_report
+from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
 from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows
 from workqueue.store import WorkQueueStore
 
 PROCESS_ID = "invoice-attachment-upload"
-CATALOGUE = Path(__file__).resolve().parents[3] / "config" / "processes"
 
 
 @pytest.fixture
 def shadow_catalogue(tmp_path):
-    folder = tmp_path / "processes"
-    shutil.copytree(CATALOGUE, folder)
-    path = folder / f"{PROCESS_ID}.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "\nmode: live" in text
-    path.write_text(text.replace("\nmode: live", "\nmode: shadow"), encoding="utf-8")
-    return folder
+    return in_shadow(tmp_path / "processes", PROCESS_ID)
 
 
 def _settings(invoice_env, processes_dir: Path):

@@ -11,7 +11,6 @@ another system is kjoretoy.xlsx, the file the climate report imports:
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,23 +23,17 @@ from flows.vehicle_data_collection.periods import Tertial
 from flows.vehicle_data_collection.process import run_collection
 from flows.vehicle_data_collection.shadow import record_value
 from tests.fixtures.vegvesen import read_sheet
+from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
 from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows
 from workqueue.store import WorkQueueStore
 
 PROCESS_ID = "vehicle-data-collection"
-CATALOGUE = Path(__file__).resolve().parents[3] / "config" / "processes"
 T1 = Tertial(2026, 1)
 
 
 @pytest.fixture
 def shadow_catalogue(tmp_path):
-    folder = tmp_path / "processes"
-    shutil.copytree(CATALOGUE, folder)
-    path = folder / f"{PROCESS_ID}.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "\nmode: live" in text
-    path.write_text(text.replace("\nmode: live", "\nmode: shadow"), encoding="utf-8")
-    return folder
+    return in_shadow(tmp_path / "processes", PROCESS_ID)
 
 
 def _settings(sb, processes_dir: Path):
