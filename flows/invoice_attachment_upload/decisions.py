@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,8 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Decisi
         day = (max(stamps) if stamps else datetime.now(UTC)).astimezone(OSLO).strftime("%Y-%m-%d")
         source = SourceFile(name=reason["source_file"], path=str(stored), sha256=reason["sha256"],
                             size=reason["size"], kind=reason.get("file_kind", "document"))
-        dest = archive_file(ctx, workspace, source, outcomes, day, src=stored)
+        dest = ctx.effects.call("dropfolder", "archive", source.sha256, partial(
+            archive_file, ctx, workspace, source, outcomes, day, src=stored), "Arkivering fra karantene")
         if dest is None:
             continue
         for suffix in (REASON, REASON_TXT):

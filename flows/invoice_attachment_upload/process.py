@@ -44,6 +44,7 @@ from connectors.finance import (
     VoucherLocked,
     VoucherNotFound,
 )
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.doors import Door, DoorSession
 from flows.invoice_attachment_upload.model import Document
 from flows.invoice_attachment_upload.rules import Rules
@@ -296,13 +297,18 @@ class ItemHandler:
         upload = Upload(file_name=doc.file_name, content=content, media_type=doc.media_type or "application/pdf",
                         document_type=doc.document_type, comment=doc.comment)
         try:
-            listed = session.upload(voucher.voucher_number, upload, idempotency_key=item.reference)
+            listed = self.ctx.effects.call(
+                "finance", "upload", doc.sha256 or item.reference,
+                lambda: session.upload(voucher.voucher_number, upload, idempotency_key=item.reference),
+                "Opplasting av underbilag", outcome=shadow.upload(doc, voucher))
         except FinanceBusinessError as exc:
             category = next((c for cls, c in _CODE_TO_CATEGORY.items() if isinstance(exc, cls)), None)
             if category is None:
                 raise
             return self._business(item, doc, category, f"Økonomisystemet avviste filen: {exc.message}", content,
                                   voucher=voucher)
+        if listed is None:  # shadow mode: not uploaded, recorded as what it would do (shadow.py)
+            return self._done(item, doc, shadow.WOULD_UPLOAD, voucher, shadow.would_upload(doc, voucher), journal)
         found = [a for a in listed if a.sha256 == doc.sha256]
         if not found:
             return SystemFailure(f"Vedlegget ble ikke funnet i vedleggslisten til bilag "

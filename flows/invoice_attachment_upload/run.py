@@ -15,12 +15,14 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from connectors.identifiers import mask_fnrs_in_text
 from connectors.safe_cells import safe_row
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.decisions import (
     DecisionStats,
     apply_decisions,
@@ -64,7 +66,8 @@ def setup(ctx: RunContext, inbox: Path | None = None, via: str | None = None) ->
 def recover(ctx: RunContext) -> dict[str, int]:
     """Crash recovery before anything else: claims of dead local workers and expired leases."""
     return {"released_dead_claims": release_dead_local_claims(ctx),
-            "requeued_abandoned": recover_abandoned(ctx)}
+            "requeued_abandoned": recover_abandoned(ctx),
+            "requeued_after_shadow": shadow.requeue_would_do(ctx)}  # live after a pilot: not uploaded yet
 
 
 def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
@@ -85,7 +88,8 @@ def register(ctx: RunContext, s: Setup, snapshot: Intake) -> int:
             mine = [d for d in source.documents if d.manifest and d.manifest.get("sha256") == manifest.sha256]
             if mine:
                 s.workspace.write_plan(source.sha256, source.name, [d.payload() for d in source.documents])
-        archive_manifest(ctx, s.workspace, manifest, rows)
+        ctx.effects.call("dropfolder", "archive", manifest.sha256, partial(archive_manifest, ctx, s.workspace, manifest,
+                         rows), "Arkivering av manifest", outcome=shadow.move("archive", manifest.name, manifest.sha256))
     return added
 
 
@@ -121,11 +125,12 @@ def summarize(ctx: RunContext, s: Setup, snapshot: Intake, pstats: ProcessStats,
     outcomes = sstats.outcomes + rstats.outcomes
     counts = Counter(o["outcome"] for o in outcomes)
     categories = Counter(o["category"] for o in outcomes if o["outcome"] == "quarantined" and o.get("category"))
-    automated = counts["uploaded"] + counts["already_attached"]
+    automated = counts["uploaded"] + counts["already_attached"] + counts[shadow.WOULD_UPLOAD]
     figures = {
         "door": s.door, "inbox": str(s.inbox),
         "files": len(outcomes),
         "uploaded": counts["uploaded"], "already_attached": counts["already_attached"],
+        **({"would_upload": counts[shadow.WOULD_UPLOAD]} if ctx.shadow else {}),
         "quarantined": counts["quarantined"],
         "handled_manually": counts["handled_manually"], "dismissed": counts["dismissed"],
         "archived_files": sstats.archived_files + rstats.released_files,

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
 from flows.invoice_attachment_upload.texts import (
     DOOR_NO,
@@ -44,7 +46,7 @@ RECEIPT = ".kvittering.json"
 RECEIPT_TXT = ".kvittering.txt"
 REASON = ".grunn.json"
 REASON_TXT = ".grunn.txt"
-SUCCESS = ("uploaded", "already_attached")
+SUCCESS = ("uploaded", "already_attached", "would_upload")  # would_upload: shadow mode (shadow.py)
 
 
 @dataclass
@@ -242,13 +244,21 @@ def _settle_one(ctx: RunContext, workspace: Workspace, source: SourceFile,
     outcomes = [document_outcome(d, i, source.arrived) for d, i in zip(source.documents, items, strict=True)]
     day = _day(items)
     if all(o["outcome"] in SUCCESS for o in outcomes):
-        moved, kind = archive_file(ctx, workspace, source, outcomes, day), "archived"
+        kind = "archived"
+        moved = ctx.effects.call("dropfolder", "archive", source.sha256,  # shadow mode: not moved
+                                 partial(archive_file, ctx, workspace, source, outcomes, day), "Arkivering",
+                                 outcome=shadow.move("archive", source.name, source.sha256))
     else:
-        moved, kind = quarantine_file(ctx, workspace, source, outcomes, day), "quarantined"
-    if moved is None:
+        kind = "quarantined"
+        ctx.effects.would_hand_over(shadow.handed_over(outcomes))
+        moved = ctx.effects.call("dropfolder", "quarantine", source.sha256,
+                                 partial(quarantine_file, ctx, workspace, source, outcomes, day), "Karantene",
+                                 outcome=shadow.move("quarantine", source.name, source.sha256))
+    if moved is None and not ctx.shadow:
         return "gone", []
     workspace.clear_plan(source.sha256, source.name)
-    return kind, outcomes
+    # shadow: left in the drop folder, reported all the same (but not counted as moved)
+    return (kind if moved is not None else "shadow"), outcomes
 
 
 def _settle_group(ctx: RunContext, workspace: Workspace, group: list[SourceFile],
@@ -271,7 +281,8 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
     for source in sources:
         groups.setdefault(safe_display_name(source.name).casefold(), []).append(source)
     results: dict[int, tuple[str, list[dict[str, Any]]]] = {}
-    with ThreadPoolExecutor(max_workers=min(SETTLE_THREADS, max(len(groups), 1)),
+    threads = 1 if ctx.shadow else SETTLE_THREADS  # shadow records would-do rows; nothing to overlap
+    with ThreadPoolExecutor(max_workers=min(threads, max(len(groups), 1)),
                             thread_name_prefix="invoice-settle") as pool:
         futures = [(group, pool.submit(_settle_group, ctx, workspace, group, known)) for group in groups.values()]
         for group, future in futures:

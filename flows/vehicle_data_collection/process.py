@@ -26,7 +26,7 @@ from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.parser import Vehicle, parse_date
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger
 from flows.kit import decisions as kit_decisions
-from flows.vehicle_data_collection import PROCESS_ID
+from flows.vehicle_data_collection import PROCESS_ID, shadow
 from flows.vehicle_data_collection import outcomes as oc
 from flows.vehicle_data_collection.actions import ACTIONS
 from flows.vehicle_data_collection.climate import compute, previous_figures
@@ -374,10 +374,11 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
                    + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")
                    + "; the next run picks them up and then writes the report.")
     if status == "completed":
-        xlsx, png = write_report(ctx.out_dir / REPORT_NAME, rows, climate, run_id=ctx.run_id,
-                                 rules_version=ctx.version_label, meanings=meanings,
-                                 excluded={k: v for k, v in excluded_rows.items() if k != oc.EU_CONTROL_OVERDUE})
-        outputs = {"kjoretoy": str(xlsx), "klimarapport_png": str(png)}
+        written = ctx.effects.write_file("fleet", ctx.out_dir / REPORT_NAME, lambda path: write_report(
+            path, rows, climate, run_id=ctx.run_id, rules_version=ctx.version_label, meanings=meanings,
+            excluded={k: v for k, v in excluded_rows.items() if k != oc.EU_CONTROL_OVERDUE}),
+            lambda: shadow.report_outcomes(rows), "Kjøretøyrapporten til klimarapporten (kjoretoy.xlsx)")
+        outputs = {"kjoretoy": str(written[0]), "klimarapport_png": str(written[1])} if written else {}
 
     share = climate.total.share
     figures: dict[str, Any] = {

@@ -36,6 +36,7 @@ from pathlib import Path
 from connectors.identifiers import orgnr_check_digit
 from sandbox.finance import documents as docs
 from sandbox.finance.filetypes import XLSX
+from sandbox.finance.human import write_human_attachments
 from sandbox.finance.store import AttachmentStore, finance_dir
 
 PROCESS_ID = "invoice-attachment-upload"
@@ -499,7 +500,7 @@ def seed(data_dir: Path, seed: int = 42, scale: float = 1.0) -> dict[str, Path]:
     ground_truth = data_dir / "ground_truth" / f"{PROCESS_ID}.csv"
     _write_ground_truth(ground_truth, rows)
     return {"vouchers": vouchers_path, "attachments": attachments_db, "inbox": inbox, "manifest": manifest_path,
-            "ground_truth": ground_truth}
+            "ground_truth": ground_truth, **write_human_attachments(data_dir, ground_truth, seed)}
 
 
 def seed_bulk(data_dir: Path, n: int = 1000, size: int = 200_000, seed: int = 7) -> dict[str, Path]:

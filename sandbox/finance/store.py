@@ -4,6 +4,8 @@ Layout under ``<data_dir>/sandbox/finance/``:
   vouchers.json      {"closedPeriods": ["YYYY-MM", ...], "vouchers": [voucher, ...]} (written by the seed)
   attachments.db     SQLite (WAL): one row per attachment + the Idempotency-Key register
   files/<id[:2]>/<id>  the attachment bytes; files/tmp/ holds uploads in progress
+  writes.jsonl       every upload a client asked for and every attachment it created (one JSON
+                     line each): the stand-in's own write log, what shadow mode's tests read
 
 An upload is written to files/tmp while it streams in (hashed on the way), moved into place,
 and only then recorded in one SQLite transaction: a row always has its file, and concurrent
@@ -212,10 +214,17 @@ class AttachmentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash; fsync per checkpoint
         self._db.executescript(_SCHEMA)
+        self.write_log = root / "writes.jsonl"
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def log_write(self, action: str, **fields: Any) -> None:
+        """One line in the write log (an upload asked for, an attachment created)."""
+        line = json.dumps({"at": now_iso(), "action": action, **fields}, ensure_ascii=False)
+        with self._lock, self.write_log.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
     # --- reads ---
 
@@ -325,6 +334,7 @@ class AttachmentStore:
             self._db.execute("DELETE FROM attachments")
             self._db.execute("DELETE FROM idempotency_keys")
             self._db.execute("DELETE FROM sqlite_sequence WHERE name = 'attachments'")
+            self.write_log.unlink(missing_ok=True)
         for child in self.files.iterdir():
             if child.is_dir():
                 shutil.rmtree(child)

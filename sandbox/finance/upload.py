@@ -215,6 +215,7 @@ async def handle_upload(request: Request, store: FinanceStore, voucher_number: s
     """Receive, check and record one attachment; (attachment, created) or UploadError.
 
     `check_fields(fields)` may raise UploadError (the web form's CSRF token) before anything is kept."""
+    store.attachments.log_write("upload", voucher_number=voucher_number, channel=channel, by=uploaded_by)
     voucher = store.vouchers.get(voucher_number)
     if voucher is None:
         await drain(request)
@@ -253,6 +254,8 @@ async def handle_upload(request: Request, store: FinanceStore, voucher_number: s
             sha256=got.sha256, media_type=media_type, document_type=document_type, comment=comment,
             uploaded_by=uploaded_by, channel=channel, idempotency_key=idempotency_key or None)
         got.temp = None  # moved into place (or discarded by commit on a replay)
+        store.attachments.log_write("attached", voucher_number=voucher.voucher_number, sha256=attachment.sha256,
+                                    created=created, channel=channel)
         return attachment, created
     finally:
         discard(got)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from sandbox.vegvesen.human import write_fleet_register
 from sandbox.vegvesen.registry import VehicleSpec, save_register
 
 PROCESS_ID = "vehicle-data-collection"
@@ -321,4 +322,5 @@ def seed(data_dir: Path, seed: int = 42, scale: float = 1.0, *, today: date | No
             w.writerow([row_no, r.kjennemerke or "", r.reference or "", r.virksomhet, r.outcome,
                         r.energy if spec else "", ("ja" if r.energy in ("elektrisk", "hydrogen") else "nei") if spec else "",
                         weight, spec.status if spec else ""])
-    return {"register": register, "fleet_list": fleet, "ground_truth": truth, "previous_report": baseline}
+    return {"register": register, "fleet_list": fleet, "ground_truth": truth, "previous_report": baseline,
+            **write_fleet_register(data_dir, truth, seed)}

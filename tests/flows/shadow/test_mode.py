@@ -35,15 +35,16 @@ def test_shipped_processes_are_live_and_keep_their_hash_without_a_mode_line(tmp_
 def test_shadow_is_refused_for_a_process_without_the_boundary(tmp_path):
     folder = tmp_path / "processes"
     shutil.copytree(CATALOGUE, folder)
-    path = folder / "vehicle-data-collection.yaml"
+    path = folder / "tjenestebevis.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "mode: shadow\n", encoding="utf-8")
     settings = Settings(paths=PathSettings(data_dir=tmp_path / "data", processes_dir=folder))
     with pytest.raises(DefinitionError, match="does not support shadow mode"):
-        load_definition("vehicle-data-collection", settings)
-    nav = folder / "nav-refund-offsetting.yaml"
-    nav.write_text(nav.read_text(encoding="utf-8").replace("mode: live", "mode: shadow"), encoding="utf-8")
-    definition, _ = load_definition("nav-refund-offsetting", settings)
-    assert definition.mode == "shadow"
+        load_definition("tjenestebevis", settings)
+    for process_id in ("nav-refund-offsetting", "invoice-attachment-upload", "vehicle-data-collection"):
+        path = folder / f"{process_id}.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("\nmode: live", "\nmode: shadow"), encoding="utf-8")
+        definition, _ = load_definition(process_id, settings)
+        assert definition.mode == "shadow"
 
 
 def test_compare_counts_each_key_once_by_its_sides():
