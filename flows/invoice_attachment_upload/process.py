@@ -202,6 +202,7 @@ class ItemHandler:
         self.door_name = door_name
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._would_upload: set[tuple[str, str]] = set()  # shadow: (voucher, sha256) "uploaded" this run
 
     def content_lock(self, item: WorkItem) -> threading.Lock:
         """Two files with the same bytes for the same target are two items: handled one after the
@@ -285,6 +286,8 @@ class ItemHandler:
             look()
             if here:
                 return self._done(item, doc, "already_attached", voucher, here[0])
+            if (voucher.voucher_number, doc.sha256) in self._would_upload:  # shadow: live would find it now
+                return self._done(item, doc, "already_attached", voucher, shadow.would_upload(doc, voucher))
         if elsewhere and self.rules.check_attached_elsewhere and doc.case_id is None:
             others = ", ".join(sorted({a.voucher_number for a in elsewhere}))
             return self._business(item, doc, "ATTACHED_ELSEWHERE",
@@ -308,6 +311,7 @@ class ItemHandler:
             return self._business(item, doc, category, f"Økonomisystemet avviste filen: {exc.message}", content,
                                   voucher=voucher)
         if listed is None:  # shadow mode: not uploaded, recorded as what it would do (shadow.py)
+            self._would_upload.add((voucher.voucher_number, doc.sha256))  # under content_lock (same key)
             return self._done(item, doc, shadow.WOULD_UPLOAD, voucher, shadow.would_upload(doc, voucher), journal)
         found = [a for a in listed if a.sha256 == doc.sha256]
         if not found:
