@@ -60,7 +60,7 @@ def take(out: Path) -> list[Path]:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(**settings.browser.launch_options())
                 page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", timezone_id="Europe/Oslo")
-                _login(page, server.url, "kari.nordmann")
+                log_in(page, server.url, "kari.nordmann")
                 shots.append(_shot(page, out / "overview.png"))
                 page.goto(f"{server.url}/saker?prosess={demo.NAV}")
                 page.get_by_role("heading", name="Saker").wait_for()
@@ -136,7 +136,7 @@ def take_console(out: Path) -> list[Path]:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(**settings.browser.launch_options())
                 page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", timezone_id="Europe/Oslo")
-                _login(page, server.url, "eva.eier")
+                log_in(page, server.url, "eva.eier")
                 page.goto(f"{server.url}/prosesser")
                 page.get_by_role("heading", name="Mine prosesser").wait_for()
                 shots.append(_shot(page, out / "console.png"))
@@ -157,12 +157,13 @@ def take_console(out: Path) -> list[Path]:
     return shots
 
 
-def _login(page, url: str, username: str) -> None:
+def log_in(page, url: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form as a person would (the screenshots and the browser tests)."""
     page.goto(f"{url}/login")
     page.get_by_label("Brukernavn").fill(username)
-    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_label("Passord").fill(password)
     page.get_by_role("button", name="Logg inn").click()
-    page.get_by_role("heading", name="Oversikt").wait_for()
+    page.get_by_role("button", name="Logg ut").wait_for()
 
 
 def _shot(page, path: Path) -> Path:

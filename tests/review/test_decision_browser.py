@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from review.screenshots import log_in
 from tests.fixtures.review import PASSWORD, add_attestants
 from tests.review.test_browser import page  # noqa: F401 - the browser fixture (served is shared)
 
@@ -14,11 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def _login(pg, url: str, username: str) -> None:
-    pg.goto(f"{url}/login")
-    pg.get_by_label("Brukernavn").fill(username)
-    pg.get_by_label("Passord").fill(PASSWORD)
-    pg.get_by_role("button", name="Logg inn").click()
-    pg.get_by_role("button", name="Logg ut").wait_for()
+    log_in(pg, url, username, PASSWORD)
 
 
 def _logout(pg) -> None:

@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from review.screenshots import log_in
 from tests.fixtures.review import ATTACHMENTS, FNR_A, NAV, PASSWORD, VEHICLES
 
 pytestmark = pytest.mark.browser
@@ -45,11 +46,7 @@ def _page(browser, viewport=LAPTOP):
 
 
 def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Brukernavn").fill(username)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
-    page.get_by_role("heading", name="Oversikt").wait_for()
+    log_in(page, url, username, PASSWORD)
 
 
 def _overflow(page) -> int:
