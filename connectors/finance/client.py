@@ -226,6 +226,12 @@ class FinanceClient:
         body = self._json("GET", "/attachments", params={"sha256": sha256.lower()})
         return [Attachment.from_api(a) for a in body.get("items", [])]
 
+    def attachments_uploaded(self, first_day: str, last_day: str) -> list[Attachment]:
+        """Every attachment uploaded from `first_day` to `last_day` (ISO dates, both included), on
+        any voucher, by people or clients (voucher_number, uploaded_at and uploaded_by filled)."""
+        body = self._json("GET", "/attachments", params={"uploadedFrom": first_day, "uploadedTo": last_day})
+        return [Attachment.from_api(a) for a in body.get("items", [])]
+
     def upload_attachment(self, voucher_number: str, upload: Upload,
                           idempotency_key: str | None = None) -> tuple[Attachment, bool]:
         """Attach a document. -> (attachment, created); created is False when the system

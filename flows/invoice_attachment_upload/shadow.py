@@ -2,8 +2,9 @@
 the run would make (the document, by SHA-256 of its content, on the voucher it would attach it to)
 and the documents it would hand to a person (quarantine, with the category). The boundary that
 decides whether a write happens or is recorded is the kit's (flows.kit.shadow); the people's
-outcome is the finance system's own attachment list (input `finance-attachments`), compared by
-the same key and value.
+outcome is the finance system's own attachment list, read through its API (`read_human_outcome`:
+the attachments people uploaded since the pilot began), or an export of it (input
+`finance-attachments`, `rpa shadow report --file`), compared by the same key and value.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flows.kit.shadow import MANUAL, Outcome
 FINANCE = "finance"      # the compared system: the finance system's attachment lists
 FOLDERS = "dropfolder"   # archive and quarantine moves of the drop folder's files
 WOULD_UPLOAD = "would_upload"  # an item's outcome in shadow: the upload was not made
+HUMAN_SOURCE = "økonomisystemets API"  # the people's outcome read from the system: each read replaces the last
 
 
 def upload(doc: Document, voucher: Voucher) -> Outcome:
@@ -44,6 +46,38 @@ def handed_over(outcomes: Iterable[dict[str, Any]]) -> Iterator[Outcome]:
 def move(kind: str, name: str, sha256: str) -> Outcome:
     """An archive or quarantine move of a drop-folder file (not compared: the people keep no record)."""
     return Outcome(system=FOLDERS, action=kind, key=sha256, details={"file": name})
+
+
+def read_human_outcome(definition: Any, settings: Any, period: str | None,
+                       since: str | None) -> tuple[str, list[Outcome]]:
+    """The people's outcome from the finance system's own attachment list, through its API: every
+    attachment uploaded from `since` (the pilot's first day, ISO; default today) to today by
+    someone other than the robot's own client, as the document (SHA-256) on its voucher, on the
+    voucher's date.
+    `period` (2026-06, 2026) keeps the vouchers dated in it. -> (source, outcomes)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from connectors.finance import FinanceClient
+
+    today = datetime.now(ZoneInfo("Europe/Oslo")).date().isoformat()  # the finance system's own days
+    since = since or today
+    outcomes: list[Outcome] = []
+    with FinanceClient(settings.finance) as client:
+        robot = client.tokens.client_id
+        dates: dict[str, str] = {}
+        for a in client.attachments_uploaded(since, today):
+            if a.uploaded_by == robot or not a.sha256:
+                continue
+            if a.voucher_number not in dates:
+                dates[a.voucher_number] = client.get_voucher(a.voucher_number).voucher_date
+            day = dates[a.voucher_number] or None
+            if period and not (day or "").startswith(period):
+                continue
+            outcomes.append(Outcome(system=FINANCE, action="done", key=a.sha256, value=a.voucher_number, day=day,
+                                    details={"file_name": a.file_name, "uploaded_by": a.uploaded_by,
+                                             "uploaded_at": a.uploaded_at}))
+    return HUMAN_SOURCE, outcomes
 
 
 def requeue_would_do(ctx: Any) -> int:

@@ -79,7 +79,24 @@ class SideEffects:
         return {"mode": self.mode.value, "would_do_recorded": self.recorded, "withheld": list(self.withheld)}
 
 
-def read_human_outcome(definition: Any, settings: Any, path: Path | None = None) -> tuple[Path, list[Outcome]]:
+def read_human_outcome(definition: Any, settings: Any, path: Path | None = None, period: str | None = None,
+                       since: str | None = None) -> tuple[str, list[Outcome]]:
+    """The people's outcome -> (its source's name, the outcomes). Without a file, a process whose
+    shadow module has its own `read_human_outcome(definition, settings, period, since)` reads it
+    there (from the system itself, e.g. through its API; `since`: the pilot's first day, ISO, or None);
+    otherwise, and with a file, it is read as below."""
+    if path is None:
+        from flows.registry import flow_module
+
+        module = flow_module(definition, "shadow")
+        reader = getattr(module, "read_human_outcome", None)
+        if reader is not None:
+            return reader(definition, settings, period, since)
+    found, outcomes = _read_human_file(definition, settings, path)
+    return found.name, outcomes
+
+
+def _read_human_file(definition: Any, settings: Any, path: Path | None = None) -> tuple[Path, list[Outcome]]:
     """The people's outcome for a period, from the file the definition's `shadow.human_outcome`
     input describes (its `columns` map our fields to the file's headers): `key` (required),
     `amount`, `day`, `category`, `action`, and any `value…` fields (compared as text). Rows that

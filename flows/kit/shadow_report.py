@@ -42,10 +42,27 @@ def compared_system(definition: ProcessDefinition) -> str:
 
 
 def import_human_outcome(definition: ProcessDefinition, settings: Settings, store: WorkQueueStore,
-                         path: Path | None = None) -> tuple[Path, int]:
-    """Read the people's export (the definition's `shadow.human_outcome` input) into the store."""
-    path, outcomes = read_human_outcome(definition, settings, path)
-    return path, replace_human_outcomes(store, definition.id, path.name, outcomes)
+                         path: Path | None = None, period: str | None = None) -> tuple[str, int]:
+    """Read the people's outcome into the store: from their export (the definition's
+    `shadow.human_outcome` input, or `path`), or from the system itself where the process reads it
+    there (since the pilot's first shadow outcome). -> (source, outcomes imported)."""
+    source, outcomes = read_human_outcome(definition, settings, path, period, _pilot_start(store, definition.id))
+    return source, replace_human_outcomes(store, definition.id, source, outcomes)
+
+
+def _pilot_start(store: WorkQueueStore, process_id: str) -> str | None:
+    """The day (ISO, Norwegian time) of the process's first recorded shadow outcome; None before any."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func, select
+
+    from workqueue.models import ShadowOutcome
+    from workqueue.shadow import SHADOW
+
+    with store.session() as s:
+        first = s.scalar(select(func.min(ShadowOutcome.created_at)).where(ShadowOutcome.process_id == process_id,
+                                                                         ShadowOutcome.side == SHADOW))
+    return first.astimezone(ZoneInfo("Europe/Oslo")).date().isoformat() if first else None
 
 
 def agreement_report(process_id: str, settings: Settings | None = None, store: WorkQueueStore | None = None,
@@ -56,7 +73,7 @@ def agreement_report(process_id: str, settings: Settings | None = None, store: W
     own = store is None
     store = store or WorkQueueStore.from_settings(settings)
     try:
-        import_human_outcome(definition, settings, store, human_file)
+        import_human_outcome(definition, settings, store, human_file, period)
         return agreement(store, process_id, compared_system(definition), period), definition
     finally:
         if own:

@@ -8,6 +8,8 @@
   POST /api/vouchers/{nr}/attachments                multipart: file, documentType, comment
                                                      (+ Idempotency-Key) -> 201 | 200 replay
   GET  /api/attachments?sha256=H                     where a document is attached
+  GET  /api/attachments?uploadedFrom=D&uploadedTo=D  attachments uploaded in a period (ISO dates,
+                                                     both included; by people or clients)
   GET  /api/attachments/{id}                         one attachment
   GET  /api/attachments/{id}/content                 the bytes
 Errors are {"error": CODE, "message": Norwegian text}. Every /api route needs a bearer token.
@@ -26,6 +28,7 @@ from sandbox.finance.store import FinanceStore
 from sandbox.finance.upload import UploadError, handle_upload
 
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _store(request: Request) -> FinanceStore:
@@ -109,7 +112,14 @@ async def upload_attachment(request: Request, voucher_number: str, client: str =
 
 
 @router.get("/attachments")
-def find_attachments(request: Request, sha256: str | None = None) -> dict:
+def find_attachments(request: Request, sha256: str | None = None, uploadedFrom: str | None = None,
+                     uploadedTo: str | None = None) -> dict:
+    if sha256 is None and (uploadedFrom or uploadedTo):
+        days = [uploadedFrom or "", uploadedTo or ""]
+        if not all(ISO_DAY.match(d) for d in days):
+            raise ApiError(400, "INVALID_REQUEST", "Parameterne uploadedFrom og uploadedTo må begge være datoer "
+                                                   "(ÅÅÅÅ-MM-DD).")
+        return {"items": [a.to_json() for a in _store(request).attachments.uploaded_between(*days)]}
     if not sha256 or not SHA256_HEX.match(sha256):
         raise ApiError(400, "INVALID_REQUEST", "Parameteren sha256 må være 64 heksadesimale tegn.")
     return {"items": [a.to_json() for a in _store(request).attachments.by_sha256(sha256)]}

@@ -18,6 +18,12 @@ it). The mistakes are:
 
 The export holds only what the people attached in the period: what was on the vouchers before
 (the seed's own attachments) is not in it.
+
+`attach_by_hand` then makes the people do that work in the stand-in itself: every row of the list
+becomes an attachment in its store, uploaded by that person through the web door, today. So the
+finance system's own attachment list (GET /api/attachments?uploadedFrom=…&uploadedTo=…) holds
+the people's outcome, mistakes included. It is a separate step, not part of the seed: the robot's
+runs on the seed must not find the people's work already done.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import random
 from datetime import date
 from pathlib import Path
 
-from sandbox.finance.store import finance_dir
+from sandbox.finance.store import FinanceStore, finance_dir
 
 PROCESS_ID = "invoice-attachment-upload"
 ATTACHMENTS = f"input/{PROCESS_ID}/vedleggsliste.csv"
@@ -96,3 +102,40 @@ def write_human_attachments(data_dir: Path, ground_truth: Path, seed: int = 42) 
     with mistakes_path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([["sha256", "fil", "feil", "riktig_bilag", "menneskets_bilag"], *mistakes])
     return {"human_attachments": path, "human_mistakes": mistakes_path}
+
+
+def _documents(inbox: Path) -> dict[str, tuple[bytes, str]]:
+    """sha256 -> (bytes, media type) of every document in the drop folder, EHF attachments included."""
+    import hashlib
+
+    from connectors.ehf import EhfError, looks_like_ehf, parse_ehf
+
+    found: dict[str, tuple[bytes, str]] = {}
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        content = path.read_bytes()
+        found.setdefault(hashlib.sha256(content).hexdigest(), (content, "application/octet-stream"))
+        if looks_like_ehf(content):
+            try:
+                for a in parse_ehf(content, path.name).attachments:
+                    found.setdefault(hashlib.sha256(a.content).hexdigest(), (a.content, a.mime_code))
+            except EhfError:
+                continue
+    return found
+
+
+def attach_by_hand(data_dir: Path) -> int:
+    """The people attach the documents of their list (the seeded export) in the finance stand-in,
+    as themselves, through the web door, today. -> how many attachments were made."""
+    data_dir = Path(data_dir)
+    documents = _documents(data_dir / "input" / PROCESS_ID / "inbox")
+    with (data_dir / ATTACHMENTS).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    store = FinanceStore(data_dir)
+    try:
+        for row in rows:
+            content, media_type = documents[row["sha256"]]
+            store.attachments.add_bytes(row["bilagsnummer"], row["filnavn"], content, media_type=media_type,
+                                        document_type="Vedlegg", uploaded_by=row["lagt_ved_av"], channel="web")
+    finally:
+        store.close()
+    return len(rows)

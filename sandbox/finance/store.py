@@ -239,6 +239,10 @@ class AttachmentStore:
     def by_sha256(self, sha256: str) -> list[Attachment]:
         return self._rows("WHERE sha256 = ?", (sha256.lower(),))
 
+    def uploaded_between(self, first_day: str, last_day: str) -> list[Attachment]:
+        """Attachments uploaded from `first_day` to `last_day` (ISO dates, both included, local time)."""
+        return self._rows("WHERE substr(uploaded_at, 1, 10) BETWEEN ? AND ?", (first_day, last_day))
+
     def get(self, attachment_id: str) -> Attachment | None:
         found = self._rows("WHERE id = ?", (attachment_id,))
         return found[0] if found else None

@@ -4,7 +4,9 @@
   empty, its attachment record is the seed's, no file leaves the drop folder; it records what it
   would do, and the live run on the same inputs then uploads exactly that;
 - the agreement report on the people's seeded attachment list lists every seeded human mistake,
-  and its figure equals the one computed here by hand.
+  and its figure equals the one computed here by hand. The people do their work in the stand-in
+  (sandbox.finance.human.attach_by_hand) and the report reads it through the finance API, as
+  `rpa shadow report` does by default; an export (`--file`) gives the same figures.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import pytest
 
 from config.settings import PathSettings
 from flows.invoice_attachment_upload.run import run
+from flows.invoice_attachment_upload.shadow import HUMAN_SOURCE
 from flows.kit import open_run
 from flows.kit.shadow_report import agreement_report, report_path, write_report
+from sandbox.finance.human import attach_by_hand
 from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
-from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows
+from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows, replace_human_outcomes
 from workqueue.store import WorkQueueStore
 
 PROCESS_ID = "invoice-attachment-upload"
@@ -111,11 +115,16 @@ def test_agreement_report_lists_every_human_mistake(invoice_env, tmp_path, shado
     store = WorkQueueStore(f"sqlite:///{tmp_path / 'shadow.db'}")
     try:
         _run(invoice_env, shadow_catalogue, store, tmp_path / "out")
-        result, definition = agreement_report(PROCESS_ID, settings, store)
-        by_hand, differing = _hand_agreement(store, invoice_env.sandbox.files["human_attachments"])
+        export = invoice_env.sandbox.files["human_attachments"]
+        seeded = len(invoice_env.sandbox.attachments())
+        made = attach_by_hand(invoice_env.data_dir)  # the people do the work, in the finance system itself
+        assert len(invoice_env.sandbox.attachments()) == seeded + made > 10
+        result, definition = agreement_report(PROCESS_ID, settings, store)  # read through the finance API
+        assert result.human_sources == [HUMAN_SOURCE]
+        by_hand, differing = _hand_agreement(store, export)
         assert result.total.agreement == pytest.approx(by_hand, abs=1e-12)
         assert {r.key for r in result.disagreements} == differing
-        assert len(outcome_rows(store, PROCESS_ID, HUMAN)) > 10
+        assert len(outcome_rows(store, PROCESS_ID, HUMAN)) == made
 
         with invoice_env.sandbox.files["human_mistakes"].open(encoding="utf-8") as f:
             mistakes = list(csv.DictReader(f))
@@ -140,8 +149,40 @@ def test_agreement_report_lists_every_human_mistake(invoice_env, tmp_path, shado
         figures = {row[0]: row[1] for row in wb["Samsvar"].iter_rows(min_row=2, values_only=True)}
         assert figures["Samsvar totalt"] == pytest.approx(by_hand)
         assert {row[0] for row in wb["Uenigheter"].iter_rows(min_row=2, values_only=True)} == differing
+
+        # `--file`: the export of the same list (in place of the API's read) gives the same figures.
+        replace_human_outcomes(store, PROCESS_ID, HUMAN_SOURCE, [])
+        from_file, _ = agreement_report(PROCESS_ID, settings, store, human_file=export)
+        assert from_file.human_sources == [export.name]
+        assert from_file.total.agreement == pytest.approx(by_hand, abs=1e-12)
+        assert {r.key for r in from_file.disagreements} == differing
     finally:
         store.close()
+
+
+def test_finance_api_lists_the_attachments_people_uploaded_in_a_period(invoice_env):
+    """The connector's period list (GET /api/attachments?uploadedFrom=…&uploadedTo=…), over real HTTP."""
+    from datetime import date, timedelta
+
+    from connectors.finance import FinanceBusinessError, FinanceClient
+
+    today = date.today()
+    days = ((today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat())
+    with FinanceClient(invoice_env.sandbox.finance) as client:
+        assert client.attachments_uploaded(*days) == []  # the seed's own attachments are dated long before
+        made = attach_by_hand(invoice_env.data_dir)
+        listed = client.attachments_uploaded(*days)
+        with invoice_env.sandbox.files["human_attachments"].open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter=";"))
+        assert len(listed) == made == len(rows)
+        assert sorted((a.voucher_number, a.file_name, a.sha256, a.uploaded_by) for a in listed) == sorted(
+            (r["bilagsnummer"], r["filnavn"], r["sha256"], r["lagt_ved_av"]) for r in rows)
+        assert all(a.uploaded_at.startswith(days[0][:4]) for a in listed)
+        assert client.attachments_uploaded("2000-01-01", "2000-12-31") == []
+        one = listed[0]
+        assert one in client.attachments_by_sha256(one.sha256)  # the search by content still works
+        with pytest.raises(FinanceBusinessError):
+            client.attachments_uploaded("1. mai", days[1])
 
 
 @pytest.mark.slow
