@@ -29,6 +29,7 @@ def report(process_id: str,
            as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON.")) -> None:
     """The agreement report: per category and overall, how often the robot would have done what the
     people did; every disagreement with both sides (Excel)."""
+    from connectors.finance.errors import FinanceError
     from connectors.nav.tables import InputFileError
     from flows.kit.shadow_report import agreement_report, report_path, write_report
     from workqueue.shadow import percent
@@ -38,6 +39,9 @@ def report(process_id: str,
         result, definition = agreement_report(process_id, settings, period=period, human_file=human_file)
     except (DefinitionError, InputFileError, ValueError) as exc:
         _fail(str(exc))
+    except FinanceError as exc:  # the people's attachment list is read through the finance API
+        _fail(f"Fikk ikke lest menneskenes utfall fra økonomisystemet: {exc}. Prøv igjen, eller gi en eksport "
+              "med --file.")
     path = write_report(result, definition, out or report_path(settings, process_id, period))
     t = result.total
     if as_json:
@@ -73,6 +77,7 @@ def sign_off_command(process_id: str, key: str = typer.Argument(..., help="The c
 
 
 def promote_command(process_id: str, by: str | None, human_file: Path | None) -> None:
+    from connectors.finance.errors import FinanceError
     from connectors.nav.tables import InputFileError
     from flows.kit.shadow_report import promote
 
@@ -80,6 +85,9 @@ def promote_command(process_id: str, by: str | None, human_file: Path | None) ->
         result = promote(process_id, by or getpass.getuser(), get_settings(), human_file=human_file)
     except (DefinitionError, InputFileError, ValueError) as exc:
         _fail(str(exc))
+    except FinanceError as exc:  # the people's attachment list is read through the finance API
+        _fail(f"Fikk ikke lest menneskenes utfall fra økonomisystemet: {exc}. Prøv igjen, eller gi en eksport "
+              "med --file.")
     if not result.granted:
         _fail(result.message, 1)
     typer.echo(result.message)
