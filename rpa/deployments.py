@@ -210,11 +210,15 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list:
     deployments = []
     for spec in specs:
         flow = load_flow(spec)
-        deployments.append(flow.to_deployment(
+        deployment = flow.to_deployment(
             name=spec.name, version=spec.version, description=spec.description,
             schedules=[_schedule(spec)], parameters=spec.parameters, tags=spec.tags,
             concurrency_limit=ConcurrencyLimitConfig(limit=spec.concurrency_limit, collision_strategy="ENQUEUE"),
-        ))
+        )
+        # Prefect infers the entrypoint from where the function was defined: for a flow the kit
+        # generated that is flows/kit/declare.py, which holds no flow; the package's flow.py does.
+        deployment.entrypoint = spec.entrypoint
+        deployments.append(deployment)
     return deployments
 
 

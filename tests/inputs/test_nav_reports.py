@@ -296,7 +296,9 @@ def test_a_refused_report_ends_the_prefect_flow_run_failed_with_a_masked_norwegi
 
     from flows.nav_refund_offsetting.flow import nav_refund_offsetting
 
-    first = _people([r[0] for r in REFUSED].index("avkortet-i-fnr"))  # cut inside an fnr: its digits in the reason
+    # People of their own (not those of the per-file tests above): the same bytes, seen before by
+    # the session's store, would be "already handled" (a run of its own, not a refusal to test).
+    first = _people(len(REFUSED) + 1)  # cut inside an fnr: its digits in the reason
     report = tmp_path / "avkortet-i-fnr.csv"
     report.write_bytes(REFUSED[[r[0] for r in REFUSED].index("avkortet-i-fnr")][1](first))
     claims = _claims_for(tmp_path, "prefect", [(first + i, 1_000 + i) for i in range(6)])
