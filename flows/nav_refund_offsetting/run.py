@@ -396,7 +396,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     completed: list[tuple[int, dict[str, Any]]] = []
     cases: list[tuple[str, NewCase]] = []
     archive_ids: list[str] = []
-    refused: list[str] = []  # Norwegian: why each refused report could not settle anything
+    refused: list[str] = _refused_before(ctx, registered.already)  # Norwegian: why each refused report settled nothing
+    refused_again = len(refused)  # their cases are already open: not counted as this run's exceptions
 
     for item in items:
         p = item.payload
@@ -590,8 +591,8 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     offset_lines = sum(counts.get(c, 0) for c in OFFSET_REASONS)
     exceptions = {c: counts[c] for c in LINE_CATEGORIES if counts.get(c)}
     exceptions.update({c: unpaid_counts[c] for c in CLAIM_CATEGORIES if unpaid_counts.get(c)})
-    if refused:
-        exceptions["REPORT_REFUSED"] = len(refused)
+    if len(refused) > refused_again:
+        exceptions["REPORT_REFUSED"] = len(refused) - refused_again
     summary = RunSummary(
         process_id=ctx.process_id, run_id=ctx.run_id, cases_total=total_lines, automated=offset_lines,
         exceptions=exceptions,
@@ -613,6 +614,17 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                                  [] if already else ["Ingen nye rapporter."]) + already),
         })
     return OffsetOutcome(summary, exception_rows)
+
+
+def _refused_before(ctx: RunContext, already: list[ReportRecord]) -> list[str]:
+    """The same bytes of a report refused as a whole, sent again: still refused (its case stays the
+    one case), so this run, too, settles and ages nothing on the strength of it."""
+    sent_again = {r.reference for r in already if r.status == ItemStatus.business_exception}
+    if not sent_again:
+        return []
+    return [f"{case.message} Sendt på nytt med samme innhold; se sak {case.id}."
+            for case in ctx.store.cases(ctx.process_id, category="REPORT_REFUSED")
+            if (case.evidence or {}).get("data", {}).get("report_ref") in sent_again]
 
 
 def _refuse_report(ctx: RunContext, rules: Rules, item, p: dict, exc: K27FormatError,

@@ -224,6 +224,22 @@ def test_a_report_that_cannot_prove_it_is_whole_settles_and_ages_nothing(name, b
     assert [c.category for c in result["cases"]] == ["REPORT_REFUSED"], "no claim aged on a refused report"
 
 
+def test_a_refused_report_sent_again_is_refused_again_and_ages_nothing(store, tmp_path):
+    """The same broken bytes a second time were "already handled" and the run went on to age the
+    claims the report might pay. Now it is refused again (exit 2), under its first case, no new one."""
+    name = "avkortet-60"
+    build = REFUSED[[r[0] for r in REFUSED].index(name)][1]
+    first = _people(len(REFUSED) + len(PER_LINE) + 7)
+    claims = _claims_for(tmp_path, "igjen", [(first + i, 1_000 + i) for i in range(6)])
+    once = _batch(tmp_path, store, [(name, build(first), first)], claims, AS_OF)
+    _check_refused(once, name, "avkortet")
+    again = _batch(tmp_path, store, [(name, build(first), first)], claims, AS_OF)
+    assert again["seen"].exit_code == 2, again["seen"].output
+    assert "Sendt på nytt med samme innhold" in again["seen"].output
+    assert f"sak {once['cases'][0].id}" in again["seen"].output
+    assert again["cases"] == [], "no new case, and no claim aged on the refused report"
+
+
 @pytest.mark.parametrize(("name", "build", "reason"), [r for r in REFUSED if r[0] not in HEADLINE],
                          ids=[r[0] for r in REFUSED if r[0] not in HEADLINE])
 def test_each_refused_report_of_a_run_gets_its_own_case_and_reason(name, build, reason, refused_batch):
@@ -298,7 +314,7 @@ def test_a_refused_report_ends_the_prefect_flow_run_failed_with_a_masked_norwegi
 
     # People of their own (not those of the per-file tests above): the same bytes, seen before by
     # the session's store, would be "already handled" (a run of its own, not a refusal to test).
-    first = _people(len(REFUSED) + 1)  # cut inside an fnr: its digits in the reason
+    first = _people(len(REFUSED) + len(PER_LINE) + 5)  # cut inside an fnr: its digits in the reason
     report = tmp_path / "avkortet-i-fnr.csv"
     report.write_bytes(REFUSED[[r[0] for r in REFUSED].index("avkortet-i-fnr")][1](first))
     claims = _claims_for(tmp_path, "prefect", [(first + i, 1_000 + i) for i in range(6)])
