@@ -52,4 +52,6 @@ def test_reviewers_may_not_see_it(review_env):
     kari = review_env.client("kari")
     assert kari.get("/skygge").status_code == 403
     assert kari.get("/skygge/nav-refund-offsetting").status_code == 403
-    assert review_env.client("admin").get("/skygge/vehicle-data-collection").status_code == 404
+    admin = review_env.client("admin")
+    for process_id in ("retention", "finnes-ikke"):  # no people's outcome to compare with / no such process
+        assert admin.get(f"/skygge/{process_id}").status_code == 404
