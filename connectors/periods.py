@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["merge_periods", "years_and_months", "years_and_months_no"]
+__all__ = ["merge_periods", "total_months", "years_and_months", "years_and_months_no"]
 
 
 def merge_periods(periods: Iterable[tuple[date | None, date | None]], as_of: date) -> list[tuple[date, date]]:
@@ -26,16 +26,20 @@ def merge_periods(periods: Iterable[tuple[date | None, date | None]], as_of: dat
     return out
 
 
-def years_and_months(periods: Iterable[tuple[date | None, date | None]], as_of: date) -> tuple[int, int]:
-    """(years, months) the periods cover, each day once: whole calendar months per continuous
+def total_months(periods: Iterable[tuple[date | None, date | None]], as_of: date) -> int:
+    """The months the periods cover, each day once: whole calendar months per continuous
     stretch, and the days left over in all stretches together counted as 30 per month."""
     months = days = 0
     for start, end in merge_periods(periods, as_of):
         span = relativedelta(end + timedelta(days=1), start)
         months += span.years * 12 + span.months
         days += span.days
-    months += days // 30
-    return months // 12, months % 12
+    return months + days // 30
+
+
+def years_and_months(periods: Iterable[tuple[date | None, date | None]], as_of: date) -> tuple[int, int]:
+    """(years, months) the periods cover (total_months split)."""
+    return divmod(total_months(periods, as_of), 12)
 
 
 def years_and_months_no(years: int, months: int) -> str:

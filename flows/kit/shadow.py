@@ -99,7 +99,8 @@ def read_human_outcome(definition: Any, settings: Any, path: Path | None = None,
 def _read_human_file(definition: Any, settings: Any, path: Path | None = None) -> tuple[Path, list[Outcome]]:
     """The people's outcome for a period, from the file the definition's `shadow.human_outcome`
     input describes (its `columns` map our fields to the file's headers): `key` (required),
-    `amount`, `day`, `category`, `action`, and any `value…` fields (compared as text). Rows that
+    `amount`, `day`, `category`, `action`, and any `value…` fields (compared as text); an action or
+    value saying «ikke …» (e.g. «ikke utstedt») is the people not acting (as `manual`). Rows that
     cannot be read stop the import as a whole, naming row and column (nothing half-imported)."""
     from connectors.tables import InputFileError, read_rows
 
@@ -119,9 +120,11 @@ def _read_human_file(definition: Any, settings: Any, path: Path | None = None) -
         problems += [f"rad {row.number}: {p}" for p in found]
         value = (row.get(value_fields[0]) if len(value_fields) == 1 else
                  "; ".join(f"{f.removeprefix('value_')}={row.get(f)}" for f in value_fields))
-        outcomes.append(Outcome(system=spec.system, action=row.get("action") or "done", key=row.get("key"),
-                                category=row.get("category"), amount=None if amount is None else round(amount, 2),
-                                value=value, day=day.isoformat() if day else None))
+        not_done = any((t or "").strip().lower().startswith("ikke ") for t in (row.get("action"), value))
+        outcomes.append(Outcome(system=spec.system, action=MANUAL if not_done else row.get("action") or "done",
+                                key=row.get("key"), category=row.get("category"),
+                                amount=None if amount is None else round(amount, 2),
+                                value="" if not_done else value, day=day.isoformat() if day else None))
     if problems:
         raise InputFileError(path, problems[:50])
     return path, outcomes

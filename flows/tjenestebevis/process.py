@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors.identifiers import fnr_birth_date, mask_fnr, normalise_fnr
 from connectors.letters import Letter, letter_file, write_letter
-from connectors.periods import years_and_months, years_and_months_no
+from connectors.periods import total_months, years_and_months_no
 from connectors.spreadsheet import write_sheet
 from connectors.tables import parse_date, read_rows
 from flows.tjenestebevis import certificate as cert
@@ -63,7 +63,7 @@ def issue(request: dict[str, Any], reference: str, positions: list[cert.Position
     name = next((p.name for p in positions if p.name), "")
     rows = [[p.title, p.unit, f"{p.start:%d.%m.%Y}–{p.end:%d.%m.%Y}" if p.end else f"{p.start:%d.%m.%Y}–d.d.",
              cert.fmt_percent(p.percent), p.duties] for p in sorted(positions, key=lambda p: (p.start, p.row))]
-    length = years_and_months_no(*years_and_months([(p.start, p.end) for p in positions], as_of))
+    length = years_and_months_no(*divmod(service(positions, as_of), 12))
     return write_letter(Letter(
         sender=town.name, unit=unit, title="Tjenestebevis",
         paragraphs=[f"Navn: {name}", f"Fødselsdato: {fnr_birth_date(request['fnr']):%d.%m.%Y}",
@@ -73,6 +73,10 @@ def issue(request: dict[str, Any], reference: str, positions: list[cert.Position
         closing=[f"Samlet tjenestetid: {length}."],
         place=town.place, dated=as_of, approved_electronically=True),
         letter_file(out_dir / "brev", "tjenestebevis", reference))
+
+
+def service(positions: list[cert.Position], as_of: date) -> int:  # months, each day once: letter and shadow value
+    return total_months([(p.start, p.end) for p in positions], as_of)
 
 
 def evidence(request: dict[str, Any], positions: list[cert.Position], finding: cert.Finding) -> dict[str, Any]:

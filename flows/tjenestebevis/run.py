@@ -9,11 +9,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from flows.kit import BusinessCase, Done, RunContext, RunSummary, add_items, run_items
+from flows.kit import MANUAL, BusinessCase, Done, Outcome, RunContext, RunSummary, add_items, run_items
 from flows.kit.decisions import apply_decisions
 from flows.tjenestebevis import process as tb
 from flows.tjenestebevis.actions import ACTIONS
 from flows.tjenestebevis.rules import Rules
+from flows.tjenestebevis.shadow import ARCHIVE
 from workqueue.models import ItemStatus, WorkItem
 
 
@@ -43,17 +44,19 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
         finding = tb.assess(p, mine, rules, as_of, earlier, forced=item.id in forced)
         if finding is not None:
             outcomes[item.reference] = {"utfall": finding.category, "fnr": p["fnr"]}
+            ctx.effects.would_hand_over([Outcome(ARCHIVE, MANUAL, item.reference, finding.category)])
             return BusinessCase(ctx.new_case(finding.category, finding.message, evidence=tb.evidence(p, mine, finding),
                                              org_unit=next((x.unit for x in mine if x.unit), None),
                                              search_text=item.reference))
         if earlier and item.id not in forced:  # the same request again: the letter already sent stands
             outcomes[item.reference] = {"utfall": "SAMME_BESTILLING", "fnr": p["fnr"], "fil": earlier[0]["ref"]}
             return Done({"duplicate_of": earlier[0]["ref"], "letter": None})
-        path = tb.issue(p, item.reference, mine, ctx.settings.municipality, ctx.definition.owner.org_unit, as_of,
-                        ctx.out_dir)
+        path = ctx.effects.call(ARCHIVE, "issue", item.reference, lambda: tb.issue(
+            p, item.reference, mine, ctx.settings.municipality, ctx.definition.owner.org_unit, as_of, ctx.out_dir),
+            f"Tjenestebevis {item.reference}", Outcome(ARCHIVE, "issue", item.reference, value=str(tb.service(mine, as_of))))
         issued.setdefault(p["fnr"], []).append({**p, "ref": item.reference})
-        outcomes[item.reference] = {"utfall": "UTSTEDT", "fnr": p["fnr"], "fil": path.name}
-        return Done({"letter": path.name})
+        outcomes[item.reference] = {"utfall": "UTSTEDT", "fnr": p["fnr"], "fil": path.name if path else ""}
+        return Done({"letter": path.name if path else None})
 
     counts = step("tjenestebevis", run_items, ctx, handle, retry=False)
     issued_now = sum(o["utfall"] == "UTSTEDT" for o in outcomes.values())
@@ -62,5 +65,7 @@ def run(ctx: RunContext, params: SimpleNamespace, step) -> RunSummary:
     summary = RunSummary(ctx.process_id, ctx.run_id, cases_total=len(outcomes), automated=automated,
                          exceptions=dict(counts.categories),
                          figures={"requests": len(requests), "issued": issued_now, **applied.summary()})
-    summary.outputs["tjenestebevis"] = str(tb.write_summary(ctx.out_dir / "tjenestebevis.xlsx", outcomes, ctx.definition))
+    if sheet := ctx.effects.write_file(ARCHIVE, ctx.out_dir / "tjenestebevis.xlsx", lambda path: tb.write_summary(
+            path, outcomes, ctx.definition), [], "Oversikten over bestillingene (tjenestebevis.xlsx)"):
+        summary.outputs["tjenestebevis"] = str(sheet)
     return summary

@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from connectors.identifiers import fnr_check_digits
+from sandbox.hr.human import write_hr_list
 
 FIRST = ["Kari", "Ola", "Ingrid", "Per", "Sofie", "Ahmed", "Mona", "Lars", "Fatima", "Jonas", "Nora", "Emil"]
 LAST = ["Nordmann", "Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Berg", "Haugen"]
@@ -88,7 +89,8 @@ def seed(data_dir: Path, seed: int = 1, scale: float = 1.0) -> dict[str, Path]:
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     with truth_path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f, delimiter=";").writerows([["bestilling_id", "utfall"], *truth])
-    return {"requests": req_path, "employment": emp_path, "ground_truth": truth_path}
+    return {"requests": req_path, "employment": emp_path, "ground_truth": truth_path,
+            **write_hr_list(data_dir, requests, truth, positions, seed)}
 
 
 def _write(path: Path, sheet: str, header: list[str], rows: list[list], text_dates: bool) -> None:

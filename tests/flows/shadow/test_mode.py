@@ -21,12 +21,12 @@ def test_shipped_processes_are_live_and_keep_their_hash_without_a_mode_line(tmp_
     for path in sorted(CATALOGUE.glob("*.yaml")):
         definition = parse_definition(path)
         assert definition.mode == "live", path.name
-    text = (CATALOGUE / "tjenestebevis.yaml").read_text(encoding="utf-8")
+    text = (CATALOGUE / "retention.yaml").read_text(encoding="utf-8")
     assert "mode:" not in text
-    explicit = tmp_path / "tjenestebevis.yaml"
+    explicit = tmp_path / "retention.yaml"
     explicit.write_text(text + "mode: live\n", encoding="utf-8")
-    assert definition_hash(parse_definition(explicit)) == definition_hash(parse_definition(CATALOGUE / "tjenestebevis.yaml"))
-    shadow = tmp_path / "x" / "tjenestebevis.yaml"
+    assert definition_hash(parse_definition(explicit)) == definition_hash(parse_definition(CATALOGUE / "retention.yaml"))
+    shadow = tmp_path / "x" / "retention.yaml"
     shadow.parent.mkdir()
     shadow.write_text(text + "mode: shadow\n", encoding="utf-8")
     assert definition_hash(parse_definition(shadow)) != definition_hash(parse_definition(explicit))
@@ -35,12 +35,12 @@ def test_shipped_processes_are_live_and_keep_their_hash_without_a_mode_line(tmp_
 def test_shadow_is_refused_for_a_process_without_the_boundary(tmp_path):
     folder = tmp_path / "processes"
     shutil.copytree(CATALOGUE, folder)
-    path = folder / "tjenestebevis.yaml"
+    path = folder / "retention.yaml"  # its package has no shadow.py
     path.write_text(path.read_text(encoding="utf-8") + "mode: shadow\n", encoding="utf-8")
     settings = Settings(paths=PathSettings(data_dir=tmp_path / "data", processes_dir=folder))
     with pytest.raises(DefinitionError, match="does not support shadow mode"):
-        load_definition("tjenestebevis", settings)
-    for process_id in ("nav-refund-offsetting", "invoice-attachment-upload", "vehicle-data-collection"):
+        load_definition("retention", settings)
+    for process_id in ("nav-refund-offsetting", "invoice-attachment-upload", "vehicle-data-collection", "tjenestebevis"):
         path = folder / f"{process_id}.yaml"
         path.write_text(path.read_text(encoding="utf-8").replace("\nmode: live", "\nmode: shadow"), encoding="utf-8")
         definition, _ = load_definition(process_id, settings)

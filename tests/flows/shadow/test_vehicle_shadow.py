@@ -23,6 +23,7 @@ from flows.vehicle_data_collection.periods import Tertial
 from flows.vehicle_data_collection.process import run_collection
 from flows.vehicle_data_collection.shadow import record_value
 from tests.fixtures.vegvesen import read_sheet
+from tests.flows.shadow.by_hand import by_hand
 from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
 from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows
 from workqueue.store import WorkQueueStore
@@ -95,10 +96,9 @@ def test_agreement_report_lists_every_human_mistake(vegvesen_sandbox, tmp_path, 
         with sb.files["fleet_register"].open(encoding="utf-8") as f:
             human = {compact(r["kjennemerke"]): record_value(r["energiklasse"], r["vektklasse"])
                      for r in csv.DictReader(f, delimiter=";")}
-        keys = set(robot) | set(human)
-        agree = {k for k in keys if robot.get(k) == human.get(k)}
-        assert result.total.agreement == pytest.approx(len(agree) / len(keys), abs=1e-12)
-        assert {r.key for r in result.disagreements} == keys - agree
+        agreement, disagreeing = by_hand(robot, human)
+        assert result.total.agreement == pytest.approx(agreement, abs=1e-12)
+        assert {r.key for r in result.disagreements} == disagreeing
 
         with sb.files["human_mistakes"].open(encoding="utf-8") as f:
             mistakes = list(csv.DictReader(f))
