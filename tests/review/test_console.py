@@ -233,6 +233,18 @@ def test_an_owner_pauses_resumes_and_runs_now_in_chromium(served, nav_deployment
         assert len(runs) == len(requested_before) + 1
         new = next(r for r in runs if r.id not in {x.id for x in requested_before})
         expect(page.locator("li", has_text=new.name)).to_contain_text("Planlagt")  # the run, with its state
+        # A worker would pick it up; here the run is executed by id, and the console shows its outcome.
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        done = subprocess.run([str(Path(sys.executable).with_name("prefect")), "flow-run", "execute", str(new.id)],
+                              cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=900)
+        final = next(r for r in client.flow_runs(client.deployment(NAV), limit=200) if r.id == new.id)
+        assert final.state_type in ("COMPLETED", "FAILED"), (final, done.stdout[-2000:], done.stderr[-2000:])
+        page.reload()
+        expect(page.locator("li", has_text=new.name)).not_to_contain_text("Planlagt")
+        expect(page.locator("li", has_text=new.name)).to_contain_text(final.state_name)
         requested = [e for e in _console_audit(env.store) if e.action == "run.requested"]
         assert len(requested) == 1 and requested[0].details["flow_run"] == new.id
         # Back to the confirmation page: the form is used up, no second run.
