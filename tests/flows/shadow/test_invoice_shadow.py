@@ -23,6 +23,7 @@ from flows.invoice_attachment_upload.shadow import HUMAN_SOURCE
 from flows.kit import open_run
 from flows.kit.shadow_report import agreement_report, report_path, write_report
 from sandbox.finance.human import attach_by_hand
+from tests.flows.shadow.by_hand import by_hand as hand_count
 from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
 from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows, replace_human_outcomes
 from workqueue.store import WorkQueueStore
@@ -104,9 +105,7 @@ def _hand_agreement(store: WorkQueueStore, export: Path) -> tuple[float, set[str
     with export.open(encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter=";"):
             human.setdefault(row["sha256"], set()).add(row["bilagsnummer"])
-    keys = set(robot) | set(human)
-    agree = {k for k in keys if robot.get(k) == human.get(k)}
-    return len(agree) / len(keys), keys - agree
+    return hand_count(robot, human)
 
 
 @pytest.mark.slow

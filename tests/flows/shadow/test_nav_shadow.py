@@ -22,6 +22,7 @@ from flows.kit import open_run
 from flows.kit.shadow_report import agreement_report, promote, report_path, write_report
 from flows.nav_refund_offsetting.run import PROCESS_ID, RunInputs, run_offsetting
 from flows.nav_refund_offsetting.shadow import nok
+from tests.flows.shadow.by_hand import by_hand as hand_count
 from workqueue.shadow import HUMAN, SHADOW, gate, outcome_rows, promotions, sign_off
 from workqueue.store import WorkQueueStore
 
@@ -116,9 +117,7 @@ def _hand_agreement(store: WorkQueueStore, postings: Path) -> tuple[float, set[s
     with postings.open(encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter=";"):
             human[row["krav_id"]] = round(human.get(row["krav_id"], 0) + float(row["belop"].replace(",", ".")), 2)
-    keys = set(robot) | set(human)
-    agree = {k for k in keys if k in robot and k in human and robot[k] == human[k]}
-    return len(agree) / len(keys), keys - agree
+    return hand_count(robot, human)
 
 
 @pytest.mark.slow
