@@ -51,14 +51,16 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     assert table == {pid: "Completed" for pid in catalogue_ids}, out
 
     store = WorkQueueStore(f"sqlite:///{data / 'workqueue.db'}")
-    runs = {r.process_id: r for r in store.runs()}
+    runs: dict[str, list] = {}
+    for r in store.runs():
+        runs.setdefault(r.process_id, []).append(r)
     for pid in catalogue_ids:
-        run = runs[pid]
-        assert run.status == "completed" and run.flow_run_id, pid
-        for path in (run.summary or {}).get("outputs", {}).values():
-            assert Path(path).exists(), path
-            assert f"{path}" in out  # the demo says where the reports are
-    assert runs["benefits-report"].summary["outputs"]
+        # The demo's own run: completed, through Prefect, its reports on disk and named in the output.
+        # (A schedule may tick during the demo, e.g. invoices every half hour: a run of its own.)
+        shown = [r for r in runs[pid] if r.status == "completed" and r.flow_run_id
+                 and all(Path(p).exists() and f"{p}" in out for p in (r.summary or {}).get("outputs", {}).values())]
+        assert shown, (pid, [(r.run_id, r.status, r.flow_run_id) for r in runs[pid]])
+    assert runs["benefits-report"][0].summary["outputs"]
     store.close()
 
     # The URLs printed are the ones the demo was given; the reviewer's password is shown once.
