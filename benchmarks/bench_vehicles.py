@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             from config.settings import get_settings
 
             get_settings.cache_clear()
+            from connectors.periods import Tertial
             from flows.runtime import open_run
-            from flows.vehicle_data_collection.periods import Tertial
             from flows.vehicle_data_collection.process import run_collection
 
             ctx = open_run("vehicle-data-collection")

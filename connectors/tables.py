@@ -1,20 +1,21 @@
 """A tolerant table reader driven by a definition's input (`columns`, `required_columns`), for
 processes that handle rows one by one: each row as our field names -> the cell as text, with the
 row number as the user sees it (header = row 1). A file that cannot be used as a whole (missing,
-unreadable, a required column absent, no rows) raises InputFileError; a bad cell is the process's
-to judge per row (usually a case naming the row and column).
+unreadable, not the declared format, a required column absent, no rows) raises InputFileError; a
+bad cell is the process's to judge per row (usually a case naming the row and column).
 
 Bulk readers (a million rows) use the vectorised helpers in connectors.nav.tables instead.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.nav.tables import InputFileError, map_columns, read_table
+from connectors.nav.tables import EXCEL_SUFFIXES, InputFileError, map_columns, read_table
 
 __all__ = ["InputFileError", "Row", "read_rows", "parse_date"]
 
@@ -45,14 +46,28 @@ class Row:
 
 
 def read_rows(path: Path | str, spec: Any, label: str) -> list[Row]:
-    """Rows of the file for the definition's input `spec`; InputFileError if unusable as a whole."""
+    """Rows of the file for the definition's input `spec`; InputFileError if unusable as a whole.
+    Headers match without regard to case, spaces, `_-.` and æøå spelled ae/oe/aa; an input
+    declared `format: xlsx` must be an Excel file; empty rows are skipped (the others keep their
+    numbers)."""
     path = Path(path)
+    if getattr(spec, "format", None) == "xlsx" and path.suffix.lower() not in EXCEL_SUFFIXES:
+        raise InputFileError(path, [f"{label} må være en Excel-fil (.xlsx), ikke {path.suffix or 'uten endelse'}"])
     df = read_table(path, label)
-    found = map_columns(df, path, spec.columns, spec.required_columns, label)
+    headers = {_fold(c): c for c in df.columns}
+    columns = {name: headers.get(_fold(header), header) for name, header in spec.columns.items()}
+    found = map_columns(df, path, columns, spec.required_columns, label)
     if df.empty:
-        raise InputFileError(path, [f"{label} har ingen rader: ingenting å behandle"])
-    return [Row(n + 2, {name: str(rec[header]).strip() for name, header in found.items()})
-            for n, rec in enumerate(df.to_dict("records"))]
+        raise InputFileError(path, [f"{label} har overskrifter, men ingen rader; eksporter filen på nytt"])
+    return [Row(int(index) + 2, {name: str(rec[header]).strip() for name, header in found.items()})
+            for index, rec in zip(df.index, df.to_dict("records"), strict=True)]
+
+
+def _fold(header: object) -> str:
+    text = str(header).strip().lower()
+    for letter, spelled in (("æ", "ae"), ("ø", "oe"), ("å", "aa")):
+        text = text.replace(letter, spelled)
+    return re.sub(r"[\s_\-.]+", "", text)
 
 
 def parse_date(text: str) -> date | None:

@@ -12,6 +12,10 @@ the configured rate up to that ceiling, which itself creeps back up slowly (a te
 towards the configured rate. So a registry whose clock counts a little differently from ours
 (network and scheduling jitter) costs a few 429s per run, not one every few seconds.
 
+`refused(retry_after, …)` is what a thread calls when the registry refuses with a Retry-After:
+a short wait pauses every thread and the request is tried again; a long one (a daily quota
+spent), or too many short ones in a run, is the caller's to stop and defer.
+
 With `window=(n, guard)` it also mirrors a registry that counts "at most n requests in any one
 second": a slot is never earlier than the *actual* send of the request n places back plus one
 second and `guard`. A thread that woke up late (a busy machine) thus never squeezes the next
@@ -41,6 +45,8 @@ class RateLimiter:
         self._next = clock()
         self.paused_until = 0.0
         self.acquired = 0
+        self.waits = 0           # short pauses waited out (refused, not too fast)
+        self.too_fast = 0        # refusals for going too fast (429)
         self._window = window if window and window[0] >= 2 else None
         # Send times of the last n requests: planned when reserved, replaced by the actual time.
         self._sent: deque[list[float]] = deque(maxlen=self._window[0] if self._window else 1)
@@ -83,9 +89,12 @@ class RateLimiter:
 
     def slow_down(self, factor: float = 0.95) -> None:
         with self._lock:
-            refused = 1.0 / self.interval
-            self.ceiling = max(self.min_rate, refused * 0.98)
-            self.interval = 1.0 / max(refused * factor, self.min_rate)
+            self._slow_down(factor)
+
+    def _slow_down(self, factor: float = 0.95) -> None:
+        refused = 1.0 / self.interval
+        self.ceiling = max(self.min_rate, refused * 0.98)
+        self.interval = 1.0 / max(refused * factor, self.min_rate)
 
     def speed_up(self, step: float = 0.01) -> None:
         with self._lock:
@@ -95,6 +104,29 @@ class RateLimiter:
     def pause_for(self, seconds: float) -> None:
         """No slot before now + seconds, for every thread."""
         with self._lock:
-            until = self._clock() + max(seconds, 0.0)
-            self.paused_until = max(self.paused_until, until)
-            self._next = max(self._next, self.paused_until)
+            self._pause_for(seconds)
+
+    def _pause_for(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self._clock() + max(seconds, 0.0))
+        self._next = max(self._next, self.paused_until)
+
+    def refused(self, retry_after: float, *, too_fast: bool, max_wait: float, max_waits: int) -> float | None:
+        """The registry refused a request, asking for `retry_after` seconds. None: do not wait (longer
+        than `max_wait`, or `max_waits` short pauses already this run); else every thread pauses and
+        the request is tried again: the seconds of a pause this call started (0.0 when one was on
+        already: the same refusal seen by several threads counts once). `too_fast` (a 429) also
+        slows the pace a little: the registry's clock says we are too fast."""
+        if retry_after > max_wait:
+            return None
+        with self._lock:
+            already = self.paused_until > self._clock()
+            if too_fast:
+                self.too_fast += 1
+                if not already:
+                    self._slow_down()
+            elif not already:
+                if self.waits >= max_waits:
+                    return None
+                self.waits += 1
+            self._pause_for(retry_after)
+        return 0.0 if already else retry_after

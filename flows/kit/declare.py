@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -145,8 +146,9 @@ def _check_choices(decl: Declaration, values: dict[str, Any]) -> None:
 
 
 def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path | None = None,
-                 step: Step | None = None) -> RunSummary:
-    """One run of a declared process without Prefect (the CLI; tests): open, run, finish or fail."""
+                 step: Step | None = None, ctx: RunContext | None = None) -> RunSummary:
+    """One run of a declared process without Prefect (the CLI; tests): open (or take the caller's
+    `ctx`, e.g. with rules changed for a test), run, finish or fail."""
     from flows.kit.context import get_logger, in_prefect_run
     from flows.kit.prefect import publish_artifacts
     from flows.kit.scope import finish, run_scope, stop
@@ -157,7 +159,8 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     if decl.check:
         decl.check(params)
     log = get_logger(f"rpa.{decl.process_id}")
-    with run_scope(decl.process_id, out_dir=Path(out_dir) if out_dir else None) as ctx:
+    scope = _opened(ctx) if ctx else run_scope(decl.process_id, out_dir=Path(out_dir) if out_dir else None)
+    with scope as ctx:
         log.info("Kjøring %s av %s startet (%s)", ctx.run_id, decl.process_id, ctx.version_label or "regler")
         try:
             summary = resolve(decl.run)(ctx, params, step or (_prefect_step(ctx) if in_prefect_run() else _direct_step))
@@ -166,6 +169,18 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
         finish(ctx, summary)
         publish_artifacts(ctx, summary, summary.table)
     return summary
+
+
+@contextmanager
+def _opened(ctx: RunContext) -> Iterator[RunContext]:
+    """A run the caller opened: an error fails it, as run_scope does for the runs it opens."""
+    from flows.kit.scope import fail
+
+    try:
+        yield ctx
+    except BaseException as exc:
+        fail(ctx, exc)
+        raise
 
 
 INPUT_REFUSED = "Avbrutt: feil i inndata"  # the state name of a run ended by its input (Failed, no retry)

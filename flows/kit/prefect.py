@@ -1,17 +1,18 @@
 """What the kit tells Prefect: task retries for system errors only (from the definition's retry
 block), the final state of a run in words ("Fullført", "Fullført med avvik", "Stoppet: …") with
-counts, artifacts with case numbers, categories and amounts only, progress, and how to reach the
-Prefect API. Nothing here runs per item: per-item state lives in the work-item store.
+counts, artifacts with case numbers, categories and amounts only, progress, a paused run's
+continuation, and how to reach the Prefect API. Nothing here runs per item: per-item state lives in the work-item store.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from config.catalogue import DefinitionError
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
-from flows.kit.context import RunContext, in_prefect_run
+from flows.kit.context import RunContext, get_logger, in_prefect_run
 from flows.kit.prefect_api import BASE_TAG, api_healthy, client_settings  # noqa: F401  (re-exported)
 from flows.kit.summary import RunSummary, state_message, state_name, summary_markdown
 from workqueue.models import ExceptionCase, ProcessRun
@@ -129,3 +130,27 @@ class Progress:
             from prefect.artifacts import update_progress_artifact
 
             update_progress_artifact(artifact_id=self.artifact_id, progress=round(100 * min(fraction, 1.0), 1))
+
+
+def schedule_continuation(resume_at: datetime, parameters: dict[str, Any]) -> str | None:
+    """A run paused by a quota: a follow-up run of the same deployment at `resume_at`, with
+    `parameters` (the flow run id; None outside a deployment or when Prefect refuses: the next
+    scheduled run picks the rest up anyway)."""
+    if not in_prefect_run():
+        return None
+    log = get_logger("rpa.kit")
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.runtime import deployment
+        from prefect.states import Scheduled
+
+        if not deployment.id:
+            return None
+        with get_client(sync_client=True) as client:
+            run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters,
+                                                         state=Scheduled(scheduled_time=resume_at))
+        log.info("fortsettelse planlagt %s (flow run %s)", resume_at.isoformat(), run.id)
+        return str(run.id)
+    except Exception as exc:  # noqa: BLE001 - the next scheduled run picks the rest up anyway
+        log.warning("kunne ikke planlegge fortsettelsen: %s", exc)
+        return None

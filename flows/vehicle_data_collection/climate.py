@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.periods import Tertial
 from connectors.vegvesen.codes import WeightClass
 from connectors.vegvesen.parser import Vehicle
-from flows.vehicle_data_collection.periods import Tertial
 from workqueue.store import WorkQueueStore
 
 WEIGHT_NAMES = {WeightClass.lett: "Lette kjøretøy (til og med 3 500 kg)",

@@ -28,7 +28,7 @@ def _console(data: dict) -> list[str]:
 
 
 PROCESS = Declaration(
-    PROCESS_ID, run="flows.vehicle_data_collection.run:run_summary", console=_console, out_param="out",
+    PROCESS_ID, run="flows.vehicle_data_collection.process:run", console=_console, out_param="out",
     description="Innhenting av kjøretøydata fra Statens vegvesen og andel nullutslipp per virksomhet og tertial.",
     params=[Param("fleet", "The fleet list (.xlsx). Default: the definition's `fleet-list` input.", kind="path"),
             Param("period", "Tertial, e.g. 2026-T1 (default: the one containing yesterday)."),

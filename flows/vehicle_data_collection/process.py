@@ -1,12 +1,12 @@
-"""One run of vehicle data collection, as plain functions taking a RunContext (no Prefect needed).
+"""One run of vehicle data collection: the declared run function and its steps, plain functions of
+a RunContext (the kit runs them, as Prefect tasks inside the flow).
 
-    prepare      apply reviewers' decisions, recover abandoned items, read the fleet list, enqueue one
-                 work item per vehicle (reference "<tertial>:<plate>"), open cases for malformed and
-                 duplicate plates at once
-    look_up      the concurrent lookup loop (lookup.py)
+    prepare         reviewers' decisions, read the fleet list, one work item per vehicle (reference
+                    "<tertial>:<plate>"), cases for malformed and duplicate plates at once
+    look_up         the concurrent lookups (lookup.py)
     read_odometers  optional: odometer history from the web page (bot) where the list has none
-    conclude     gather every row's state from the store; when nothing waits any more, write
-                 kjoretoy.xlsx (Kjøretøy + Klimarapport + chart); summary; finish the run
+    conclude        every row's state from the store; when nothing waits any more, kjoretoy.xlsx
+                    (Kjøretøy + Klimarapport + chart); the summary
 
 Work-item references carry the tertial ("2026-T1:EK39085"): within a tertial a re-run is idempotent
 (done vehicles are not looked up again, deferred ones resume), and the next tertial is a new set of
@@ -15,28 +15,29 @@ items. A reference of the plate alone would make every vehicle a one-off for eve
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from connectors.periods import Tertial
 from connectors.vegvesen.cache import LookupCache
-from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.parser import Vehicle, parse_date
-from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger
-from flows.kit import decisions as kit_decisions
-from flows.vehicle_data_collection import PROCESS_ID, shadow
+from flows.kit import RunContext, RunSummary, get_logger
+from flows.kit.decisions import apply_decisions
+from flows.kit.prefect import schedule_continuation
 from flows.vehicle_data_collection import outcomes as oc
+from flows.vehicle_data_collection import shadow
 from flows.vehicle_data_collection.actions import ACTIONS
 from flows.vehicle_data_collection.climate import compute, previous_figures
-from flows.vehicle_data_collection.fleet import FleetList, FleetListError, read_fleet_list
-from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LookupLoop, LoopStats, make_fetcher
-from flows.vehicle_data_collection.periods import Tertial
+from flows.vehicle_data_collection.fleet import FleetRow, read_fleet_list
+from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LoopStats, look_up
 from flows.vehicle_data_collection.report import ReportRow, write_report
-from flows.vehicle_data_collection.rules import Rules
 from workqueue.models import CaseKind, CaseStatus, ExceptionCase, ItemStatus, WorkItem
-from workqueue.store import NewItem, default_worker_id
+from workqueue.store import NewItem
 
 ROBOT = "robot:vehicle-data-collection"
 REPORT_NAME = "kjoretoy.xlsx"
@@ -46,192 +47,139 @@ REPORT_NAME = "kjoretoy.xlsx"
 class Prepared:
     period: Tertial
     source: str                      # api | web
-    fleet: FleetList
+    rows: list[FleetRow]
+    warnings: list[str]
     references: list[str]            # per fleet row, in order
-    added: int = 0
     decisions: Counter = field(default_factory=Counter)
-    recovered: int = 0
 
 
-@dataclass
-class OdometerStats:
-    read: int = 0
-    cached: int = 0
-    failed: int = 0
-    skipped: int = 0
+def run(ctx: RunContext, p: SimpleNamespace, step) -> RunSummary:
+    """prepare, look up, odometer from the web page, report; a run paused by the registry's quota
+    schedules its continuation at the quota's reset when it runs from a deployment."""
+    period = Tertial.parse(p.period) if p.period else Tertial.for_run()
+    prepared = step("forberedelse", prepare, ctx, p.fleet, period, p.source)
+    stats = step("oppslag", look_up, ctx, prepared.source, len(prepared.rows), retry=False)  # retries per vehicle
+    odometer = step("kilometerstand", read_odometers, ctx, prepared) if stats.stopped is None else None
+    summary = step("rapport", conclude, ctx, prepared, stats, odometer)
+    if summary.paused_reason and stats.resume_at:
+        summary.figures["continuation_flow_run"] = schedule_continuation(stats.resume_at, {
+            "fleet": str(p.fleet) if p.fleet else None, "out": None, "period": period.code, "source": p.source})
+    return summary
 
 
-@dataclass
-class CollectionResult:
-    status: str                      # completed | paused | stopped
-    summary: RunSummary
-    message: str | None = None
-    resume_at: datetime | None = None
-    report: Path | None = None
-
-
-def rules_of(ctx: RunContext) -> Rules:
-    return ctx.rules if isinstance(ctx.rules, Rules) else Rules.model_validate(ctx.definition.rules)
-
-
-def reference(period: Tertial, key: str) -> str:
-    return f"{period.code}:{key}"
-
-
-# -- prepare ------------------------------------------------------------------------------------
-
-def apply_decisions(ctx: RunContext) -> Counter:
-    """Reviewers' decisions since the last run, checked again and applied once by the kit: `retry`
-    puts the case's vehicle back in the queue (it is looked up again, past the cache for found
-    vehicles it never had); the others only close the loop."""
-    applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, run_id=ctx.run_id)
-    counts = Counter(applied.by_action)
-    if applied.refused:
-        counts["refused"] = len(applied.refused)
-    return counts
-
-
-def prepare(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | None = None,
-            source: str | None = None, today: date | None = None) -> Prepared:
-    rules = rules_of(ctx)
+def prepare(ctx: RunContext, fleet_path: Path | None, period: Tertial, source: str | None) -> Prepared:
+    """Reviewers' decisions since the last run, applied once by the kit (`retry` puts the case's
+    vehicle back in the queue, looked up again past the cache); the fleet list as work items."""
     d = ctx.definition
     source = source or d.source
     if source not in d.sources:
         raise ValueError(f"ukjent kilde {source!r}; definisjonen tillater {', '.join(d.sources)}")
-    period = period or Tertial.for_run(today)
-    spec = d.input(rules.fleet_input)
+    spec = d.input(ctx.rules.fleet_input)
     path = Path(fleet_path) if fleet_path else ctx.data_path(spec.path or "")
-    decisions = apply_decisions(ctx)
-    recovered = ctx.store.requeue_abandoned(ctx.backoff, process_id=ctx.process_id)
-    fleet = read_fleet_list(path, spec, allow_personalized=rules.allow_personalized_plates)
-    log = get_logger("rpa.vehicles")
-    for warning in fleet.warnings:
-        log.warning(warning)
+    applied = apply_decisions(ctx.store, d, ACTIONS, run_id=ctx.run_id)
+    decisions = Counter(applied.by_action) + Counter({"refused": len(applied.refused)})
+    rows, warnings = read_fleet_list(path, spec, allow_personalized=ctx.rules.allow_personalized_plates)
+    for warning in warnings:
+        get_logger("rpa.vehicles").warning(warning)
 
     first_row: dict[str, int] = {}
-    items: list[NewItem] = []
-    references: list[str] = []
-    listed: list[tuple[str, dict[str, Any]]] = []
     repeats: dict[str, list[int]] = {}  # plate -> the rows after its first: one case per plate, not per row
-    seen: set[str] = set()
-    for row in fleet.rows:
-        if row.key is not None and row.key in seen:
+    for row in rows:
+        if row.key is not None and row.key in first_row:
             repeats.setdefault(row.key, []).append(row.row)
         elif row.key is not None:
-            seen.add(row.key)
-    duplicate_ref: dict[str, str] = {}
-    for row in fleet.rows:
+            first_row[row.key] = row.row
+    items: dict[str, NewItem] = {}  # reference -> item; a repeated plate's rows share its one case
+    references: list[str] = []
+    for row in rows:
         if row.identifier is None:
-            ref, payload = reference(period, f"rad{row.row}"), oc.payload_for(row, period.code, path.name, "malformed")
-            listed.append((ref, payload))
-        elif row.key in first_row:
-            if row.key in duplicate_ref:  # the plate's case is already listed with every repeated row
-                references.append(duplicate_ref[row.key])
-                continue
-            ref = reference(period, f"{row.key}:rad{row.row}")
-            duplicate_ref[row.key] = ref
+            ref, payload = f"{period.code}:rad{row.row}", oc.payload_for(row, period.code, path.name, "malformed")
+        elif row.row != first_row[row.key]:
+            ref = f"{period.code}:{row.key}:rad{repeats[row.key][0]}"
             payload = oc.payload_for(row, period.code, path.name, "duplicate", first_row=first_row[row.key])
             payload["rows"] = repeats[row.key]
-            listed.append((ref, payload))
         else:
-            first_row[row.key] = row.row
-            ref, payload = reference(period, row.key), oc.payload_for(row, period.code, path.name, "lookup")
+            ref, payload = f"{period.code}:{row.key}", oc.payload_for(row, period.code, path.name, "lookup")
         references.append(ref)
-        items.append(NewItem(ref, payload))
-    added = ctx.store.add_many(ctx.process_id, items)
-    for ref, payload in listed:  # no lookup needed: a case at once (once per tertial: the item is final after)
-        item = ctx.store.find_item(ctx.process_id, ref)
-        if item is not None and item.status == ItemStatus.new:
+        items.setdefault(ref, NewItem(ref, payload))
+    ctx.store.add_many(ctx.process_id, list(items.values()))
+    for ref, item in items.items():  # no lookup needed: a case at once (once per tertial: the item is final after)
+        payload = item.payload
+        stored = ctx.store.find_item(ctx.process_id, ref) if payload["kind"] != "lookup" else None
+        if stored is not None and stored.status == ItemStatus.new:
             case = (oc.malformed_case(ctx, payload, payload["problem"] or "ugyldig kjennemerke")
                     if payload["kind"] == "malformed" else oc.duplicate_case(ctx, payload))
-            ctx.store.business_exception(item.id, case, actor=ROBOT)
-    return Prepared(period, source, fleet, references, added, decisions, recovered)
+            ctx.store.business_exception(stored.id, case, actor=ROBOT)
+    return Prepared(period, source, rows, warnings, references, decisions)
 
-
-# -- look up ------------------------------------------------------------------------------------
-
-def look_up(ctx: RunContext, prepared: Prepared, *, client: VegvesenClient | None = None,
-            today: date | None = None, progress: Progress | None = None) -> LoopStats:
-    cache = LookupCache.from_settings(ctx.settings)
-    try:
-        fetcher, limiter = make_fetcher(ctx, prepared.source, cache, client=client)
-        loop = LookupLoop(ctx, fetcher, limiter, today=today or date.today(), worker=f"{default_worker_id()}:{ctx.run_id}",
-                          progress=progress, total_hint=len(prepared.fleet.rows))
-        return loop.run()
-    finally:
-        cache.close()
-
-
-# -- odometer from the web page -----------------------------------------------------------------
 
 def _period_items(ctx: RunContext, period: Tertial) -> dict[str, WorkItem]:
     prefix = f"{period.code}:"
     return {i.reference: i for i in ctx.store.items(ctx.process_id) if i.reference.startswith(prefix)}
 
 
-def read_odometers(ctx: RunContext, prepared: Prepared) -> OdometerStats:
+def read_odometers(ctx: RunContext, prepared: Prepared) -> dict[str, int]:
     """Odometer history from 'Sjekk kjøretøyopplysninger' for found vehicles the list has no
     kilometerstand for (rules.odometer_from_web). Politely slow; a failure opens an operator case
     with the screenshot and trace and never fails the vehicle (its registry data is complete)."""
-    rules = rules_of(ctx)
-    stats = OdometerStats()
+    rules = ctx.rules
+    stats = dict.fromkeys(("read", "cached", "failed", "skipped"), 0)
     if not rules.odometer_from_web or prepared.source == "web":
         return stats
     items = _period_items(ctx, prepared.period)
     cache = LookupCache.from_settings(ctx.settings)
-    max_age = rules.odometer_max_age_days * 86400
     todo: list[tuple[WorkItem, str]] = []
-    for row, ref in zip(prepared.fleet.rows, prepared.references, strict=True):
+    for row, ref in zip(prepared.rows, prepared.references, strict=True):
         item = items.get(ref)
-        if row.own_km is not None or item is None or item.status != ItemStatus.done:
-            stats.skipped += 1
-            continue
-        plate = (item.result or {}).get("vehicle", {}).get("plate")
+        done = row.own_km is None and item is not None and item.status == ItemStatus.done
+        plate = (item.result or {}).get("vehicle", {}).get("plate") if done else None
         if not plate:
-            stats.skipped += 1
-        elif cache.get("odometer", plate, max_age) is not None:
-            stats.cached += 1
+            stats["skipped"] += 1
+        elif cache.get("odometer", plate, rules.odometer_max_age_days * 86400) is not None:
+            stats["cached"] += 1
         else:
             todo.append((item, plate))
-    if not todo:
+    try:
+        if todo:
+            _read_from_web(ctx, todo, cache, stats)
+    finally:
         cache.close()
-        return stats
+    return stats
+
+
+def _read_from_web(ctx: RunContext, todo: list[tuple[WorkItem, str]], cache: LookupCache,
+                   stats: dict[str, int]) -> None:
     from bots.vegvesen_web import VegvesenWeb, VegvesenWebError, WebVehicleNotFound
 
     log = get_logger("rpa.vehicles")
     open_system = {c.reference for c in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review],
                                                         category=oc.SYSTEM_ERROR)}
     in_a_row = 0
-    try:
-        with VegvesenWeb(ctx.settings, evidence_dir=ctx.out_dir / "bevis",
-                         min_interval_seconds=rules.web_min_interval_seconds) as web:
-            for item, plate in todo:
-                try:
-                    readings = web.odometer_history(plate)
-                except WebVehicleNotFound:
-                    readings = []
-                except VegvesenWebError as exc:
-                    stats.failed += 1
-                    in_a_row += 1
-                    log.warning("kilometerstand for %s: %s", plate, exc)
-                    if item.reference not in open_system:
-                        case = ctx.new_case(oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
-                                            f"fra nettsiden til Statens vegvesen: {exc.message}",
-                                            org_unit=item.payload.get("org_unit"), attachments=exc.attachments(),
-                                            evidence=oc.system_evidence(item.payload, exc.message),
-                                            search_text=plate)
-                        ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
-                        open_system.add(item.reference)
-                    if in_a_row >= 3:  # the page is down or changed: stop, keep the evidence
-                        log.error("nettsiden feilet tre ganger på rad; hopper over resten av kilometerstandene")
-                        break
-                    continue
-                in_a_row = 0
-                cache.put("odometer", plate, [[d.isoformat() if d else None, km] for d, km in readings])
-                stats.read += 1
-    finally:
-        cache.close()
-    return stats
+    with VegvesenWeb(ctx.settings, evidence_dir=ctx.out_dir / "bevis",
+                     min_interval_seconds=ctx.rules.web_min_interval_seconds) as web:
+        for item, plate in todo:
+            try:
+                readings = web.odometer_history(plate)
+            except WebVehicleNotFound:
+                readings = []
+            except VegvesenWebError as exc:
+                stats["failed"] += 1
+                in_a_row += 1
+                log.warning("kilometerstand for %s: %s", plate, exc)
+                if item.reference not in open_system:
+                    case = ctx.new_case(oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
+                                        f"fra nettsiden til Statens vegvesen: {exc.message}",
+                                        org_unit=item.payload.get("org_unit"), attachments=exc.attachments(),
+                                        evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
+                    ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
+                    open_system.add(item.reference)
+                if in_a_row >= 3:  # the page is down or changed: stop, keep the evidence
+                    log.error("nettsiden feilet tre ganger på rad; hopper over resten av kilometerstandene")
+                    return
+                continue
+            in_a_row = 0
+            cache.put("odometer", plate, [[d.isoformat() if d else None, km] for d, km in readings])
+            stats["read"] += 1
 
 
 # -- conclude -----------------------------------------------------------------------------------
@@ -273,9 +221,7 @@ def _remark(ctx: RunContext, category: str | None, item: WorkItem | None, v: Veh
 
 def _baseline(ctx: RunContext) -> dict[str, Any] | None:
     """The figures reported by hand before the robot (rules.baseline_file), if the file is there."""
-    import json
-
-    name = rules_of(ctx).baseline_file
+    name = ctx.rules.baseline_file
     path = ctx.data_path(name) if name else None
     if path is None or not path.exists():
         return None
@@ -288,24 +234,43 @@ def _baseline(ctx: RunContext) -> dict[str, Any] | None:
         return None
 
 
-def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: OdometerStats | None = None,
-             *, today: date | None = None, close_run: bool = True) -> CollectionResult:
-    """The report and the summary; `close_run=False` when the kit's flow finishes the run."""
-    period = prepared.period
-    items = _period_items(ctx, period)
+def _ended_early(ctx: RunContext, stats: LoopStats, pending: int) -> tuple[str, str | None]:
+    """(status, message): completed, stopped (the key refused, the registry down) or paused (vehicles wait)."""
+    err = stats.error
+    if stats.stopped == "auth":
+        return "stopped", f"{getattr(err, 'message_no', err)}\n{err}" if err else "API-nøkkelen ble avvist"
+    if stats.stopped == "system_down":
+        return "stopped", (f"Statens vegvesen svarer ikke ({ctx.definition.retry.stop_after_consecutive_system_errors} "
+                           f"feil på rad); kjøringen er stoppet og {stats.counts.released} kjøretøy er lagt tilbake i "
+                           f"køen. / Statens vegvesen is not answering; the run stopped. Last error: {err}")
+    if not pending:
+        return "completed", None
+    when = stats.resume_at.astimezone() if stats.resume_at else None
+    return "paused", (f"{pending} kjøretøy venter på oppslag"
+                      + (f" til {when:%d.%m.%Y kl. %H:%M} (kvoten hos Statens vegvesen er brukt opp)" if when else "")
+                      + "; de tas med i neste kjøring. Rapporten lages når alle er slått opp. / "
+                      f"{pending} vehicles wait for lookup"
+                      + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")
+                      + "; the next run picks them up and then writes the report.")
+
+
+def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: dict[str, int] | None) -> RunSummary:
+    """Every fleet row's state from the store; kjoretoy.xlsx when nothing waits any more (through
+    the shadow-mode door); the summary."""
+    items = _period_items(ctx, prepared.period)
     cases_by_item: dict[int, list[ExceptionCase]] = {}
     for case in ctx.store.cases(ctx.process_id):
-        if case.item_id is not None and case.reference.startswith(f"{period.code}:"):
+        if case.item_id is not None and case.reference.startswith(f"{prepared.period.code}:"):
             cases_by_item.setdefault(case.item_id, []).append(case)
     cache = LookupCache.from_settings(ctx.settings)
     rows: list[ReportRow] = []
     counted: list[tuple[str, Vehicle]] = []
     exceptions: Counter = Counter()  # per work item (a case): many rows of one plate are one
-    excluded_rows: Counter = Counter()  # per fleet row: what the report leaves out
+    excluded: Counter = Counter()  # per fleet row: what the report leaves out
     seen_refs: set[str] = set()
     pending = automated = found = 0
     try:
-        for row, ref in zip(prepared.fleet.rows, prepared.references, strict=True):
+        for row, ref in zip(prepared.rows, prepared.references, strict=True):
             item = items.get(ref)
             status = item.status if item else ItemStatus.new
             v: Vehicle | None = None
@@ -333,10 +298,9 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
                 category = oc.SYSTEM_ERROR
             else:
                 pending += 1
-            if v is not None:
-                found += 1
+            found += v is not None
             if category:
-                excluded_rows[category] += 1
+                excluded[category] += 1
                 if ref not in seen_refs:
                     exceptions[category] += 1
             elif status == ItemStatus.done:
@@ -349,43 +313,23 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
             rows.append(ReportRow(row.row, row.raw, row.org_unit, v, category, remark, km, km_source, source))
     finally:
         cache.close()
-
-    previous, previous_run = previous_figures(ctx.store, ctx.process_id, period, _baseline(ctx))
-    climate = compute(counted, period, previous, previous_run)
-    meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
+    previous, previous_run = previous_figures(ctx.store, ctx.process_id, prepared.period, _baseline(ctx))
+    climate = compute(counted, prepared.period, previous, previous_run)
+    status, message = _ended_early(ctx, stats, pending)
     outputs: dict[str, str] = {}
-    status, message = "completed", None
-    if stats.stopped in ("auth", "system_down"):
-        status = "stopped"
-        err = stats.error
-        if stats.stopped == "auth":
-            message = (f"{getattr(err, 'message_no', err)}\n{err}" if err else "API-nøkkelen ble avvist")
-        else:
-            message = (f"Statens vegvesen svarer ikke ({ctx.definition.retry.stop_after_consecutive_system_errors} "
-                       f"feil på rad); kjøringen er stoppet og {stats.released} kjøretøy er lagt tilbake i køen. "
-                       f"/ Statens vegvesen is not answering; the run stopped. Last error: {err}")
-    elif pending:
-        status = "paused"
-        when = stats.resume_at.astimezone() if stats.resume_at else None
-        message = (f"{pending} kjøretøy venter på oppslag"
-                   + (f" til {when:%d.%m.%Y kl. %H:%M} (kvoten hos Statens vegvesen er brukt opp)" if when else "")
-                   + "; de tas med i neste kjøring. Rapporten lages når alle er slått opp. / "
-                   f"{pending} vehicles wait for lookup"
-                   + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")
-                   + "; the next run picks them up and then writes the report.")
     if status == "completed":
+        meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
         written = ctx.effects.write_file("fleet", ctx.out_dir / REPORT_NAME, lambda path: write_report(
             path, rows, climate, run_id=ctx.run_id, rules_version=ctx.version_label, meanings=meanings,
-            excluded={k: v for k, v in excluded_rows.items() if k != oc.EU_CONTROL_OVERDUE}),
+            excluded={k: v for k, v in excluded.items() if k != oc.EU_CONTROL_OVERDUE}),
             lambda: shadow.report_outcomes(rows), "Kjøretøyrapporten til klimarapporten (kjoretoy.xlsx)")
         outputs = {"kjoretoy": str(written[0]), "klimarapport_png": str(written[1])} if written else {}
-
     share = climate.total.share
     figures: dict[str, Any] = {
         "status": status,
-        "period": period.code,
+        "period": prepared.period.code,
         "source": prepared.source,
-        "vehicles": len(prepared.fleet.rows),
+        "vehicles": len(prepared.rows),
         "found": found,
         "zero_emission_share": None if share is None else round(share, 4),
         "zero_emission_share_previous": climate.total.previous,
@@ -399,35 +343,12 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: Od
         "resume_at": stats.resume_at.isoformat() if stats.resume_at else None,
         "lookup_rate_per_second": round(stats.rate, 2),
         "decisions_applied": dict(prepared.decisions),
-        "warnings": prepared.fleet.warnings,
-        "odometer_from_web": vars(odometer) if odometer else None,
+        "warnings": prepared.warnings,
+        "odometer_from_web": odometer,
         "message": message,
         "climate": climate.to_summary(),
     }
-    summary = RunSummary(PROCESS_ID, ctx.run_id, cases_total=len(prepared.fleet.rows), automated=automated,
-                         exceptions=dict(exceptions), outputs=outputs, figures=figures)
-    if status == "stopped":
-        summary.stopped_reason = message or "kjøringen stoppet"
-    elif status == "paused":
-        summary.paused_reason = (message or "").split(" / ")[0]
-    if close_run:
-        finish(ctx, summary)
-    return CollectionResult(status, summary, message, stats.resume_at, Path(outputs["kjoretoy"]) if outputs else None)
-
-
-def run_collection(ctx: RunContext, fleet_path: Path | None = None, period: Tertial | None = None, *,
-                   source: str | None = None, today: date | None = None,
-                   client: VegvesenClient | None = None) -> CollectionResult:
-    """The whole run without Prefect (CLI, tests, benchmarks)."""
-    try:
-        prepared = prepare(ctx, fleet_path, period, source, today)
-        stats = look_up(ctx, prepared, client=client, today=today)
-        odometer = read_odometers(ctx, prepared) if stats.stopped is None else None
-        return conclude(ctx, prepared, stats, odometer, today=today)
-    except (FleetListError, ValueError) as exc:
-        fail(ctx, exc)
-        raise
-
-
-__all__ = ["CollectionResult", "Prepared", "apply_decisions", "conclude", "look_up", "prepare",
-           "read_odometers", "run_collection"]
+    return RunSummary(ctx.process_id, ctx.run_id, cases_total=len(prepared.rows), automated=automated,
+                      exceptions=dict(exceptions), outputs=outputs, figures=figures,
+                      stopped_reason=message if status == "stopped" else "",
+                      paused_reason=message.split(" / ")[0] if status == "paused" else "")

@@ -66,10 +66,10 @@ def _no_header(path: Path) -> Path:
 
 
 BROKEN = [
-    ("bare-overskrifter", lambda p: write_fleet(p, []), "har overskrifter, men ingen kjøretøy"),
-    ("bare-tomme-rader", lambda p: write_fleet(p, [(None, None, None)] * 5), "har overskrifter, men ingen kjøretøy"),
-    ("uten-overskrift", _no_header, "første rad må være overskrifter"),
-    ("mangler-kolonne", lambda p: write_fleet(p, [("EK39085",)], header=("regnr",)), "mangler i overskriftsraden"),
+    ("bare-overskrifter", lambda p: write_fleet(p, []), "har overskrifter, men ingen rader"),
+    ("bare-tomme-rader", lambda p: write_fleet(p, [(None, None, None)] * 5), "har overskrifter, men ingen rader"),
+    ("uten-overskrift", _no_header, "kjøretøylisten er tom"),
+    ("mangler-kolonne", lambda p: write_fleet(p, [("EK39085",)], header=("regnr",)), "mangler kolonne(r): kjennemerke, virksomhet"),
     ("csv-ikke-excel", _csv, "må være en Excel-fil"),
     ("binaert-soppel", _junk, "kan ikke leses som Excel"),
 ]
@@ -90,7 +90,7 @@ def test_a_fleet_list_that_cannot_be_used_stops_the_run(registry, tmp_path, name
 def test_a_missing_list_under_an_fnr_shaped_path_is_named_masked(registry, tmp_path):
     fnr = "01417012345"
     seen = invoke(["run", PROCESS, "--fleet", str(tmp_path / f"{fnr}.xlsx"), "--source", "api"])
-    assert seen.exit_code == 2 and "Finner ikke kjøretøylisten" in seen.output
+    assert seen.exit_code == 2 and "kjøretøylisten finnes ikke" in seen.output
     assert_no_clear_fnr(seen.output, [fnr], "in a path on the console")
 
 

@@ -131,11 +131,10 @@ def test_an_invoice_run_shows_one_set_of_figures_everywhere(invoice_env):
 
 @pytest.mark.slow
 def test_a_vehicle_run_shows_one_set_of_figures_everywhere(vehicle_run, tmp_path):
-    from flows.vehicle_data_collection.periods import Tertial
-    from flows.vehicle_data_collection.process import run_collection
+    from tests.fixtures.vegvesen import collect
 
     ctx = vehicle_run(tmp_path / "ut")
-    result = run_collection(ctx, period=Tertial.parse("2026-T1"))
+    result = collect(ctx, period="2026-T1")
     data = result.summary.to_dict()
     assert data["cases_total"] == data["vehicles"]
     _agree_with_the_queue_and_benefits(ctx, data, ctx.store)

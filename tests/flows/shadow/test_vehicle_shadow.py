@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from config.settings import PathSettings, get_settings
+from connectors.periods import Tertial
 from connectors.vegvesen.plates import compact
 from flows.kit import open_run
 from flows.kit.shadow_report import agreement_report
-from flows.vehicle_data_collection.periods import Tertial
-from flows.vehicle_data_collection.process import run_collection
 from flows.vehicle_data_collection.shadow import record_value
-from tests.fixtures.vegvesen import read_sheet
+from tests.fixtures.vegvesen import collect, read_sheet
 from tests.flows.shadow.by_hand import by_hand
 from tests.flows.shadow.catalogue import CATALOGUE, in_shadow
 from workqueue.shadow import HUMAN, MANUAL, SHADOW, outcome_rows
@@ -44,7 +43,7 @@ def _settings(sb, processes_dir: Path):
 
 def _run(sb, processes_dir: Path, store: WorkQueueStore, out: Path):
     ctx = open_run(PROCESS_ID, settings=_settings(sb, processes_dir), store=store, out_dir=out)
-    return run_collection(ctx, period=T1)
+    return collect(ctx, period=T1)
 
 
 @pytest.mark.slow

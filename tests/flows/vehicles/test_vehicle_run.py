@@ -6,9 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from flows.vehicle_data_collection.periods import Tertial
-from flows.vehicle_data_collection.process import run_collection
-from tests.fixtures.vegvesen import read_sheet
+from connectors.periods import Tertial
+from tests.fixtures.vegvesen import collect, read_sheet
 
 T1 = Tertial(2026, 1)
 MEANINGS = {
@@ -29,7 +28,7 @@ def category_of(remark: str | None) -> str:
 def test_run_matches_the_ground_truth(vegvesen_sandbox, vehicle_run, tmp_path):
     sb = vegvesen_sandbox
     ctx = vehicle_run(tmp_path / "ut")
-    result = run_collection(ctx, period=T1)
+    result = collect(ctx, period=T1)
     assert result.status == "completed"
     assert result.report == tmp_path / "ut" / "kjoretoy.xlsx"
 
@@ -91,9 +90,9 @@ def test_run_matches_the_ground_truth(vegvesen_sandbox, vehicle_run, tmp_path):
 
 
 def test_rerun_in_the_same_tertial_looks_nothing_up_again(vegvesen_sandbox, vehicle_run, tmp_path):
-    first = run_collection(vehicle_run(tmp_path / "1"), period=T1)
+    first = collect(vehicle_run(tmp_path / "1"), period=T1)
     cases_before = len(vehicle_run().store.cases("vehicle-data-collection"))
-    second = run_collection(vehicle_run(tmp_path / "2"), period=T1)
+    second = collect(vehicle_run(tmp_path / "2"), period=T1)
     assert second.status == "completed" and second.summary.figures["lookups"] == 0
     assert len(vehicle_run().store.cases("vehicle-data-collection")) == cases_before  # no duplicate cases
     assert read_sheet(first.report, "Kjøretøy") == read_sheet(second.report, "Kjøretøy")
@@ -101,9 +100,9 @@ def test_rerun_in_the_same_tertial_looks_nothing_up_again(vegvesen_sandbox, vehi
 
 def test_next_tertial_uses_the_cache_and_shows_the_change(vegvesen_sandbox, vehicle_run, tmp_path):
     sb = vegvesen_sandbox
-    run_collection(vehicle_run(tmp_path / "1"), period=T1)
+    collect(vehicle_run(tmp_path / "1"), period=T1)
     lookups_before = sb.status()["lookups"]
-    result = run_collection(vehicle_run(tmp_path / "2"), period=Tertial(2026, 2))
+    result = collect(vehicle_run(tmp_path / "2"), period=Tertial(2026, 2))
     f = result.summary.figures
     found = sum(t["utfall"] in ("OK", "EU_CONTROL_OVERDUE", "DEREGISTERED") for t in sb.truth)
     assert f["cache_hits"] == found  # a vehicle looked up yesterday costs no quota
@@ -118,7 +117,7 @@ def test_quota_spent_mid_run_defers_and_the_next_run_finishes(vegvesen_sandbox, 
     sb.knobs(quota_retry_after_seconds=2)
     sb.faults(daily_quota=10)
     ctx = vehicle_run(tmp_path / "1", quota_max_wait_seconds=0)  # any wait is "long": defer
-    first = run_collection(ctx, period=T1)
+    first = collect(ctx, period=T1)
     f = first.summary.figures
     assert first.status == "paused" and first.report is None
     assert f["deferred"] > 0 and f["pending"] == f["deferred"] and f["resume_at"]
@@ -136,7 +135,7 @@ def test_quota_spent_mid_run_defers_and_the_next_run_finishes(vegvesen_sandbox, 
     while datetime.now(resume_at.tzinfo) < resume_at:
         time.sleep(0.1)
     sb.faults(daily_quota=None)
-    second = run_collection(vehicle_run(tmp_path / "2"), period=T1)
+    second = collect(vehicle_run(tmp_path / "2"), period=T1)
     assert second.status == "completed"
     rows = read_sheet(second.report, "Kjøretøy")
     truth = {int(t["rad"]): t for t in sb.truth}
@@ -149,7 +148,7 @@ def test_short_retry_after_is_waited_out_in_the_same_run(vegvesen_sandbox, vehic
     sb = vegvesen_sandbox
     sb.knobs(quota_retry_after_seconds=1)
     sb.faults(daily_quota=8)
-    result = run_collection(vehicle_run(tmp_path), period=T1)
+    result = collect(vehicle_run(tmp_path), period=T1)
     assert result.status == "completed"
     assert result.summary.figures["short_waits"] >= 1 and result.summary.figures["deferred"] == 0
 
@@ -157,7 +156,7 @@ def test_short_retry_after_is_waited_out_in_the_same_run(vegvesen_sandbox, vehic
 def test_registry_rate_limit_429_pauses_and_loses_nothing(vegvesen_sandbox, vehicle_run, tmp_path):
     sb = vegvesen_sandbox
     sb.faults(rate_limit_per_second=8)  # below the definition's 20/s: the registry answers 429
-    result = run_collection(vehicle_run(tmp_path), period=T1)
+    result = collect(vehicle_run(tmp_path), period=T1)
     assert result.status == "completed"
     assert result.summary.figures["rate_limited"] >= 1
     assert result.summary.cases_total == len(sb.truth)
@@ -167,7 +166,7 @@ def test_server_errors_are_retried_with_backoff(vegvesen_sandbox, vehicle_run, t
     sb = vegvesen_sandbox
     sb.knobs(fail_next=24, fail_status=503)  # beyond the client's own 3 attempts for several vehicles
     ctx = vehicle_run(tmp_path)
-    result = run_collection(ctx, period=T1)
+    result = collect(ctx, period=T1)
     assert result.status == "completed"
     assert "SYSTEM_ERROR" not in result.summary.exceptions
     retried = [i for i in ctx.store.items(ctx.process_id) if i.attempts >= 2]
@@ -175,14 +174,15 @@ def test_server_errors_are_retried_with_backoff(vegvesen_sandbox, vehicle_run, t
     assert set(ctx.store.counts(ctx.process_id)) <= {"done", "business_exception"}
 
 
-def test_registry_down_stops_the_run_and_releases_the_rest(vegvesen_sandbox, vehicle_run, tmp_path):
+def test_registry_down_stops_the_run_and_releases_the_rest(vegvesen_sandbox, vehicle_run, tmp_path, monkeypatch):
     from connectors.vegvesen.client import RetryPolicy, VegvesenClient
 
     sb = vegvesen_sandbox
     sb.faults(error_rate=1.0)
     ctx = vehicle_run(tmp_path)
     client = VegvesenClient(sb.url, "sandbox-svv-key", retry=RetryPolicy(attempts=1, backoff_seconds=0.01))
-    result = run_collection(ctx, period=T1, client=client)
+    monkeypatch.setattr(VegvesenClient, "from_settings", classmethod(lambda cls, *a, **k: client))
+    result = collect(ctx, period=T1)
     assert result.status == "stopped" and result.report is None
     assert "svarer ikke" in result.message
     counts = ctx.store.counts(ctx.process_id)
@@ -197,7 +197,7 @@ def test_bad_api_key_stops_with_a_clear_message_and_fails_no_vehicle(vegvesen_sa
     monkeypatch.setenv("RPA_VEGVESEN__API_KEY", "expired-key")
     get_settings.cache_clear()
     ctx = vehicle_run(tmp_path)
-    result = run_collection(ctx, period=T1)
+    result = collect(ctx, period=T1)
     assert result.status == "stopped"
     assert "API-nøkkelen" in result.message and "rejected the API key" in result.message
     assert "expired-key" not in result.message
@@ -210,11 +210,11 @@ def test_bad_api_key_stops_with_a_clear_message_and_fails_no_vehicle(vegvesen_sa
 def test_reviewer_retry_is_applied_next_run(vegvesen_sandbox, vehicle_run, tmp_path):
     sb = vegvesen_sandbox
     ctx = vehicle_run(tmp_path / "1")
-    run_collection(ctx, period=T1)
+    collect(ctx, period=T1)
     case = next(c for c in ctx.store.cases(ctx.process_id) if c.category == "NOT_FOUND")
     ctx.store.decide(case.id, "flåteansvarlig", "retry", "Kjennemerket er riktig, prøv igjen")
     before = sb.status()["lookups"]
-    again = run_collection(vehicle_run(tmp_path / "2"), period=T1)
+    again = collect(vehicle_run(tmp_path / "2"), period=T1)
     assert again.summary.figures["decisions_applied"] == {"retry": 1}
     assert sb.status()["lookups"] - before == 1  # only the retried vehicle
     assert ctx.store.get_case(case.id).decision_applied_at is not None
@@ -223,14 +223,14 @@ def test_reviewer_retry_is_applied_next_run(vegvesen_sandbox, vehicle_run, tmp_p
 
 
 def test_fleet_list_without_a_required_column_names_file_and_column(vegvesen_sandbox, vehicle_run, tmp_path):
-    from flows.vehicle_data_collection.fleet import FleetListError
+    from connectors.tables import InputFileError
     from tests.fixtures.vegvesen import write_fleet
 
     bad = write_fleet(tmp_path / "liste.xlsx", [("EK 39085", 12000)], header=("kjennemerke", "kilometerstand"))
     ctx = vehicle_run(tmp_path / "ut")
-    with pytest.raises(FleetListError) as info:
-        run_collection(ctx, bad, period=T1)
-    assert "liste.xlsx" in str(info.value) and "«virksomhet»" in str(info.value)
+    with pytest.raises(InputFileError) as info:
+        collect(ctx, bad, period=T1)
+    assert "liste.xlsx" in str(info.value) and "mangler kolonne(r): virksomhet" in str(info.value)
     assert bad.exists()  # the input is kept
     assert ctx.store.runs(ctx.process_id)[-1].status == "failed"
 
@@ -240,7 +240,7 @@ def test_bad_kilometerstand_is_a_warning_naming_row_and_column(vegvesen_sandbox,
 
     plate = vegvesen_sandbox.plates("OK")[0]
     fleet = write_fleet(tmp_path / "liste.xlsx", [(plate, "Bydel Frogner", "mye"), (plate.lower(), "Bydel Frogner", None)])
-    result = run_collection(vehicle_run(tmp_path / "ut"), fleet, period=T1)
+    result = collect(vehicle_run(tmp_path / "ut"), fleet, period=T1)
     assert result.summary.figures["warnings"] == [
         "liste.xlsx, rad 2, kolonne kilometerstand: «mye» er ikke en kilometerstand; verdien er ikke brukt"]
     assert result.summary.exceptions == {"DUPLICATE_PLATE": 1}
@@ -265,7 +265,7 @@ def test_first_run_compares_with_the_last_report_made_by_hand(vegvesen_sandbox, 
     baseline = json.loads(sb.files["previous_report"].read_text(encoding="utf-8"))
     period = Tertial.for_run(SEED_TODAY)
     assert baseline["period"] == period.previous().code
-    result = run_collection(vehicle_run(tmp_path), period=period)
+    result = collect(vehicle_run(tmp_path), period=period)
     f = result.summary.figures
     assert f["zero_emission_share_previous"] == baseline["total"]
     assert f["zero_emission_change_pp"] == round((f["zero_emission_share"] - baseline["total"]) * 100, 1)

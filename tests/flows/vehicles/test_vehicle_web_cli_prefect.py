@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.vehicle_data_collection.periods import Tertial
-from flows.vehicle_data_collection.process import run_collection
-from tests.fixtures.vegvesen import read_sheet, write_fleet
+from connectors.periods import Tertial
+from tests.fixtures.vegvesen import collect, read_sheet, write_fleet
 
 T1 = Tertial(2026, 1)
 RPA = Path(sys.executable).with_name("rpa")
@@ -38,7 +37,7 @@ def test_source_web_reads_the_page_instead_of_the_api(vegvesen_sandbox, vehicle_
     sb = vegvesen_sandbox
     fleet, ok = _small_fleet(sb, tmp_path / "liste.xlsx", with_km=False)
     ctx = vehicle_run(tmp_path / "ut", web_min_interval_seconds=0)
-    result = run_collection(ctx, fleet, T1, source="web")
+    result = collect(ctx, fleet, T1, source="web")
     assert result.status == "completed", result.message
     assert sb.status()["lookups"] == 0  # not one API request
     rows = read_sheet(result.report, "Kjøretøy")
@@ -57,7 +56,7 @@ def test_odometer_history_from_the_web_page_where_the_list_has_none(vegvesen_san
     sb = vegvesen_sandbox
     fleet, ok = _small_fleet(sb, tmp_path / "liste.xlsx")
     ctx = vehicle_run(tmp_path / "ut", odometer_from_web=True, web_min_interval_seconds=0)
-    result = run_collection(ctx, fleet, T1)
+    result = collect(ctx, fleet, T1)
     assert result.status == "completed"
     assert result.summary.figures["odometer_from_web"]["read"] == 2  # the first row has its own figure
     rows = read_sheet(result.report, "Kjøretøy")
@@ -80,7 +79,7 @@ def test_web_page_failure_becomes_an_operator_case_with_screenshot_and_trace(veg
     get_settings.cache_clear()
     sb.faults(slow_page_ms=2500)  # the page (not the API) is too slow
     ctx = vehicle_run(tmp_path / "ut", odometer_from_web=True, web_min_interval_seconds=0)
-    result = run_collection(ctx, fleet, T1)
+    result = collect(ctx, fleet, T1)
     assert result.status == "completed"  # the registry data is complete; only the odometer is missing
     cases = [c for c in ctx.store.cases(ctx.process_id) if c.category == "SYSTEM_ERROR"]
     assert cases and cases[0].kind == "system" and "kilometerstand" in cases[0].message
@@ -119,7 +118,7 @@ def test_cli_bad_key_exits_1_with_the_reason(vegvesen_sandbox, tmp_path):
 def test_cli_bad_fleet_list_exits_2(vegvesen_sandbox, tmp_path):
     bad = write_fleet(tmp_path / "liste.xlsx", [("EK 39085",)], header=("regnr",))
     done = _cli("--fleet", str(bad), "--period", "2026-T1")
-    assert done.returncode == 2 and "«kjennemerke»" in done.stderr
+    assert done.returncode == 2 and "mangler kolonne(r): kjennemerke" in done.stderr
 
 
 @pytest.mark.prefect
