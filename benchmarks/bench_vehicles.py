@@ -5,7 +5,7 @@
 Seeds a register of 3 000 vehicles in a temporary folder and writes a fleet list of N of its plates;
 starts the Statens vegvesen stand-in in a server process of its own with `latency_ms` per request
 and its own rate limit at `--limit` requests/s (it answers 429 above it, as the registry does); and
-runs the whole process (flows.vehicle_data_collection.process.run_collection: fleet list, work
+runs the whole process (the declared run, flows.kit.declare.run_declared: fleet list, work
 items in a fresh SQLite store, the concurrent lookup loop under the definition's rate limit, the
 Excel report) in this process, with the definition's rate limit set to the same `--limit`.
 
@@ -93,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             from config.settings import get_settings
 
             get_settings.cache_clear()
-            from connectors.periods import Tertial
+            from flows.kit.declare import run_declared
             from flows.runtime import open_run
-            from flows.vehicle_data_collection.process import run_collection
+            from flows.vehicle_data_collection.declaration import PROCESS
 
             ctx = open_run("vehicle-data-collection")
             started = time.perf_counter()
             try:
-                result = run_collection(ctx, fleet, Tertial(2026, 1))
+                summary = run_declared(PROCESS, {"fleet": fleet, "period": "2026-T1"}, ctx=ctx)
             finally:
                 ctx.store.close()
             total_seconds = time.perf_counter() - started
@@ -108,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
 
-    f = result.summary.figures
+    f = summary.figures
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     achieved = f["lookup_rate_per_second"]
     share = achieved / args.limit
     rate_ok, memory_ok = share >= GOAL_SHARE_OF_LIMIT, peak_mb <= GOAL_PEAK_MB
     print(f"{len(plates)} plates, {args.latency_ms:g} ms latency, limit {args.limit:g} requests/s "
           f"(rules: {ctx.definition.rate_limit('vegvesen').concurrency} concurrent, safety margin "
-          f"{ctx.rules.rate_safety_margin:g}): status {result.status}, {f['found']} found, "
+          f"{ctx.rules.rate_safety_margin:g}): status {f['status']}, {f['found']} found, "
           f"{f['lookups']} registry requests")
     print(f"lookup loop {f['lookups'] / achieved if achieved else 0:.1f} s, whole run (list, store, Excel) "
           f"{total_seconds:.1f} s; registry 429 answers: {f['rate_limited']}")
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average during the run (1/5 min, 2 shared cores): {os.getloadavg()[0]:.1f} / {os.getloadavg()[1]:.1f}")
     print(f"peak memory: {peak_mb:.0f} MB in the run's process ({'meets' if memory_ok else 'MISSES'} <= "
           f"{GOAL_PEAK_MB} MB); the stand-in's own process peaked at {server_mb or 0:.0f} MB")
-    return 0 if rate_ok and memory_ok and result.status == "completed" else 1
+    return 0 if rate_ok and memory_ok and f["status"] == "completed" else 1
 
 
 if __name__ == "__main__":

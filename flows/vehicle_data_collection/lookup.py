@@ -73,7 +73,7 @@ class Lookups:
         self.stats = LoopStats(LoopCounts())
         self._lock = threading.Lock()
         self._flags: dict[int, Vehicle] = {}  # done vehicles whose EU control is overdue: a case beside
-        self._quota: QuotaExceeded | None = None
+        self.quota: QuotaExceeded | None = None
 
     def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
         p = item.payload
@@ -89,8 +89,8 @@ class Lookups:
                 if self._waited(exc):
                     continue
                 with self._lock:
-                    if self._quota is None or exc.resume_at > self._quota.resume_at:
-                        self._quota = exc
+                    if self.quota is None or exc.resume_at > self.quota.resume_at:
+                        self.quota = exc
                     self.stats.stopped = self.stats.stopped or "quota"
                 self.stop.set()
                 break
@@ -137,14 +137,14 @@ class Lookups:
                                             paused, exc.status)
         return paused is not None
 
-    def _done(self, batch: list[tuple[WorkItem, dict]]) -> None:
+    def open_flagged_cases(self, batch: list[tuple[WorkItem, dict]]) -> None:
         """After a batch of completions is stored: the EU-control cases beside the done vehicles."""
         for item, _ in batch:
             if (v := self._flags.pop(item.id, None)) is not None:
                 self.ctx.store.open_case(self.ctx.process_id, item.reference,
                                          oc.eu_overdue_case(self.ctx, item.payload, v), item_id=item.id)
 
-    def _system_down(self) -> None:
+    def system_down(self) -> None:
         self.stats.stopped = "system_down"
         self.stop.set()
 
@@ -171,8 +171,8 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
         run_items(ctx, lookups, batch=batch, lease_seconds=lease, worker=worker, workers=source.workers, pool=True,
                   window=batch + max(source.workers * 2, batch // 2), stop=lookups.stop.is_set,
                   stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
-                  system_name="Statens vegvesen", on_stop=lookups._system_down,
-                  wait_for_retries=rules.max_retry_wait_seconds, on_done=lookups._done,
+                  system_name="Statens vegvesen", on_stop=lookups.system_down,
+                  wait_for_retries=rules.max_retry_wait_seconds, on_done=lookups.open_flagged_cases,
                   on_thread_exit=source.close if source.name == "web" else None,
                   progress=Progress("Oppslag i kjøretøyregisteret"), total_hint=total_hint, counts=lookups.stats.counts)
     finally:
@@ -184,8 +184,8 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
     s.seconds = time.monotonic() - started
     s.short_waits, s.rate_limited = source.limiter.waits, source.limiter.too_fast
     given_back = s.counts.given_back
-    if s.stopped == "quota" and lookups._quota is not None:
-        q = s.error = lookups._quota
+    if s.stopped == "quota" and lookups.quota is not None:
+        q = s.error = lookups.quota
         s.resume_at = q.resume_at
         s.deferred = give_back(ctx, given_back, worker, f"Kvoten hos Statens vegvesen er brukt opp (HTTP {q.status}); "
                                f"venter til {q.resume_at.astimezone():%d.%m.%Y kl. %H:%M}", until=q.resume_at)

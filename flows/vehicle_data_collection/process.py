@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,7 +50,7 @@ class Prepared:
     rows: list[FleetRow]
     warnings: list[str]
     references: list[str]            # per fleet row, in order
-    decisions: Counter = field(default_factory=Counter)
+    decisions: Counter               # reviewers' decisions applied, per action (and refused)
 
 
 def run(ctx: RunContext, p: SimpleNamespace, step) -> RunSummary:
