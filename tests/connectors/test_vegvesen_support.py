@@ -70,3 +70,17 @@ def test_window_mode_keeps_n_per_second_by_actual_send_times():
     limiter = RateLimiter(100, window=(3, 0.05), clock=clock)  # even spacing alone would allow 100/s
     first = [limiter.reserve() for _ in range(3)]
     assert limiter.reserve() >= first[0] + 1.05  # the 4th waits for the 1st's second to pass
+
+
+def test_a_refusal_pauses_every_thread_once_and_too_many_mean_defer():
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock)
+    assert limiter.refused(300, too_fast=False, max_wait=120, max_waits=5) is None  # the quota: defer
+    assert limiter.refused(5, too_fast=False, max_wait=120, max_waits=1) == 5  # a pause starts
+    assert limiter.refused(5, too_fast=False, max_wait=120, max_waits=1) == 0.0  # the same pause, seen again
+    assert limiter.reserve() >= clock.now + 5
+    clock.now += 10
+    assert limiter.refused(5, too_fast=False, max_wait=120, max_waits=1) is None  # one short wait per run here
+    rate = limiter.rate
+    assert limiter.refused(1, too_fast=True, max_wait=120, max_waits=1) == 1  # 429: wait, and slow down
+    assert limiter.rate < rate and (limiter.waits, limiter.too_fast) == (1, 1)

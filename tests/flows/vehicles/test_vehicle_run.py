@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
@@ -244,16 +244,6 @@ def test_bad_kilometerstand_is_a_warning_naming_row_and_column(vegvesen_sandbox,
     assert result.summary.figures["warnings"] == [
         "liste.xlsx, rad 2, kolonne kilometerstand: «mye» er ikke en kilometerstand; verdien er ikke brukt"]
     assert result.summary.exceptions == {"DUPLICATE_PLATE": 1}
-
-
-def test_tertials():
-    assert Tertial.for_run(date(2019, 1, 1)) == Tertial(2018, 3)
-    assert Tertial.for_run(date(2026, 3, 15)).label == "1. tertial 2026"
-    assert Tertial.parse("2018-T3") == Tertial.parse("3. tertial 2018") == Tertial(2018, 3)
-    assert Tertial(2026, 1).previous() == Tertial(2025, 3)
-    assert (Tertial(2026, 2).start, Tertial(2026, 2).end) == (date(2026, 5, 1), date(2026, 8, 31))
-    with pytest.raises(ValueError):
-        Tertial.parse("2026-T4")
 
 
 def test_first_run_compares_with_the_last_report_made_by_hand(vegvesen_sandbox, vehicle_run, tmp_path):
