@@ -25,19 +25,9 @@ from connectors.vegvesen.errors import AuthenticationFailed, InvalidIdentifier, 
 from connectors.vegvesen.parser import Vehicle
 from connectors.vegvesen.plates import Identifier
 from connectors.vegvesen.sources import Cancelled, open_source
-from flows.kit import (
-    BusinessCase,
-    Done,
-    GiveBack,
-    LoopCounts,
-    Progress,
-    RunContext,
-    SystemFailure,
-    get_logger,
-    run_items,
-)
+from flows.kit import Progress, RunContext, get_logger
 from flows.kit.giveback import give_back
-from flows.kit.items import Outcome
+from flows.kit.items import BusinessCase, Done, GiveBack, LoopCounts, Outcome, SystemFailure, run_items
 from flows.vehicle_data_collection import outcomes as oc
 from workqueue.models import WorkItem
 from workqueue.store import default_worker_id

@@ -13,7 +13,7 @@ from typing import Any
 from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
 from connectors.vegvesen.plates import display_plate
-from flows.runtime import RunContext
+from flows.kit import RunContext
 from flows.vehicle_data_collection.fleet import FleetRow
 from workqueue.store import NewCase
 
