@@ -16,6 +16,25 @@ import numpy as np
 import pandas as pd
 
 from connectors.nav.k27 import BENEFIT_CODES
+from connectors.spreadsheet import (
+    DATE,
+    INTEGER,
+    ORE,
+    PERCENT,
+    TEXT,
+    WRAPPED,
+    Bold,
+    Cell,
+    Column,
+    Gap,
+    Sheet,
+    Table,
+    Text,
+    Title,
+    Total,
+    pairs,
+    write_workbook,
+)
 from flows.nav_refund_offsetting.outcomes import (
     CATEGORY_LABELS,
     CLAIM_CATEGORIES,
@@ -241,139 +260,53 @@ EXCEPTION_SHEET_COLUMNS = [
     ("Beløp krav", "belop_krav", 13), ("Forventet", "forventet", 13), ("Differanse", "differanse", 13),
     ("Rapport/linje", "linjer", 16), ("Krav-ID", "krav_id", 16), ("Org.enhet", "org_enhet", 24), ("Kode", "kode", 22),
 ]
-MONEY = {"belop_nav", "belop_krav", "differanse", "forventet"}
-DATES = {"fra", "til"}
+KINDS = {"belop_nav": ORE, "belop_krav": ORE, "differanse": ORE, "forventet": ORE, "fra": DATE, "til": DATE,
+         "forklaring": WRAPPED}
 
 
 def write_excel(path: Path, content: ExcelContent) -> None:
-    from connectors.safe_cells import workbook
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = workbook(str(path), {"constant_memory": False})
-    f_title = book.add_format({"bold": True, "font_size": 14})
-    f_head = book.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True, "valign": "top"})
-    f_bold = book.add_format({"bold": True})
-    f_money = book.add_format({"num_format": "#,##0.00"})
-    f_money_b = book.add_format({"num_format": "#,##0.00", "bold": True})
-    f_pct = book.add_format({"num_format": "0.0 %"})  # Norwegian: «86,9 %» (Excel applies the comma)
-    f_pct_b = book.add_format({"num_format": "0.0 %", "bold": True})
-    f_date = book.add_format({"num_format": "dd.mm.yyyy"})
-    f_wrap = book.add_format({"text_wrap": True, "valign": "top"})
-
-    # --- Sammendrag ------------------------------------------------------------------------
-    ws = book.add_worksheet("Sammendrag")
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 4, 16)
-    ws.write(0, 0, content.process_name, f_title)
-    ws.write(1, 0, "Kjøring")
-    ws.write(1, 1, content.run_id)
-    ws.write(2, 0, "Beregningsdato (alder på krav)")
-    ws.write_datetime(2, 1, pd.Timestamp(content.as_of).to_pydatetime(), f_date)
-    total_lines = sum(content.line_counts.values())
-    offset_lines = sum(content.line_counts.get(r, 0) for r in OFFSET_REASONS)
-    ws.write(3, 0, "Linjer i alt", f_bold)
-    ws.write_number(3, 1, total_lines, f_bold)
-    ws.write(4, 0, "Utlignet automatisk", f_bold)
-    ws.write_number(4, 1, offset_lines, f_bold)
-    ws.write(5, 0, "Andel utlignet automatisk", f_bold)
-    ws.write_number(5, 1, offset_lines / total_lines if total_lines else 0, f_pct_b)
-    ws.write(6, 0, "Bilag i utligningsbilag.csv")
-    ws.write_number(6, 1, content.journal_rows)
-    ws.write(7, 0, "HR-beslutninger utført i denne kjøringen")
-    ws.write_number(7, 1, content.decisions_applied)
-    if content.rules_version:
-        ws.write(1, 2, content.rules_version)
-    if content.cases_opened is not None:
-        ws.write(8, 0, "Nye saker i avvikskøen")
-        ws.write_number(8, 1, content.cases_opened)
-    row = 9
-    ws.write_row(row, 0, ["Utfall", "Kode", "Linjer", "Beløp NAV", "Andel av linjer"], f_head)
-    row += 1
-    for code in OFFSET_REASONS + LINE_CATEGORIES:
-        n = content.line_counts.get(code, 0)
-        if not n and code not in OFFSET_REASONS:
-            continue
-        kind = "Utlignet: " + OFFSET_LABELS[code] if code in OFFSET_REASONS else "Avvik: " + CATEGORY_LABELS[code]
-        ws.write(row, 0, kind)
-        ws.write(row, 1, "" if code in OFFSET_REASONS else code)  # the queue's codes only; no English rule names
-        ws.write_number(row, 2, n)
-        ws.write_number(row, 3, content.line_amounts.get(code, 0) / 100, f_money)
-        ws.write_number(row, 4, n / total_lines if total_lines else 0, f_pct)
-        row += 1
-    ws.write(row, 0, "Sum", f_bold)
-    ws.write_number(row, 2, total_lines, f_bold)
-    ws.write_number(row, 3, sum(content.line_amounts.values()) / 100, f_money_b)
-    row += 2
-    ws.write_row(row, 0, ["Krav uten utbetaling", "Kode", "Krav", "Beløp krav", ""], f_head)
-    row += 1
-    for code in CLAIM_CATEGORIES:
-        ws.write(row, 0, CATEGORY_LABELS[code])
-        ws.write(row, 1, code)
-        ws.write_number(row, 2, content.claim_counts.get(code, 0))
-        ws.write_number(row, 3, content.claim_amounts.get(code, 0) / 100, f_money)
-        row += 1
-    row += 1
-    ws.write_row(row, 0, ["Rapport", "Valuteringsdato", "Linjer", "Sum rapport", "Innbetalt (bank)", "Status"], f_head)
-    ws.set_column(5, 5, 34)
-    row += 1
-    for rep in content.reports:
-        ws.write(row, 0, rep.report_id)
-        if rep.value_date:
-            ws.write_datetime(row, 1, pd.Timestamp(rep.value_date).to_pydatetime(), f_date)
-        ws.write_number(row, 2, rep.lines)
-        ws.write_number(row, 3, rep.total_ore / 100, f_money)
-        if rep.bank_ore is not None:
-            ws.write_number(row, 4, rep.bank_ore / 100, f_money)
-        ws.write(row, 5, rep.status)
-        row += 1
-    for text in content.already:
-        ws.write(row, 0, text)
-        row += 1
-    if content.warnings:
-        row += 1
-        ws.write(row, 0, "Merknader", f_bold)
-        row += 1
-        for text in content.warnings:
-            ws.write(row, 0, text)
-            row += 1
-
-    # --- Utlignet --------------------------------------------------------------------------
-    _table(book, "Utlignet", OFFSET_SHEET_COLUMNS, content.offset_rows, f_head, f_money, f_date, f_wrap)
-    # --- Avvik -----------------------------------------------------------------------------
-    _table(book, "Avvik", EXCEPTION_SHEET_COLUMNS, pd.DataFrame(content.exception_rows,
-                                                                columns=[k for _, k, _ in EXCEPTION_SHEET_COLUMNS]),
-           f_head, f_money, f_date, f_wrap)
-    book.close()
+    """utligning.xlsx: Sammendrag (the figures), Utlignet (every offset line), Avvik (every exception)."""
+    total = sum(content.line_counts.values())
+    offset = sum(content.line_counts.get(r, 0) for r in OFFSET_REASONS)
+    figures = [("Kjøring", content.run_id, content.rules_version), ("Beregningsdato (alder på krav)", content.as_of),
+               Bold(["Linjer i alt", total]), Bold(["Utlignet automatisk", offset]),
+               Bold(["Andel utlignet automatisk", Cell(offset / total if total else 0, PERCENT)]),
+               ("Bilag i utligningsbilag.csv", content.journal_rows),
+               ("HR-beslutninger utført i denne kjøringen", content.decisions_applied),
+               *([("Nye saker i avvikskøen", content.cases_opened)] if content.cases_opened is not None else [])]
+    figures_block = [pairs(figures, INTEGER), *([Gap()] if content.cases_opened is None else [])]
+    shown = [c for c in OFFSET_REASONS + LINE_CATEGORIES if content.line_counts.get(c) or c in OFFSET_REASONS]
+    outcomes = [("Utlignet: " + OFFSET_LABELS[c] if c in OFFSET_REASONS else "Avvik: " + CATEGORY_LABELS[c],
+                 "" if c in OFFSET_REASONS else c,  # the queue's codes only; no English rule names
+                 content.line_counts.get(c, 0), content.line_amounts.get(c, 0),
+                 content.line_counts.get(c, 0) / total if total else 0) for c in shown]
+    outcomes.append(Total(["Sum", "", total, sum(content.line_amounts.values())]))
+    unpaid = [(CATEGORY_LABELS[c], c, content.claim_counts.get(c, 0), content.claim_amounts.get(c, 0))
+              for c in CLAIM_CATEGORIES]
+    reports = [(r.report_id, r.value_date, r.lines, r.total_ore, r.bank_ore, r.status) for r in content.reports]
+    summary = [Title(content.process_name), *figures_block,
+               Table(_columns("Utfall", "Kode", "Linjer", ("Beløp NAV", ORE), ("Andel av linjer", PERCENT)), outcomes),
+               Gap(), Table(_columns("Krav uten utbetaling", "Kode", "Krav", ("Beløp krav", ORE), ""), unpaid), Gap(),
+               Table(_columns("Rapport", ("Valuteringsdato", DATE), "Linjer", ("Sum rapport", ORE),
+                              ("Innbetalt (bank)", ORE), "Status"), reports),
+               *(Text(t) for t in content.already),
+               *([Gap(), Text("Merknader", bold=True)] if content.warnings else []), *(Text(t) for t in content.warnings)]
+    exceptions = pd.DataFrame(content.exception_rows, columns=[k for _, k, _ in EXCEPTION_SHEET_COLUMNS])
+    write_workbook(path, [Sheet("Sammendrag", summary, widths=(34, 16, 16, 16, 16, 34)),
+                          _list_sheet("Utlignet", OFFSET_SHEET_COLUMNS, content.offset_rows),
+                          _list_sheet("Avvik", EXCEPTION_SHEET_COLUMNS, exceptions)])
 
 
-def _table(book, name: str, columns, frame: pd.DataFrame, f_head, f_money, f_date, f_wrap) -> None:
-    ws = book.add_worksheet(name)
-    for c, (title, _key, width) in enumerate(columns):
-        ws.set_column(c, c, width, f_wrap if width >= 60 else None)
-        ws.write(0, c, title, f_head)
-    ws.freeze_panes(1, 0)
-    n = len(frame)
-    for c, (_title, key, _w) in enumerate(columns):
-        if key not in frame:
-            continue
-        values = frame[key].tolist()
-        if key in MONEY:
-            for r, v in enumerate(values, start=1):
-                if v is not None and v == v:
-                    ws.write_number(r, c, v / 100, f_money)
-        elif key in DATES:
-            for r, v in enumerate(values, start=1):
-                if v is not None and not pd.isna(v):
-                    ws.write_datetime(r, c, pd.Timestamp(v).to_pydatetime(), f_date)
-        else:
-            for r, v in enumerate(values, start=1):
-                if v is None or (isinstance(v, float) and np.isnan(v)):
-                    continue
-                if isinstance(v, (int, np.integer)):
-                    ws.write_number(r, c, int(v))
-                else:
-                    ws.write_string(r, c, str(v))
-    ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
+def _columns(*titles) -> list[Column]:
+    """Summary columns: a title, or (title, kind)."""
+    return [Column(t[0], kind=t[1]) if isinstance(t, tuple) else Column(t) for t in titles]
+
+
+def _list_sheet(name: str, columns, frame: pd.DataFrame) -> Sheet:
+    table = Table([Column(title, width, KINDS.get(key, TEXT)) for title, key, width in columns],
+                  frame.reindex(columns=[key for _, key, _ in columns]).itertuples(index=False),
+                  freeze=True, autofilter=True)
+    return Sheet(name, [table])
 
 
 def write_line_outcomes(path: Path, frame: pd.DataFrame) -> None:
