@@ -1,5 +1,6 @@
-"""The one Excel writer: workbooks declared as sheets of blocks (title, text, tables, key/value
-pairs), written in Norwegian formats, every text cell through the formula-injection guard.
+"""The one spreadsheet writer: Excel workbooks declared as sheets of blocks (title, text, tables,
+key/value pairs), and CSV for Excel; Norwegian formats, every text cell through the
+formula-injection guard.
 
 A sheet is its blocks stacked top to bottom. A table's columns say how their values are shown
 (`Kind`): money in kroner or øre as `#,##0.00`, whole numbers `#,##0`, shares `0.0 %`, dates
@@ -23,7 +24,8 @@ from connectors.safe_cells import safe_cell, workbook
 
 __all__ = ["Kind", "TEXT", "WRAPPED", "INTEGER", "DECIMAL", "KRONER", "ORE", "PERCENT", "DATE", "DATE_TIME",
            "Column", "Cell", "Bold", "Total", "Title", "Text", "Gap", "Table", "Chart", "Image", "Sheet", "pairs",
-           "write_workbook", "workbook_bytes", "write_sheet"]
+           "write_workbook", "workbook_bytes", "write_sheet", "write_csv", "write_frame_csv", "date_texts",
+           "arrow_date_texts", "arrow_amount_texts", "arrow_repeat", "csv_field"]
 
 
 @dataclass(frozen=True)
@@ -282,3 +284,95 @@ def _chart(book, ws, name: str, header: int, first: int, last: int, width: int, 
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 820, "height": 380})
     ws.insert_chart(header, width + 1 if spec.column is None else spec.column, chart)
+
+
+# --------------------------------------------------------------- Norwegian CSV, opened in Excel
+# Column-wise (Arrow, no Python string per row): a journal may hold a million rows.
+
+def write_csv(path: Path, table) -> int:
+    """An Arrow table of text columns as CSV for Excel and ledgers: `;`, CRLF, UTF-8 with BOM (so
+    Excel shows æøå), unquoted (fields made clean with `csv_field`), every cell through the
+    formula-injection guard. Returns the rows written."""
+    import pyarrow.csv as pacsv
+
+    from connectors.safe_cells import safe_table
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.write(("\ufeff" + ";".join(table.column_names) + "\r\n").encode("utf-8"))
+        if table.num_rows:
+            pacsv.write_csv(safe_table(table), f, pacsv.WriteOptions(include_header=False, delimiter=";",
+                                                                     eol="\r\n", quoting_style="none"))
+    return table.num_rows
+
+
+def write_frame_csv(path: Path, frame) -> None:
+    """A pandas frame as CSV for Excel: `;`, decimal comma with two decimals, CRLF, UTF-8 with BOM."""
+    from connectors.safe_cells import safe_frame
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe_frame(frame).to_csv(path, sep=";", index=False, decimal=",", float_format="%.2f", encoding="utf-8-sig",
+                             lineterminator="\r\n")
+
+
+def date_texts(values):
+    """dd.mm.åååå for a date column, "" for a missing date (a numpy array of str)."""
+    import numpy as np
+
+    index, texts = _distinct_dates(values)
+    return np.array(texts, dtype=object)[index]
+
+
+def arrow_date_texts(values):
+    """dd.mm.åååå for a date column, as Arrow strings."""
+    return _decoded(*_distinct_dates(values))
+
+
+def arrow_amount_texts(ore):
+    """'-1234,50': an øre column as plain decimal-comma kroner (no thousands separator: ledgers read
+    it), as Arrow strings."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ore = np.asarray(ore, dtype=np.int64)
+    kroner = pc.cast(pa.array(np.abs(ore) // 100), pa.string())
+    cents = pc.utf8_lpad(pc.cast(pa.array(np.abs(ore) % 100), pa.string()), 2, "0")
+    sign = pa.array(np.where(ore < 0, "-", ""))
+    return pc.binary_join_element_wise(sign, kroner, ",", cents, "")
+
+
+def arrow_repeat(value: str, n: int):
+    """One text n times, as Arrow strings."""
+    import numpy as np
+
+    return _decoded(np.zeros(n, dtype=np.int32), [value])
+
+
+def csv_field(values):
+    """Arrow strings with no `;`, quote or line break inside a field: the CSV is written unquoted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, type=pa.string())
+    return pc.replace_substring_regex(pc.cast(values, pa.string()), r'[;"\r\n]', " ")
+
+
+def _distinct_dates(values):
+    """Each distinct date formatted once (periods repeat a lot), "" last for a missing date; and
+    each row's index into those texts."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype="datetime64[D]"), use_na_sentinel=True)
+    texts = [pd.Timestamp(u).strftime("%d.%m.%Y") for u in uniques] + [""]
+    return np.where(codes < 0, len(uniques), codes), texts
+
+
+def _decoded(index, texts: list[str]):
+    """texts[index] as plain Arrow strings, through a dictionary (no Python string per row)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, dtype=np.int32)),
+                                          pa.array(texts, type=pa.string())).cast(pa.string())
