@@ -18,22 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from config.process_definition import ProcessDefinition
-from connectors.spreadsheet import (
-    DECIMAL,
-    INTEGER,
-    TEXT,
-    Cell,
-    Chart,
-    Column,
-    Gap,
-    Kind,
-    Sheet,
-    Table,
-    Text,
-    Title,
-    Total,
-    write_workbook,
-)
+from connectors import spreadsheet as xl
 from workqueue.benefits import Figures, aggregate
 from workqueue.benefits import minutes_saved_per_case as saved_per_case
 
@@ -197,7 +182,10 @@ MONTH_HEADERS = ["Prosess", "Måned", "Kjøringer", "Feilede kjøringer", "Saker
 EXCEPTION_HEADERS = ["Prosess", "Måned", "Kategori", "Betydning", "Antall"]
 NO_RUNS = "ingen kjøringer"  # a month without runs: not 0 %, and not part of any average
 HEADER_ROW = 3  # zero-based: titles above, the table's header on Excel row 4
-SHARE = Kind("0.0%")  # the share automated, as this report has always shown it
+SHARE = xl.Kind("0.0%")  # the share automated, as this report has always shown it
+SUMMARY_KINDS = [xl.TEXT, xl.TEXT, xl.INTEGER, xl.INTEGER, SHARE, xl.INTEGER, *[xl.DECIMAL] * 4, xl.TEXT]
+MONTH_KINDS = [xl.TEXT, xl.TEXT, *[xl.INTEGER] * 4, SHARE, xl.INTEGER, *[xl.DECIMAL] * 3]
+EXCEPTION_KINDS = [*[xl.TEXT] * 4, xl.INTEGER]
 
 
 TREND_NOTE = f"Tom celle (–): {NO_RUNS} i måneden, ikke 0."
@@ -235,9 +223,9 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
                         NO_RUNS if per_month is None else per_month, p.baseline_source])
     cases, automated = sum(r[2] for r in summary), sum(r[3] for r in summary)
     hours, per_month = sum(r[7] for r in summary), report.days_per_month()
-    summary.append(Total(["Sum", "", cases, automated, automated / cases if cases else 0.0,
-                          sum(r[5] for r in summary), "", hours, hours / report.hours_per_working_day,
-                          NO_RUNS if per_month is None else per_month, ""]))
+    summary.append(xl.Total(["Sum", "", cases, automated, automated / cases if cases else 0.0,
+                             sum(r[5] for r in summary), "", hours, hours / report.hours_per_working_day,
+                             NO_RUNS if per_month is None else per_month, ""]))
 
     # Per month: every process in every month (zeros too: the trend needs the gaps).
     months = []
@@ -258,40 +246,40 @@ def write_excel(report: BenefitsReport, path: Path) -> Path:
     # Trend: months down, processes across; hours saved and share automated, each with a chart. A
     # month without runs stays empty in both (a gap in the chart, not a fall to 0), as in the Markdown.
     rows = trend(report)
-    hours_rows = [[t.label, *(None if f is None else f.hours_saved for f in t.cells), Cell(t.hours, bold=True)]
+    hours_rows = [[t.label, *(None if f is None else f.hours_saved for f in t.cells), xl.Cell(t.hours, bold=True)]
                   for t in rows]
     share_rows = [[t.label, *(None if f is None else f.share_automated for f in t.cells)] for t in rows]
     beside = len(names) + 3  # both charts in one column, right of the wider table
-    hours_chart = Chart("Timer spart per måned", (1, len(names)), stacked=True, y_title="Timer", y_format="#,##0",
-                        column=beside)
-    share_chart = Chart("Andel automatisk behandlet", (1, len(names)), type="line", markers=True, y_format="0%",
-                        y_max=1, column=beside)
+    hours_chart = xl.Chart("Timer spart per måned", (1, len(names)), stacked=True, y_title="Timer",
+                           y_format="#,##0", column=beside)
+    share_chart = xl.Chart("Andel automatisk behandlet", (1, len(names)), type="line", markers=True,
+                           y_format="0%", y_max=1, column=beside)
 
     def heading(*texts: str) -> list:  # the titles above, the table's header on Excel row 4 (HEADER_ROW)
-        return [Title(texts[0]), *(Text(t) for t in texts[1:]), Gap(HEADER_ROW - len(texts))]
+        return [xl.Title(texts[0]), *(xl.Text(t) for t in texts[1:]), xl.Gap(HEADER_ROW - len(texts))]
 
-    return write_workbook(path, [
-        Sheet("Oppsummering", [*heading(f"Gevinstrapport {period}", made),
-                               Table(_columns(SUMMARY_HEADERS, [TEXT, TEXT, INTEGER, INTEGER, SHARE, INTEGER,
-                                                                *[DECIMAL] * 4, TEXT]), summary,
-                                     freeze=True, frozen_columns=1)], widths=(46, 22, *[13] * 8, 60)),
-        Sheet("Per måned", [*heading(f"Gevinster per prosess og måned, {period}"),
-                            Table(_columns(MONTH_HEADERS, [TEXT, TEXT, *[INTEGER] * 4, SHARE, INTEGER, *[DECIMAL] * 3]), months,
-                                  freeze=True, frozen_columns=2, autofilter=True)], widths=(46, 20, *[12] * 9)),
-        Sheet("Avvik per kategori", [*heading(f"Avvik per kategori, {period}"),
-                                     Table(_columns(EXCEPTION_HEADERS, [*[TEXT] * 4, INTEGER]), exceptions,
-                                           autofilter=bool(exceptions))], widths=(46, 22, 22, 70, 10)),
-        Sheet("Trend", [*heading("Timer spart per måned"),
-                        Table(_columns(["Måned", *names, "Sum"], [TEXT, *[DECIMAL] * (len(names) + 1)]), hours_rows,
-                              chart=hours_chart),
-                        Gap(), Title("Andel automatisk behandlet per måned"),
-                        Table(_columns(["Måned", *names], [TEXT, *[SHARE] * len(names)]), share_rows, chart=share_chart),
-                        Text(TREND_NOTE)], widths=(22, *[18] * (len(names) + 1))),
+    return xl.write_workbook(path, [
+        xl.Sheet("Oppsummering", [*heading(f"Gevinstrapport {period}", made),
+                                  xl.Table(_columns(SUMMARY_HEADERS, SUMMARY_KINDS), summary, freeze=True,
+                                           frozen_columns=1)], widths=(46, 22, *[13] * 8, 60)),
+        xl.Sheet("Per måned", [*heading(f"Gevinster per prosess og måned, {period}"),
+                               xl.Table(_columns(MONTH_HEADERS, MONTH_KINDS), months, freeze=True, frozen_columns=2,
+                                        autofilter=True)], widths=(46, 20, *[12] * 9)),
+        xl.Sheet("Avvik per kategori", [*heading(f"Avvik per kategori, {period}"),
+                                        xl.Table(_columns(EXCEPTION_HEADERS, EXCEPTION_KINDS), exceptions,
+                                                 autofilter=bool(exceptions))], widths=(46, 22, 22, 70, 10)),
+        xl.Sheet("Trend", [*heading("Timer spart per måned"),
+                           xl.Table(_columns(["Måned", *names, "Sum"], [xl.TEXT, *[xl.DECIMAL] * (len(names) + 1)]),
+                                    hours_rows, chart=hours_chart),
+                           xl.Gap(), xl.Title("Andel automatisk behandlet per måned"),
+                           xl.Table(_columns(["Måned", *names], [xl.TEXT, *[SHARE] * len(names)]), share_rows,
+                                    chart=share_chart),
+                           xl.Text(TREND_NOTE)], widths=(22, *[18] * (len(names) + 1))),
     ])
 
 
-def _columns(titles: list[str], kinds: list[Kind]) -> list[Column]:
-    return [Column(title, kind=kind) for title, kind in zip(titles, kinds, strict=True)]
+def _columns(titles: list[str], kinds: list[xl.Kind]) -> list[xl.Column]:
+    return [xl.Column(title, kind=kind) for title, kind in zip(titles, kinds, strict=True)]
 
 
 # ------------------------------------------------------------------------------- Markdown

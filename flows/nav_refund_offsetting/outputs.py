@@ -232,7 +232,7 @@ def _columns(*titles) -> list[xl.Column]:
 def _list_sheet(name: str, columns, frame: pd.DataFrame) -> xl.Sheet:
     """A list sheet of frame's columns (title, key, width): header in view, filter on."""
     table = xl.Table([xl.Column(title, width, KINDS.get(key, xl.TEXT)) for title, key, width in columns],
-                     frame.reindex(columns=[key for _, key, _ in columns]).itertuples(index=False),
+                     xl.frame_rows(frame, [key for _, key, _ in columns]),
                      freeze=True, autofilter=True)
     return xl.Sheet(name, [table])
 

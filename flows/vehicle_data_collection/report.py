@@ -14,22 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.spreadsheet import (
-    DATE,
-    INTEGER,
-    PERCENT,
-    Cell,
-    Column,
-    Gap,
-    Image,
-    Kind,
-    Sheet,
-    Table,
-    Text,
-    Title,
-    Total,
-    write_workbook,
-)
+from connectors import spreadsheet as xl
 from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
 from flows.vehicle_data_collection.climate import Climate, Share
@@ -37,20 +22,19 @@ from flows.vehicle_data_collection.climate import Climate, Share
 VEHICLE_SHEET = "Kjøretøy"
 CLIMATE_SHEET = "Klimarapport"
 
-POINTS = Kind('+0.0" pp";-0.0" pp";0.0" pp"')  # a change in percentage points
-VEHICLE_COLUMNS = [
-    Column("Rad i listen", 9), Column("Kjennemerke", 13), Column("Virksomhet", 32), Column("Understellsnummer", 20),
-    Column("Merke", 15), Column("Modell", 22), Column("Kjøretøygruppe", 16), Column("Energiklasse", 14),
-    Column("Drivstoff", 18), Column("Nullutslipp", 11), Column("Vektklasse", 10),
-    Column("Tillatt totalvekt (kg)", 14, INTEGER), Column("Vektklasse ut fra", 16),
-    Column("Første registrering", 14, DATE), Column("Registreringsstatus", 18), Column("Frist EU-kontroll", 14, DATE),
-    Column("Sist godkjent EU-kontroll", 14, DATE), Column("CO2 (g/km)", 10, INTEGER), Column("CO2 målemetode", 13),
-    Column("Kilometerstand", 13, INTEGER), Column("Kilometerstand kilde", 30), Column("Datakilde", 12),
-    Column("Avvik", 48),
-]
-SHARE_COLUMNS = [Column("Kjøretøy", kind=INTEGER), Column("Nullutslipp", kind=INTEGER),
-                 Column("Andel nullutslipp", kind=PERCENT), Column("Forrige tertial", kind=PERCENT),
-                 Column("Endring (prosentpoeng)", kind=POINTS)]
+POINTS = xl.Kind('+0.0" pp";-0.0" pp";0.0" pp"')  # a change in percentage points
+KINDS = {"Tillatt totalvekt (kg)": xl.INTEGER, "Første registrering": xl.DATE, "Frist EU-kontroll": xl.DATE,
+         "Sist godkjent EU-kontroll": xl.DATE, "CO2 (g/km)": xl.INTEGER, "Kilometerstand": xl.INTEGER}
+VEHICLE_COLUMNS = [xl.Column(title, width, KINDS.get(title, xl.TEXT)) for title, width in [
+    ("Rad i listen", 9), ("Kjennemerke", 13), ("Virksomhet", 32), ("Understellsnummer", 20), ("Merke", 15),
+    ("Modell", 22), ("Kjøretøygruppe", 16), ("Energiklasse", 14), ("Drivstoff", 18), ("Nullutslipp", 11),
+    ("Vektklasse", 10), ("Tillatt totalvekt (kg)", 14), ("Vektklasse ut fra", 16), ("Første registrering", 14),
+    ("Registreringsstatus", 18), ("Frist EU-kontroll", 14), ("Sist godkjent EU-kontroll", 14), ("CO2 (g/km)", 10),
+    ("CO2 målemetode", 13), ("Kilometerstand", 13), ("Kilometerstand kilde", 30), ("Datakilde", 12), ("Avvik", 48),
+]]
+SHARE_COLUMNS = [xl.Column("Kjøretøy", kind=xl.INTEGER), xl.Column("Nullutslipp", kind=xl.INTEGER),
+                 xl.Column("Andel nullutslipp", kind=xl.PERCENT), xl.Column("Forrige tertial", kind=xl.PERCENT),
+                 xl.Column("Endring (prosentpoeng)", kind=POINTS)]
 
 
 @dataclass
@@ -126,31 +110,33 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
         notes.append("Ikke med: " + "; ".join(f"{meanings.get(code, code).rstrip('.')} ({count})"
                                                  for code, count in sorted(excluded.items())))
     notes.append("Endring i prosentpoeng (pp) fra forrige tertial.")
-    write_workbook(path, [
-        Sheet(VEHICLE_SHEET, [Table(VEHICLE_COLUMNS, [_vehicle_row(row) for row in rows], freeze=True,
-                                    frozen_columns=2, autofilter=True)]),
-        Sheet(CLIMATE_SHEET, [
-            Title(f"Klimarapport – andel nullutslippskjøretøy, {climate.period.label}"),
-            Text(f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}.{version} {prev_text}"), Gap(),
-            _share_table("Virksomhet", climate.by_unit, climate.total), Gap(),
-            _share_table("Vektklasse", climate.by_weight, climate.total), Gap(),
-            *(Text(note) for note in notes),
-        ], widths=(40, 15, 15, 15, 15, 15), images=[Image(png, 3, 7, "klimarapport.png")]),
+    xl.write_workbook(path, [
+        xl.Sheet(VEHICLE_SHEET, [xl.Table(VEHICLE_COLUMNS, [_vehicle_row(row) for row in rows], freeze=True,
+                                          frozen_columns=2, autofilter=True)]),
+        xl.Sheet(CLIMATE_SHEET, [
+            xl.Title(f"Klimarapport – andel nullutslippskjøretøy, {climate.period.label}"),
+            xl.Text(f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}.{version} {prev_text}"), xl.Gap(),
+            _share_table("Virksomhet", climate.by_unit, climate.total), xl.Gap(),
+            _share_table("Vektklasse", climate.by_weight, climate.total), xl.Gap(),
+            *(xl.Text(note) for note in notes),
+        ], widths=(40, 15, 15, 15, 15, 15), images=[xl.Image(png, 3, 7, "klimarapport.png")]),
     ])
     return path, png_path
 
 
 def _vehicle_row(row: ReportRow) -> list:
+    """One vehicle in VEHICLE_COLUMNS' order; a row not found in the register has only the list's cells."""
     v = row.vehicle
-    found = [v.vin or "", v.make or "", v.model or "", " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p),
+    found = [v.vin, v.make, v.model, " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p),
              str(v.energy_class), ", ".join(FUELS.get(f, f) for f in v.fuels), "Ja" if v.zero_emission else "Nei",
              {"lett": "Lett", "tung": "Tung"}.get(str(v.weight_class), "Ukjent") if v.weight_class else "Ukjent",
-             v.permitted_total_weight_kg, v.weight_class_basis or "", v.first_registration, v.status_name,
-             v.eu_control_deadline, v.eu_control_last_passed, v.co2_g_per_km, v.co2_basis or ""] if v else [None] * 16
+             v.permitted_total_weight_kg, v.weight_class_basis, v.first_registration, v.status_name,
+             v.eu_control_deadline, v.eu_control_last_passed, v.co2_g_per_km, v.co2_basis] if v else [None] * 16
     return [row.row, v.plate_display if v and v.plate else row.raw, row.org_unit, *found, row.odometer_km,
-            row.odometer_source or ("Mangler" if v else ""), row.data_source, Cell(row.remark, alert=bool(row.category))]
+            row.odometer_source or ("Mangler" if v else ""), row.data_source,
+            xl.Cell(row.remark, alert=bool(row.category))]
 
 
-def _share_table(first: str, shares: list[Share], total: Share) -> Table:
+def _share_table(first: str, shares: list[Share], total: Share) -> xl.Table:
     rows = [[s.name, s.vehicles, s.zero_emission, s.share, s.previous, s.change_pp] for s in [*shares, total]]
-    return Table([Column(first), *SHARE_COLUMNS], [*rows[:-1], Total(rows[-1])])
+    return xl.Table([xl.Column(first), *SHARE_COLUMNS], [*rows[:-1], xl.Total(rows[-1])])
