@@ -20,6 +20,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from connectors.safe_cells import safe_cell, workbook
 
 __all__ = ["Kind", "TEXT", "WRAPPED", "INTEGER", "DECIMAL", "KRONER", "ORE", "PERCENT", "DATE", "DATE_TIME",
@@ -263,6 +265,10 @@ def _cell(ws, r: int, c: int, value: Any, kind: Kind, bold: bool, total: bool, f
         kind, bold, alert, value = value.kind or kind, bold or value.bold, value.alert, value.value
     if hasattr(value, "to_pydatetime"):  # pandas' Timestamp
         value = value.to_pydatetime()
+    elif isinstance(value, np.datetime64):
+        value = value.astype("datetime64[us]").item()  # None for NaT
+    elif isinstance(value, bool | np.bool_):
+        value = "Ja" if value else "Nei"
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time())
     if value is None or value != value or value == "":  # None, NaN, NaT: an empty cell
@@ -270,12 +276,11 @@ def _cell(ws, r: int, c: int, value: Any, kind: Kind, bold: bool, total: bool, f
             ws.write_blank(r, c, None, formats.get(kind, bold, alert, total))
     elif isinstance(value, datetime):
         ws.write_datetime(r, c, value, formats.get(kind if kind in (DATE, DATE_TIME) else DATE, bold, alert, total))
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+    elif isinstance(value, numbers.Real):
         ws.write_number(r, c, float(value) / kind.divisor if kind.divisor != 1 else value,
                         formats.get(kind, bold, alert, total))
     else:
-        ws.write_string(r, c, safe_cell("Ja" if value is True else "Nei" if value is False else str(value)),
-                        formats.get(WRAPPED if kind.wrap else TEXT, bold, alert, total))
+        ws.write_string(r, c, safe_cell(str(value)), formats.get(WRAPPED if kind.wrap else TEXT, bold, alert, total))
 
 
 def _chart(book, ws, name: str, header: int, first: int, last: int, width: int, spec: Chart) -> None:

@@ -128,3 +128,15 @@ def test_write_sheet_is_one_plain_sheet(tmp_path):
 def test_sheet_names_longer_than_excel_allows_are_cut():
     wb = _book([Sheet("Et veldig langt arknavn som Excel ikke tåler", [Text("x")])])
     assert wb.sheetnames == ["Et veldig langt arknavn som Exc"]
+
+
+def test_numpy_and_pandas_values_are_written_as_what_they_are():
+    import numpy as np
+    import pandas as pd
+
+    rows = [[np.int64(3), np.float64(25000), pd.Timestamp("2026-01-02"), np.bool_(True)],
+            [np.int32(4), np.nan, pd.NaT, False], [None, np.int64(5), np.datetime64("2026-01-03"), None]]
+    ws = _book([Sheet("Ark", [Table([Column("Antall"), Column("Beløp", kind=ORE), Column("Dato", kind=DATE),
+                                     Column("Ja/nei")], rows)])])["Ark"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [
+        [3, 250, datetime(2026, 1, 2), "Ja"], [4, None, None, "Nei"], [None, 0.05, datetime(2026, 1, 3), None]]
