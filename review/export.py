@@ -3,40 +3,36 @@
 Norwegian headers; who the case is about (name, masked fnr) and what was decided (decision,
 comment, amount, by and when, attested by and when) for follow-up; dates are real Excel dates shown dd.mm.åååå; amounts are numbers with the
 format `#,##0.00`, which Excel shows as `1 234,50` on a Norwegian machine (the file stores the
-locale-neutral code; Excel applies the user's separators). Text cells that start with = + - @
-(or a tab/CR) are prefixed with an apostrophe so no spreadsheet ever runs them as a formula
-(CSV/formula injection, OWASP). No fnr: messages are scrubbed and the evidence is not exported.
+locale-neutral code; Excel applies the user's separators). Written by connectors.spreadsheet: a text
+cell that starts with = + - @ (or a tab/CR) gets a leading apostrophe so no spreadsheet ever runs it
+as a formula (CSV/formula injection, OWASP). No fnr: texts are scrubbed and the evidence is not exported.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import xlsxwriter
-
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
+from connectors.spreadsheet import DATE, DATE_TIME, KRONER, Cell, Column, Sheet, Table, pairs, workbook_bytes
 from review.decisions import category_of, spec
 from review.formatting import KIND_LABELS, STATUS_LABELS, age_days, to_oslo
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-HEADERS: list[tuple[str, int]] = [
-    ("Saksnr.", 9), ("Prosess", 30), ("Kategori", 44), ("Type", 16), ("Navn", 24),
-    ("Fødselsnummer (maskert)", 14), ("Gjelder", 28), ("Referanse", 26), ("Melding", 60), ("Beløp", 14),
-    ("Org.enhet", 22), ("Saksbehandler", 20), ("Status", 16), ("Opprettet", 12), ("Frist", 12),
-    ("Alder (dager)", 13), ("Fristbrudd", 11), ("Beslutning", 30), ("Kommentar", 50), ("Besluttet beløp", 14),
-    ("Besluttet av", 20), ("Besluttet", 16), ("Attestert av", 20), ("Attestert", 16), ("Kategorikode", 22),
+HEADERS = [
+    Column("Saksnr.", 9), Column("Prosess", 30), Column("Kategori", 44), Column("Type", 16), Column("Navn", 24),
+    Column("Fødselsnummer (maskert)", 14), Column("Gjelder", 28), Column("Referanse", 26), Column("Melding", 60),
+    Column("Beløp", 14, KRONER), Column("Org.enhet", 22), Column("Saksbehandler", 20), Column("Status", 16),
+    Column("Opprettet", 12, DATE), Column("Frist", 12, DATE), Column("Alder (dager)", 13), Column("Fristbrudd", 11),
+    Column("Beslutning", 30), Column("Kommentar", 50), Column("Besluttet beløp", 14, KRONER),
+    Column("Besluttet av", 20), Column("Besluttet", 16, DATE_TIME), Column("Attestert av", 20),
+    Column("Attestert", 16, DATE_TIME), Column("Kategorikode", 22),
 ]
-COL = {title: i for i, (title, _w) in enumerate(HEADERS)}
 
 
-def neutralize(value: str | None) -> str:
-    text = mask_fnrs_in_text(value or "")
-    return "'" + text if text.startswith(FORMULA_START) else text
+def _text(value: str | None) -> str:
+    return mask_fnrs_in_text(value or "")
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -67,82 +63,36 @@ def workbook(rows: Iterable[Any], catalogue: dict[str, ProcessDefinition], now: 
     subjects = subjects or {}
     names = names or {}
     attestations = attestations or {}
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                   "strings_to_numbers": False})
-    bold = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
-    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy"})
-    time_fmt = wb.add_format({"num_format": "dd.mm.yyyy hh:mm"})
-    amount_fmt = wb.add_format({"num_format": "#,##0.00"})
-    red = wb.add_format({"font_color": "#B00020", "bold": True})
-
-    ws = wb.add_worksheet("Avvik")
-    for col, (title, width) in enumerate(HEADERS):
-        ws.write_string(0, col, title, bold)
-        ws.set_column(col, col, width)
-    ws.freeze_panes(1, 0)
-    n = 0
-    for n, r in enumerate(rows, start=1):
-        d = catalogue.get(r.process_id)
-        cat = category_of(d, r.category)
-        breached = r.due_at is not None and r.status in ("open", "in_review") and \
-            (_local(r.due_at) or now) < (_local(now) or now)
-        who = subjects.get(r.id)
-        decision = getattr(r, "decision", None)
-        decision = decision if isinstance(decision, dict) else {}
-        def text(title: str, value: str | None, row: int = n) -> None:
-            ws.write_string(row, COL[title], neutralize(value))
-
-        ws.write_number(n, COL["Saksnr."], r.id)
-        text("Prosess", d.name if d else r.process_id)
-        text("Kategori", cat.meaning if cat else r.category)
-        text("Type", KIND_LABELS.get(r.kind, r.kind))
-        text("Navn", who.name if who else "")
-        text("Fødselsnummer (maskert)", who.fnr_masked if who else "")
-        text("Gjelder", " · ".join(x for x in (who.plate, who.filename, who.period) if x) if who else "")
-        text("Referanse", r.reference)
-        text("Melding", r.message)
-        if r.amount is not None:
-            ws.write_number(n, COL["Beløp"], float(r.amount), amount_fmt)
-        text("Org.enhet", r.org_unit)
-        text("Saksbehandler", names.get(r.assignee, r.assignee) if r.assignee else "")
-        text("Status", STATUS_LABELS.get(r.status, r.status))
-        for title, value in (("Opprettet", r.created_at), ("Frist", r.due_at)):
-            local = _local(value)
-            if local is not None:
-                ws.write_datetime(n, COL[title], local, date_fmt)
-        ws.write_number(n, COL["Alder (dager)"], age_days(r.created_at, now))
-        if breached:
-            ws.write_string(n, COL["Fristbrudd"], "Ja", red)
-        else:
-            ws.write_string(n, COL["Fristbrudd"], "Nei")
-        if decision.get("action"):
-            text("Beslutning", spec(str(decision["action"])).label)
-        text("Kommentar", str(decision.get("comment") or ""))
-        if isinstance(decision.get("amount"), int | float):
-            ws.write_number(n, COL["Besluttet beløp"], float(decision["amount"]), amount_fmt)
-        text("Besluttet av", names.get(r.decided_by, r.decided_by) if r.decided_by else "")
-        local = _local(r.decided_at)
-        if local is not None:
-            ws.write_datetime(n, COL["Besluttet"], local, time_fmt)
-        attested_by, attested_at = _attested(decision, attestations.get(r.id))
-        text("Attestert av", names.get(attested_by, attested_by))
-        local = _local(attested_at)
-        if local is not None:
-            ws.write_datetime(n, COL["Attestert"], local, time_fmt)
-        text("Kategorikode", r.category)
-    ws.autofilter(0, 0, max(n, 1), len(HEADERS) - 1)
-
-    info = wb.add_worksheet("Utvalg")
-    info.set_column(0, 0, 22)
-    info.set_column(1, 1, 60)
-    info.write_string(0, 0, "Utvalg", bold)
-    info.write_string(0, 1, "Verdi", bold)
+    cases = [_case_row(r, catalogue.get(r.process_id), subjects.get(r.id), names, attestations.get(r.id), now)
+             for r in rows]
     local_now = _local(now)
-    lines = [("Eksportert", f"{local_now:%d.%m.%Y kl. %H:%M}" if local_now else ""), ("Antall saker", str(n)),
+    lines = [("Eksportert", f"{local_now:%d.%m.%Y kl. %H:%M}" if local_now else ""), ("Antall saker", str(len(cases))),
              *selection]
-    for i, (label, value) in enumerate(lines, start=1):
-        info.write_string(i, 0, neutralize(label))
-        info.write_string(i, 1, neutralize(value))
-    wb.close()
-    return buf.getvalue()
+    return workbook_bytes([
+        Sheet("Avvik", [Table(HEADERS, cases, freeze=True, autofilter=True)]),
+        Sheet("Utvalg", [pairs([(_text(label), _text(value)) for label, value in lines], header=("Utvalg", "Verdi"),
+                               widths=(22, 60))]),
+    ])
+
+
+def _case_row(r: Any, d: ProcessDefinition | None, who: Any, names: Mapping[str, str], audit: Any,
+              now: datetime) -> list[Any]:
+    """One case, in HEADERS' order."""
+    cat = category_of(d, r.category)
+    breached = r.due_at is not None and r.status in ("open", "in_review") and \
+        (_local(r.due_at) or now) < (_local(now) or now)
+    decision = getattr(r, "decision", None)
+    decision = decision if isinstance(decision, dict) else {}
+    attested_by, attested_at = _attested(decision, audit)
+    amount = decision.get("amount")
+    return [r.id, _text(d.name if d else r.process_id), _text(cat.meaning if cat else r.category),
+            _text(KIND_LABELS.get(r.kind, r.kind)), _text(who.name if who else ""), _text(who.fnr_masked if who else ""),
+            _text(" · ".join(x for x in (who.plate, who.filename, who.period) if x) if who else ""),
+            _text(r.reference), _text(r.message), None if r.amount is None else float(r.amount), _text(r.org_unit),
+            _text(names.get(r.assignee, r.assignee) if r.assignee else ""), _text(STATUS_LABELS.get(r.status, r.status)),
+            _local(r.created_at), _local(r.due_at), age_days(r.created_at, now),
+            Cell("Ja", bold=True, alert=True) if breached else "Nei",
+            _text(spec(str(decision["action"])).label if decision.get("action") else ""),
+            _text(str(decision.get("comment") or "")), float(amount) if isinstance(amount, int | float) else None,
+            _text(names.get(r.decided_by, r.decided_by) if r.decided_by else ""), _local(r.decided_at),
+            _text(names.get(attested_by, attested_by)), _local(attested_at), _text(r.category)]

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from config.process_definition import ProcessDefinition
+from connectors import spreadsheet as xl
 from workqueue.benefits import Figures, aggregate
 from workqueue.benefits import minutes_saved_per_case as saved_per_case
 
@@ -181,6 +182,10 @@ MONTH_HEADERS = ["Prosess", "Måned", "Kjøringer", "Feilede kjøringer", "Saker
 EXCEPTION_HEADERS = ["Prosess", "Måned", "Kategori", "Betydning", "Antall"]
 NO_RUNS = "ingen kjøringer"  # a month without runs: not 0 %, and not part of any average
 HEADER_ROW = 3  # zero-based: titles above, the table's header on Excel row 4
+SHARE = xl.Kind("0.0%")  # the share automated, as this report has always shown it
+SUMMARY_KINDS = [xl.TEXT, xl.TEXT, xl.INTEGER, xl.INTEGER, SHARE, xl.INTEGER, *[xl.DECIMAL] * 4, xl.TEXT]
+MONTH_KINDS = [xl.TEXT, xl.TEXT, *[xl.INTEGER] * 4, SHARE, xl.INTEGER, *[xl.DECIMAL] * 3]
+EXCEPTION_KINDS = [*[xl.TEXT] * 4, xl.INTEGER]
 
 
 TREND_NOTE = f"Tom celle (–): {NO_RUNS} i måneden, ikke 0."
@@ -201,183 +206,80 @@ def trend(report: BenefitsReport) -> list[TrendRow]:
 
 
 def write_excel(report: BenefitsReport, path: Path) -> Path:
-    from connectors.safe_cells import workbook
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = workbook(str(path))
-    title = wb.add_format({"bold": True, "font_size": 14})
-    header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-    integer = wb.add_format({"num_format": "#,##0"})
-    one_dec = wb.add_format({"num_format": "#,##0.0"})
-    pct = wb.add_format({"num_format": "0.0%"})
-    bold_int = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
-    bold_dec = wb.add_format({"num_format": "#,##0.0", "bold": True, "top": 1})
-    bold_pct = wb.add_format({"num_format": "0.0%", "bold": True, "top": 1})
-    bold = wb.add_format({"bold": True, "top": 1})
     first, last = report.months[0], report.months[-1]
     period = f"{report.label(first)} – {report.label(last)}"
     made = f"Laget {report.generated_at.astimezone(ZoneInfo('Europe/Oslo')):%d.%m.%Y %H:%M}. " \
            f"Tid spart = automatisk behandlede saker × manuelle minutter per sak fra prosessdefinisjonen; " \
            f"en arbeidsdag er {nb_number(report.hours_per_working_day)} timer."
+    names = [p.name for p in report.processes]
 
     # Summary: one row per process over the whole period, and a sum row.
-    ws = wb.add_worksheet("Oppsummering")
-    ws.write(0, 0, f"Gevinstrapport {period}", title)
-    ws.write(1, 0, made)
-    ws.write_row(HEADER_ROW, 0, SUMMARY_HEADERS, header)
-    grand_cases = grand_auto = grand_exc = 0
-    grand_hours = 0.0
-    r = HEADER_ROW
+    summary = []
     for p in report.processes:
         t = report.totals(p.id)
-        r += 1
-        ws.write(r, 0, p.name)
-        ws.write(r, 1, p.org_unit)
-        ws.write_number(r, 2, t.cases, integer)
-        ws.write_number(r, 3, t.automated, integer)
-        if t.runs:
-            ws.write_number(r, 4, t.share_automated, pct)
-        else:
-            ws.write(r, 4, NO_RUNS)
-        ws.write_number(r, 5, t.exceptions_total, integer)
-        ws.write_number(r, 6, p.minutes_saved_per_case, one_dec)
-        ws.write_number(r, 7, t.hours_saved, one_dec)
-        ws.write_number(r, 8, t.working_days_saved, one_dec)
         per_month = report.days_per_month(p.id)
-        if per_month is None:
-            ws.write(r, 9, NO_RUNS)
-        else:
-            ws.write_number(r, 9, per_month, one_dec)
-        ws.write(r, 10, p.baseline_source)
-        grand_cases += t.cases
-        grand_auto += t.automated
-        grand_exc += t.exceptions_total
-        grand_hours += t.hours_saved
-    r += 1
-    ws.write(r, 0, "Sum", bold)
-    ws.write(r, 1, "", bold)
-    ws.write_number(r, 2, grand_cases, bold_int)
-    ws.write_number(r, 3, grand_auto, bold_int)
-    ws.write_number(r, 4, grand_auto / grand_cases if grand_cases else 0.0, bold_pct)
-    ws.write_number(r, 5, grand_exc, bold_int)
-    ws.write(r, 6, "", bold)
-    ws.write_number(r, 7, grand_hours, bold_dec)
-    ws.write_number(r, 8, grand_hours / report.hours_per_working_day, bold_dec)
-    grand_per_month = report.days_per_month()
-    if grand_per_month is None:
-        ws.write(r, 9, NO_RUNS, bold)
-    else:
-        ws.write_number(r, 9, grand_per_month, bold_dec)
-    ws.write(r, 10, "", bold)
-    ws.set_column(0, 0, 46)
-    ws.set_column(1, 1, 22)
-    ws.set_column(2, 9, 13)
-    ws.set_column(10, 10, 60)
-    ws.freeze_panes(HEADER_ROW + 1, 1)
+        summary.append([p.name, p.org_unit, t.cases, t.automated, t.share_automated if t.runs else NO_RUNS,
+                        t.exceptions_total, p.minutes_saved_per_case, t.hours_saved, t.working_days_saved,
+                        NO_RUNS if per_month is None else per_month, p.baseline_source])
+    cases, automated = sum(r[2] for r in summary), sum(r[3] for r in summary)
+    hours, per_month = sum(r[7] for r in summary), report.days_per_month()
+    summary.append(xl.Total(["Sum", "", cases, automated, automated / cases if cases else 0.0,
+                             sum(r[5] for r in summary), "", hours, hours / report.hours_per_working_day,
+                             NO_RUNS if per_month is None else per_month, ""]))
 
     # Per month: every process in every month (zeros too: the trend needs the gaps).
-    wm = wb.add_worksheet("Per måned")
-    wm.write(0, 0, f"Gevinster per prosess og måned, {period}", title)
-    wm.write_row(HEADER_ROW, 0, MONTH_HEADERS, header)
-    r = HEADER_ROW
+    months = []
     for p in report.processes:
         previous = None
         for month in report.months:
             f = report.figures(p.id, month)
-            r += 1
-            wm.write(r, 0, p.name)
-            wm.write(r, 1, report.label(month))
-            for col, value in enumerate([f.runs, f.failed_runs, f.cases, f.automated], start=2):
-                wm.write_number(r, col, value, integer)
-            if f.runs:
-                wm.write_number(r, 6, f.share_automated, pct)
-            else:
-                wm.write(r, 6, NO_RUNS)
-            wm.write_number(r, 7, f.exceptions_total, integer)
-            wm.write_number(r, 8, f.hours_saved, one_dec)
-            wm.write_number(r, 9, f.working_days_saved, one_dec)
-            if previous is None:
-                wm.write(r, 10, "")
-            else:
-                wm.write_number(r, 10, f.hours_saved - previous, one_dec)
+            months.append([p.name, report.label(month), f.runs, f.failed_runs, f.cases, f.automated,
+                           f.share_automated if f.runs else NO_RUNS, f.exceptions_total, f.hours_saved,
+                           f.working_days_saved, None if previous is None else f.hours_saved - previous])
             previous = f.hours_saved
-    wm.set_column(0, 0, 46)
-    wm.set_column(1, 1, 20)
-    wm.set_column(2, 10, 12)
-    wm.freeze_panes(HEADER_ROW + 1, 2)
-    wm.autofilter(HEADER_ROW, 0, max(r, HEADER_ROW), len(MONTH_HEADERS) - 1)
 
-    # Exceptions per category.
-    we = wb.add_worksheet("Avvik per kategori")
-    we.write(0, 0, f"Avvik per kategori, {period}", title)
-    we.write_row(HEADER_ROW, 0, EXCEPTION_HEADERS, header)
-    r = HEADER_ROW
-    for p in report.processes:
-        for month in report.months:
-            for code, n in sorted(report.figures(p.id, month).exceptions.items(), key=lambda kv: (-kv[1], kv[0])):
-                if not n:
-                    continue
-                r += 1
-                we.write_row(r, 0, [p.name, report.label(month), code, p.categories.get(code, "")])
-                we.write_number(r, 4, n, integer)
-    we.set_column(0, 0, 46)
-    we.set_column(1, 2, 22)
-    we.set_column(3, 3, 70)
-    we.set_column(4, 4, 10)
-    if r > HEADER_ROW:
-        we.autofilter(HEADER_ROW, 0, r, len(EXCEPTION_HEADERS) - 1)
+    exceptions = [[p.name, report.label(month), code, p.categories.get(code, ""), n]
+                  for p in report.processes for month in report.months
+                  for code, n in sorted(report.figures(p.id, month).exceptions.items(), key=lambda kv: (-kv[1], kv[0]))
+                  if n]
 
     # Trend: months down, processes across; hours saved and share automated, each with a chart. A
     # month without runs stays empty in both (a gap in the chart, not a fall to 0), as in the Markdown.
-    wt = wb.add_worksheet("Trend")
-    wt.write(0, 0, "Timer spart per måned", title)
-    n_months = len(report.months)
     rows = trend(report)
-    wt.write_row(HEADER_ROW, 0, ["Måned", *(p.name for p in report.processes), "Sum"], header)
-    share_top = HEADER_ROW + n_months + 3
-    wt.write_row(share_top, 0, ["Måned", *(p.name for p in report.processes)], header)
-    wt.write(share_top - 1, 0, "Andel automatisk behandlet per måned", title)
-    for i, t in enumerate(rows):
-        row = HEADER_ROW + 1 + i
-        wt.write(row, 0, t.label)
-        wt.write(share_top + 1 + i, 0, t.label)
-        for j, f in enumerate(t.cells, start=1):
-            if f is not None:
-                wt.write_number(row, j, f.hours_saved, one_dec)
-                wt.write_number(share_top + 1 + i, j, f.share_automated, pct)
-        wt.write_number(row, len(report.processes) + 1, t.hours, bold_dec)
-    wt.write(share_top + n_months + 1, 0, TREND_NOTE)
-    wt.set_column(0, 0, 22)
-    wt.set_column(1, len(report.processes) + 1, 18)
+    hours_rows = [[t.label, *(None if f is None else f.hours_saved for f in t.cells), xl.Cell(t.hours, bold=True)]
+                  for t in rows]
+    share_rows = [[t.label, *(None if f is None else f.share_automated for f in t.cells)] for t in rows]
+    beside = len(names) + 3  # both charts in one column, right of the wider table
+    hours_chart = xl.Chart("Timer spart per måned", (1, len(names)), stacked=True, y_title="Timer",
+                           y_format="#,##0", column=beside)
+    share_chart = xl.Chart("Andel automatisk behandlet", (1, len(names)), type="line", markers=True,
+                           y_format="0%", y_max=1, column=beside)
 
-    first_row, last_row = HEADER_ROW + 1, HEADER_ROW + n_months
-    hours = wb.add_chart({"type": "column", "subtype": "stacked"})
-    for j in range(1, len(report.processes) + 1):
-        hours.add_series({"name": ["Trend", HEADER_ROW, j],
-                          "categories": ["Trend", first_row, 0, last_row, 0],
-                          "values": ["Trend", first_row, j, last_row, j]})
-    hours.set_title({"name": "Timer spart per måned"})
-    hours.set_y_axis({"name": "Timer", "num_format": "#,##0"})
-    hours.set_legend({"position": "bottom"})
-    hours.set_size({"width": 820, "height": 380})
-    anchor_col = len(report.processes) + 3
-    wt.insert_chart(HEADER_ROW, anchor_col, hours)
+    def heading(*texts: str) -> list:  # the titles above, the table's header on Excel row 4 (HEADER_ROW)
+        return [xl.Title(texts[0]), *(xl.Text(t) for t in texts[1:]), xl.Gap(HEADER_ROW - len(texts))]
 
-    share = wb.add_chart({"type": "line"})
-    for j in range(1, len(report.processes) + 1):
-        share.add_series({"name": ["Trend", share_top, j],
-                          "categories": ["Trend", share_top + 1, 0, share_top + n_months, 0],
-                          "values": ["Trend", share_top + 1, j, share_top + n_months, j],
-                          "marker": {"type": "circle"}})
-    share.set_title({"name": "Andel automatisk behandlet"})
-    share.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
-    share.set_legend({"position": "bottom"})
-    share.set_size({"width": 820, "height": 380})
-    wt.insert_chart(share_top, anchor_col, share)
-    wt.activate()
-    wb.worksheets()[0].activate()
-    wb.close()
-    return path
+    return xl.write_workbook(path, [
+        xl.Sheet("Oppsummering", [*heading(f"Gevinstrapport {period}", made),
+                                  xl.Table(_columns(SUMMARY_HEADERS, SUMMARY_KINDS), summary, freeze=True,
+                                           frozen_columns=1)], widths=(46, 22, *[13] * 8, 60)),
+        xl.Sheet("Per måned", [*heading(f"Gevinster per prosess og måned, {period}"),
+                               xl.Table(_columns(MONTH_HEADERS, MONTH_KINDS), months, freeze=True, frozen_columns=2,
+                                        autofilter=True)], widths=(46, 20, *[12] * 9)),
+        xl.Sheet("Avvik per kategori", [*heading(f"Avvik per kategori, {period}"),
+                                        xl.Table(_columns(EXCEPTION_HEADERS, EXCEPTION_KINDS), exceptions,
+                                                 autofilter=bool(exceptions))], widths=(46, 22, 22, 70, 10)),
+        xl.Sheet("Trend", [*heading("Timer spart per måned"),
+                           xl.Table(_columns(["Måned", *names, "Sum"], [xl.TEXT, *[xl.DECIMAL] * (len(names) + 1)]),
+                                    hours_rows, chart=hours_chart),
+                           xl.Gap(), xl.Title("Andel automatisk behandlet per måned"),
+                           xl.Table(_columns(["Måned", *names], [xl.TEXT, *[SHARE] * len(names)]), share_rows,
+                                    chart=share_chart),
+                           xl.Text(TREND_NOTE)], widths=(22, *[18] * (len(names) + 1))),
+    ])
+
+
+def _columns(titles: list[str], kinds: list[xl.Kind]) -> list[xl.Column]:
+    return [xl.Column(title, kind=kind) for title, kind in zip(titles, kinds, strict=True)]
 
 
 # ------------------------------------------------------------------------------- Markdown

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from config.process_definition import Mode, ProcessDefinition
 from config.settings import Settings, get_settings
-from connectors.spreadsheet import AMOUNT, INTEGER, PERCENT, Sheet, write_sheets
+from connectors.spreadsheet import INTEGER, KRONER, PERCENT, Cell, Column, Sheet, Table, pairs, write_workbook
 from flows.kit.context import definition_hash
 from flows.kit.shadow import read_human_outcome
 from flows.registry import load_definition
@@ -109,39 +109,28 @@ def write_report(result: Agreement, definition: ProcessDefinition, path: Path) -
         ["Uenige (begge handlet, ulikt)", t.differ],
         ["Bare roboten ville handlet", t.robot_only],
         ["Bare menneskene handlet", t.human_only],
-        ["Samsvar totalt", t.agreement],
-        ["Samsvar på det roboten ville gjort automatisk", t.automatic_agreement],
+        ["Samsvar totalt", Cell(t.agreement, PERCENT)],
+        ["Samsvar på det roboten ville gjort automatisk", Cell(t.automatic_agreement, PERCENT)],
         ["Uenigheter om beløp som eieren ikke har vurdert", len(result.unsigned_money_disagreements)],
     ]
-    summary_formats = {1: INTEGER}
     per_category = [[code, _meaning(definition, code), c.cases, c.agree, c.differ, c.robot_only, c.human_only,
                      c.agreement] for code, c in result.by_category.items()]
     differences = [[r.key, r.category, VERDICT_WORDS[r.verdict], r.robot_amount, r.robot_value, r.human_amount,
                     r.human_value,
                     None if r.robot_amount is None or r.human_amount is None else round(r.robot_amount - r.human_amount, 2),
                     _day(r.day), SIGN_OFF_WORDS.get(r.sign_off, "")] for r in result.disagreements]
-    sheets = [
-        Sheet("Samsvar", ["Hva", "Verdi"], summary, (52, 40), summary_formats),
-        Sheet("Per kategori", ["Kategori", "Betydning", "Saker", "Enige", "Uenige", "Bare roboten", "Bare menneskene",
-                               "Samsvar"], per_category, (22, 60, 10, 10, 10, 14, 16, 10),
-              {2: INTEGER, 3: INTEGER, 4: INTEGER, 5: INTEGER, 6: INTEGER, 7: PERCENT}),
-        Sheet("Uenigheter", ["Sak", "Kategori", "Utfall", "Roboten: beløp", "Roboten: verdi", "Menneskene: beløp",
-                             "Menneskene: verdi", "Differanse", "Dato", "Eierens vurdering"], differences,
-              (18, 22, 16, 16, 24, 18, 24, 14, 12, 24), {3: AMOUNT, 5: AMOUNT, 7: AMOUNT}),
-    ]
-    wb_path = write_sheets(path, sheets)
-    _percent_cells(wb_path, [11, 12])
-    return wb_path
-
-
-def _percent_cells(path: Path, rows: list[int]) -> None:
-    """The two agreement figures on the summary sheet as percentages (the other figures are counts)."""
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path)
-    for row in rows:
-        wb["Samsvar"].cell(row=row + 1, column=2).number_format = PERCENT
-    wb.save(path)
+    counts = [Column(title, width, INTEGER) for title, width in (("Saker", 10), ("Enige", 10), ("Uenige", 10),
+                                                                 ("Bare roboten", 14), ("Bare menneskene", 16))]
+    return write_workbook(path, [
+        Sheet("Samsvar", [pairs(summary, INTEGER, header=("Hva", "Verdi"), widths=(52, 40))]),
+        Sheet("Per kategori", [Table([Column("Kategori", 22), Column("Betydning", 60), *counts,
+                                      Column("Samsvar", 10, PERCENT)], per_category, freeze=True)]),
+        Sheet("Uenigheter", [Table([Column("Sak", 18), Column("Kategori", 22), Column("Utfall", 16),
+                                    Column("Roboten: beløp", 16, KRONER), Column("Roboten: verdi", 24),
+                                    Column("Menneskene: beløp", 18, KRONER), Column("Menneskene: verdi", 24),
+                                    Column("Differanse", 14, KRONER), Column("Dato", 12),
+                                    Column("Eierens vurdering", 24)], differences, freeze=True)]),
+    ])
 
 
 @dataclass(frozen=True)

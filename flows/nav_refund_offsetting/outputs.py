@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.nav.k27 import BENEFIT_CODES
+from connectors import spreadsheet as xl
 from flows.nav_refund_offsetting.outcomes import (
     CATEGORY_LABELS,
     CLAIM_CATEGORIES,
@@ -31,42 +31,7 @@ REASON_TEXT = {"EXACT": "Eksakt", "ROUNDING": "Avrunding", "WEEKDAYS": "Virkedag
                "GODKJENT": "Godkjent av HR", "AVSKREVET": "Avskrevet av HR", "MAKSDATO_CHANGED": "Godkjent av HR"}
 
 
-def fmt_dates(values: np.ndarray | pd.Series) -> np.ndarray:
-    """dd.mm.åååå for a date column; formats each distinct date once (periods repeat a lot)."""
-    arr = np.asarray(values, dtype="datetime64[D]")
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    texts = np.array([pd.Timestamp(u).strftime("%d.%m.%Y") for u in uniques] + [""], dtype=object)
-    return texts[np.where(codes < 0, len(uniques), codes)]
-
-
-def _arrow_dates(values: np.ndarray):
-    """dd.mm.åååå as an Arrow string array (dictionary-decoded: no Python string per row)."""
-    import pyarrow as pa
-
-    arr = np.asarray(values, dtype="datetime64[D]")
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    texts = pa.array([pd.Timestamp(u).strftime("%d.%m.%Y") for u in uniques] + [""], type=pa.string())
-    idx = pa.array(np.where(codes < 0, len(uniques), codes).astype(np.int32))
-    return pa.DictionaryArray.from_arrays(idx, texts).cast(pa.string())
-
-
-def _arrow_nok(ore: np.ndarray):
-    """'-1234,50': the ledger's plain decimal-comma amount, as Arrow strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ore = np.asarray(ore, dtype=np.int64)
-    kroner = pc.cast(pa.array(np.abs(ore) // 100), pa.string())
-    cents = pc.utf8_lpad(pc.cast(pa.array(np.abs(ore) % 100), pa.string()), 2, "0")
-    sign = pa.array(np.where(ore < 0, "-", ""))
-    return pc.binary_join_element_wise(sign, kroner, ",", cents, "")
-
-
-def _const(value: str, n: int):
-    import pyarrow as pa
-
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
-                                          pa.array([value], type=pa.string())).cast(pa.string())
+fmt_dates = xl.date_texts  # dd.mm.åååå for a date column (run.py's name)
 
 
 def mask_fnr_column(fnr: np.ndarray) -> np.ndarray:
@@ -102,15 +67,6 @@ def line_refs(lines: pd.DataFrame, units: np.ndarray):
     return out
 
 
-def _clean(arr):
-    """No ';', quote or line break inside a field: the journal is written unquoted for the ledger."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(arr, type=pa.string()) if not isinstance(arr, (pa.Array, pa.ChunkedArray)) else arr
-    return pc.replace_substring_regex(pc.cast(arr, pa.string()), r'[;"\r\n]', " ")
-
-
 def journal_from_result(result, run_id: str, booking_date: date, ledger):
     """One row per claim offset automatically (the unit: a claim and its lines), as an Arrow
     table of text columns (built column-wise: 1M rows in about a second)."""
@@ -129,25 +85,25 @@ def journal_from_result(result, run_id: str, booking_date: date, ledger):
     reason_text = pa.array([REASON_TEXT.get(x, x) for x in units["outcome"].cat.categories], type=pa.string())
     take = pa.array(c) if n else pa.array([], pa.int64())
     columns = {
-        "bilagsdato": _const(booking_date.strftime("%d.%m.%Y"), n),
-        "bilagstype": _const("UTLIGNING", n),
-        "krav_id": _clean(pa.array(claims["krav_id"]).take(take)),
-        "rapport_id": _clean(pa.array(result.lines["report_id"]).take(pa.array(first) if n else take)),
+        "bilagsdato": xl.arrow_repeat(booking_date.strftime("%d.%m.%Y"), n),
+        "bilagstype": xl.arrow_repeat("UTLIGNING", n),
+        "krav_id": xl.csv_field(pa.array(claims["krav_id"]).take(take)),
+        "rapport_id": xl.csv_field(pa.array(result.lines["report_id"]).take(pa.array(first) if n else take)),
         "linjer": line_refs(result.lines, offset),
-        "org_enhet": _clean(pa.array(claims["org_enhet"]).take(take)),
+        "org_enhet": xl.csv_field(pa.array(claims["org_enhet"]).take(take)),
         "ytelse": pa.array(np.asarray(claims["code"].cat.categories, dtype=object)[claims["code"].cat.codes
                                                                                     .to_numpy()[c]], type=pa.string()),
-        "periode_fra": _arrow_dates(claims["fra"].to_numpy("datetime64[D]")[c]),
-        "periode_til": _arrow_dates(claims["til"].to_numpy("datetime64[D]")[c]),
-        "krav_belop": _arrow_nok(claim_amt),
-        "utbetalt_belop": _arrow_nok(nav),
-        "differanse": _arrow_nok(nav - claim_amt),
-        "kravkonto": _const(ledger.claim_account, n),
-        "bankkonto": _const(ledger.bank_account, n),
+        "periode_fra": xl.arrow_date_texts(claims["fra"].to_numpy("datetime64[D]")[c]),
+        "periode_til": xl.arrow_date_texts(claims["til"].to_numpy("datetime64[D]")[c]),
+        "krav_belop": xl.arrow_amount_texts(claim_amt),
+        "utbetalt_belop": xl.arrow_amount_texts(nav),
+        "differanse": xl.arrow_amount_texts(nav - claim_amt),
+        "kravkonto": xl.arrow_repeat(ledger.claim_account, n),
+        "bankkonto": xl.arrow_repeat(ledger.bank_account, n),
         "differansekonto": pc.if_else(pa.array(nav != claim_amt), ledger.difference_account, ""),
         "begrunnelse": pa.DictionaryArray.from_arrays(pa.array(reason_codes.astype(np.int32)), reason_text)
         .cast(pa.string()),
-        "kjoring": _const(run_id, n),
+        "kjoring": xl.arrow_repeat(run_id, n),
     }
     return pa.table({k: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for k, v in columns.items()})
 
@@ -164,7 +120,7 @@ def journal_from_frame(frame: pd.DataFrame):
             return ("-" if ore < 0 else "") + f"{abs(ore) // 100},{abs(ore) % 100:02d}"
         return str(value)
 
-    return pa.table({c: _clean(pa.array([text(c, v) for v in frame[c].tolist()] if c in frame else
+    return pa.table({c: xl.csv_field(pa.array([text(c, v) for v in frame[c].tolist()] if c in frame else
                                         [""] * len(frame), type=pa.string())) for c in JOURNAL_COLUMNS})
 
 
@@ -181,22 +137,7 @@ def journal_table(tables: list):
 
 def write_journal(tables: list, path: Path) -> int:
     """utligningsbilag.csv: ';', decimal comma, CRLF, UTF-8 with BOM, no quoting (fields are clean)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    from connectors.safe_cells import safe_table
-
-    tables = [t if isinstance(t, pa.Table) else journal_from_frame(t) for t in tables]
-    tables = [t.select(JOURNAL_COLUMNS) for t in tables if t.num_rows]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        f.write(("\ufeff" + ";".join(JOURNAL_COLUMNS) + "\r\n").encode("utf-8"))
-        if tables:
-            table = safe_table(pa.concat_tables(tables))
-            pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=False, delimiter=";", eol="\r\n",
-                                                         quoting_style="none"))
-            return table.num_rows
-    return 0
+    return xl.write_csv(path, journal_table(tables))
 
 
 @dataclass
@@ -241,148 +182,60 @@ EXCEPTION_SHEET_COLUMNS = [
     ("Beløp krav", "belop_krav", 13), ("Forventet", "forventet", 13), ("Differanse", "differanse", 13),
     ("Rapport/linje", "linjer", 16), ("Krav-ID", "krav_id", 16), ("Org.enhet", "org_enhet", 24), ("Kode", "kode", 22),
 ]
-MONEY = {"belop_nav", "belop_krav", "differanse", "forventet"}
-DATES = {"fra", "til"}
+KINDS = {"belop_nav": xl.ORE, "belop_krav": xl.ORE, "differanse": xl.ORE, "forventet": xl.ORE, "fra": xl.DATE,
+         "til": xl.DATE, "forklaring": xl.WRAPPED}
 
 
 def write_excel(path: Path, content: ExcelContent) -> None:
-    from connectors.safe_cells import workbook
+    """utligning.xlsx: Sammendrag (the figures), Utlignet (every offset line), Avvik (every exception)."""
+    exceptions = pd.DataFrame(content.exception_rows, columns=[k for _, k, _ in EXCEPTION_SHEET_COLUMNS])
+    xl.write_workbook(path, [xl.Sheet("Sammendrag", _summary(content), widths=(34, 16, 16, 16, 16, 34)),
+                             _list_sheet("Utlignet", OFFSET_SHEET_COLUMNS, content.offset_rows),
+                             _list_sheet("Avvik", EXCEPTION_SHEET_COLUMNS, exceptions)])
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = workbook(str(path), {"constant_memory": False})
-    f_title = book.add_format({"bold": True, "font_size": 14})
-    f_head = book.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True, "valign": "top"})
-    f_bold = book.add_format({"bold": True})
-    f_money = book.add_format({"num_format": "#,##0.00"})
-    f_money_b = book.add_format({"num_format": "#,##0.00", "bold": True})
-    f_pct = book.add_format({"num_format": "0.0 %"})  # Norwegian: «86,9 %» (Excel applies the comma)
-    f_pct_b = book.add_format({"num_format": "0.0 %", "bold": True})
-    f_date = book.add_format({"num_format": "dd.mm.yyyy"})
-    f_wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
-    # --- Sammendrag ------------------------------------------------------------------------
-    ws = book.add_worksheet("Sammendrag")
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 4, 16)
-    ws.write(0, 0, content.process_name, f_title)
-    ws.write(1, 0, "Kjøring")
-    ws.write(1, 1, content.run_id)
-    ws.write(2, 0, "Beregningsdato (alder på krav)")
-    ws.write_datetime(2, 1, pd.Timestamp(content.as_of).to_pydatetime(), f_date)
-    total_lines = sum(content.line_counts.values())
-    offset_lines = sum(content.line_counts.get(r, 0) for r in OFFSET_REASONS)
-    ws.write(3, 0, "Linjer i alt", f_bold)
-    ws.write_number(3, 1, total_lines, f_bold)
-    ws.write(4, 0, "Utlignet automatisk", f_bold)
-    ws.write_number(4, 1, offset_lines, f_bold)
-    ws.write(5, 0, "Andel utlignet automatisk", f_bold)
-    ws.write_number(5, 1, offset_lines / total_lines if total_lines else 0, f_pct_b)
-    ws.write(6, 0, "Bilag i utligningsbilag.csv")
-    ws.write_number(6, 1, content.journal_rows)
-    ws.write(7, 0, "HR-beslutninger utført i denne kjøringen")
-    ws.write_number(7, 1, content.decisions_applied)
-    if content.rules_version:
-        ws.write(1, 2, content.rules_version)
+def _summary(content: ExcelContent) -> list:
+    total = sum(content.line_counts.values())
+    offset = sum(content.line_counts.get(r, 0) for r in OFFSET_REASONS)
+    figures = [("Kjøring", content.run_id, content.rules_version), ("Beregningsdato (alder på krav)", content.as_of),
+               xl.Bold(["Linjer i alt", total]), xl.Bold(["Utlignet automatisk", offset]),
+               xl.Bold(["Andel utlignet automatisk", xl.Cell(offset / total if total else 0, xl.PERCENT)]),
+               ("Bilag i utligningsbilag.csv", content.journal_rows),
+               ("HR-beslutninger utført i denne kjøringen", content.decisions_applied)]
     if content.cases_opened is not None:
-        ws.write(8, 0, "Nye saker i avvikskøen")
-        ws.write_number(8, 1, content.cases_opened)
-    row = 9
-    ws.write_row(row, 0, ["Utfall", "Kode", "Linjer", "Beløp NAV", "Andel av linjer"], f_head)
-    row += 1
-    for code in OFFSET_REASONS + LINE_CATEGORIES:
-        n = content.line_counts.get(code, 0)
-        if not n and code not in OFFSET_REASONS:
-            continue
-        kind = "Utlignet: " + OFFSET_LABELS[code] if code in OFFSET_REASONS else "Avvik: " + CATEGORY_LABELS[code]
-        ws.write(row, 0, kind)
-        ws.write(row, 1, "" if code in OFFSET_REASONS else code)  # the queue's codes only; no English rule names
-        ws.write_number(row, 2, n)
-        ws.write_number(row, 3, content.line_amounts.get(code, 0) / 100, f_money)
-        ws.write_number(row, 4, n / total_lines if total_lines else 0, f_pct)
-        row += 1
-    ws.write(row, 0, "Sum", f_bold)
-    ws.write_number(row, 2, total_lines, f_bold)
-    ws.write_number(row, 3, sum(content.line_amounts.values()) / 100, f_money_b)
-    row += 2
-    ws.write_row(row, 0, ["Krav uten utbetaling", "Kode", "Krav", "Beløp krav", ""], f_head)
-    row += 1
-    for code in CLAIM_CATEGORIES:
-        ws.write(row, 0, CATEGORY_LABELS[code])
-        ws.write(row, 1, code)
-        ws.write_number(row, 2, content.claim_counts.get(code, 0))
-        ws.write_number(row, 3, content.claim_amounts.get(code, 0) / 100, f_money)
-        row += 1
-    row += 1
-    ws.write_row(row, 0, ["Rapport", "Valuteringsdato", "Linjer", "Sum rapport", "Innbetalt (bank)", "Status"], f_head)
-    ws.set_column(5, 5, 34)
-    row += 1
-    for rep in content.reports:
-        ws.write(row, 0, rep.report_id)
-        if rep.value_date:
-            ws.write_datetime(row, 1, pd.Timestamp(rep.value_date).to_pydatetime(), f_date)
-        ws.write_number(row, 2, rep.lines)
-        ws.write_number(row, 3, rep.total_ore / 100, f_money)
-        if rep.bank_ore is not None:
-            ws.write_number(row, 4, rep.bank_ore / 100, f_money)
-        ws.write(row, 5, rep.status)
-        row += 1
-    for text in content.already:
-        ws.write(row, 0, text)
-        row += 1
-    if content.warnings:
-        row += 1
-        ws.write(row, 0, "Merknader", f_bold)
-        row += 1
-        for text in content.warnings:
-            ws.write(row, 0, text)
-            row += 1
-
-    # --- Utlignet --------------------------------------------------------------------------
-    _table(book, "Utlignet", OFFSET_SHEET_COLUMNS, content.offset_rows, f_head, f_money, f_date, f_wrap)
-    # --- Avvik -----------------------------------------------------------------------------
-    _table(book, "Avvik", EXCEPTION_SHEET_COLUMNS, pd.DataFrame(content.exception_rows,
-                                                                columns=[k for _, k, _ in EXCEPTION_SHEET_COLUMNS]),
-           f_head, f_money, f_date, f_wrap)
-    book.close()
+        figures.append(("Nye saker i avvikskøen", content.cases_opened))
+    shown = [c for c in OFFSET_REASONS + LINE_CATEGORIES if content.line_counts.get(c) or c in OFFSET_REASONS]
+    outcomes = [("Utlignet: " + OFFSET_LABELS[c] if c in OFFSET_REASONS else "Avvik: " + CATEGORY_LABELS[c],
+                 "" if c in OFFSET_REASONS else c,  # the queue's codes only; no English rule names
+                 content.line_counts.get(c, 0), content.line_amounts.get(c, 0),
+                 content.line_counts.get(c, 0) / total if total else 0) for c in shown]
+    outcomes.append(xl.Total(["Sum", "", total, sum(content.line_amounts.values())]))
+    unpaid = [(CATEGORY_LABELS[c], c, content.claim_counts.get(c, 0), content.claim_amounts.get(c, 0))
+              for c in CLAIM_CATEGORIES]
+    reports = [(r.report_id, r.value_date, r.lines, r.total_ore, r.bank_ore, r.status) for r in content.reports]
+    notes = [xl.Gap(), xl.Text("Merknader", bold=True), *(xl.Text(t) for t in content.warnings)]
+    # The outcome table starts on Excel row 10 with or without the last figure.
+    return [xl.Title(content.process_name), xl.pairs(figures, xl.INTEGER), xl.Gap(8 - len(figures)),
+            xl.Table(_columns("Utfall", "Kode", "Linjer", ("Beløp NAV", xl.ORE), ("Andel av linjer", xl.PERCENT)),
+                     outcomes), xl.Gap(),
+            xl.Table(_columns("Krav uten utbetaling", "Kode", "Krav", ("Beløp krav", xl.ORE), ""), unpaid), xl.Gap(),
+            xl.Table(_columns("Rapport", ("Valuteringsdato", xl.DATE), "Linjer", ("Sum rapport", xl.ORE),
+                              ("Innbetalt (bank)", xl.ORE), "Status"), reports),
+            *(xl.Text(t) for t in content.already), *(notes if content.warnings else [])]
 
 
-def _table(book, name: str, columns, frame: pd.DataFrame, f_head, f_money, f_date, f_wrap) -> None:
-    ws = book.add_worksheet(name)
-    for c, (title, _key, width) in enumerate(columns):
-        ws.set_column(c, c, width, f_wrap if width >= 60 else None)
-        ws.write(0, c, title, f_head)
-    ws.freeze_panes(1, 0)
-    n = len(frame)
-    for c, (_title, key, _w) in enumerate(columns):
-        if key not in frame:
-            continue
-        values = frame[key].tolist()
-        if key in MONEY:
-            for r, v in enumerate(values, start=1):
-                if v is not None and v == v:
-                    ws.write_number(r, c, v / 100, f_money)
-        elif key in DATES:
-            for r, v in enumerate(values, start=1):
-                if v is not None and not pd.isna(v):
-                    ws.write_datetime(r, c, pd.Timestamp(v).to_pydatetime(), f_date)
-        else:
-            for r, v in enumerate(values, start=1):
-                if v is None or (isinstance(v, float) and np.isnan(v)):
-                    continue
-                if isinstance(v, (int, np.integer)):
-                    ws.write_number(r, c, int(v))
-                else:
-                    ws.write_string(r, c, str(v))
-    ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
+def _columns(*titles) -> list[xl.Column]:
+    """Summary columns: a title, or (title, kind)."""
+    return [xl.Column(t[0], kind=t[1]) if isinstance(t, tuple) else xl.Column(t) for t in titles]
+
+
+def _list_sheet(name: str, columns, frame: pd.DataFrame) -> xl.Sheet:
+    """A list sheet of frame's columns (title, key, width): header in view, filter on."""
+    table = xl.Table([xl.Column(title, width, KINDS.get(key, xl.TEXT)) for title, key, width in columns],
+                     xl.frame_rows(frame, [key for _, key, _ in columns]),
+                     freeze=True, autofilter=True)
+    return xl.Sheet(name, [table])
 
 
 def write_line_outcomes(path: Path, frame: pd.DataFrame) -> None:
-    from connectors.safe_cells import safe_frame
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    safe_frame(frame).to_csv(path, sep=";", index=False, decimal=",", float_format="%.2f", encoding="utf-8-sig",
-                 lineterminator="\r\n")
-
-
-def benefit_name(code: str) -> str:
-    return BENEFIT_CODES.get(code, code)
+    xl.write_frame_csv(path, frame)
