@@ -18,6 +18,7 @@ import pandas as pd
 
 from connectors.identifiers import mask_fnr, mask_fnrs_in_text
 from connectors.nav.hr_claims import ClaimRowIssue
+from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import Rules
@@ -123,7 +124,7 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
     case = ctx.new_case(CATEGORY, text, org_unit=org_unit, amount=nav_ore / 100,
                         search_text=mask_fnrs_in_text(" ".join(filter(None, [issue.krav_id, f"rad {rows_txt}",
                                                                              file_name, first.get("navn", "")]))),
-                        evidence={"sections": ex.scrub(sections), "fnr": fnr, "data": data})
+                        evidence={"sections": scrub(sections), "fnr": fnr, "data": data})
     row = {"kategori": label(CATEGORY), "kode": CATEGORY, "forklaring": text,
            "fnr": mask_fnr(fnr) if fnr else "", "navn": first.get("navn", ""), "belop_nav": nav_ore,
            "linjer": data["linjer"] or f"{file_name} rad {rows_txt}", "krav_id": issue.krav_id, "org_enhet": org_unit}

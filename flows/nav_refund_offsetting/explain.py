@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.identifiers import mask_fnr
 from connectors.nav.k27 import BENEFIT_CODES
+from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import day_rate_kr
 
@@ -96,10 +97,6 @@ class UnitView:
                                                           # reversal); also merged into the case's data
 
 
-def _kr_amount(kroner: float) -> str:
-    return kr(kroner)
-
-
 def explanation(u: UnitView) -> str:
     """One or two Norwegian sentences saying why the unit ended as it did."""
     o, d = u.outcome, u.detail
@@ -116,7 +113,7 @@ def explanation(u: UnitView) -> str:
     if o == "ROUNDING" and d == "per_weekday" and "rounding" in u.extra:
         rd = u.extra["rounding"]
         return (f"Differansen på {nok(diff)} kr er innenfor avrundingen: {rd['weekdays']} virkedager × inntil "
-                f"{_kr_amount(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
+                f"{kr(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
                 "kroner).")
     if o == "ROUNDING":
         return (f"Differansen på {nok(diff)} kr er innenfor toleransen på {nok(u.tolerance_nok * 100)} kr "
@@ -343,22 +340,4 @@ def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[s
                                   for p in rv["posting"]]})
     fnr = fnr_text(u.lines[0]["fnr"]) if u.lines and u.lines[0].get("fnr") else (
         fnr_text(u.claims[0]["fnr"]) if u.claims else "")
-    return {"sections": _scrub(sections), "fnr": fnr, "data": data}
-
-
-def scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """No 11-digit fnr in what the review app renders (for sections built outside this module)."""
-    return _scrub(sections)
-
-
-def _scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Belt and braces: no 11-digit fnr may survive in what the review app renders."""
-    out = []
-    for s in sections:
-        s = dict(s)
-        if "text" in s:
-            s["text"] = mask_fnrs_in_text(s["text"])
-        if "rows" in s:
-            s["rows"] = [[mask_fnrs_in_text(str(c)) for c in row] for row in s["rows"]]
-        out.append(s)
-    return out
+    return {"sections": scrub(sections), "fnr": fnr, "data": data}
