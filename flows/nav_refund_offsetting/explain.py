@@ -16,11 +16,11 @@ import pandas as pd
 
 from connectors.identifiers import mask_fnr
 from connectors.nav.k27 import BENEFIT_CODES
+from flows.kit.dates import dato, periode
 from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import day_rate_kr
 
-DASH = "–"
 ROBOT = "Robotens beregning"  # the robot's own computation: never called NAV's
 
 
@@ -36,25 +36,6 @@ def nok(ore: float | int | None, blank: str = "") -> str:
 def kr(kroner: int | float) -> str:
     """2308 -> '2 308,00 kr': the staff's one money style, whole kroner included (#16)."""
     return f"{nok(round(kroner * 100))} kr"
-
-
-def dato(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        if pd.isna(value):
-            return ""
-        value = pd.Timestamp(value).date()
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
-
-
-def periode(fra: Any, til: Any) -> str:
-    a, b = dato(fra), dato(til)
-    if not a and not b:
-        return "(ingen periode)"
-    return f"{a}{DASH}{b}"
 
 
 def fnr_text(fnr: int | str) -> str:

@@ -27,9 +27,10 @@ from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.kit import decisions as kit_decisions
+from flows.kit.dates import to_date
 from flows.kit.decisions import AppliedDecisions, close_case
 from flows.kit.evidence import system_case
-from flows.kit.frames import Columns, to_date
+from flows.kit.frames import Columns
 from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
