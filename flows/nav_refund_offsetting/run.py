@@ -254,8 +254,11 @@ def _bank_check(bank: pd.DataFrame | None, groups: list[tuple[Any, K27Report, di
         account = p.get("bankkonto") or (str(int(rep.lines["konto"].mode().iloc[0])).zfill(11) if len(rep.lines) else "")
         orgnr = p.get("orgnr") or (str(int(rep.lines["orgnr"].mode().iloc[0])) if len(rep.lines) else "")
         keyed.setdefault((orgnr, account, p.get("value_date")), []).append((item, rep, p))
-    return {item.id: verdict for key, members in keyed.items()
-            for verdict in [_bank_verdict(bank, [rep for _, rep, _ in members], *key)] for item, _, _ in members}
+    verdicts: dict[int, tuple[bool, int | None, str]] = {}
+    for key, members in keyed.items():
+        verdict = _bank_verdict(bank, [rep for _, rep, _ in members], *key)
+        verdicts.update((item.id, verdict) for item, _, _ in members)
+    return verdicts
 
 
 def _bank_verdict(bank: pd.DataFrame, reports: list[K27Report], orgnr: str, account: str, value_date: str | None
@@ -271,10 +274,11 @@ def _bank_verdict(bank: pd.DataFrame, reports: list[K27Report], orgnr: str, acco
         credits = bank.loc[same_account & (bank["valutadato"].to_numpy("datetime64[D]") ==
                                            np.datetime64(value_date, "D")), "belop_ore"]
         credited = int(credits.sum()) if len(credits) else 0
-        ok = len(credits) > 0 and credited == total
-        return ok, credited, "" if ok else ("Ingen innbetaling fra NAV funnet på valuteringsdatoen." if not len(credits)
-                                            else f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til "
-                                                 f"{ex.nok(total)} kr.")
+        if not len(credits):
+            return False, 0, "Ingen innbetaling fra NAV funnet på valuteringsdatoen."
+        if credited != total:
+            return False, credited, f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til {ex.nok(total)} kr."
+        return True, credited, ""
     # No value date (a file without metadata): look for the credit by amount after the period.
     last_til = max((rep.lines["til"].max() for rep in reports if len(rep.lines)), default=pd.NaT)
     if pd.isna(last_til):
@@ -511,8 +515,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: AppliedD
             "unpaid_claims": sum(unpaid_counts.values()),
             "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
             "refused_reports": refused,
-            "journal_rows": journal.num_rows, "decisions_applied": decisions.applied,
-            "decisions_refused": [r.as_dict() for r in decisions.refused],
+            "journal_rows": journal.num_rows, **decisions.summary(),
             "reports": [r.report_id for r in report_rows],
             "already_offset": [report_id(r) for r in registered.already],
             "as_of": as_of.isoformat(),
