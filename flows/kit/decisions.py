@@ -50,7 +50,6 @@ class AppliedDecisions:
     by_action: Counter = field(default_factory=Counter)
     requeued: list[str] = field(default_factory=list)   # item references sent back to the queue
     refused: list[Refusal] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # what the handlers wrote (NAV: journal rows)
 
     def summary(self) -> dict[str, Any]:
         """For `--json` and the run summary."""

@@ -89,6 +89,13 @@ class Registered:
 
 
 @dataclass
+class Decisions(AppliedDecisions):
+    """The kit's account of the decisions applied, with the journal rows they post."""
+
+    journal: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=out.JOURNAL_COLUMNS))
+
+
+@dataclass
 class OffsetOutcome:
     summary: RunSummary
     exception_rows: list[dict[str, Any]]
@@ -108,9 +115,9 @@ def _evidence(rows: list[list[str]], text: str, data: dict[str, Any], columns: l
 
 # ------------------------------------------------------------------------------ decisions
 
-def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> AppliedDecisions:
+def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisions:
     """Apply what HR decided in the queue since the last run (checked again first, by the kit):
-    journal rows (`rows`); a report held for a bank mismatch is released once its case is closed."""
+    journal rows; a report held for a bank mismatch is released once its case is closed."""
     ledger = ctx.rules.ledger
     booking = (booking_date or date.today()).strftime("%d.%m.%Y")
     rows: list[dict[str, Any]] = []
@@ -131,8 +138,7 @@ def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Applie
     applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, dict.fromkeys(ACTIONS, post),
                                             ctx.run_id, release={"BANK_TOTAL_MISMATCH": "Frigitt etter kontroll av "
                                                                                          "bankavvik"})
-    applied.rows = rows
-    return applied
+    return Decisions(**vars(applied), journal=pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS))
 
 
 def _decision_rows(case, action: str, amount: int | None, data: dict, base: dict, ledger) -> list[dict]:
@@ -301,11 +307,11 @@ def _read(ctx: RunContext, input_id: str, path: Path | None, reader, *args: Any,
                   *args, **kwargs)
 
 
-def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: AppliedDecisions | None = None,
+def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decisions | None = None,
            registered: Registered | None = None) -> OffsetOutcome:
     """Process every waiting report item: the heart of the run."""
     rules: Rules = ctx.rules
-    decisions = decisions or AppliedDecisions()
+    decisions = decisions or Decisions()
     registered = registered or Registered()
     progress = Progress("Utligning av NAV-refusjoner")
     items = sorted((i for i in ctx.store.claim(ctx.process_id, limit=100_000, run_id=ctx.run_id,
@@ -391,7 +397,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: AppliedD
             warnings.append("Krav uten utbetaling er ikke vurdert i denne kjøringen: en rapport ble avvist.")
     progress.update(0.5)
 
-    journal_frames = [pd.DataFrame(decisions.rows, columns=out.JOURNAL_COLUMNS)]
+    journal_frames = [decisions.journal]
     offset_rows = pd.DataFrame(columns=[k for _, k, _ in out.OFFSET_SHEET_COLUMNS])
     unpaid_counts: Counter[str] = Counter()
     unpaid_amounts: Counter[str] = Counter()
