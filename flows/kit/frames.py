@@ -28,12 +28,24 @@ def plain(value: Any) -> Any:
 
 
 class Columns:
+    """The frame's columns (`names`, default all) as arrays: `text` as str, `dates` as
+    datetime64[D], `floats` as float, the others as they are."""
+
     def __init__(self, frame: pd.DataFrame, names: Iterable[str] | None = None, *, text: Iterable[str] = (),
                  dates: Iterable[str] = (), floats: Iterable[str] = ()):
-        kinds = {**{n: str for n in text}, **{n: "datetime64[D]" for n in dates}, **{n: float for n in floats}}
-        self.names = list(names) if names is not None else list(frame.columns)
-        self.arrays = {n: (frame[n].astype(str).to_numpy() if kinds.get(n) is str else
-                           frame[n].to_numpy(kinds[n]) if n in kinds else frame[n].to_numpy()) for n in self.names}
+        text, dates, floats = set(text), set(dates), set(floats)
+        self.names = list(frame.columns if names is None else names)
+        self.arrays: dict[str, np.ndarray] = {}
+        for name in self.names:
+            column = frame[name]
+            if name in text:
+                self.arrays[name] = column.astype(str).to_numpy()
+            elif name in dates:
+                self.arrays[name] = column.to_numpy("datetime64[D]")
+            elif name in floats:
+                self.arrays[name] = column.to_numpy(float)
+            else:
+                self.arrays[name] = column.to_numpy()
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
