@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.process_definition import ProcessDefinition
+from flows.kit.context import RunContext
 from workqueue.actions import KIT_ACTIONS, ActionSpec, action_amount, allowed_codes, recheck, to_json
 from workqueue.models import CaseKind, ExceptionCase, ItemStatus
 from workqueue.store import InvalidTransition, NewCase, WorkQueueStore
@@ -82,10 +83,12 @@ def amount_ore(own: Mapping[str, ActionSpec], decision: Mapping[str, Any]) -> in
     return None if amount is None else int(round(amount * 100))
 
 
-def close_case(store: WorkQueueStore, case_id: int, action: str, comment: str, details: dict[str, Any]) -> None:
-    """The robot closes a case itself (replaced by a newer case, or settled by what came in)."""
-    store.decide(case_id, ROBOT, action, comment)
-    store.mark_decision_applied(case_id, ROBOT, details)
+def close_case(ctx: RunContext, case_id: int, action: str, comment: str, details: dict[str, Any]) -> None:
+    """The process's robot (`robot:<process>` in the audit trail) closes a case itself: replaced by a
+    newer case, or settled by what came in."""
+    robot = f"{ROBOT}:{ctx.process_id}"
+    ctx.store.decide(case_id, robot, action, comment)
+    ctx.store.mark_decision_applied(case_id, robot, details)
 
 
 def _retry(store: WorkQueueStore, result: AppliedDecisions, comment: str = "") -> Handler:

@@ -38,7 +38,6 @@ from flows.nav_refund_offsetting.actions import ACTIONS
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
-    fnr_hash,
     latest_maksdato_per_person,
     match,
     offset_history_rows,
@@ -441,7 +440,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                 continue
             existing = open_claim_case(state, krav)
             if existing is not None:
-                close_case(ctx.store, existing.id, "dismiss", "Erstattet av ny sak: fristen er passert",
+                close_case(ctx, existing.id, "dismiss", "Erstattet av ny sak: fristen er passert",
                            {"replaced_by": row.outcome})
             case, erow = _unpaid_case(ctx, rules, views, row, as_of)
             cases.append(case)
@@ -451,7 +450,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         for krav in consumed_claims & set(state.claim_cases):
             waiting = open_claim_case(state, krav)
             if waiting is not None:
-                close_case(ctx.store, waiting.id, "handled_manually",
+                close_case(ctx, waiting.id, "handled_manually",
                            f"Utbetaling mottatt fra NAV (kjøring {ctx.run_id}); se utligning eller ny sak.",
                            {"paid_in_run": ctx.run_id})
         progress.update(0.7)
@@ -944,4 +943,4 @@ def run_summary(ctx: RunContext, p, step) -> RunSummary:
 
 
 __all__ = ["run_summary", "RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
-           "fnr_hash", "PROCESS_ID"]
+           "PROCESS_ID"]

@@ -22,7 +22,6 @@ from workqueue.store import WorkQueueStore
 
 ITEM_PREFIX = "rapport:"
 SETTLE_ACTIONS = {"approve_nav_amount", "write_off", "handled_manually"}
-ROBOT = "robot:nav-refund-offsetting"
 
 
 def item_reference(report_id: str, sha256: str) -> str:
