@@ -42,11 +42,9 @@ def cases(ctx: Any, rules: Rules, issues: list[ClaimRowIssue], result: Any, view
         return [], []
     open_refs = {c.reference for c in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review],
                                                        category=CATEGORY)}
-    lines = result.lines if result is not None else None
-    held_idx = (np.flatnonzero(lines["outcome"].astype(str).to_numpy() == CATEGORY) if lines is not None
-                else np.array([], np.int64))
-    line_fnr = lines["fnr"].to_numpy(np.int64)[held_idx] if lines is not None else np.array([], np.int64)
-    claims = result.claims if result is not None else None
+    lines, claims = result.lines, result.claims
+    held_idx = np.flatnonzero(lines["outcome"].astype(str).to_numpy() == CATEGORY)
+    line_fnr = lines["fnr"].to_numpy(np.int64)[held_idx]
     out_cases: list[tuple[str, NewCase]] = []
     rows_out: list[dict[str, Any]] = []
     taken: set[int] = set()
@@ -57,7 +55,7 @@ def cases(ctx: Any, rules: Rules, issues: list[ClaimRowIssue], result: Any, view
         if not mine and reference in open_refs:
             continue
         line_views = [views.line(i) for i in mine]
-        claim_views = _person_claims(views, claims, issue) if claims is not None else []
+        claim_views = _person_claims(views, claims, issue)
         case, row = _case(ctx, rules, issue, line_views, claim_views, file_name)
         out_cases.append((reference, case))
         rows_out.append(row)

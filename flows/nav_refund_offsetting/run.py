@@ -35,6 +35,7 @@ from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting.actions import ACTIONS
+from flows.nav_refund_offsetting.declaration import PROCESS_ID
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
@@ -57,7 +58,6 @@ from workqueue.figures import run_counts
 from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewCase, NewItem
 
-PROCESS_ID = "nav-refund-offsetting"
 LOG = "rpa.nav_refund_offsetting"
 COMPARE = ["Felt", "NAV-rapport", "Refusjonskrav", "Beregnet"]  # the columns of a case's comparison table
 
