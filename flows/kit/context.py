@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from config.process_definition import ProcessDefinition
+from config.process_definition import Input, ProcessDefinition
 from config.settings import Settings, get_settings
 from connectors.identifiers import FnrScrubFilter
 from flows.registry import load_definition
@@ -115,6 +115,18 @@ class RunContext:
 
     def data_path(self, relative: str | Path) -> Path:
         return self.settings.paths.resolve(relative)
+
+    def input(self, input_id: str) -> Input | None:
+        """The definition's input `input_id`, or None when the definition has none by that id."""
+        return next((i for i in self.definition.inputs if i.id == input_id), None)
+
+    def input_path(self, input_id: str, given: Path | None = None) -> Path | None:
+        """The file or folder to read: the one given (a CLI option), else the definition's input
+        path in the data folder; None when neither names one."""
+        if given is not None:
+            return Path(given)
+        spec = self.input(input_id)
+        return self.data_path(spec.path) if spec is not None and spec.path else None
 
     @property
     def version_label(self) -> str:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.process_definition import ProcessDefinition
-from workqueue.actions import KIT_ACTIONS, ActionSpec, allowed_codes, recheck, to_json
+from flows.kit.context import RunContext
+from workqueue.actions import KIT_ACTIONS, ActionSpec, action_amount, allowed_codes, recheck, to_json
 from workqueue.models import CaseKind, ExceptionCase, ItemStatus
 from workqueue.store import InvalidTransition, NewCase, WorkQueueStore
 
-__all__ = ["REFUSED_CATEGORY", "AppliedDecisions", "Handler", "Refusal", "apply_decisions", "declared",
-           "publish_actions"]
+__all__ = ["REFUSED_CATEGORY", "AppliedDecisions", "Handler", "Refusal", "amount_ore", "apply_decisions", "close_case",
+           "declared", "publish_actions"]
 
 ROBOT = "robot"
 REFUSED_CATEGORY = "DECISION_REFUSED"
@@ -76,7 +77,21 @@ def _category_actions(definition: ProcessDefinition, code: str) -> list[str] | N
         return None
 
 
-def _retry(store: WorkQueueStore, result: AppliedDecisions) -> Handler:
+def amount_ore(own: Mapping[str, ActionSpec], decision: Mapping[str, Any]) -> int | None:
+    """The decision's amount (kroner, read the way the check read it) in øre; None when it has none."""
+    amount = action_amount(declared(own)[decision["action"]], decision)
+    return None if amount is None else int(round(amount * 100))
+
+
+def close_case(ctx: RunContext, case_id: int, action: str, comment: str, details: dict[str, Any]) -> None:
+    """The process's robot (`robot:<process>` in the audit trail) closes a case itself: replaced by a
+    newer case, or settled by what came in."""
+    robot = f"{ROBOT}:{ctx.process_id}"
+    ctx.store.decide(case_id, robot, action, comment)
+    ctx.store.mark_decision_applied(case_id, robot, details)
+
+
+def _retry(store: WorkQueueStore, result: AppliedDecisions, comment: str = "") -> Handler:
     def retry(case: ExceptionCase, decision: dict[str, Any]) -> dict[str, Any]:
         # Applied once, here: the review app only stores the decision. An item already back in
         # the queue (a crash after requeue, before mark_decision_applied) is left as it is.
@@ -84,7 +99,7 @@ def _retry(store: WorkQueueStore, result: AppliedDecisions) -> Handler:
         if item is None:
             return {"note": "no work item"}
         if item.status in (ItemStatus.business_exception, ItemStatus.failed):
-            store.retry_item_of_case(case.id, ROBOT, decision.get("comment") or "Prøves igjen etter beslutning")
+            store.retry_item_of_case(case.id, ROBOT, comment or decision.get("comment") or "Prøves igjen etter beslutning")
             result.requeued.append(item.reference)
             return {"requeued_item": item.id}
         return {"note": f"item already {item.status}"}
@@ -93,15 +108,19 @@ def _retry(store: WorkQueueStore, result: AppliedDecisions) -> Handler:
 
 def apply_decisions(store: WorkQueueStore, definition: ProcessDefinition, own: Mapping[str, ActionSpec],
                     handlers: Mapping[str, Handler] | None = None, run_id: str | None = None,
-                    cases: Iterable[ExceptionCase] | None = None, *, requeue: Iterable[str] = ()) -> AppliedDecisions:
+                    cases: Iterable[ExceptionCase] | None = None, *, requeue: Iterable[str] = (),
+                    release: Mapping[str, str] | None = None) -> AppliedDecisions:
     """Check and apply every pending decision of the process once; refuse what fails the check.
     `requeue`: the process's own actions that, like `retry`, send the case's item back to the queue
-    (its handler then reads the decision, e.g. «Utsted likevel»)."""
+    (its handler then reads the decision, e.g. «Utsted likevel»). `release`: categories whose case
+    holds its item until a person has looked (NAV: a report held for a bank mismatch): closing the
+    case (`handled_manually`, `dismiss`) sends the item back, with the comment given here."""
     specs = declared(own)
     publish_actions(store, definition.id, own)
     result = AppliedDecisions()
     defaults: dict[str, Handler] = {code: _retry(store, result) for code in ("retry", *requeue)}
     handlers = {**defaults, **(handlers or {})}
+    releases = {category: _retry(store, result, comment) for category, comment in (release or {}).items()}
     for case in store.pending_decisions(definition.id) if cases is None else cases:
         decision = dict(case.decision or {})
         action = str(decision.get("action", ""))
@@ -111,6 +130,8 @@ def apply_decisions(store: WorkQueueStore, definition: ProcessDefinition, own: M
             _refuse(store, definition, case, action, [p.message for p in problems], run_id, result)
             continue
         handler = handlers.get(action)
+        if action in ("handled_manually", "dismiss") and case.category in releases:
+            handler = releases[case.category]
         details = (handler(case, decision) if handler else None) or {}
         store.mark_decision_applied(case.id, ROBOT, {"action": action, "run_id": run_id, **details})
         result.applied += 1

@@ -18,6 +18,7 @@ import pandas as pd
 
 from connectors.identifiers import mask_fnr, mask_fnrs_in_text
 from connectors.nav.hr_claims import ClaimRowIssue
+from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import Rules
@@ -41,11 +42,9 @@ def cases(ctx: Any, rules: Rules, issues: list[ClaimRowIssue], result: Any, view
         return [], []
     open_refs = {c.reference for c in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review],
                                                        category=CATEGORY)}
-    lines = result.lines if result is not None else None
-    held_idx = (np.flatnonzero(lines["outcome"].astype(str).to_numpy() == CATEGORY) if lines is not None
-                else np.array([], np.int64))
-    line_fnr = lines["fnr"].to_numpy(np.int64)[held_idx] if lines is not None else np.array([], np.int64)
-    claims = result.claims if result is not None else None
+    lines, claims = result.lines, result.claims
+    held_idx = np.flatnonzero(lines["outcome"].astype(str).to_numpy() == CATEGORY)
+    line_fnr = lines["fnr"].to_numpy(np.int64)[held_idx]
     out_cases: list[tuple[str, NewCase]] = []
     rows_out: list[dict[str, Any]] = []
     taken: set[int] = set()
@@ -56,7 +55,7 @@ def cases(ctx: Any, rules: Rules, issues: list[ClaimRowIssue], result: Any, view
         if not mine and reference in open_refs:
             continue
         line_views = [views.line(i) for i in mine]
-        claim_views = _person_claims(views, claims, issue) if claims is not None else []
+        claim_views = _person_claims(views, claims, issue)
         case, row = _case(ctx, rules, issue, line_views, claim_views, file_name)
         out_cases.append((reference, case))
         rows_out.append(row)
@@ -123,7 +122,7 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
     case = ctx.new_case(CATEGORY, text, org_unit=org_unit, amount=nav_ore / 100,
                         search_text=mask_fnrs_in_text(" ".join(filter(None, [issue.krav_id, f"rad {rows_txt}",
                                                                              file_name, first.get("navn", "")]))),
-                        evidence={"sections": ex.scrub(sections), "fnr": fnr, "data": data})
+                        evidence={"sections": scrub(sections), "fnr": fnr, "data": data})
     row = {"kategori": label(CATEGORY), "kode": CATEGORY, "forklaring": text,
            "fnr": mask_fnr(fnr) if fnr else "", "navn": first.get("navn", ""), "belop_nav": nav_ore,
            "linjer": data["linjer"] or f"{file_name} rad {rows_txt}", "krav_id": issue.krav_id, "org_enhet": org_unit}

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.identifiers import mask_fnr
 from connectors.nav.k27 import BENEFIT_CODES
+from flows.kit.dates import dato, periode
+from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import day_rate_kr
 
-DASH = "–"
 ROBOT = "Robotens beregning"  # the robot's own computation: never called NAV's
 
 
@@ -35,25 +36,6 @@ def nok(ore: float | int | None, blank: str = "") -> str:
 def kr(kroner: int | float) -> str:
     """2308 -> '2 308,00 kr': the staff's one money style, whole kroner included (#16)."""
     return f"{nok(round(kroner * 100))} kr"
-
-
-def dato(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        if pd.isna(value):
-            return ""
-        value = pd.Timestamp(value).date()
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
-
-
-def periode(fra: Any, til: Any) -> str:
-    a, b = dato(fra), dato(til)
-    if not a and not b:
-        return "(ingen periode)"
-    return f"{a}{DASH}{b}"
 
 
 def fnr_text(fnr: int | str) -> str:
@@ -96,10 +78,6 @@ class UnitView:
                                                           # reversal); also merged into the case's data
 
 
-def _kr_amount(kroner: float) -> str:
-    return kr(kroner)
-
-
 def explanation(u: UnitView) -> str:
     """One or two Norwegian sentences saying why the unit ended as it did."""
     o, d = u.outcome, u.detail
@@ -116,7 +94,7 @@ def explanation(u: UnitView) -> str:
     if o == "ROUNDING" and d == "per_weekday" and "rounding" in u.extra:
         rd = u.extra["rounding"]
         return (f"Differansen på {nok(diff)} kr er innenfor avrundingen: {rd['weekdays']} virkedager × inntil "
-                f"{_kr_amount(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
+                f"{kr(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
                 "kroner).")
     if o == "ROUNDING":
         return (f"Differansen på {nok(diff)} kr er innenfor toleransen på {nok(u.tolerance_nok * 100)} kr "
@@ -343,22 +321,4 @@ def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[s
                                   for p in rv["posting"]]})
     fnr = fnr_text(u.lines[0]["fnr"]) if u.lines and u.lines[0].get("fnr") else (
         fnr_text(u.claims[0]["fnr"]) if u.claims else "")
-    return {"sections": _scrub(sections), "fnr": fnr, "data": data}
-
-
-def scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """No 11-digit fnr in what the review app renders (for sections built outside this module)."""
-    return _scrub(sections)
-
-
-def _scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Belt and braces: no 11-digit fnr may survive in what the review app renders."""
-    out = []
-    for s in sections:
-        s = dict(s)
-        if "text" in s:
-            s["text"] = mask_fnrs_in_text(s["text"])
-        if "rows" in s:
-            s["rows"] = [[mask_fnrs_in_text(str(c)) for c in row] for row in s["rows"]]
-        out.append(s)
-    return out
+    return {"sections": scrub(sections), "fnr": fnr, "data": data}

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.nav.k27 import CODE_LIST
+from flows.kit.frames import group_first, join
 from flows.nav_refund_offsetting.outcomes import CODE, OFFSET_REASONS, OUTCOMES, UNSET
 from flows.nav_refund_offsetting.rules import Rules, cap_day_kr, day_rate_kr, g_at, weekdays
 
@@ -95,27 +96,6 @@ def line_fingerprints(lines: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEY).to_numpy(np.uint64)
 
 
-def join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inner equi-join of two int64 key arrays: (positions in left, positions in right) of
-    every equal pair. Sort-based (one argsort, two searchsorted), no hash table, no frame."""
-    if not len(left) or not len(right):
-        return np.array([], np.int64), np.array([], np.int64)
-    order = np.argsort(right, kind="stable")
-    ordered = right[order]
-    # Sorted queries: numpy's binary search then starts where the previous one ended, which
-    # keeps it in cache (random-order queries into 1M keys cost several times more).
-    lorder = np.argsort(left, kind="stable")
-    queries = left[lorder]
-    lo = np.searchsorted(ordered, queries, side="left")
-    hi = np.searchsorted(ordered, queries, side="right")
-    count = hi - lo
-    total = int(count.sum())
-    li = np.repeat(lorder, count)
-    step = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    ri = order[np.repeat(lo, count) + step]
-    return li, ri
-
-
 def _days(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs((a - b).astype("timedelta64[D]").astype(np.int64))
 
@@ -126,13 +106,6 @@ def _month_start(d: date) -> np.datetime64:
 
 def _code_indexes(codes: list[str]) -> np.ndarray:
     return np.array([CODE_LIST.index(c) for c in codes], dtype=np.int64)
-
-
-def _group_first(keys: np.ndarray, n: int) -> np.ndarray:
-    """For each group 0..n-1 the smallest row index holding it (-1 if none)."""
-    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(out, keys, np.arange(len(keys)))
-    return np.where(out == np.iinfo(np.int64).max, -1, out)
 
 
 def match(inp: MatchInput) -> MatchResult:
@@ -301,7 +274,7 @@ def match(inp: MatchInput) -> MatchResult:
     u_claim = np.where(is_claim_unit, ukeys, -1)
     n_lines = np.bincount(unit, minlength=nu)
     # The unit's representative: its first line that is not a netted negative (the anchor).
-    rep = _group_first(np.where(netted, nu, unit), nu + 1)[:nu]
+    rep = group_first(np.where(netted, nu, unit), nu + 1)[:nu]
     u_first = rep
     u_nav = np.bincount(unit, weights=amt.astype(np.float64), minlength=nu)
     u_nav = np.rint(u_nav).astype(np.int64)

@@ -44,9 +44,5 @@ CATEGORY_LABELS = {
 }
 
 
-def is_offset(outcome: str) -> bool:
-    return outcome in OFFSET_REASONS
-
-
 def label(outcome: str) -> str:
     return OFFSET_LABELS.get(outcome) or CATEGORY_LABELS.get(outcome, outcome)

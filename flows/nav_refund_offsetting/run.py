@@ -11,7 +11,6 @@ benchmarks and `rpa run nav-refund-offsetting` call them without Prefect.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnr, mask_fnrs_in_text
 from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims_rows, read_employees
@@ -29,14 +27,18 @@ from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.kit import decisions as kit_decisions
+from flows.kit.dates import to_date
+from flows.kit.decisions import AppliedDecisions, close_case
+from flows.kit.evidence import system_case
+from flows.kit.frames import Columns
 from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting.actions import ACTIONS
+from flows.nav_refund_offsetting.declaration import PROCESS_ID
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
-    fnr_hash,
     latest_maksdato_per_person,
     match,
     offset_history_rows,
@@ -45,20 +47,19 @@ from flows.nav_refund_offsetting.outcomes import CLAIM_CATEGORIES, LINE_CATEGORI
 from flows.nav_refund_offsetting.rules import Rules, cap_day_kr
 from flows.nav_refund_offsetting.state import (
     ITEM_PREFIX,
-    ROBOT,
-    ReportRecord,
     State,
     fp_hex,
     item_reference,
     load_state,
     open_claim_case,
-    parse_decision_amount,
+    report_id,
 )
 from workqueue.figures import run_counts
-from workqueue.models import ItemStatus
+from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewCase, NewItem
 
-PROCESS_ID = "nav-refund-offsetting"
+LOG = "rpa.nav_refund_offsetting"
+COMPARE = ["Felt", "NAV-rapport", "Refusjonskrav", "Beregnet"]  # the columns of a case's comparison table
 
 
 class FetchFailed(RuntimeError):
@@ -80,92 +81,70 @@ class RunInputs:
 
 
 @dataclass
-class Decisions:
-    journal: pd.DataFrame
-    applied: int = 0
-    requeued: list[str] = field(default_factory=list)
-    refused: list[dict[str, Any]] = field(default_factory=list)  # {case_id, reference, action, reasons}
-
-
-@dataclass
 class Registered:
     new: list[str] = field(default_factory=list)           # item references added
-    already: list[ReportRecord] = field(default_factory=list)
+    already: list[WorkItem] = field(default_factory=list)
     fetched: int = 0
 
 
-def log() -> logging.Logger | logging.LoggerAdapter:
-    return get_logger("rpa.nav_refund_offsetting")
+@dataclass
+class Decisions(AppliedDecisions):
+    """The kit's account of the decisions applied, with the journal rows they post."""
+
+    journal: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=out.JOURNAL_COLUMNS))
 
 
-def rules_of(ctx: RunContext) -> Rules:
-    return ctx.rules if isinstance(ctx.rules, Rules) else Rules.model_validate(ctx.definition.rules)
+@dataclass
+class OffsetOutcome:
+    summary: RunSummary
+    exception_rows: list[dict[str, Any]]
 
 
-def _input_path(ctx: RunContext, input_id: str) -> Path | None:
-    try:
-        value = ctx.definition.input(input_id).path
-    except KeyError:
-        return None
-    return ctx.data_path(value) if value else None
+def _id_order(rid: str, tie: Any) -> tuple:
+    """Numeric report ids in number order ('999' before '1001'), the others after them."""
+    return (0, int(rid), tie) if rid.isdigit() else (1, 0, tie)
+
+
+def _evidence(rows: list[list[str]], text: str, data: dict[str, Any], columns: list[str] = COMPARE,
+              **more: Any) -> dict[str, Any]:
+    """What the case page shows: the comparison table and the explanation."""
+    return {"sections": [{"title": "Sammenligning", "columns": columns, "rows": rows},
+                         {"title": "Forklaring", "text": text}], "data": data, **more}
 
 
 # ------------------------------------------------------------------------------ decisions
 
 def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisions:
     """Apply what HR decided in the queue since the last run (checked again first, by the kit):
-    journal rows, released reports."""
-    ledger = rules_of(ctx).ledger
+    journal rows; a report held for a bank mismatch is released once its case is closed."""
+    ledger = ctx.rules.ledger
     booking = (booking_date or date.today()).strftime("%d.%m.%Y")
     rows: list[dict[str, Any]] = []
-    released: list[str] = []
 
     def post(case, decision: dict) -> dict:
         data = (case.evidence or {}).get("data", {}) or {}
-        note = None
+        amount = kit_decisions.amount_ore(ACTIONS, decision)
+        base = {"bilagsdato": booking, "rapport_id": data.get("report_id", ""), "linjer": data.get("linjer", ""),
+                "kravkonto": ledger.claim_account, "bankkonto": ledger.bank_account, "kjoring": ctx.run_id}
+        note = ""
         if decision["action"] == reversal.ACTION:
-            new_rows, note = reversal.reversal_rows(case, decision, data, booking, ledger, ctx.run_id)
+            new_rows, note = reversal.reversal_rows(case, amount, data, base)
         else:
-            new_rows = _decision_rows(case, decision["action"], decision, data, booking, ledger, ctx.run_id)
+            new_rows = _decision_rows(case, decision["action"], amount, data, base, ledger)
         rows.extend(new_rows)
         return {"journal_rows": len(new_rows), **({"note": note} if note else {})}
 
-    def release_or_close(case, decision: dict) -> dict | None:
-        if case.category == "BANK_TOTAL_MISMATCH" and case.item_id:
-            # Finance has looked at the bank side; the report's lines are matched next.
-            item = ctx.store.get_item(case.item_id)
-            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
-                ctx.store.retry_item_of_case(case.id, ROBOT, "Frigitt etter kontroll av bankavvik")
-                released.append(case.reference)
-            return {"released_report": case.reference}
-        return None
-
-    handlers = {code: post for code in ACTIONS} | {"handled_manually": release_or_close, "dismiss": release_or_close}
-    applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, handlers, ctx.run_id)
-    result = Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS), applied=applied.applied,
-                       requeued=applied.requeued + released, refused=[r.as_dict() for r in applied.refused])
-    if rows:
-        result.journal = pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS)
-    return result
+    applied = kit_decisions.apply_decisions(ctx.store, ctx.definition, ACTIONS, dict.fromkeys(ACTIONS, post),
+                                            ctx.run_id, release={"BANK_TOTAL_MISMATCH": "Frigitt etter kontroll av "
+                                                                                         "bankavvik"})
+    return Decisions(**vars(applied), journal=pd.DataFrame(rows, columns=out.JOURNAL_COLUMNS))
 
 
-def _decision_rows(case, action: str, decision: dict, data: dict, booking: str, ledger, run_id: str) -> list[dict]:
+def _decision_rows(case, action: str, amount: int | None, data: dict, base: dict, ledger) -> list[dict]:
     """Journal rows for a checked decision (kroner in the decision, øre in the evidence). Offsets and
     write-offs are spread over the case's claims in proportion to each claim."""
     nav = int(data.get("nav_ore", 0) or 0)
-    amount = parse_decision_amount(decision.get("amount"))
     claims = data.get("claims", []) or []
-    base = {"bilagsdato": booking, "rapport_id": data.get("report_id", ""), "linjer": data.get("linjer", ""),
-            "kravkonto": ledger.claim_account, "bankkonto": ledger.bank_account, "kjoring": run_id}
-    if action == "confirm_reversal":  # the claim is debited, the bank credited: the claim stands open again
-        rv = data.get("reversal") or {}
-        size = abs(amount or 0)
-        earlier = f"{rv.get('report_id', '')}:{rv.get('line_no', '')}"
-        return [{**base, "bilagstype": "REVERSERING", "krav_id": rv.get("claim_id", ""),
-                 "linjer": f"{data.get('linjer', '')} (reverserer {earlier})", "org_enhet": case.org_unit or "",
-                 "ytelse": data.get("code", ""), "periode_fra": data.get("fra", ""), "periode_til": data.get("til", ""),
-                 "krav_belop": -size / 100, "utbetalt_belop": -size / 100, "differanse": 0.0, "differansekonto": "",
-                 "begrunnelse": f"Reversering av utligning {earlier} bekreftet av HR ({case.category})"}]
     if action == "approve_negative_line":
         first = claims[0] if claims else {}
         return [{**base, "bilagstype": "TREKK", "krav_id": first.get("krav_id", ""),
@@ -199,64 +178,47 @@ def _decision_rows(case, action: str, decision: dict, data: dict, booking: str, 
 
 # ------------------------------------------------------------------------------ fetching
 
-def fetch(ctx: RunContext, inputs: RunInputs, state: State) -> tuple[list[sources.FetchedReport], Any]:
+def fetch(ctx: RunContext, inputs: RunInputs, state: State) -> list[sources.FetchedReport]:
     """The new reports: from files (CLI), or the source named by the definition (or inputs.source)."""
-    rules = rules_of(ctx)
     if inputs.file_mode:
-        return sources.from_files(inputs.report_files or []), None
+        return sources.from_files(inputs.report_files or [])
+    rules: Rules = ctx.rules
     source = inputs.source or ctx.definition.source
     if source not in ctx.definition.sources:
         raise ValueError(f"source {source!r} is not one of {ctx.definition.sources} in the process definition")
     try:
         if source == "folder":
-            folder = _input_path(ctx, "settlement-report")
+            folder = ctx.input_path("settlement-report")
             if folder is None:
                 raise FileNotFoundError("the definition has no path for input 'settlement-report'")
-            return sources.from_folder(folder, rules.folder_pattern), None
+            return sources.from_folder(folder, rules.folder_pattern)
         if source == "api":
             limit = ctx.definition.rate_limit("nav")
             return sources.from_api(ctx.settings, state.last_api_id, max_attempts=ctx.definition.retry.max_attempts,
                                     requests_per_second=limit.requests_per_second if limit else None,
                                     first_from=rules.api_first_poll_from)
         if source == "portal":
-            seen = {rec.report_id for rec in state.reports.values()}
+            seen = {report_id(item) for item in state.reports.values()}
             target = ctx.settings.paths.data_dir / "downloads" / ctx.process_id / ctx.run_id
-            return sources.from_portal(ctx.settings, target, seen, evidence_dir=ctx.out_dir / "bevis"), None
+            return sources.from_portal(ctx.settings, target, seen, evidence_dir=ctx.out_dir / "bevis")
         raise ValueError(f"unknown source {source!r}")
     except Exception as exc:  # noqa: BLE001 - every source failure is a system exception with evidence
         from connectors.nav.api import NavApiBusinessError, NavApiError
 
-        attachments: list[tuple[str, str, bytes]] = []
-        for path in getattr(exc, "evidence", []) or []:
-            p = Path(path)
-            if p.exists():
-                media = "image/png" if p.suffix == ".png" else "application/zip"
-                attachments.append((p.name, media, p.read_bytes()))
-        kind = "business" if isinstance(exc, NavApiBusinessError) else "system"
         if not isinstance(exc, (NavApiError, OSError)) and exc.__class__.__name__ != "AltinnBotError":
             raise
-        message = mask_fnrs_in_text(f"Henting fra {source} feilet: {exc}")
-        from workqueue.models import CaseKind
-
-        case = ctx.store.open_case(ctx.process_id, f"henting:{source}:{ctx.run_id}",
-                                   ctx.new_case("SYSTEM_ERROR", message, attachments=attachments,
-                                                org_unit=rules.default_org_unit,
-                                                evidence={"sections": [{"title": "Feil", "text": message}],
-                                                          "data": {"source": source, "kind": kind,
-                                                                   "step": getattr(exc, "step", None)}}),
-                                   kind=CaseKind.system)
-        raise FetchFailed(f"{message} (sak {case.id})") from exc
+        kind = "business" if isinstance(exc, NavApiBusinessError) else "system"
+        case = system_case(ctx, f"henting:{source}:{ctx.run_id}", f"Henting fra {source} feilet: {exc}", error=exc,
+                           org_unit=rules.default_org_unit,
+                           data={"source": source, "kind": kind, "step": getattr(exc, "step", None)})
+        raise FetchFailed(f"{case.message} (sak {case.id})") from exc
 
 
 def register(ctx: RunContext, reports: list[sources.FetchedReport], state: State) -> Registered:
     """A work item per report; the same id + content again is 'already offset', the same content
     under another id is a duplicate. Received bytes are archived before anything else."""
     result = Registered(fetched=len(reports))
-
-    def order(r: sources.FetchedReport) -> tuple:
-        return (0, int(r.report_id), "") if r.report_id.isdigit() else (1, 0, r.report_id)
-
-    for rep in sorted(reports, key=order):
+    for rep in sorted(reports, key=lambda r: _id_order(r.report_id, r.report_id)):
         ref = item_reference(rep.report_id, rep.sha256)
         known = state.reports.get(ref)
         if known is not None:
@@ -274,113 +236,102 @@ def register(ctx: RunContext, reports: list[sources.FetchedReport], state: State
         }
         item, created = ctx.store.add(ctx.process_id, NewItem(reference=ref, payload=payload))
         state.by_sha.setdefault(rep.sha256, rep.report_id)
-        state.reports[ref] = ReportRecord(item.id, ref, rep.report_id, rep.sha256, item.status, payload, None, None)
+        state.reports[ref] = item
         if created:
             result.new.append(ref)
     return result
 
 
+def fetch_and_register(ctx: RunContext, inputs: RunInputs) -> tuple[State, Registered]:
+    state = load_state(ctx.store, ctx.process_id)
+    return state, register(ctx, fetch(ctx, inputs, state), state)
+
+
 # ------------------------------------------------------------------------------ offsetting
-
-@dataclass
-class OffsetOutcome:
-    summary: RunSummary
-    exception_rows: list[dict[str, Any]]
-
-
-def _report_sort_key(item) -> tuple:
-    rid = str(item.payload.get("report_id", ""))
-    return (0, int(rid), item.id) if rid.isdigit() else (1, 0, item.id)
-
 
 def _bank_check(bank: pd.DataFrame | None, groups: list[tuple[Any, K27Report, dict]]) -> dict[int, tuple[bool, int | None, str]]:
     """item id -> (ok, credited øre, note). Reports with the same (orgnr, account, value date)
     share one credit check (NAV pays one credit per settlement, org number and account)."""
-    result: dict[int, tuple[bool, int | None, str]] = {}
     if bank is None:
-        return result
+        return {}
     keyed: dict[tuple, list[tuple[Any, K27Report, dict]]] = {}
     for item, rep, p in groups:
         account = p.get("bankkonto") or (str(int(rep.lines["konto"].mode().iloc[0])).zfill(11) if len(rep.lines) else "")
         orgnr = p.get("orgnr") or (str(int(rep.lines["orgnr"].mode().iloc[0])) if len(rep.lines) else "")
         keyed.setdefault((orgnr, account, p.get("value_date")), []).append((item, rep, p))
-    for (orgnr, account, value_date), members in keyed.items():
-        total = sum(rep.total_ore for _, rep, _ in members)
-        if not all(rep.total_complete for _, rep, _ in members):
-            for item, _, _ in members:
-                result[item.id] = (True, None, "Banksjekk ikke utført: en linje har uleselig beløp.")
-            continue
-        acc = int(account) if str(account).isdigit() else -1
-        same_account = bank["bankkonto"].to_numpy() == acc
-        if orgnr and str(orgnr).isdigit():
-            same_account &= (bank["orgnr"].to_numpy() == int(orgnr)) | (bank["orgnr"].to_numpy() == 0)
-        if value_date:
-            credits = bank.loc[same_account & (bank["valutadato"].to_numpy("datetime64[D]") ==
-                                               np.datetime64(value_date, "D")), "belop_ore"]
-            credited = int(credits.sum()) if len(credits) else 0
-            ok = len(credits) > 0 and credited == total
-            note = "" if ok else ("Ingen innbetaling fra NAV funnet på valuteringsdatoen." if not len(credits) else
-                                  f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til {ex.nok(total)} kr.")
-            for item, _, _ in members:
-                result[item.id] = (ok, credited if len(credits) else 0, note)
-            continue
-        # No value date (a file without metadata): look for the credit by amount after the period.
-        last_til = max((rep.lines["til"].max() for _, rep, _ in members if len(rep.lines)), default=pd.NaT)
-        if pd.isna(last_til):
-            for item, _, _ in members:
-                result[item.id] = (True, None, "Banksjekk ikke utført: verken valuteringsdato eller periode.")
-            continue
-        window = same_account & (bank["valutadato"] > last_til).to_numpy() & \
-            (bank["valutadato"] <= last_til + pd.Timedelta(days=45)).to_numpy()
-        amounts = bank.loc[window, "belop_ore"]
-        if (amounts == total).any():
-            for item, _, _ in members:
-                result[item.id] = (True, total, "")
-        elif len(amounts):
-            for item, _, _ in members:
-                result[item.id] = (False, int(amounts.iloc[0]),
-                                   f"Ingen innbetaling på {ex.nok(total)} kr; nærmeste: {ex.nok(int(amounts.iloc[0]))} kr.")
-        else:
-            for item, _, _ in members:
-                result[item.id] = (True, None, "Banksjekk ikke utført: ingen innbetalinger i bankfilen for perioden.")
-    return result
+    verdicts: dict[int, tuple[bool, int | None, str]] = {}
+    for key, members in keyed.items():
+        verdict = _bank_verdict(bank, [rep for _, rep, _ in members], *key)
+        verdicts.update((item.id, verdict) for item, _, _ in members)
+    return verdicts
+
+
+def _bank_verdict(bank: pd.DataFrame, reports: list[K27Report], orgnr: str, account: str, value_date: str | None
+                  ) -> tuple[bool, int | None, str]:
+    total = sum(rep.total_ore for rep in reports)
+    if not all(rep.total_complete for rep in reports):
+        return True, None, "Banksjekk ikke utført: en linje har uleselig beløp."
+    acc = int(account) if str(account).isdigit() else -1
+    same_account = bank["bankkonto"].to_numpy() == acc
+    if orgnr and str(orgnr).isdigit():
+        same_account &= (bank["orgnr"].to_numpy() == int(orgnr)) | (bank["orgnr"].to_numpy() == 0)
+    if value_date:
+        credits = bank.loc[same_account & (bank["valutadato"].to_numpy("datetime64[D]") ==
+                                           np.datetime64(value_date, "D")), "belop_ore"]
+        credited = int(credits.sum()) if len(credits) else 0
+        if not len(credits):
+            return False, 0, "Ingen innbetaling fra NAV funnet på valuteringsdatoen."
+        if credited != total:
+            return False, credited, f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til {ex.nok(total)} kr."
+        return True, credited, ""
+    # No value date (a file without metadata): look for the credit by amount after the period.
+    last_til = max((rep.lines["til"].max() for rep in reports if len(rep.lines)), default=pd.NaT)
+    if pd.isna(last_til):
+        return True, None, "Banksjekk ikke utført: verken valuteringsdato eller periode."
+    window = same_account & (bank["valutadato"] > last_til).to_numpy() & \
+        (bank["valutadato"] <= last_til + pd.Timedelta(days=45)).to_numpy()
+    amounts = bank.loc[window, "belop_ore"]
+    if (amounts == total).any():
+        return True, total, ""
+    if len(amounts):
+        nearest = int(amounts.iloc[0])
+        return False, nearest, f"Ingen innbetaling på {ex.nok(total)} kr; nærmeste: {ex.nok(nearest)} kr."
+    return True, None, "Banksjekk ikke utført: ingen innbetalinger i bankfilen for perioden."
+
+
+def _read(ctx: RunContext, input_id: str, path: Path | None, reader, *args: Any, **kwargs: Any):
+    """`reader(path, columns, required_columns, …)` with the definition's column mapping for the input."""
+    spec = ctx.input(input_id)
+    return reader(path, spec.columns or None if spec else None, spec.required_columns or None if spec else None,
+                  *args, **kwargs)
 
 
 def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decisions | None = None,
            registered: Registered | None = None) -> OffsetOutcome:
     """Process every waiting report item: the heart of the run."""
-    rules = rules_of(ctx)
-    definition: ProcessDefinition = ctx.definition
-    decisions = decisions or Decisions(journal=pd.DataFrame(columns=out.JOURNAL_COLUMNS))
+    rules: Rules = ctx.rules
+    decisions = decisions or Decisions()
     registered = registered or Registered()
     progress = Progress("Utligning av NAV-refusjoner")
-    items = [i for i in ctx.store.claim(ctx.process_id, limit=100_000, lease_seconds=definition.retry.lease_seconds,
-                                        run_id=ctx.run_id) if i.reference.startswith(ITEM_PREFIX)]
-    items.sort(key=_report_sort_key)
-    work = bool(items) or inputs.as_of is not None
+    items = sorted((i for i in ctx.store.claim(ctx.process_id, limit=100_000, run_id=ctx.run_id,
+                                               lease_seconds=ctx.definition.retry.lease_seconds)
+                    if i.reference.startswith(ITEM_PREFIX)), key=lambda i: _id_order(report_id(i), i.id))
 
     # Inputs first: a file that cannot be used as a whole stops the run before anything is offset (nothing
     # half-imported); a bad claim row only sets that row (and its person) aside (claim_rows).
+    def optional(given: Path | None, input_id: str, reader):
+        path = given or (None if inputs.file_mode else ctx.input_path(input_id))
+        return _read(ctx, input_id, path, reader) if path is not None and (given or path.exists()) else None
+
+    claims_path = ctx.input_path("refund-claims", inputs.claims_file)
     claims = employees = bank = None
-    if work:
+    if items or inputs.as_of is not None:
         try:
-            claims_input = definition.input("refund-claims")
-            claims_path = inputs.claims_file or _input_path(ctx, "refund-claims")
-            claims_read = read_claims_rows(claims_path, claims_input.columns or None,
-                                           claims_input.required_columns or None, rules.open_ended_claims,
-                                           patterns={"krav_id": rules.claim_id_pattern,
-                                                     "org_enhet": rules.org_unit_pattern})
+            claims_read = _read(ctx, "refund-claims", claims_path, read_claims_rows, rules.open_ended_claims,
+                                patterns={"krav_id": rules.claim_id_pattern, "org_enhet": rules.org_unit_pattern})
             claims = claims_read.claims
-            emp_path = inputs.employees_file or (None if inputs.file_mode else _input_path(ctx, "employees"))
-            if emp_path is not None and (inputs.employees_file or emp_path.exists()):
-                emp_input = _maybe_input(definition, "employees")
-                employees = read_employees(emp_path, emp_input.columns or None if emp_input else None,
-                                           emp_input.required_columns or None if emp_input else None)
-            bank_path = inputs.bank_file or (None if inputs.file_mode else _input_path(ctx, "bank-credits"))
-            if bank_path is not None and (inputs.bank_file or bank_path.exists()):
-                bank_input = _maybe_input(definition, "bank-credits")
-                bank = read_bank_credits(bank_path, bank_input.columns or None if bank_input else None,
-                                         bank_input.required_columns or None if bank_input else None)
+            employees = optional(inputs.employees_file, "employees", read_employees)
+            bank = optional(inputs.bank_file, "bank-credits", read_bank_credits)
         except InputFileError:
             ctx.store.release([i.id for i in items], reason="input file error")
             raise
@@ -395,14 +346,11 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     parsed: list[tuple[Any, K27Report, dict]] = []
     completed: list[tuple[int, dict[str, Any]]] = []
     cases: list[tuple[str, NewCase]] = []
-    archive_ids: list[str] = []
     refused: list[str] = _refused_before(ctx, registered.already)  # Norwegian: why each refused report settled nothing
     refused_again = len(refused)  # their cases are already open: not counted as this run's exceptions
 
     for item in items:
         p = item.payload
-        if p.get("source") == "api":
-            archive_ids.append(str(p["report_id"]))
         try:
             # Parsed under the name it arrived with, so messages name the file the user knows.
             rep = parse_k27(Path(p["path"]).read_bytes(), p.get("file_name") or Path(p["path"]).name,
@@ -416,28 +364,11 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             continue
         warnings += [f"Rapport {rep.report_id}: {w}" for w in rep.warnings]
         if p.get("duplicate_of"):
-            n = rep.line_count
-            counts["DUPLICATE"] += n
+            counts["DUPLICATE"] += rep.line_count
             amounts["DUPLICATE"] += rep.total_ore
-            text = (f"Rapport {rep.report_id} har samme innhold som rapport {p['duplicate_of']} (mottatt via to "
-                    f"kanaler). {n} linjer, sum {ex.nok(rep.total_ore)} kr. Ingenting er utlignet på nytt.")
-            ctx.store.business_exception(item.id, ctx.new_case(
-                "DUPLICATE", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
-                search_text=f"{rep.report_id} {p['duplicate_of']} {ex.nok(rep.total_ore)}",
-                evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "Denne rapporten",
-                                                                             "Tidligere rapport", "Beregnet"],
-                                        "rows": [["Rapport", rep.report_id, str(p["duplicate_of"]), ""],
-                                                 ["Innhold (SHA-256)", rep.sha256[:16], rep.sha256[:16], "identisk"],
-                                                 ["Linjer", str(n), str(n), ""],
-                                                 ["Sum", ex.nok(rep.total_ore), ex.nok(rep.total_ore), ""]]},
-                                       {"title": "Forklaring", "text": text}],
-                          "data": {"report_id": rep.report_id, "duplicate_of": p["duplicate_of"],
-                                   "report_ref": item.reference, "nav_ore": rep.total_ore}}))
-            exception_rows.append({"kategori": label("DUPLICATE"), "kode": "DUPLICATE", "forklaring": text,
-                                   "belop_nav": rep.total_ore, "linjer": f"{rep.report_id} (hele rapporten)",
-                                   "org_enhet": rules.default_org_unit})
-            report_rows.append(out.ReportSummary(rep.report_id, _d(p.get("value_date")), n, rep.total_ore, None,
-                                                 f"Duplikat av {p['duplicate_of']}"))
+            exception_rows.append(_duplicate_case(ctx, rules, item, rep, p["duplicate_of"]))
+            report_rows.append(out.ReportSummary(rep.report_id, to_date(p.get("value_date")), rep.line_count,
+                                                 rep.total_ore, None, f"Duplikat av {p['duplicate_of']}"))
             line_outcome_frames.append(_dup_report_lines(rep))
             continue
         parsed.append((item, rep, p))
@@ -445,17 +376,15 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     # Bank check per settlement (released reports skip it: finance has decided).
     checks = _bank_check(bank, [(i, r, p) for i, r, p in parsed if i.reference not in state.bank_released])
     held = {i.id for i, _, _ in parsed if i.id in checks and not checks[i.id][0]}
-    for item, rep, _p in parsed:
-        ok, credited, note = checks.get(item.id, (True, None, ""))
-        if note and ok:
-            warnings.append(f"Rapport {rep.report_id}: {note}")
+    warnings += [f"Rapport {rep.report_id}: {checks[item.id][2]}" for item, rep, _p in parsed
+                 if item.id in checks and checks[item.id][0] and checks[item.id][2]]
     progress.update(0.2)
 
-    frames = [rep.lines.assign(report_seq=seq, report_id=rep.report_id, held=item.id in held)
-              for seq, (item, rep, _p) in enumerate(parsed)]
     result: MatchResult | None = None
     as_of = inputs.as_of or _as_of(parsed, state)
     if parsed or inputs.as_of is not None:
+        frames = [rep.lines.assign(report_seq=seq, report_id=rep.report_id, held=item.id in held)
+                  for seq, (item, rep, _p) in enumerate(parsed)]
         lines = pd.concat(frames, ignore_index=True) if frames else _empty_lines()
         claims = claims.assign(settled=claims["krav_id"].isin(state.settled_claims).to_numpy(),
                                in_case=claims["krav_id"].isin(state.case_claims).to_numpy())
@@ -471,54 +400,48 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     offset_rows = pd.DataFrame(columns=[k for _, k, _ in out.OFFSET_SHEET_COLUMNS])
     unpaid_counts: Counter[str] = Counter()
     unpaid_amounts: Counter[str] = Counter()
-    consumed_claims: set[str] = set()
     if result is not None:
         views = _Views(result, rules, employees)
-        u = result.units
-        outcome = u["outcome"].astype(str).to_numpy()
         lines_outcome = result.lines["outcome"].astype(str).to_numpy()
+        amt = result.lines["amount_ore"].to_numpy()
         for code, n in Counter(lines_outcome).items():
             counts[code] += n
-        amt = result.lines["amount_ore"].to_numpy()
-        for code in set(lines_outcome):
             amounts[code] += int(amt[lines_outcome == code].sum())
 
         # Per-line cases for every exception unit; a held report gets one case of its own.
-        exc_units = np.flatnonzero(~np.isin(outcome, OFFSET_REASONS) & ~u["held"].to_numpy())
-        for uid in exc_units:
-            view = views.view(int(uid))
-            case, row = _unit_case(ctx, rules, view, views, int(uid))
+        u = result.units
+        for uid in np.flatnonzero(~np.isin(u["outcome"].astype(str).to_numpy(), OFFSET_REASONS) & ~u["held"].to_numpy()):
+            case, row = _unit_case(ctx, views.view(int(uid)), views)
             cases.append(case)
             exception_rows.append(row)
         row_cases, row_rows = claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name)
         cases += row_cases
         exception_rows += row_rows
-        for item, rep, p in parsed:
-            if item.id in held:
-                _held_case(ctx, rules, item, rep, p, checks[item.id], result, views, exception_rows)
+        exception_rows += [_held_case(ctx, rules, item, rep, p, checks[item.id], result)
+                           for item, rep, p in parsed if item.id in held]
         # Invalid lines: one case each, naming file, line, field and reason.
         for _item, rep, _p in parsed:
             if rep.invalid:
-                line_outcome_frames.append(_invalid_outcome_lines(rep))
+                line_outcome_frames.append(_bad_lines(rep, "INVALID_LINE", "linje"))
             for bad in rep.invalid:
-                cases.append(_invalid_case(ctx, rules, rep, bad, views))
-                exception_rows.append(_invalid_row(rep, bad, views))
+                case, row = _invalid_case(ctx, rules, rep, bad, views)
+                cases.append(case)
+                exception_rows.append(row)
                 counts["INVALID_LINE"] += 1
                 amounts["INVALID_LINE"] += bad.amount_ore or 0
         # Unpaid claims: a case once per claim (pending, then final).
         for row in result.unpaid.itertuples(index=False):
             krav = str(result.claims["krav_id"].iloc[row.claim])
-            claim_amt = int(result.claims["amount_ore"].iloc[row.claim])
             unpaid_counts[row.outcome] += 1
-            unpaid_amounts[row.outcome] += claim_amt
+            unpaid_amounts[row.outcome] += int(result.claims["amount_ore"].iloc[row.claim])
             # One case per claim and category, ever: a reviewer's 'dismiss' is not undone next run.
             earlier = {c.category for c in state.claim_cases.get(krav, [])}
             if row.outcome in earlier or "CLAIM_UNPAID_FINAL" in earlier:
                 continue
             existing = open_claim_case(state, krav)
             if existing is not None:
-                ctx.store.decide(existing.case_id, ROBOT, "dismiss", "Erstattet av ny sak: fristen er passert")
-                ctx.store.mark_decision_applied(existing.case_id, ROBOT, {"replaced_by": row.outcome})
+                close_case(ctx, existing.id, "dismiss", "Erstattet av ny sak: fristen er passert",
+                           {"replaced_by": row.outcome})
             case, erow = _unpaid_case(ctx, rules, views, row, as_of)
             cases.append(case)
             exception_rows.append(erow)
@@ -527,64 +450,56 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
         for krav in consumed_claims & set(state.claim_cases):
             waiting = open_claim_case(state, krav)
             if waiting is not None:
-                ctx.store.decide(waiting.case_id, ROBOT, "handled_manually",
-                                 f"Utbetaling mottatt fra NAV (kjøring {ctx.run_id}); se utligning eller ny sak.")
-                ctx.store.mark_decision_applied(waiting.case_id, ROBOT, {"paid_in_run": ctx.run_id})
+                close_case(ctx, waiting.id, "handled_manually",
+                           f"Utbetaling mottatt fra NAV (kjøring {ctx.run_id}); se utligning eller ny sak.",
+                           {"paid_in_run": ctx.run_id})
         progress.update(0.7)
 
         journal_frames.append(out.journal_from_result(result, ctx.run_id, as_of, rules.ledger))
         offset_rows = views.offset_rows()
         line_outcome_frames.append(views.line_outcomes())
-        for item, rep, _p in parsed:
-            if item.id in held:
-                continue
-            completed.append((item.id, _item_result(ctx, result, rep.report_id)))
+        completed = [(item.id, _item_result(ctx, result, rep.report_id)) for item, rep, _p in parsed
+                     if item.id not in held]
         if completed:  # the latest maksdato per person, for the next run's comparison
-            completed[-1][1]["maksdato"] = _maksdato_rows(result)
+            maks = latest_maksdato_per_person(result)
+            completed[-1][1]["maksdato"] = [[f"{int(h):016x}", str(d)]
+                                            for h, d in zip(maks["fnr_hash"], maks["maksdato"], strict=True)]
         for item, rep, p in parsed:
-            ok, credited, note = checks.get(item.id, (True, None, ""))
             report_rows.append(out.ReportSummary(
-                rep.report_id, _d(p.get("value_date")), rep.line_count, rep.total_ore, credited,
-                "Holdt tilbake: bankavvik" if item.id in held else
+                rep.report_id, to_date(p.get("value_date")), rep.line_count, rep.total_ore,
+                checks.get(item.id, (True, None, ""))[1], "Holdt tilbake: bankavvik" if item.id in held else
                 ("Behandlet etter bankkontroll" if item.reference in state.bank_released else "Behandlet")))
 
     if cases:
         ctx.store.open_cases_many(ctx.process_id, cases)
     if completed:
         ctx.store.complete_many(completed)
-    _archive_at_nav(ctx, rules, archive_ids, warnings)
+    _archive_at_nav(ctx, rules, [str(i.payload["report_id"]) for i in items if i.payload.get("source") == "api"],
+                    warnings)
     progress.update(0.85)
 
     # Files.
-    report_rows.sort(key=lambda r: (0, int(r.report_id), "") if r.report_id.isdigit() else (1, 0, r.report_id))
-    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    report_rows.sort(key=lambda r: _id_order(r.report_id, r.report_id))
     journal_path = ctx.out_dir / "utligningsbilag.csv"
     journal = out.journal_table(journal_frames)
     value_dates = {r.report_id: r.value_date for r in report_rows}
     ctx.effects.write_file("ledger", journal_path, lambda path: out.write_journal([journal], path),
                            lambda: shadow.journal_outcomes(journal, value_dates), "Utligningsbilag til regnskapet")
-    journal_rows = journal.num_rows
     lines_path = ctx.out_dir / "linjeutfall.csv"
-    if line_outcome_frames:
-        outcome_lines = pd.concat(line_outcome_frames, ignore_index=True)
-        outcome_lines["linje"] = outcome_lines["linje"].astype(np.int64)
-        outcome_lines = outcome_lines.sort_values(["rapport_id", "linje"], key=_natural, ignore_index=True)
-    else:
-        outcome_lines = pd.DataFrame(columns=LINE_OUTCOME_COLUMNS)
+    outcome_lines = _line_outcomes(line_outcome_frames)
     out.write_line_outcomes(lines_path, outcome_lines)
     ctx.effects.would_hand_over(lambda: shadow.handed_over(outcome_lines, value_dates))
-    already = [f"Rapport {r.report_id} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
+    already = [f"Rapport {report_id(r)} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
                if r.status == ItemStatus.done else
-               f"Rapport {r.report_id} er allerede behandlet og ligger i avvikskøen (kjøring {r.run_id or 'tidligere'})."
+               f"Rapport {report_id(r)} er allerede behandlet og ligger i avvikskøen (kjøring {r.run_id or 'tidligere'})."
                for r in registered.already]
     excel_path = ctx.out_dir / "utligning.xlsx"
     out.write_excel(excel_path, out.ExcelContent(
-        run_id=ctx.run_id, process_name=definition.name, as_of=as_of, reports=report_rows,
+        run_id=ctx.run_id, process_name=ctx.definition.name, as_of=as_of, reports=report_rows,
         line_counts=dict(counts), line_amounts=dict(amounts), claim_counts=dict(unpaid_counts),
         claim_amounts=dict(unpaid_amounts), offset_rows=offset_rows, exception_rows=exception_rows,
-        already=already, journal_rows=journal_rows, decisions_applied=decisions.applied, warnings=warnings,
-        rules_version=ctx.version_label,
-        cases_opened=run_counts(ctx.store, ctx.run_id).cases_opened))
+        already=already, journal_rows=journal.num_rows, decisions_applied=decisions.applied, warnings=warnings,
+        rules_version=ctx.version_label, cases_opened=run_counts(ctx.store, ctx.run_id).cases_opened))
     progress.update(1.0)
 
     total_lines = sum(counts.values())
@@ -605,10 +520,9 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "unpaid_claims": sum(unpaid_counts.values()),
             "amount_offset_nok": round(sum(amounts.get(c, 0) for c in OFFSET_REASONS) / 100, 2),
             "refused_reports": refused,
-            "journal_rows": journal_rows, "decisions_applied": decisions.applied,
-            "decisions_refused": decisions.refused,
+            "journal_rows": journal.num_rows, **decisions.summary(),
             "reports": [r.report_id for r in report_rows],
-            "already_offset": [r.report_id for r in registered.already],
+            "already_offset": [report_id(r) for r in registered.already],
             "as_of": as_of.isoformat(),
             "message": " ".join(([f"{len(report_rows)} rapport(er) behandlet."] if report_rows else
                                  [] if already else ["Ingen nye rapporter."]) + already),
@@ -616,7 +530,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
     return OffsetOutcome(summary, exception_rows)
 
 
-def _refused_before(ctx: RunContext, already: list[ReportRecord]) -> list[str]:
+def _refused_before(ctx: RunContext, already: list[WorkItem]) -> list[str]:
     """The same bytes of a report refused as a whole, sent again: still refused (its case stays the
     one case), so this run, too, settles and ages nothing on the strength of it."""
     sent_again = {r.reference for r in already if r.status == ItemStatus.business_exception}
@@ -634,39 +548,33 @@ def _refuse_report(ctx: RunContext, rules: Rules, item, p: dict, exc: K27FormatE
     name = p.get("file_name") or Path(p["path"]).name
     message = mask_fnrs_in_text(f"Rapport {p['report_id']} ({name}) er avvist som helhet: {exc.reason}. Ingen linjer "
                                 "er utlignet og ingen krav er vurdert som ubetalt på grunnlag av den.")
+    rows = [["Fil", mask_fnrs_in_text(name), "", ""], ["Rapport", str(p["report_id"]), "", ""],
+            ["SHA-256", str(p.get("sha256", "")), "", ""], ["Årsak", mask_fnrs_in_text(exc.reason), "", ""]]
+    data = {"report_id": p["report_id"], "report_ref": item.reference, "file_name": name,
+            "reason": mask_fnrs_in_text(exc.reason)}
     ctx.store.business_exception(item.id, ctx.new_case(
-        "REPORT_REFUSED", message, org_unit=rules.default_org_unit,
-        search_text=mask_fnrs_in_text(f"{p['report_id']} {name}"),
-        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "", ""],
-                                "rows": [["Fil", mask_fnrs_in_text(name), "", ""],
-                                         ["Rapport", str(p["report_id"]), "", ""],
-                                         ["SHA-256", str(p.get("sha256", "")), "", ""],
-                                         ["Årsak", mask_fnrs_in_text(exc.reason), "", ""]]},
-                               {"title": "Forklaring", "text": message}],
-                  "data": {"report_id": p["report_id"], "report_ref": item.reference, "file_name": name,
-                           "reason": mask_fnrs_in_text(exc.reason)}}))
-    report_rows.append(out.ReportSummary(str(p["report_id"]), _d(p.get("value_date")), 0, 0, None,
+        "REPORT_REFUSED", message, org_unit=rules.default_org_unit, search_text=mask_fnrs_in_text(f"{p['report_id']} {name}"),
+        evidence=_evidence(rows, message, data, ["Felt", "NAV-rapport", "", ""])))
+    report_rows.append(out.ReportSummary(str(p["report_id"]), to_date(p.get("value_date")), 0, 0, None,
                                          "Avvist: kan ikke leses som hel rapport"))
-    log().warning(message)
+    get_logger(LOG).warning(message)
     return message
 
 
-def _natural(column: pd.Series) -> pd.Series:
-    """Sort report ids numerically when they are numbers ('999' before '1001')."""
-    if column.name == "rapport_id":
-        return column.astype(str).str.zfill(20)
-    return column
-
-
-def _maybe_input(definition: ProcessDefinition, input_id: str):
-    try:
-        return definition.input(input_id)
-    except KeyError:
-        return None
-
-
-def _d(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+def _duplicate_case(ctx: RunContext, rules: Rules, item, rep: K27Report, first: str) -> dict[str, Any]:
+    """The same content as an earlier report (NAV's parallel channels): one case, nothing offset again."""
+    n, total = rep.line_count, ex.nok(rep.total_ore)
+    text = (f"Rapport {rep.report_id} har samme innhold som rapport {first} (mottatt via to "
+            f"kanaler). {n} linjer, sum {total} kr. Ingenting er utlignet på nytt.")
+    rows = [["Rapport", rep.report_id, str(first), ""], ["Innhold (SHA-256)", rep.sha256[:16], rep.sha256[:16], "identisk"],
+            ["Linjer", str(n), str(n), ""], ["Sum", total, total, ""]]
+    data = {"report_id": rep.report_id, "duplicate_of": first, "report_ref": item.reference, "nav_ore": rep.total_ore}
+    ctx.store.business_exception(item.id, ctx.new_case(
+        "DUPLICATE", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
+        search_text=f"{rep.report_id} {first} {total}",
+        evidence=_evidence(rows, text, data, ["Felt", "Denne rapporten", "Tidligere rapport", "Beregnet"])))
+    return {"kategori": label("DUPLICATE"), "kode": "DUPLICATE", "forklaring": text, "belop_nav": rep.total_ore,
+            "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
 
 
 def _as_of(parsed: list, state: State) -> date:
@@ -698,39 +606,41 @@ def _archive_at_nav(ctx: RunContext, rules: Rules, report_ids: list[str], warnin
     from connectors.nav.api import NavApiError, NavReportClient
 
     client = NavReportClient.from_settings(ctx.settings, max_attempts=ctx.definition.retry.max_attempts)
-    for report_id in report_ids:
+    for rid in report_ids:
         try:
-            ctx.effects.call("nav", "archive", report_id, lambda rid=report_id: client.archive(rid),
-                             f"Arkivering av rapport {report_id} hos NAV")
+            ctx.effects.call("nav", "archive", rid, lambda rid=rid: client.archive(rid),
+                             f"Arkivering av rapport {rid} hos NAV")
         except NavApiError as exc:
-            warnings.append(f"Rapport {report_id} ble ikke markert som arkivert hos NAV: {exc}")
+            warnings.append(f"Rapport {rid} ble ikke markert som arkivert hos NAV: {exc}")
 
 
-def _item_result(ctx: RunContext, result: MatchResult, report_id: str) -> dict[str, Any]:
+def _item_result(ctx: RunContext, result: MatchResult, rid: str) -> dict[str, Any]:
+    """What the report's item keeps: what it offset, so that no later run offsets it again."""
     lines = result.lines
-    mine = (lines["report_id"] == report_id).to_numpy()
+    mine = (lines["report_id"] == rid).to_numpy()
     outcome = lines["outcome"].astype(str).to_numpy()
     offset = mine & np.isin(outcome, OFFSET_REASONS)
     units = result.units
     offset_units = units["outcome"].isin(OFFSET_REASONS).to_numpy() & units["claim_unit"].to_numpy()
     first_line_report = lines["report_id"].to_numpy()[units["first_line"].to_numpy()]
-    settled = result.claims["krav_id"].to_numpy()[units["claim"].to_numpy()[offset_units & (first_line_report ==
-                                                                                               report_id)]]
-    data: dict[str, Any] = {
-        "run_id": ctx.run_id, "lines": int(mine.sum()), "offset": int(offset.sum()),
-        "outcomes": dict(Counter(outcome[mine])), "offset_fps": fp_hex(lines["fp"].to_numpy()[offset]),
-        "settled_claims": sorted(map(str, settled)), "offsets": offset_history_rows(result, report_id),
-    }
-    return data
-
-
-def _maksdato_rows(result: MatchResult) -> list[list[str]]:
-    maks = latest_maksdato_per_person(result)
-    return [[f"{int(h):016x}", str(d)] for h, d in zip(maks["fnr_hash"], maks["maksdato"], strict=True)]
+    settled = result.claims["krav_id"].to_numpy()[units["claim"].to_numpy()[offset_units & (first_line_report == rid)]]
+    return {"run_id": ctx.run_id, "lines": int(mine.sum()), "offset": int(offset.sum()),
+            "outcomes": dict(Counter(outcome[mine])), "offset_fps": fp_hex(lines["fp"].to_numpy()[offset]),
+            "settled_claims": sorted(map(str, settled)), "offsets": offset_history_rows(result, rid)}
 
 
 LINE_OUTCOME_COLUMNS = ["rapport_id", "linje", "utfall", "kategori", "krav_id", "fnr", "bedriftsnummer", "ytelse",
                         "periode_fra", "periode_til", "belop", "gruppe"]
+
+
+def _line_outcomes(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """linjeutfall.csv: every line of the run, by report (numeric ids in number order) and line."""
+    if not frames:
+        return pd.DataFrame(columns=LINE_OUTCOME_COLUMNS)
+    lines = pd.concat(frames, ignore_index=True)
+    lines["linje"] = lines["linje"].astype(np.int64)
+    return lines.sort_values(["rapport_id", "linje"], ignore_index=True,
+                             key=lambda c: c.astype(str).str.zfill(20) if c.name == "rapport_id" else c)
 
 
 def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
@@ -744,24 +654,23 @@ def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
         "belop": lines["amount_ore"].to_numpy() / 100, "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
     if not rep.invalid:
         return frame
-    bad = pd.DataFrame({"rapport_id": rep.report_id, "linje": [b.line_no for b in rep.invalid], "utfall": "DUPLICATE",
-                        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": [mask_fnr(b.fnr) if b.fnr else ""
-                                                                              for b in rep.invalid],
-                        "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
-                        "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
-                        "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
-    merged = pd.concat([frame, bad], ignore_index=True)
+    merged = pd.concat([frame, _bad_lines(rep, "DUPLICATE", "rapport")], ignore_index=True)
     merged["linje"] = merged["linje"].astype(np.int64)
     return merged.sort_values("linje", ignore_index=True)
 
 
-def _invalid_outcome_lines(rep: K27Report) -> pd.DataFrame:
-    return pd.DataFrame({"rapport_id": rep.report_id, "linje": np.array([b.line_no for b in rep.invalid], np.int64),
-                         "utfall": "INVALID_LINE", "kategori": label("INVALID_LINE"), "krav_id": "",
-                         "fnr": [mask_fnr(b.fnr) if b.fnr else "" for b in rep.invalid],
-                         "bedriftsnummer": [b.bnr or "" for b in rep.invalid], "ytelse": "", "periode_fra": "",
-                         "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in rep.invalid],
-                         "gruppe": "linje"}, columns=LINE_OUTCOME_COLUMNS)
+def _bad_lines(rep: K27Report, outcome: str, group: str) -> pd.DataFrame:
+    """The report's unreadable lines as linjeutfall rows."""
+    bad = rep.invalid
+    return pd.DataFrame({"rapport_id": rep.report_id, "linje": np.array([b.line_no for b in bad], np.int64),
+                         "utfall": outcome, "kategori": label(outcome), "krav_id": "",
+                         "fnr": [mask_fnr(b.fnr) if b.fnr else "" for b in bad],
+                         "bedriftsnummer": [b.bnr or "" for b in bad], "ytelse": "", "periode_fra": "",
+                         "periode_til": "", "belop": [(b.amount_ore or 0) / 100 for b in bad],
+                         "gruppe": group}, columns=LINE_OUTCOME_COLUMNS)
+
+
+LINE_KEYS = ["report_id", "line_no", "amount_ore", "fra", "til", "code", "bnr", "navn", "fnr", "maksdato", "fp"]
 
 
 class _Views:
@@ -771,46 +680,25 @@ class _Views:
         self.result = result
         self.rules = rules
         self.employees = employees
-        L, C = result.lines, result.claims
-        self.line_idx = L.groupby("unit", sort=False).indices
+        self.line_idx = result.lines.groupby("unit", sort=False).indices
         self.uc_idx = result.unit_claims.groupby("unit", sort=False).indices
-        self.L = {
-            "report_id": L["report_id"].astype(str).to_numpy(), "line_no": L["line_no"].to_numpy(),
-            "amount_ore": L["amount_ore"].to_numpy(), "fra": L["fra"].to_numpy("datetime64[D]"),
-            "til": L["til"].to_numpy("datetime64[D]"), "code": L["code"].astype(str).to_numpy(),
-            "bnr": L["bnr"].to_numpy(), "navn": L["navn"].astype(str).to_numpy(), "fnr": L["fnr"].to_numpy(),
-            "maksdato": L["maksdato"].to_numpy("datetime64[D]"), "fp": L["fp"].to_numpy(),
-            "maksdato_prev": L["maksdato_prev"].to_numpy("datetime64[D]"), "netted": L["netted"].to_numpy(),
-        }
-        self.C = {
-            "krav_id": C["krav_id"].astype(str).to_numpy(), "amount_ore": C["amount_ore"].to_numpy(),
-            "fra": C["fra"].to_numpy("datetime64[D]"), "til": C["til"].to_numpy("datetime64[D]"),
-            "code": C["code"].astype(str).to_numpy(), "bnr": C["bnr"].to_numpy(), "fnr": C["fnr"].to_numpy(),
-            "org_enhet": C["org_enhet"].astype(str).to_numpy(), "inntekt_ore": C["inntekt_ore"].to_numpy(),
-            "refusjon_ore": C["refusjon_ore"].to_numpy(), "grad": C["grad"].to_numpy(),
-            "forste_fravaersdag": C["forste_fravaersdag"].to_numpy("datetime64[D]"),
-        }
+        self.L = Columns(result.lines, [*LINE_KEYS, "maksdato_prev", "netted"], text=("report_id", "code", "navn"),
+                         dates=("fra", "til", "maksdato", "maksdato_prev"))
+        self.C = Columns(result.claims, ["krav_id", "amount_ore", "fra", "til", "code", "bnr", "fnr", "org_enhet",
+                                         "inntekt_ore", "refusjon_ore", "grad", "forste_fravaersdag"],
+                         text=("krav_id", "code", "org_enhet"), dates=("fra", "til", "forste_fravaersdag"),
+                         floats=("inntekt_ore", "refusjon_ore", "grad"))
         self.uc_claim = result.unit_claims["claim"].to_numpy()
         self.uc_share = result.unit_claims["share_ore"].to_numpy()
-        self.U = {k: result.units[k].to_numpy() for k in result.units.columns if k != "outcome"}
-        self.U["outcome"] = result.units["outcome"].astype(str).to_numpy()
+        self.U = Columns(result.units, text=("outcome",))
         self._cache: dict[int, ex.UnitView] = {}
         self._org_units: dict[tuple[int, int], str] | None = None
 
     def line(self, i: int) -> dict[str, Any]:
-        L = self.L
-        return {"report_id": L["report_id"][i], "line_no": int(L["line_no"][i]), "amount_ore": int(L["amount_ore"][i]),
-                "fra": _pydate(L["fra"][i]), "til": _pydate(L["til"][i]), "code": L["code"][i], "bnr": int(L["bnr"][i]),
-                "navn": L["navn"][i], "fnr": int(L["fnr"][i]), "maksdato": _pydate(L["maksdato"][i]),
-                "fp": int(L["fp"][i])}
+        return self.L.row(i, LINE_KEYS)
 
     def claim(self, j: int, share: int | None = None) -> dict[str, Any]:
-        C = self.C
-        return {"krav_id": C["krav_id"][j], "amount_ore": int(C["amount_ore"][j]), "fra": _pydate(C["fra"][j]),
-                "til": _pydate(C["til"][j]), "code": C["code"][j], "bnr": int(C["bnr"][j]), "fnr": int(C["fnr"][j]),
-                "org_enhet": C["org_enhet"][j], "inntekt_ore": float(C["inntekt_ore"][j]),
-                "refusjon_ore": float(C["refusjon_ore"][j]), "grad": float(C["grad"][j]),
-                "forste_fravaersdag": _pydate(C["forste_fravaersdag"][j]), "share_ore": share}
+        return {**self.C.row(j), "share_ore": share}
 
     def view(self, uid: int) -> ex.UnitView:
         if uid in self._cache:
@@ -827,7 +715,7 @@ class _Views:
             other_basis_ore=float(U["other_basis_ore"][uid]), basis_ore=float(U["basis_ore"][uid]),
             cap_day_kr=int(cap_day_kr(np.array([U["g"][uid]]))[0]) if U["g"][uid] else 0,
             tolerance_nok=self.rules.tolerance_nok, tolerance_days=self.rules.tolerance_days,
-            maksdato_prev=_pydate(self.L["maksdato_prev"][first]) if first is not None else None,
+            maksdato_prev=to_date(self.L["maksdato_prev"][first]) if first is not None else None,
             extra=U["extra"][uid] or {})
         self._cache[uid] = view
         return view
@@ -887,14 +775,7 @@ class _Views:
         }, columns=LINE_OUTCOME_COLUMNS)
 
 
-def _pydate(value) -> date | None:
-    if value is None or np.isnat(value):
-        return None
-    return pd.Timestamp(value).date()
-
-
-def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, uid: int) -> tuple[tuple[str, NewCase],
-                                                                                                   dict[str, Any]]:
+def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple[str, NewCase], dict[str, Any]]:
     text = ex.explanation(view)
     first = view.lines[0]
     claims = view.claims
@@ -906,10 +787,7 @@ def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, 
         "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]}
                   for x in view.lines],
         "nav_ore": view.nav_ore, "claim_ore": claim_ore, "expected_ore": view.expected_ore if view.expected_ore >= 0 else None,
-        "claim_ids": [c["krav_id"] for c in claims],
-        "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": c["share_ore"],
-                    "org_enhet": c["org_enhet"], "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])}
-                   for c in claims],
+        "claim_ids": [c["krav_id"] for c in claims], "claims": [_claim_data(c, c["share_ore"]) for c in claims],
         "fps": fp_hex(np.array([x["fp"] for x in view.lines], dtype=np.uint64)),
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
         **view.extra,
@@ -929,40 +807,41 @@ def _unit_case(ctx: RunContext, rules: Rules, view: ex.UnitView, views: _Views, 
            "forventet": view.expected_ore if view.expected_ore >= 0 else None,
            "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": linjer,
            "krav_id": ", ".join(data["claim_ids"]), "org_enhet": org_unit}
-    reference = f"linje:{first['report_id']}:{first['line_no']}"
-    return (reference, case), row
+    return (f"linje:{first['report_id']}:{first['line_no']}", case), row
 
 
-def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, check, result: MatchResult,
-               views: _Views, exception_rows: list) -> None:
-    ok, credited, note = check
+def _claim_data(c: dict[str, Any], share_ore: int) -> dict[str, Any]:
+    """A claim as a case's data keeps it: what a decision books against."""
+    return {"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": share_ore, "org_enhet": c["org_enhet"],
+            "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])}
+
+
+def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, check, result: MatchResult
+               ) -> dict[str, Any]:
+    """A report whose total differs from NAV's bank credit: held whole, one case for finance."""
+    _ok, credited, note = check
     lines = result.lines
-    mine = (lines["report_id"] == rep.report_id).to_numpy()
-    units = np.unique(lines["unit"].to_numpy()[mine])
+    units = np.unique(lines["unit"].to_numpy()[(lines["report_id"] == rep.report_id).to_numpy()])
     uc = result.unit_claims
     claim_ids = sorted(set(result.claims["krav_id"].to_numpy()[uc["claim"].to_numpy()[np.isin(uc["unit"], units)]]))
+    bank = ex.nok(credited) if credited is not None else None
     text = (f"Summen av rapport {rep.report_id} ({ex.nok(rep.total_ore)} kr, {rep.line_count} linjer) stemmer ikke med "
-            f"innbetalingen fra NAV i banken ({ex.nok(credited) if credited is not None else 'ingen'} kr). {note} "
+            f"innbetalingen fra NAV i banken ({bank or 'ingen'} kr). {note} "
             "Ingen linjer er utlignet; rapporten behandles når økonomi har avklart avviket.")
-    account = str(p.get("bankkonto") or "")
-    rows = [["Rapport", rep.report_id, "", ""],
-            ["Valuteringsdato", ex.dato(_d(p.get("value_date"))), ex.dato(_d(p.get("value_date"))), ""],
-            ["Bankkonto", _account(account), _account(account), ""],
-            ["Linjer", str(rep.line_count), "", ""],
-            ["Sum", ex.nok(rep.total_ore), ex.nok(credited) if credited is not None else "(ingen)", ""],
+    account, value_date = _account(str(p.get("bankkonto") or "")), ex.dato(to_date(p.get("value_date")))
+    rows = [["Rapport", rep.report_id, "", ""], ["Valuteringsdato", value_date, value_date, ""],
+            ["Bankkonto", account, account, ""], ["Linjer", str(rep.line_count), "", ""],
+            ["Sum", ex.nok(rep.total_ore), bank or "(ingen)", ""],
             ["Differanse", "", "", ex.nok(rep.total_ore - (credited or 0))]]
     data = {"report_id": rep.report_id, "report_ref": item.reference, "report_total_ore": rep.total_ore,
             "bank_ore": credited, "claim_ids": claim_ids, "nav_ore": rep.total_ore}
     ctx.store.business_exception(item.id, ctx.new_case(
         "BANK_TOTAL_MISMATCH", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
-        search_text=f"{rep.report_id} {ex.nok(rep.total_ore)} {ex.nok(credited) if credited is not None else ''}",
-        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport", "Bank", "Beregnet"],
-                                "rows": rows},
-                               {"title": "Forklaring", "text": text}], "data": data}))
-    exception_rows.append({"kategori": label("BANK_TOTAL_MISMATCH"), "kode": "BANK_TOTAL_MISMATCH", "forklaring": text,
-                           "belop_nav": rep.total_ore, "belop_krav": credited,
-                           "differanse": rep.total_ore - (credited or 0),
-                           "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit})
+        search_text=f"{rep.report_id} {ex.nok(rep.total_ore)} {bank or ''}",
+        evidence=_evidence(rows, text, data, ["Felt", "NAV-rapport", "Bank", "Beregnet"])))
+    return {"kategori": label("BANK_TOTAL_MISMATCH"), "kode": "BANK_TOTAL_MISMATCH", "forklaring": text,
+            "belop_nav": rep.total_ore, "belop_krav": credited, "differanse": rep.total_ore - (credited or 0),
+            "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
 
 
 def _account(number: str) -> str:
@@ -970,31 +849,25 @@ def _account(number: str) -> str:
     return f"{number[:4]}.{number[4:6]}.{number[6:]}" if len(number) == 11 and number.isdigit() else number
 
 
-def _invalid_case(ctx: RunContext, rules: Rules, rep: K27Report, bad, views: _Views) -> tuple[str, NewCase]:
+def _invalid_case(ctx: RunContext, rules: Rules, rep: K27Report, bad, views: _Views
+                  ) -> tuple[tuple[str, NewCase], dict[str, Any]]:
+    """A line that cannot be read: its own case naming file, line, field and reason."""
     fnr = int(bad.fnr) if bad.fnr else 0
-    bnr = int(bad.bnr) if bad.bnr else 0
-    org_unit = views.org_unit(fnr, bnr, []) if fnr else rules.default_org_unit
-    text = (f"{bad.message}. Linjen er ikke utlignet; resten av rapporten er behandlet. "
-            "Kontroller linjen mot PDF-versjonen av rapporten og utlign manuelt.")
+    org_unit = views.org_unit(fnr, int(bad.bnr) if bad.bnr else 0, []) if fnr else rules.default_org_unit
+    text = mask_fnrs_in_text(f"{bad.message}. Linjen er ikke utlignet; resten av rapporten er behandlet. "
+                             "Kontroller linjen mot PDF-versjonen av rapporten og utlign manuelt.")
     data = {"report_id": rep.report_id, "line_no": bad.line_no, "field": bad.field, "nav_ore": bad.amount_ore or 0,
             "linjer": f"{rep.report_id}:{bad.line_no}", "claim_ids": []}
     rows = [["Fil", rep.file_name, "", ""], ["Linje", str(bad.line_no), "", ""], ["Felt", bad.field, "", ""],
             ["Årsak", bad.reason, "", ""], ["Innhold", mask_fnrs_in_text(bad.raw), "", ""],
             ["Beløp", ex.nok(bad.amount_ore) if bad.amount_ore is not None else "(uleselig)", "", ""]]
-    case = ctx.new_case("INVALID_LINE", mask_fnrs_in_text(text), org_unit=org_unit,
-                        amount=(bad.amount_ore or 0) / 100,
+    case = ctx.new_case("INVALID_LINE", text, org_unit=org_unit, amount=(bad.amount_ore or 0) / 100,
                         search_text=f"{rep.report_id} linje {bad.line_no} {rep.file_name}",
-                        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport",
-                                                                                     "Refusjonskrav", "Beregnet"],
-                                                "rows": rows}, {"title": "Forklaring", "text": mask_fnrs_in_text(text)}],
-                                  "fnr": bad.fnr or "", "data": data})
-    return f"linje:{rep.report_id}:{bad.line_no}", case
-
-
-def _invalid_row(rep: K27Report, bad, views: _Views) -> dict[str, Any]:
-    return {"kategori": label("INVALID_LINE"), "kode": "INVALID_LINE", "forklaring": bad.message,
-            "fnr": mask_fnr(bad.fnr) if bad.fnr else "", "bedriftsnummer": bad.bnr or "",
-            "belop_nav": bad.amount_ore, "linjer": f"{rep.report_id}:{bad.line_no}", "org_enhet": ""}
+                        evidence=_evidence(rows, text, data, fnr=bad.fnr or ""))
+    row = {"kategori": label("INVALID_LINE"), "kode": "INVALID_LINE", "forklaring": bad.message,
+           "fnr": mask_fnr(bad.fnr) if bad.fnr else "", "bedriftsnummer": bad.bnr or "",
+           "belop_nav": bad.amount_ore, "linjer": f"{rep.report_id}:{bad.line_no}", "org_enhet": ""}
+    return (f"linje:{rep.report_id}:{bad.line_no}", case), row
 
 
 def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date) -> tuple[tuple[str, NewCase], dict]:
@@ -1002,7 +875,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
     final = row.outcome == "CLAIM_UNPAID_FINAL"
     deadline = rules.claim_unpaid_final_after_days
     if row.detail == "past_maksdato":
-        why = (f"Kravet starter {ex.dato(c['fra'])}, etter maksdato {ex.dato(_pydate(np.datetime64(row.maksdato, 'D')))}:"
+        why = (f"Kravet starter {ex.dato(c['fra'])}, etter maksdato {ex.dato(to_date(np.datetime64(row.maksdato, 'D')))}:"
                " NAV betaler ikke sykepenger etter maksdato. Avskriv kravet eller avklar med NAV.")
     elif final:
         why = (f"Ikke betalt {row.age_days} dager etter periodens slutt (frist {deadline} dager): avslått, foreldet "
@@ -1012,20 +885,16 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
                "Følges opp automatisk ved neste rapport.")
     text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.nok(c['amount_ore'])} kr): {why}"
     data = {"category": row.outcome, "claim_ids": [c["krav_id"]], "nav_ore": 0, "age_days": int(row.age_days),
-            "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": 0,
-                        "org_enhet": c["org_enhet"], "code": c["code"], "fra": ex.dato(c["fra"]),
-                        "til": ex.dato(c["til"])}], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
-    rows = [["Krav-ID", "", c["krav_id"], ""], ["Fødselsnummer", "", mask_fnr(ex.fnr_text(c["fnr"])), ""],
+            "claims": [_claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
+    fnr = ex.fnr_text(c["fnr"])
+    rows = [["Krav-ID", "", c["krav_id"], ""], ["Fødselsnummer", "", mask_fnr(fnr), ""],
             ["Bedriftsnummer", "", str(c["bnr"]), ""], ["Ytelse", "", ex.benefit(c["code"]), ""],
             ["Periode", "", ex.periode(c["fra"], c["til"]), ""], ["Beløp", "(ingen linje)", ex.nok(c["amount_ore"]), ""],
             ["Alder", "", "", f"{row.age_days} dager (frist {deadline})"]]
     case = ctx.new_case(row.outcome, mask_fnrs_in_text(text), org_unit=c["org_enhet"] or rules.default_org_unit,
                         amount=c["amount_ore"] / 100, search_text=f"{c['krav_id']} {ex.nok(c['amount_ore'])}",
-                        evidence={"sections": [{"title": "Sammenligning", "columns": ["Felt", "NAV-rapport",
-                                                                                     "Refusjonskrav", "Beregnet"],
-                                                "rows": rows}, {"title": "Forklaring", "text": why}],
-                                  "fnr": ex.fnr_text(c["fnr"]), "data": data})
-    erow = {"kategori": label(row.outcome), "kode": row.outcome, "forklaring": text, "fnr": mask_fnr(ex.fnr_text(c["fnr"])),
+                        evidence=_evidence(rows, why, data, fnr=fnr))
+    erow = {"kategori": label(row.outcome), "kode": row.outcome, "forklaring": text, "fnr": mask_fnr(fnr),
             "bedriftsnummer": str(c["bnr"]), "periode": ex.periode(c["fra"], c["til"]), "belop_krav": c["amount_ore"],
             "krav_id": c["krav_id"], "org_enhet": c["org_enhet"]}
     return (f"krav:{c['krav_id']}:{row.outcome}", case), erow
@@ -1033,19 +902,30 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
 
 # ------------------------------------------------------------------------------ the whole run
 
-def fetch_and_register(ctx: RunContext, inputs: RunInputs) -> tuple[State, Registered]:
-    state = load_state(ctx.store, ctx.process_id)
-    reports, _client = fetch(ctx, inputs, state)
-    return state, register(ctx, reports, state)
+def _direct(name: str, fn, *args: Any, retry: bool = True) -> Any:
+    return fn(*args)
+
+
+def _steps(ctx: RunContext, inputs: RunInputs, step) -> OffsetOutcome:
+    """Decisions, fetch and register, offset: each a Prefect task inside the flow."""
+    log = get_logger(LOG)
+    decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
+    log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
+             len(decisions.requeued))
+    state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
+    log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
+             len(registered.new), len(registered.already))
+    outcome = step("utligning", offset, ctx, inputs, state, decisions, registered)
+    figures = outcome.summary.figures
+    log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling", figures["lines"],
+             figures["offset"], figures["exception_lines"], figures["unpaid_claims"])
+    return outcome
 
 
 def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOutcome:
-    """Decisions, fetch, register, offset, finish: one run without Prefect (tests, benchmarks)."""
-    inputs = inputs or RunInputs()
+    """One run without Prefect (tests, benchmarks): the steps, then the run finished (or stopped, or failed)."""
     try:
-        decisions = apply_decisions(ctx, inputs.as_of)
-        state, registered = fetch_and_register(ctx, inputs)
-        outcome = offset(ctx, inputs, state, decisions, registered)
+        outcome = _steps(ctx, inputs or RunInputs(), _direct)
     except FetchFailed as exc:  # the source is down: the run stops; the next run fetches again
         stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
         raise
@@ -1058,22 +938,9 @@ def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOu
 
 
 def run_summary(ctx: RunContext, p, step) -> RunSummary:
-    """The declared run: decisions, fetch and register, offset (each a Prefect task inside a flow)."""
-    inputs = RunInputs(source=p.source, report_files=p.report_files, claims_file=p.claims_file,
-                       employees_file=p.employees_file, bank_file=p.bank_file, as_of=p.as_of)
-    log = get_logger("rpa.nav_refund_offsetting")
-    decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
-    log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
-             len(decisions.requeued))
-    state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
-    log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
-             len(registered.new), len(registered.already))
-    summary = step("utligning", offset, ctx, inputs, state, decisions, registered).summary
-    log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling",
-             summary.figures["lines"], summary.figures["offset"], summary.figures["exception_lines"],
-             summary.figures["unpaid_claims"])
-    return summary
+    """The declared run (flows.kit.declare): the parameters are RunInputs' fields."""
+    return _steps(ctx, RunInputs(**vars(p)), step).summary
 
 
 __all__ = ["run_summary", "RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
-           "fnr_hash", "PROCESS_ID"]
+           "PROCESS_ID"]

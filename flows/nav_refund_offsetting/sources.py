@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from flows.kit import archive
 
 # NAV names a report file <orgnr>_<type>_<datoValutert>; the bot and the seed prefix the id.
 NAV_FILENAME = re.compile(r"^(?:(?P<id>[^_]+)_)?(?P<orgnr>\d{9})_(?P<type>ref-arbg|K27)_(?P<date>\d{4}-\d{2}-\d{2})")
@@ -73,9 +74,8 @@ def from_folder(folder: Path, pattern: str = "*.csv") -> list[FetchedReport]:
 
 
 def from_api(settings: Settings, etter_id: int, *, max_attempts: int = 4, requests_per_second: float | None = None,
-             first_from: date | None = None, client=None) -> tuple[list[FetchedReport], Any]:
-    """New reports since `etter_id` (NAV's incremental polling), each with its CSV. Returns the
-    client too, so the caller can archive the reports once processed."""
+             first_from: date | None = None, client=None) -> list[FetchedReport]:
+    """New reports since `etter_id` (NAV's incremental polling), each with its CSV."""
     from connectors.nav.api import NavReportClient
 
     client = client or NavReportClient.from_settings(settings, max_attempts=max_attempts,
@@ -93,7 +93,7 @@ def from_api(settings: Settings, etter_id: int, *, max_attempts: int = 4, reques
                    "bankkonto": meta.bankkonto, "opprettet": meta.opprettet}
         name = f"{meta.id}_{meta.orgnr}_{meta.type}_{payload['datoValutert'] or 'ukjent'}.csv"
         out.append(FetchedReport(meta.id, data, name, "api", payload))
-    return out, client
+    return out
 
 
 def from_portal(settings: Settings, target_dir: Path, seen_ids: Iterable[str],
@@ -110,17 +110,6 @@ def from_portal(settings: Settings, target_dir: Path, seen_ids: Iterable[str],
     return out
 
 
-def archive_path(settings: Settings, process_id: str, report: FetchedReport) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", report.report_id)
-    return settings.paths.data_dir / "archive" / process_id / "rapporter" / f"{safe}_{report.sha256[:16]}.csv"
-
-
 def keep(settings: Settings, process_id: str, report: FetchedReport) -> Path:
-    """Write the received bytes to the archive (idempotent) and return the path."""
-    path = archive_path(settings, process_id, report)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(report.data)
-        tmp.replace(path)
-    return path
+    """The received bytes in the archive (idempotent) -> their path."""
+    return archive.keep(settings, process_id, "rapporter", f"{report.report_id}_{report.sha256[:16]}.csv", report.data)

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from flows.nav_refund_offsetting.outcomes import CLAIM_CATEGORIES
-from workqueue.models import CaseStatus, ItemStatus
+from workqueue.models import CaseStatus, ExceptionCase, ItemStatus, WorkItem
 from workqueue.store import WorkQueueStore
 
 ITEM_PREFIX = "rapport:"
 SETTLE_ACTIONS = {"approve_nav_amount", "write_off", "handled_manually"}
-ROBOT = "robot:nav-refund-offsetting"
 
 
 def item_reference(report_id: str, sha256: str) -> str:
     return f"{ITEM_PREFIX}{report_id}:{sha256[:16]}"
+
+
+def report_id(item: WorkItem) -> str:
+    return str((item.payload or {}).get("report_id", ""))
 
 
 def fp_hex(values: np.ndarray) -> list[str]:
@@ -39,32 +41,13 @@ def fp_from_hex(values: list[str]) -> np.ndarray:
 
 
 @dataclass
-class ReportRecord:
-    item_id: int
-    reference: str
-    report_id: str
-    sha256: str
-    status: str
-    payload: dict[str, Any]
-    result: dict[str, Any] | None
-    run_id: str | None
-
-
-@dataclass
-class ClaimCase:
-    case_id: int
-    category: str
-    status: str
-
-
-@dataclass
 class State:
-    reports: dict[str, ReportRecord] = field(default_factory=dict)          # reference -> record
+    reports: dict[str, WorkItem] = field(default_factory=dict)              # reference -> report item
     by_sha: dict[str, str] = field(default_factory=dict)                    # sha256 -> first report id
     known_fps: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
     settled_claims: set[str] = field(default_factory=set)
     case_claims: set[str] = field(default_factory=set)
-    claim_cases: dict[str, list[ClaimCase]] = field(default_factory=dict)   # krav_id -> unpaid-claim cases
+    claim_cases: dict[str, list[ExceptionCase]] = field(default_factory=dict)  # krav_id -> unpaid-claim cases
     maksdato: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"fnr_hash": np.array([], np.uint64), "maksdato": np.array([], "datetime64[D]")}))
     last_api_id: int = 0
@@ -81,12 +64,10 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
         if not item.reference.startswith(ITEM_PREFIX):
             continue
         p = item.payload or {}
-        rec = ReportRecord(item.id, item.reference, str(p.get("report_id", "")), str(p.get("sha256", "")),
-                           item.status, p, item.result, item.run_id)
-        state.reports[item.reference] = rec
-        state.by_sha.setdefault(rec.sha256, rec.report_id)
-        if p.get("source") == "api" and rec.report_id.isdigit():
-            state.last_api_id = max(state.last_api_id, int(rec.report_id))
+        state.reports[item.reference] = item
+        state.by_sha.setdefault(str(p.get("sha256", "")), report_id(item))
+        if p.get("source") == "api" and report_id(item).isdigit():
+            state.last_api_id = max(state.last_api_id, int(report_id(item)))
         if item.status in (ItemStatus.done, ItemStatus.business_exception) and p.get("value_date"):
             value = date.fromisoformat(p["value_date"])
             state.last_value_date = max(state.last_value_date or value, value)
@@ -115,7 +96,7 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
             if data.get("fps"):
                 fps.append(fp_from_hex(data["fps"]))
         if case.category in CLAIM_CATEGORIES and claim_ids:
-            state.claim_cases.setdefault(claim_ids[0], []).append(ClaimCase(case.id, case.category, case.status))
+            state.claim_cases.setdefault(claim_ids[0], []).append(case)
         if case.category == "BANK_TOTAL_MISMATCH" and case.decision_applied_at is not None and data.get("report_ref"):
             state.bank_released.add(data["report_ref"])
     if fps:
@@ -126,23 +107,8 @@ def load_state(store: WorkQueueStore, process_id: str) -> State:
     return state
 
 
-def open_claim_case(state: State, krav_id: str) -> ClaimCase | None:
+def open_claim_case(state: State, krav_id: str) -> ExceptionCase | None:
     for case in reversed(state.claim_cases.get(krav_id, [])):
         if case.status in (CaseStatus.open, CaseStatus.in_review):
             return case
     return None
-
-
-def parse_decision_amount(value: Any) -> int | None:
-    """A reviewer's amount in kroner ('1 234,50', '1234.50', 1234.5) -> øre; None when absent."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return int(round(float(value) * 100))
-    text = str(value).replace("\u00a0", "").replace(" ", "").replace("kr", "")
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    try:
-        return int(round(float(text) * 100))
-    except ValueError:
-        return None
