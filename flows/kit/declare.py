@@ -26,8 +26,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module; the kit's store and Prefect load when a run starts
+    from config.settings import Settings
     from flows.kit.context import RunContext
     from flows.kit.summary import RunSummary
+    from workqueue.store import WorkQueueStore
 
 __all__ = ["Param", "Declaration", "make_flow", "make_cli", "run_declared", "flow_options", "Step"]
 
@@ -145,8 +147,10 @@ def _check_choices(decl: Declaration, values: dict[str, Any]) -> None:
 
 
 def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path | None = None,
-                 step: Step | None = None) -> RunSummary:
-    """One run of a declared process without Prefect (the CLI; tests): open, run, finish or fail."""
+                 step: Step | None = None, *, settings: Settings | None = None,
+                 store: WorkQueueStore | None = None) -> RunSummary:
+    """One run of a declared process without Prefect (the CLI; tests, with their own settings and
+    store): open, run, finish or fail."""
     from flows.kit.context import get_logger, in_prefect_run
     from flows.kit.prefect import publish_artifacts
     from flows.kit.scope import finish, run_scope, stop
@@ -157,7 +161,7 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     if decl.check:
         decl.check(params)
     log = get_logger(f"rpa.{decl.process_id}")
-    with run_scope(decl.process_id, out_dir=Path(out_dir) if out_dir else None) as ctx:
+    with run_scope(decl.process_id, settings, store, out_dir=Path(out_dir) if out_dir else None) as ctx:
         log.info("Kjøring %s av %s startet (%s)", ctx.run_id, decl.process_id, ctx.version_label or "regler")
         try:
             summary = resolve(decl.run)(ctx, params, step or (_prefect_step(ctx) if in_prefect_run() else _direct_step))
