@@ -22,8 +22,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from connectors.files import atomic_write, file_sha256, move_file, write_json
 from connectors.norwegian import OSLO, fmt_bytes, fmt_datetime
 from flows.invoice_attachment_upload import shadow
@@ -31,7 +29,7 @@ from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
 from flows.invoice_attachment_upload.texts import DOOR_NO, OUTCOME_NO, WHAT_TO_DO
 from flows.invoice_attachment_upload.validation import safe_display_name
 from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, Workspace
-from flows.kit import RunContext
+from flows.kit import RunContext, items_by_reference
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
 
 RECEIPT = ".kvittering.json"
@@ -186,19 +184,6 @@ def _place(workspace: Workspace, source: SourceFile, src: Path, root: Path, day:
         return dest
     except FileNotFoundError:
         return None
-
-
-def items_by_reference(ctx: RunContext, references: list[str], chunk: int = 500) -> dict[str, WorkItem]:
-    """The work items of these references, a few queries instead of one per document."""
-    found: dict[str, WorkItem] = {}
-    unique = sorted(set(references))
-    for start in range(0, len(unique), chunk):
-        part = unique[start:start + chunk]
-        with ctx.store.session() as s:
-            rows = s.scalars(select(WorkItem).where(WorkItem.process_id == ctx.process_id,
-                                                    WorkItem.reference.in_(part)))
-            found.update({row.reference: row for row in rows})
-    return found
 
 
 # Files settled at once: each file's steps are a handful of small file-system writes and renames

@@ -31,7 +31,7 @@ from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import LeaseLost, NewCase, NewItem
 
 __all__ = ["Done", "BusinessCase", "SystemFailure", "GiveBack", "Outcome", "Handler", "LoopCounts", "add_items",
-           "recover_abandoned", "release_dead_local_claims", "run_items"]
+           "items_by_reference", "recover_abandoned", "release_dead_local_claims", "run_items"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,19 @@ class LoopCounts:
 def add_items(ctx: RunContext, items: Iterable[NewItem]) -> int:
     """Add items by their unique reference (one per process): a reference already known is skipped."""
     return ctx.store.add_many(ctx.process_id, list(items))
+
+
+def items_by_reference(ctx: RunContext, references: Iterable[str], chunk: int = 500) -> dict[str, WorkItem]:
+    """This process's items of these references, a few queries instead of one per reference."""
+    from sqlalchemy import select
+
+    found: dict[str, WorkItem] = {}
+    unique = sorted(set(references))
+    for start in range(0, len(unique), chunk):
+        with ctx.store.session() as s:
+            found.update({item.reference: item for item in s.scalars(select(WorkItem).where(
+                WorkItem.process_id == ctx.process_id, WorkItem.reference.in_(unique[start:start + chunk])))})
+    return found
 
 
 def recover_abandoned(ctx: RunContext) -> int:
