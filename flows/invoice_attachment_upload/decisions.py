@@ -49,51 +49,42 @@ def apply_decisions(ctx: RunContext, workspace: Workspace) -> AppliedDecisions:
     """Each pending decision, checked again by the kit (declared, allowed, among the candidates,
     case unchanged), then applied once through the handlers below."""
 
-    def common(case, decision: dict[str, Any]) -> dict[str, Any]:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        return {"case_id": case.id, "decided_by": case.decided_by or "", "comment": decision.get("comment", ""),
-                "at": now}
-
-    def choose_voucher(case, decision: dict[str, Any]) -> dict[str, Any]:
+    def apply(case, decision: dict[str, Any]) -> dict[str, Any]:
         item = ctx.store.get_item(case.item_id) if case.item_id else None
         if item is None:
             return {"note": "no work item"}
-        number = "".join(str(decision.get("voucher_number") or "").split())  # the kit's check: not empty
-        doc = Document.from_payload(item.payload)
-        entry = workspace.note(QUARANTINE_INDEX, item.reference)
-        new = Document(
-            source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
-            document_type=doc.document_type, comment=doc.comment, origin="decision",
-            container=doc.container, container_path=doc.container_path,
-            embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
-            media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case.id,
-            content_path=(entry or {}).get("file") or doc.content_path)
-        ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
-        workspace.write_note(RESOLUTIONS, item.reference, {"action": "choose_voucher", "new_reference": new.reference,
-                                                           **common(case, decision)})
-        if entry:  # the new item's own refusal, if any, points at the same quarantined file
-            workspace.write_note(QUARANTINE_INDEX, new.reference, {"grunn": entry["grunn"], "file": entry["file"]})
-        return {"new_reference": new.reference}
+        action = decision["action"]
+        resolution = {"action": action, "case_id": case.id, "decided_by": case.decided_by or "",
+                      "comment": decision.get("comment", ""), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if action == "choose_voucher":
+            resolution["new_reference"] = _choose_voucher(ctx, workspace, item, case.id, decision)
+        elif action == "retry":
+            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
+                ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
+            resolution["new_reference"] = item.reference
+        workspace.write_note(RESOLUTIONS, item.reference, resolution)
+        return {"new_reference": resolution["new_reference"]} if action == "choose_voucher" else {}
 
-    def retry(case, decision: dict[str, Any]) -> dict[str, Any]:
-        item = ctx.store.get_item(case.item_id) if case.item_id else None
-        if item is None:
-            return {"note": "no work item"}
-        if item.status in (ItemStatus.business_exception, ItemStatus.failed):
-            ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
-        workspace.write_note(RESOLUTIONS, item.reference, {"action": "retry", "new_reference": item.reference,
-                                                           **common(case, decision)})
-        return {}
+    return apply_checked(ctx.store, ctx.definition, ACTIONS, dict.fromkeys(
+        ("choose_voucher", "retry", "handled_manually", "dismiss"), apply), ctx.run_id)
 
-    def close(case, decision: dict[str, Any]) -> dict[str, Any]:
-        item = ctx.store.get_item(case.item_id) if case.item_id else None
-        if item is None:
-            return {"note": "no work item"}
-        workspace.write_note(RESOLUTIONS, item.reference, {"action": decision["action"], **common(case, decision)})
-        return {}
 
-    return apply_checked(ctx.store, ctx.definition, ACTIONS, {"choose_voucher": choose_voucher, "retry": retry,
-                                                              "handled_manually": close, "dismiss": close}, ctx.run_id)
+def _choose_voucher(ctx: RunContext, workspace: Workspace, item, case_id: int, decision: dict[str, Any]) -> str:
+    """A new item sends the document to the chosen voucher; its reference."""
+    number = "".join(str(decision.get("voucher_number") or "").split())  # the kit's check: not empty
+    doc = Document.from_payload(item.payload)
+    entry = workspace.note(QUARANTINE_INDEX, item.reference)
+    new = Document(
+        source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
+        document_type=doc.document_type, comment=doc.comment, origin="decision",
+        container=doc.container, container_path=doc.container_path,
+        embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
+        media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case_id,
+        content_path=(entry or {}).get("file") or doc.content_path)
+    ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
+    if entry:  # the new item's own refusal, if any, points at the same quarantined file
+        workspace.write_note(QUARANTINE_INDEX, new.reference, {"grunn": entry["grunn"], "file": entry["file"]})
+    return new.reference
 
 
 def _follow(ctx: RunContext, workspace: Workspace, reference: str, hops: int = 5) -> tuple[str, Any, dict | None]:
@@ -108,15 +99,11 @@ def _follow(ctx: RunContext, workspace: Workspace, reference: str, hops: int = 5
         if current is None:
             return "open", None, resolution
         resolution = current
-        if current["action"] in ("choose_voucher", "retry"):
-            nxt = current.get("new_reference")
-            if not nxt:
-                return "open", None, resolution
-            if nxt == reference:  # retry: the same item, not done yet
-                return "open", None, resolution
-            reference = nxt
-            continue
-        return "closed", None, resolution
+        if current["action"] not in ("choose_voucher", "retry"):
+            return "closed", None, resolution
+        if current.get("new_reference") in (None, "", reference):  # retry: the same item, not done yet
+            return "open", None, resolution
+        reference = current["new_reference"]
     return "open", None, resolution
 
 

@@ -82,12 +82,13 @@ def _day(items: list[WorkItem]) -> str:
     return (max(stamps) if stamps else datetime.now(OSLO)).astimezone(OSLO).strftime("%Y-%m-%d")
 
 
+def _heading(title: str, source: SourceFile, stored: Path) -> list[str]:
+    return [title, "", f"Fil:        {safe_display_name(source.name)}", f"Lagret som: {stored.name}",
+            f"Størrelse:  {fmt_bytes(source.size)}", f"SHA-256:    {source.sha256}", ""]
+
+
 def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]]) -> str:
-    lines = ["KVITTERING - underbilag arkivert", "",
-             f"Fil:        {safe_display_name(source.name)}",
-             f"Lagret som: {stored.name}",
-             f"Størrelse:  {fmt_bytes(source.size)}",
-             f"SHA-256:    {source.sha256}", ""]
+    lines = _heading("KVITTERING - underbilag arkivert", source, stored)
     if not outcomes:
         lines.append("Filen inneholdt ingen vedlegg å laste opp.")
     for o in outcomes:
@@ -116,11 +117,7 @@ def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any
 
 
 def _reason_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], queue_url: str) -> str:
-    lines = ["FILEN ER SATT I KARANTENE - den er ikke lastet opp og må følges opp", "",
-             f"Fil:        {safe_display_name(source.name)}",
-             f"Lagret som: {stored.name}",
-             f"Størrelse:  {fmt_bytes(source.size)}",
-             f"SHA-256:    {source.sha256}", ""]
+    lines = _heading("FILEN ER SATT I KARANTENE - den er ikke lastet opp og må følges opp", source, stored)
     for o in outcomes:
         lines.append(f"Dokument:   {safe_display_name(o['source'])}")
         if o["outcome"] in SUCCESS:
@@ -135,23 +132,22 @@ def _reason_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]
     return "\n".join(lines) + "\n"
 
 
-def _document_json(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], kind: str,
-                   process_id: str) -> dict[str, Any]:
-    return {"kind": kind, "process_id": process_id, "source_file": source.name, "stored_as": stored.name,
-            "sha256": source.sha256, "size": source.size, "file_kind": source.kind,
-            "references": [o["reference"] for o in outcomes], "documents": outcomes}
+def _document_json(source: SourceFile, outcomes: list[dict[str, Any]], kind: str, process_id: str) -> dict[str, Any]:
+    return {"kind": kind, "process_id": process_id, "source_file": source.name, "sha256": source.sha256,
+            "size": source.size, "file_kind": source.kind, "references": [o["reference"] for o in outcomes],
+            "documents": outcomes}
 
 
 def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                  day: str, src: Path | None = None) -> Path | None:
-    note = _document_json(source, Path(source.name), outcomes, "kvittering", ctx.process_id)
+    note = _document_json(source, outcomes, "kvittering", ctx.process_id)
     return _place(workspace, source, src or Path(source.path), workspace.archive_root, day, RECEIPT, note,
                   lambda dest: _receipt_text(source, dest, outcomes))
 
 
 def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                     day: str) -> Path | None:
-    note = _document_json(source, Path(source.name), outcomes, "karantene", ctx.process_id)
+    note = _document_json(source, outcomes, "karantene", ctx.process_id)
     queue_url = f"{ctx.settings.review.public_url}/saker?prosess={ctx.process_id}"
 
     def index(dest: Path) -> None:  # where each refused document lies, for decisions and retries
