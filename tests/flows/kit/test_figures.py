@@ -43,7 +43,7 @@ def test_a_nav_run_shows_one_set_of_figures_everywhere(seeded_nav, sqlite_url, t
     settings = seeded_nav.settings()
     ctx = open_run(PROCESS_ID, settings=settings, store=store, out_dir=tmp_path / "out")
     outcome = run_offsetting(ctx, RunInputs(source="folder"))
-    data = outcome.to_dict()
+    data = outcome.summary.to_dict()
 
     # The summary itself: lines = offset + exception lines; the categories add up.
     assert data["lines"] == data["offset"] + data["exception_lines"] > 0
@@ -136,7 +136,7 @@ def test_a_vehicle_run_shows_one_set_of_figures_everywhere(vehicle_run, tmp_path
 
     ctx = vehicle_run(tmp_path / "ut")
     result = run_collection(ctx, period=Tertial.parse("2026-T1"))
-    data = result.to_dict()
+    data = result.summary.to_dict()
     assert data["cases_total"] == data["vehicles"]
     _agree_with_the_queue_and_benefits(ctx, data, ctx.store)
     sheet = load_workbook(result.report, read_only=True)["Klimarapport"]
