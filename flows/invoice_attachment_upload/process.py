@@ -187,7 +187,6 @@ class DocumentHandler:
 
     def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door: Door):
         self.ctx, self.rules, self.workspace, self.door = ctx, rules, workspace, door
-        self.door_name = door.name
         self.local = threading.local()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -203,7 +202,7 @@ class DocumentHandler:
     def _done(self, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
               journal: dict[str, Any] | None = None) -> Done:
         journal = journal or {}
-        result = {
+        return Done({
             "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
             "size": doc.size, "voucher_number": voucher.voucher_number, "supplier_name": voucher.supplier_name,
             "supplier_org_no": voucher.supplier_org_no, "invoice_number": voucher.invoice_number,
@@ -211,18 +210,15 @@ class DocumentHandler:
             "attachment_uploaded_at": attachment.uploaded_at,
             "attachment_uploaded_by": attachment.uploaded_by, "document_type": doc.document_type,
             "comment": doc.comment,
-            "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door_name),
+            "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door.name),
             "at": journal.get("at") or datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        return Done(result)
+        })
 
     def _business(self, doc: Document, category: str, message: str, content: bytes | None = None,
                   answered: bool = True, **kwargs: Any) -> BusinessCase:
         if content is None and doc.sha256:
-            try:
+            with contextlib.suppress(ContentMissing):  # the case without the file, then
                 content = load_content(doc, self.workspace)
-            except ContentMissing:
-                content = None
         return BusinessCase(build_case(self.ctx, doc, category, message, content=content, **kwargs), answered)
 
     def handle(self, item: WorkItem, session: DoorSession) -> Outcome:
@@ -281,7 +277,7 @@ class DocumentHandler:
                                   f"Samme dokument (samme innhold) ligger allerede på bilag {others}, ikke på "
                                   f"bilag {voucher.voucher_number}.", voucher=voucher, elsewhere=elsewhere)
         content = load_content(doc, self.workspace)
-        journal = {"run_id": self.ctx.run_id, "door": self.door_name,
+        journal = {"run_id": self.ctx.run_id, "door": self.door.name,
                    "at": datetime.now(UTC).isoformat(timespec="seconds"), "voucher_number": voucher.voucher_number}
         self.workspace.write_note(JOURNAL, item.reference, journal)
         upload = Upload(file_name=doc.file_name, content=content, media_type=doc.media_type or "application/pdf",
@@ -345,7 +341,7 @@ class DocumentHandler:
         except Exception:  # noqa: BLE001 - evidence is best effort
             files = []
         return SystemFailure(error[:1500], {"sections": [{"title": "Feil", "text": error[:4000]}],
-                                            "data": {"reference": item.reference, "door": self.door_name}}, files)
+                                            "data": {"reference": item.reference, "door": self.door.name}}, files)
 
     def close(self) -> None:
         session, self.local.session = getattr(self.local, "session", None), None
