@@ -157,7 +157,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
             archive_file, ctx, workspace, source, outcomes, day, src=stored), "Arkivering fra karantene")
         if dest is None:
             continue
-        for suffix in (REASON, REASON.replace(".json", ".txt")):
+        for suffix in (REASON, REASON.removesuffix(".json") + ".txt"):
             Path(f"{stored}{suffix}").unlink(missing_ok=True)
         for o in reason["documents"]:
             ref = o["reference"]

@@ -33,8 +33,7 @@ from flows.kit import RunContext, items_by_reference
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
 
 RECEIPT = ".kvittering.json"
-REASON = ".grunn.json"
-REASON_TXT = ".grunn.txt"
+REASON = ".grunn.json"  # each beside its text for people: .kvittering.txt, .grunn.txt
 SUCCESS = ("uploaded", "already_attached", "would_upload")  # would_upload: shadow mode (shadow.py)
 
 
