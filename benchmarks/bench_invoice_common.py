@@ -15,6 +15,7 @@ Afterwards the finance system's own record must hold exactly one attachment per 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -108,41 +109,40 @@ class Figures:
 
 def run_benchmark(door: str, files: int, size: int, *, api_concurrency: int | None = None,
                   web_contexts: int | None = None) -> Figures:
+    import yaml
+
     from config.settings import BrowserSettings, DatabaseSettings, FinanceSettings, PathSettings, Settings
-    from flows.invoice_attachment_upload.run import run
-    from flows.runtime import open_run
+    from flows.invoice_attachment_upload.declaration import PROCESS
+    from flows.kit.declare import run_declared
     from sandbox.finance.seed import seed_bulk
 
     with tempfile.TemporaryDirectory(prefix=f"bench-invoice-{door}-") as tmp:
         data_dir = Path(tmp)
         print(f"seeding {files} PDFs of {size} bytes ...", flush=True)
         seed_bulk(data_dir, n=files, size=size)
+        processes = data_dir / "processes"  # the definition, with this benchmark's concurrency
+        shutil.copytree(PathSettings().processes_dir, processes)
+        definition = yaml.safe_load((processes / f"{PROCESS.process_id}.yaml").read_text(encoding="utf-8"))
+        definition["rules"].update({k: v for k, v in (("api_concurrency", api_concurrency),
+                                                      ("web_contexts", web_contexts)) if v})
+        (processes / f"{PROCESS.process_id}.yaml").write_text(yaml.safe_dump(definition, allow_unicode=True),
+                                                              encoding="utf-8")
+        concurrency = definition["rules"].get("api_concurrency", 8)
         server = FinanceServer(data_dir)
         try:
             finance = FinanceSettings(api_base_url=f"{server.url}/api", token_url=f"{server.url}/oauth/token",
                                       web_base_url=server.url)
-            settings = Settings(paths=PathSettings(data_dir=data_dir), finance=finance,
+            settings = Settings(paths=PathSettings(data_dir=data_dir, processes_dir=processes), finance=finance,
                                 database=DatabaseSettings(url=f"sqlite:///{data_dir / 'workqueue.db'}"),
                                 browser=BrowserSettings(trace_on_failure=True))
-            ctx = open_run("invoice-attachment-upload", settings=settings)
-            updates = {}
-            if api_concurrency:
-                updates["api_concurrency"] = api_concurrency
-            if web_contexts:
-                updates["web_contexts"] = web_contexts
-            if updates:
-                ctx.rules = ctx.rules.model_copy(update=updates)
-            concurrency = ctx.rules.api_concurrency
             load = os.getloadavg()[0]
             print(f"running through the {door} door (load average {load:.1f}) ...", flush=True)
             with PeakMemory(exclude={server.proc.pid}) as memory:
                 server_cpu0, client_cpu0 = server.cpu_seconds(), _cpu()
                 t0 = time.perf_counter()
-                result = run(ctx, via=door)
+                summary = run_declared(PROCESS, {"via": door}, settings=settings).to_dict()
                 seconds = time.perf_counter() - t0
                 server_cpu, client_cpu = server.cpu_seconds() - server_cpu0, _cpu() - client_cpu0
-            ctx.store.close()
-            summary = result.summary.to_dict()
             record = server.attachments()
             consistent = (len(record) == files and len({(a["voucherNumber"], a["sha256"]) for a in record}) == files
                           and summary["uploaded"] == files)

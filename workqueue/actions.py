@@ -25,6 +25,10 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol
 
+from connectors.norwegian import (
+    fmt_amount as kr,  # THE staff format for kroner: «1 234,50» (the checks add « kr»)
+)
+
 __all__ = [
     "FALLBACK_ACTIONS", "KIT_ACTIONS", "ActionSpec", "allowed_codes", "ApprovalRule", "FieldSpec", "Precondition", "Problem", "Ref",
     "action_amount", "approval_reasons", "check_decision", "default_value", "fingerprint", "from_json",
@@ -209,19 +213,6 @@ def from_json(rows: Sequence[dict[str, Any]]) -> dict[str, ActionSpec]:
 
 
 # --------------------------------------------------------------------------- checks
-
-def kr(value: Decimal | float) -> str:
-    """1 234,50 / −1 234,50: THE staff format for kroner (review.formatting.fmt_amount and fmt_kr use
-    it; kept here so the decision messages need nothing from review/)."""
-    d = Decimal(str(value)).quantize(Decimal("0.01"))
-    sign = "−" if d < 0 else ""
-    whole, frac = f"{abs(d):.2f}".split(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    return f"{sign}{' '.join(groups)},{frac}"
-
 
 def _truthy(v: Any) -> bool:
     if isinstance(v, list | tuple | dict | str):

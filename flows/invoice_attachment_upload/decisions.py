@@ -22,19 +22,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from connectors.files import read_json
+from connectors.norwegian import OSLO
 from flows.invoice_attachment_upload.actions import ACTIONS
 from flows.invoice_attachment_upload.model import Document, SourceFile, Target
-from flows.invoice_attachment_upload.settle import (
-    REASON,
-    REASON_TXT,
-    SUCCESS,
-    archive_file,
-    document_outcome,
-)
-from flows.invoice_attachment_upload.texts import OSLO, logger
-from flows.invoice_attachment_upload.workspace import Workspace, read_json
-from flows.kit import decisions as kit_decisions
-from flows.runtime import RunContext
+from flows.invoice_attachment_upload.settle import REASON, SUCCESS, archive_file, document_outcome
+from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, RESOLUTIONS, Workspace
+from flows.kit import RunContext
+from flows.kit.decisions import AppliedDecisions
+from flows.kit.decisions import apply_decisions as apply_checked
 from workqueue.models import ItemStatus
 from workqueue.store import NewItem
 
@@ -42,79 +38,53 @@ ROBOT = "robot"
 
 
 @dataclass
-class DecisionStats:
-    applied: int = 0
-    new_items: int = 0
-    requeued: int = 0
-    closed: int = 0
-    invalid: int = 0
-    released_files: int = 0
-    refused: list[dict[str, Any]] = field(default_factory=list)  # decisions the kit's check stopped
+class Released:
+    """Files that left the quarantine in this run, and their documents' outcomes."""
+
+    files: int = 0
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def apply_decisions(ctx: RunContext, workspace: Workspace) -> DecisionStats:
+def apply_decisions(ctx: RunContext, workspace: Workspace) -> AppliedDecisions:
     """Each pending decision, checked again by the kit (declared, allowed, among the candidates,
     case unchanged), then applied once through the handlers below."""
-    log = logger(__name__)
-    stats = DecisionStats()
 
-    def common(case, decision: dict[str, Any]) -> dict[str, Any]:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        return {"case_id": case.id, "decided_by": case.decided_by or "", "comment": decision.get("comment", ""),
-                "at": now}
-
-    def choose_voucher(case, decision: dict[str, Any]) -> dict[str, Any]:
+    def apply(case, decision: dict[str, Any]) -> dict[str, Any]:
         item = ctx.store.get_item(case.item_id) if case.item_id else None
         if item is None:
             return {"note": "no work item"}
-        number = "".join(str(decision.get("voucher_number") or "").split())
-        if not number:  # pragma: no cover - the kit's check refuses it first
-            stats.invalid += 1
-            log.warning("case %s: choose_voucher without voucher_number", case.id)
-            return {"error": "voucher_number mangler"}
-        doc = Document.from_payload(item.payload)
-        entry = workspace.quarantine_entry(item.reference)
-        new = Document(
-            source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
-            document_type=doc.document_type, comment=doc.comment, origin="decision",
-            container=doc.container, container_path=doc.container_path,
-            embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
-            media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case.id,
-            content_path=(entry or {}).get("file") or doc.content_path)
-        ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
-        workspace.write_resolution(item.reference, {"action": "choose_voucher", "new_reference": new.reference,
-                                                    **common(case, decision)})
-        if entry:  # the new item's own refusal, if any, points at the same quarantined file
-            workspace.index_quarantine(new.reference, Path(entry["grunn"]), Path(entry["file"]))
-        stats.new_items += 1
-        return {"new_reference": new.reference}
+        action = decision["action"]
+        resolution = {"action": action, "case_id": case.id, "decided_by": case.decided_by or "",
+                      "comment": decision.get("comment", ""), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if action == "choose_voucher":
+            resolution["new_reference"] = _choose_voucher(ctx, workspace, item, case.id, decision)
+        elif action == "retry":
+            if item.status in (ItemStatus.business_exception, ItemStatus.failed):
+                ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
+            resolution["new_reference"] = item.reference
+        workspace.write_note(RESOLUTIONS, item.reference, resolution)
+        return {"new_reference": resolution["new_reference"]} if action == "choose_voucher" else {}
 
-    def retry(case, decision: dict[str, Any]) -> dict[str, Any]:
-        item = ctx.store.get_item(case.item_id) if case.item_id else None
-        if item is None:
-            return {"note": "no work item"}
-        if item.status in (ItemStatus.business_exception, ItemStatus.failed):
-            ctx.store.retry_item_of_case(case.id, ROBOT, decision.get("comment", "") or "retry")
-        workspace.write_resolution(item.reference, {"action": "retry", "new_reference": item.reference,
-                                                    **common(case, decision)})
-        stats.requeued += 1
-        return {}
+    return apply_checked(ctx.store, ctx.definition, ACTIONS, dict.fromkeys(
+        ("choose_voucher", "retry", "handled_manually", "dismiss"), apply), ctx.run_id)
 
-    def close(case, decision: dict[str, Any]) -> dict[str, Any]:
-        item = ctx.store.get_item(case.item_id) if case.item_id else None
-        if item is None:
-            return {"note": "no work item"}
-        workspace.write_resolution(item.reference, {"action": decision["action"], **common(case, decision)})
-        stats.closed += 1
-        return {}
 
-    applied = kit_decisions.apply_decisions(
-        ctx.store, ctx.definition, ACTIONS,
-        {"choose_voucher": choose_voucher, "retry": retry, "handled_manually": close, "dismiss": close}, ctx.run_id)
-    stats.applied = applied.applied
-    stats.refused = [r.as_dict() for r in applied.refused]
-    return stats
+def _choose_voucher(ctx: RunContext, workspace: Workspace, item, case_id: int, decision: dict[str, Any]) -> str:
+    """A new item sends the document to the chosen voucher; its reference."""
+    number = "".join(str(decision.get("voucher_number") or "").split())  # the kit's check: not empty
+    doc = Document.from_payload(item.payload)
+    entry = workspace.note(QUARANTINE_INDEX, item.reference)
+    new = Document(
+        source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
+        document_type=doc.document_type, comment=doc.comment, origin="decision",
+        container=doc.container, container_path=doc.container_path,
+        embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
+        media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case_id,
+        content_path=(entry or {}).get("file") or doc.content_path)
+    ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
+    if entry:  # the new item's own refusal, if any, points at the same quarantined file
+        workspace.write_note(QUARANTINE_INDEX, new.reference, {"grunn": entry["grunn"], "file": entry["file"]})
+    return new.reference
 
 
 def _follow(ctx: RunContext, workspace: Workspace, reference: str, hops: int = 5) -> tuple[str, Any, dict | None]:
@@ -125,27 +95,23 @@ def _follow(ctx: RunContext, workspace: Workspace, reference: str, hops: int = 5
         item = ctx.store.find_item(ctx.process_id, reference)
         if item is not None and item.status == ItemStatus.done:
             return "done", item, resolution
-        current = workspace.resolution(reference)
+        current = workspace.note(RESOLUTIONS, reference)
         if current is None:
             return "open", None, resolution
         resolution = current
-        if current["action"] in ("choose_voucher", "retry"):
-            nxt = current.get("new_reference")
-            if not nxt:
-                return "open", None, resolution
-            if nxt == reference:  # retry: the same item, not done yet
-                return "open", None, resolution
-            reference = nxt
-            continue
-        return "closed", None, resolution
+        if current["action"] not in ("choose_voucher", "retry"):
+            return "closed", None, resolution
+        if current.get("new_reference") in (None, "", reference):  # retry: the same item, not done yet
+            return "open", None, resolution
+        reference = current["new_reference"]
     return "open", None, resolution
 
 
-def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> DecisionStats:
+def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Released:
     """Quarantined files whose refused documents are all resolved move to the archive."""
-    stats = DecisionStats()
+    released = Released()
     by_reason: dict[str, dict[str, Any]] = {}
-    for entry in workspace.quarantine_entries():
+    for entry in workspace.notes(QUARANTINE_INDEX):
         by_reason.setdefault(entry["grunn"], entry)
     for reason_path, entry in by_reason.items():
         reason = read_json(Path(reason_path))
@@ -191,17 +157,17 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Decisi
             archive_file, ctx, workspace, source, outcomes, day, src=stored), "Arkivering fra karantene")
         if dest is None:
             continue
-        for suffix in (REASON, REASON_TXT):
+        for suffix in (REASON, REASON.removesuffix(".json") + ".txt"):
             Path(f"{stored}{suffix}").unlink(missing_ok=True)
         for o in reason["documents"]:
             ref = o["reference"]
             for _ in range(5):
-                workspace.clear_quarantine_entry(ref)
-                res = workspace.resolution(ref)
-                workspace.clear_resolution(ref)
+                workspace.clear_note(QUARANTINE_INDEX, ref)
+                res = workspace.note(RESOLUTIONS, ref)
+                workspace.clear_note(RESOLUTIONS, ref)
                 if not res or not res.get("new_reference") or res["new_reference"] == ref:
                     break
                 ref = res["new_reference"]
-        stats.released_files += 1
-        stats.outcomes += [o for o in outcomes if o["outcome"] not in SUCCESS or o.get("decided_by")]
-    return stats
+        released.files += 1
+        released.outcomes += [o for o in outcomes if o["outcome"] not in SUCCESS or o.get("decided_by")]
+    return released

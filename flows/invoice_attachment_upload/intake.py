@@ -20,12 +20,13 @@ import hashlib
 import os
 import time
 import unicodedata
+from dataclasses import asdict
 from pathlib import Path
 
 from config.process_definition import ProcessDefinition
 from connectors.ehf import EhfError, looks_like_ehf, parse_ehf
 from connectors.identifiers import valid_orgnr
-from flows.invoice_attachment_upload.manifest import ManifestError, ManifestRow, read_manifest
+from flows.invoice_attachment_upload.manifest import FIELDS, ManifestError, ManifestRow, read_manifest
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile, Target
 from flows.invoice_attachment_upload.rules import Rules
 from flows.invoice_attachment_upload.validation import (
@@ -36,8 +37,7 @@ from flows.invoice_attachment_upload.validation import (
 from flows.invoice_attachment_upload.workspace import Workspace
 
 MANIFEST_INPUT = "manifest"
-DEFAULT_COLUMNS = {f: f for f in ("bilagsnummer", "leverandor_orgnr", "fakturanummer", "filnavn",
-                                  "dokumenttype", "kommentar")}
+DEFAULT_COLUMNS = {f: f for f in FIELDS}
 
 
 def _key(name: str) -> str:
@@ -49,14 +49,6 @@ def _key(name: str) -> str:
 def _matches(name: str, patterns: list[str]) -> bool:
     low = name.lower()
     return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
-
-
-def _digits(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
-
-
-def _clean_voucher(value: str) -> str:
-    return "".join(value.split())
 
 
 def document_type(value: str, rules: Rules) -> str:
@@ -74,6 +66,12 @@ def _problem(category: str, message: str) -> dict[str, str]:
     return {"category": category, "message": message}
 
 
+def _whole_file(name: str, path: Path, data: bytes, sha: str, **fields) -> Document:
+    """A document that is the drop-folder file itself."""
+    return Document(source=name, file_name=name, container=name, container_path=str(path), sha256=sha,
+                    size=len(data), **fields)
+
+
 def scan(inbox: Path, rules: Rules, now: float | None = None) -> tuple[list[str], list[str]]:
     """(names of files to take in, names skipped). Sub-folders are not ours; partial copies and
     files younger than `min_file_age_seconds` wait for the next run."""
@@ -87,10 +85,8 @@ def scan(inbox: Path, rules: Rules, now: float | None = None) -> tuple[list[str]
         try:
             if not entry.is_file(follow_symlinks=False):
                 continue
-            if _matches(entry.name, rules.ignore_names):
-                skipped.append(entry.name)
-                continue
-            if rules.min_file_age_seconds and now - entry.stat().st_mtime < rules.min_file_age_seconds:
+            too_young = rules.min_file_age_seconds and now - entry.stat().st_mtime < rules.min_file_age_seconds
+            if too_young or _matches(entry.name, rules.ignore_names):
                 skipped.append(entry.name)
                 continue
         except FileNotFoundError:
@@ -129,10 +125,9 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
             rows = read_manifest(path, data, columns, required)
         except ManifestError as exc:
             mf.note = str(exc)
-            mf.documents.append(Document(
-                source=name, file_name=name, target=Target(), document_type="", origin="none",
-                container=name, container_path=str(path), sha256=sha, size=len(data), media_type="text/csv",
-                problem=_problem("CORRUPT_FILE", f"Manifestet {name} kan ikke leses: {exc}")))
+            mf.documents.append(_whole_file(name, path, data, sha, target=Target(), document_type="", origin="none",
+                                            media_type="text/csv",
+                                            problem=_problem("CORRUPT_FILE", f"Manifestet {name} kan ikke leses: {exc}")))
             continue
         for row in rows:
             file_name = row.get("filnavn")
@@ -177,8 +172,8 @@ def _arrived(path: Path) -> float:
 
 
 def _target_from_row(row: ManifestRow) -> Target:
-    return Target(voucher_number=_clean_voucher(row.get("bilagsnummer")),
-                  supplier_org_no=_digits(row.get("leverandor_orgnr")),
+    return Target(voucher_number="".join(row.get("bilagsnummer").split()),
+                  supplier_org_no="".join(ch for ch in row.get("leverandor_orgnr") if ch.isdigit()),
                   invoice_number=row.get("fakturanummer").strip())
 
 
@@ -216,13 +211,11 @@ def _row_without_file(row: ManifestRow, mf: SourceFile, rules: Rules) -> Documen
 def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: ManifestRow, mf: SourceFile,
                        rules: Rules) -> Document:
     media_type, problem = validate_document(name, data, rules)
-    doc_problem = ({"category": problem.category, "message": problem.message} if problem
-                   else _row_target_problem(row, mf.name))
-    return Document(source=name, file_name=name, target=_target_from_row(row),
-                    document_type=document_type(row.get("dokumenttype"), rules),
-                    comment=row.get("kommentar"), origin="manifest", container=name, container_path=str(path),
-                    sha256=sha, size=len(data), media_type=media_type, problem=doc_problem,
-                    manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
+    return _whole_file(name, path, data, sha, target=_target_from_row(row),
+                       document_type=document_type(row.get("dokumenttype"), rules), comment=row.get("kommentar"),
+                       origin="manifest", media_type=media_type,
+                       problem=asdict(problem) if problem else _row_target_problem(row, mf.name),
+                       manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
 
 
 def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> Document:
@@ -238,31 +231,27 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
             doc_type = document_type(convention.document_type or "", rules)
             origin = "convention"
             break
-    doc_problem = {"category": problem.category, "message": problem.message} if problem else None
+    doc_problem = asdict(problem) if problem else None
     if doc_problem is None and not target.known:
         doc_problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
                                f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
                                "navnekonvensjon.")
-    return Document(source=name, file_name=name, target=target, document_type=doc_type, origin=origin,
-                    container=name, container_path=str(path), sha256=sha, size=len(data),
-                    media_type=media_type, problem=doc_problem)
+    return _whole_file(name, path, data, sha, target=target, document_type=doc_type, origin=origin,
+                       media_type=media_type, problem=doc_problem)
 
 
 def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> list[Document]:
-    reason = unsafe_name_reason(name)
-    if reason:
-        return [Document(source=name, file_name=name, target=Target(), document_type=rules.ehf_document_type,
-                         origin="ehf", container=name, container_path=str(path), sha256=sha, size=len(data),
-                         media_type="application/xml",
-                         problem=_problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er "
-                                                              f"ugyldig: {reason}."))]
-    try:
-        invoice = parse_ehf(data, source=name)
-    except EhfError as exc:
-        return [Document(source=name, file_name=name, target=Target(), document_type=rules.ehf_document_type,
-                         origin="ehf", container=name, container_path=str(path), sha256=sha, size=len(data),
-                         media_type="application/xml",
-                         problem=_problem("CORRUPT_FILE", f"EHF-fakturaen kan ikke leses: {exc}"))]
+    problem = None
+    if reason := unsafe_name_reason(name):
+        problem = _problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er ugyldig: {reason}.")
+    else:
+        try:
+            invoice = parse_ehf(data, source=name)
+        except EhfError as exc:
+            problem = _problem("CORRUPT_FILE", f"EHF-fakturaen kan ikke leses: {exc}")
+    if problem:
+        return [_whole_file(name, path, data, sha, target=Target(), document_type=rules.ehf_document_type,
+                            origin="ehf", media_type="application/xml", problem=problem)]
     target = Target(supplier_org_no=invoice.supplier_org_no, invoice_number=invoice.invoice_number)
     docs = []
     seen: dict[str, int] = {}
@@ -276,5 +265,5 @@ def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -
             comment=att.description or f"Vedlegg til EHF-faktura {invoice.invoice_number}",
             origin="ehf", container=name, container_path=str(path), embedded_position=att.position,
             sha256=hashlib.sha256(att.content).hexdigest(), size=len(att.content), media_type=media_type,
-            problem={"category": problem.category, "message": problem.message} if problem else None))
+            problem=asdict(problem) if problem else None))
     return docs

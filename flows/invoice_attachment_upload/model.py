@@ -9,8 +9,6 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PROCESS_ID = "invoice-attachment-upload"
-
 
 @dataclass(frozen=True)
 class Target:
@@ -118,9 +116,7 @@ class Document:
         return f"{self.sha256 or ''}:{self.target.key}"
 
     def payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["target"] = self.target.to_dict()
-        return data
+        return asdict(self)  # the target too, as a dict
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Document:

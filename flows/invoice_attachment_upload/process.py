@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import socket
 import threading
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,31 +41,24 @@ from connectors.finance import (
     VoucherLocked,
     VoucherNotFound,
 )
+from connectors.norwegian import fmt_amount, fmt_bytes, fmt_date, fmt_kr
 from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.doors import Door, DoorSession
 from flows.invoice_attachment_upload.model import Document
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.texts import WHAT_TO_DO, bytes_no, date_no, nok
+from flows.invoice_attachment_upload.texts import WHAT_TO_DO
 from flows.invoice_attachment_upload.validation import media_type_name, safe_display_name
-from flows.invoice_attachment_upload.workspace import Workspace
+from flows.invoice_attachment_upload.workspace import JOURNAL, QUARANTINE_INDEX, Workspace
 from flows.kit import BusinessCase, Done, LoopCounts, RunContext, SystemFailure, run_items
 from flows.kit.items import Outcome
-from workqueue.models import ItemStatus, WorkItem
-from workqueue.store import NewCase, default_worker_id
+from workqueue.models import WorkItem
+from workqueue.store import NewCase
 
 MAX_CASE_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
 
 class ContentMissing(Exception):
     """The document's bytes are no longer where the item says (moved, removed, or changed)."""
-
-
-@dataclass
-class ProcessStats(LoopCounts):
-    """The kit's loop counts, with the two ways a document ends done."""
-
-    uploaded: int = 0
-    already_attached: int = 0
 
 
 # ---------------------------------------------------------------------------- content
@@ -82,7 +72,7 @@ def load_content(doc: Document, workspace: Workspace) -> bytes:
         if p and p not in places:
             places.append(p)
     for ref in (doc.resolves, doc.reference):
-        entry = workspace.quarantine_entry(ref) if ref else None
+        entry = workspace.note(QUARANTINE_INDEX, ref) if ref else None
         if entry and entry.get("file") not in places:
             places.append(entry["file"])
     for place in places:
@@ -110,7 +100,7 @@ def _document_section(doc: Document) -> dict[str, Any]:
     rows = [["Filnavn", safe_display_name(doc.file_name or doc.source)],
             ["Kilde", safe_display_name(doc.source)]]
     if doc.size is not None:
-        rows.append(["Størrelse", bytes_no(doc.size)])
+        rows.append(["Størrelse", fmt_bytes(doc.size)])
     if doc.media_type:
         rows.append(["Filtype (etter innhold)", media_type_name(doc.media_type)])
     if doc.sha256:
@@ -129,7 +119,7 @@ VOUCHER_STATUS = {"open": "Åpent", "posted": "Bokført", "locked": "Låst"}
 
 def _money(v: Voucher) -> str:
     """«1 234,50 kr», as the review app writes amounts (another currency keeps its code)."""
-    return f"{nok(v.amount)} kr" if v.currency in ("", "NOK", None) else f"{nok(v.amount)} {v.currency}"
+    return fmt_kr(v.amount) if v.currency in ("", "NOK", None) else f"{fmt_amount(v.amount)} {v.currency}"
 
 
 def _voucher_rows(v: Voucher) -> list[list[str]]:
@@ -138,15 +128,8 @@ def _voucher_rows(v: Voucher) -> list[list[str]]:
         status += f" (periode {v.period} stengt)"
     return [["Bilagsnummer", v.voucher_number], ["Leverandør", v.supplier_name],
             ["Orgnr", v.supplier_org_no], ["Fakturanummer", v.invoice_number],
-            ["Beløp", _money(v)], ["Bilagsdato", date_no(v.voucher_date)],
+            ["Beløp", _money(v)], ["Bilagsdato", fmt_date(v.voucher_date)],
             ["Periode", v.period], ["Status", status]]
-
-
-def _candidates_section(vouchers: list[Voucher], title: str = "Bilag som passer") -> dict[str, Any]:
-    return {"title": title,
-            "columns": ["Bilagsnummer", "Leverandør", "Fakturanummer", "Beløp", "Bilagsdato", "Status"],
-            "rows": [[v.voucher_number, v.supplier_name, v.invoice_number, _money(v),
-                      date_no(v.voucher_date), VOUCHER_STATUS.get(v.status, v.status)] for v in vouchers]}
 
 
 def build_case(ctx: RunContext, doc: Document, category: str, message: str, *, voucher: Voucher | None = None,
@@ -162,12 +145,16 @@ def build_case(ctx: RunContext, doc: Document, category: str, message: str, *, v
         data["voucher_number"] = voucher.voucher_number
         data["voucher"] = voucher.to_dict()
     if candidates:
-        sections.append(_candidates_section(candidates))
+        sections.append({"title": "Bilag som passer",
+                         "columns": ["Bilagsnummer", "Leverandør", "Fakturanummer", "Beløp", "Bilagsdato", "Status"],
+                         "rows": [[v.voucher_number, v.supplier_name, v.invoice_number, _money(v),
+                                   fmt_date(v.voucher_date), VOUCHER_STATUS.get(v.status, v.status)]
+                                  for v in candidates]})
         data["candidates"] = [v.to_dict() for v in candidates]
     if elsewhere:
         sections.append({"title": "Dokumentet ligger allerede på",
                          "columns": ["Bilagsnummer", "Filnavn", "Lastet opp", "Av"],
-                         "rows": [[a.voucher_number, a.file_name, date_no(a.uploaded_at), a.uploaded_by]
+                         "rows": [[a.voucher_number, a.file_name, fmt_date(a.uploaded_at), a.uploaded_by]
                                   for a in elsewhere]})
         data["attached_to"] = sorted({a.voucher_number for a in elsewhere})
     sections.append({"title": "Forklaring", "text": f"{message}\n\nHva du gjør: {WHAT_TO_DO.get(category, '')}"})
@@ -194,12 +181,13 @@ _CODE_TO_CATEGORY = {VoucherNotFound: "VOUCHER_NOT_FOUND", VoucherLocked: "VOUCH
                      FileTooLarge: "FILE_TOO_LARGE", FileTypeNotAllowed: "FILE_TYPE_NOT_ALLOWED"}
 
 
-class ItemHandler:
-    def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door_name: str):
-        self.ctx = ctx
-        self.rules = rules
-        self.workspace = workspace
-        self.door_name = door_name
+class DocumentHandler:
+    """The kit's handler: one door session per worker thread, opened on first use and again after
+    a system failure (a fresh login / browser context next time)."""
+
+    def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door: Door):
+        self.ctx, self.rules, self.workspace, self.door = ctx, rules, workspace, door
+        self.local = threading.local()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._would_upload: set[tuple[str, str]] = set()  # shadow: (voucher, sha256) "uploaded" this run
@@ -211,10 +199,10 @@ class ItemHandler:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _done(self, item: WorkItem, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
+    def _done(self, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
               journal: dict[str, Any] | None = None) -> Done:
         journal = journal or {}
-        result = {
+        return Done({
             "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
             "size": doc.size, "voucher_number": voucher.voucher_number, "supplier_name": voucher.supplier_name,
             "supplier_org_no": voucher.supplier_org_no, "invoice_number": voucher.invoice_number,
@@ -222,20 +210,15 @@ class ItemHandler:
             "attachment_uploaded_at": attachment.uploaded_at,
             "attachment_uploaded_by": attachment.uploaded_by, "document_type": doc.document_type,
             "comment": doc.comment,
-            "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door_name),
+            "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door.name),
             "at": journal.get("at") or datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        if outcome == "already_attached":
-            result["run_id"], result["door"] = self.ctx.run_id, self.door_name
-        return Done(result)
+        })
 
-    def _business(self, item: WorkItem, doc: Document, category: str, message: str, content: bytes | None = None,
+    def _business(self, doc: Document, category: str, message: str, content: bytes | None = None,
                   answered: bool = True, **kwargs: Any) -> BusinessCase:
         if content is None and doc.sha256:
-            try:
+            with contextlib.suppress(ContentMissing):  # the case without the file, then
                 content = load_content(doc, self.workspace)
-            except ContentMissing:
-                content = None
         return BusinessCase(build_case(self.ctx, doc, category, message, content=content, **kwargs), answered)
 
     def handle(self, item: WorkItem, session: DoorSession) -> Outcome:
@@ -245,15 +228,15 @@ class ItemHandler:
         doc.reference = item.reference
         problem = doc.problem
         if problem and (problem["category"] in PRE_TARGET_PROBLEMS or not doc.target.known):
-            return self._business(item, doc, problem["category"], problem["message"], answered=False)
-        journal = self.workspace.journal_get(item.reference)
+            return self._business(doc, problem["category"], problem["message"], answered=False)
+        journal = self.workspace.note(JOURNAL, item.reference)
         vouchers = session.find_vouchers(doc.target)
         if not vouchers:
-            return self._business(item, doc, "VOUCHER_NOT_FOUND",
+            return self._business(doc, "VOUCHER_NOT_FOUND",
                                   f"Fant ikke {doc.target.describe()} i økonomisystemet.")
         if len(vouchers) > 1:
             numbers = ", ".join(v.voucher_number for v in vouchers)
-            return self._business(item, doc, "SEVERAL_CANDIDATES",
+            return self._business(doc, "SEVERAL_CANDIDATES",
                                   f"{len(vouchers)} bilag passer til {doc.target.describe()}: {numbers}. "
                                   "Velg riktig bilag.", candidates=vouchers)
         voucher = vouchers[0]
@@ -273,30 +256,30 @@ class ItemHandler:
             # document is on the voucher, the upload happened and is ours.
             look()
             if here:
-                return self._done(item, doc, "uploaded", voucher, here[0], journal)
+                return self._done(doc, "uploaded", voucher, here[0], journal)
         if voucher.locked:
             why = (f"Perioden {voucher.period} er stengt" if voucher.period_closed and voucher.status != "locked"
                    else "Bilaget er låst")
-            return self._business(item, doc, "VOUCHER_LOCKED",
+            return self._business(doc, "VOUCHER_LOCKED",
                                   f"{why}: vedlegg kan ikke legges til bilag {voucher.voucher_number}.",
                                   voucher=voucher)
         if problem:
-            return self._business(item, doc, problem["category"], problem["message"], voucher=voucher)
+            return self._business(doc, problem["category"], problem["message"], voucher=voucher)
         if not journal:
             look()
             if here:
-                return self._done(item, doc, "already_attached", voucher, here[0])
+                return self._done(doc, "already_attached", voucher, here[0])
             if (voucher.voucher_number, doc.sha256) in self._would_upload:  # shadow: live would find it now
-                return self._done(item, doc, "already_attached", voucher, shadow.would_upload(doc, voucher))
+                return self._done(doc, "already_attached", voucher, shadow.would_upload(doc, voucher))
         if elsewhere and self.rules.check_attached_elsewhere and doc.case_id is None:
             others = ", ".join(sorted({a.voucher_number for a in elsewhere}))
-            return self._business(item, doc, "ATTACHED_ELSEWHERE",
+            return self._business(doc, "ATTACHED_ELSEWHERE",
                                   f"Samme dokument (samme innhold) ligger allerede på bilag {others}, ikke på "
                                   f"bilag {voucher.voucher_number}.", voucher=voucher, elsewhere=elsewhere)
         content = load_content(doc, self.workspace)
-        journal = {"run_id": self.ctx.run_id, "door": self.door_name,
+        journal = {"run_id": self.ctx.run_id, "door": self.door.name,
                    "at": datetime.now(UTC).isoformat(timespec="seconds"), "voucher_number": voucher.voucher_number}
-        self.workspace.journal_intent(item.reference, journal)
+        self.workspace.write_note(JOURNAL, item.reference, journal)
         upload = Upload(file_name=doc.file_name, content=content, media_type=doc.media_type or "application/pdf",
                         document_type=doc.document_type, comment=doc.comment)
         try:
@@ -308,19 +291,32 @@ class ItemHandler:
             category = next((c for cls, c in _CODE_TO_CATEGORY.items() if isinstance(exc, cls)), None)
             if category is None:
                 raise
-            return self._business(item, doc, category, f"Økonomisystemet avviste filen: {exc.message}", content,
+            return self._business(doc, category, f"Økonomisystemet avviste filen: {exc.message}", content,
                                   voucher=voucher)
         if listed is None:  # shadow mode: not uploaded, recorded as what it would do (shadow.py)
             self._would_upload.add((voucher.voucher_number, doc.sha256))  # under content_lock (same key)
-            return self._done(item, doc, shadow.WOULD_UPLOAD, voucher, shadow.would_upload(doc, voucher), journal)
+            return self._done(doc, shadow.WOULD_UPLOAD, voucher, shadow.would_upload(doc, voucher), journal)
         found = [a for a in listed if a.sha256 == doc.sha256]
         if not found:
             return SystemFailure(f"Vedlegget ble ikke funnet i vedleggslisten til bilag "
                                  f"{voucher.voucher_number} etter opplasting (kontroll feilet).")
-        return self._done(item, doc, "uploaded", voucher, found[-1], journal)
+        return self._done(doc, "uploaded", voucher, found[-1], journal)
 
-    def safe_handle(self, item: WorkItem, session: DoorSession) -> Outcome:
-        """handle(), with every failure turned into an outcome (never raises)."""
+    def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
+        """handle() in this thread's session, with every failure turned into an outcome (never
+        raises); after a system failure the session is closed, the next item opens a new one."""
+        outcome = self._safe_handle(item)
+        if isinstance(outcome, SystemFailure):
+            self.close()
+        return outcome
+
+    def _safe_handle(self, item: WorkItem) -> Outcome:
+        try:
+            session = self.local.session = getattr(self.local, "session", None) or self.door.open_session()
+        except FinanceAuthError as exc:
+            return SystemFailure(f"Innlogging avvist: {exc}", stop=True)
+        except Exception as exc:  # noqa: BLE001 - cannot reach the system: retry the item later
+            return SystemFailure(f"Kunne ikke åpne økt mot økonomisystemet: {exc}"[:1500])
         try:
             session.begin_item()
             with self.content_lock(item):
@@ -345,64 +341,7 @@ class ItemHandler:
         except Exception:  # noqa: BLE001 - evidence is best effort
             files = []
         return SystemFailure(error[:1500], {"sections": [{"title": "Feil", "text": error[:4000]}],
-                                            "data": {"reference": item.reference, "door": self.door_name}}, files)
-
-
-# ---------------------------------------------------------------------------- the loop
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # a claim under our own pid made before this run started: a dead namesake
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def release_dead_local_claims(ctx: RunContext) -> int:
-    """Items held by a worker on this machine whose process is gone (killed, crashed) go back to the
-    queue now instead of after the lease: a re-run after a crash continues at once. The attempt
-    is not counted: the crash was not the item's fault."""
-    host = socket.gethostname()
-    dead = []
-    for item in ctx.store.items(ctx.process_id, status=ItemStatus.in_progress):
-        owner = item.claimed_by or ""
-        h, _, pid = owner.rpartition(":")
-        if h == host and pid.isdigit() and not _pid_alive(int(pid)):
-            dead.append(item.id)
-    if dead:
-        ctx.store.release(dead, reason="worker process died")
-    return len(dead)
-
-
-class DoorHandler:
-    """The kit's handler: one door session per worker thread, opened on first use and again after
-    a system failure (a fresh login / browser context next time)."""
-
-    def __init__(self, ctx: RunContext, rules: Rules, workspace: Workspace, door: Door):
-        self.items, self.door, self.local = ItemHandler(ctx, rules, workspace, door.name), door, threading.local()
-
-    def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            try:
-                session = self.local.session = self.door.open_session()
-            except FinanceAuthError as exc:
-                return SystemFailure(f"Innlogging avvist: {exc}", stop=True)
-            except Exception as exc:  # noqa: BLE001 - cannot reach the system: retry the item later
-                return SystemFailure(f"Kunne ikke åpne økt mot økonomisystemet: {exc}"[:1500])
-        outcome = self.items.safe_handle(item, session)
-        if isinstance(outcome, SystemFailure):
-            self.close()
-        return outcome
+                                            "data": {"reference": item.reference, "door": self.door.name}}, files)
 
     def close(self) -> None:
         session, self.local.session = getattr(self.local, "session", None), None
@@ -411,22 +350,16 @@ class DoorHandler:
                 session.close()
 
 
-def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Door,
-                  progress=None, total_hint: int = 0) -> ProcessStats:
-    stats = ProcessStats()
+def process_items(ctx: RunContext, rules: Rules, workspace: Workspace, door: Door, progress=None,
+                  total_hint: int = 0) -> LoopCounts:
+    handler = DocumentHandler(ctx, rules, workspace, door)
 
-    def done(batch: list[tuple[WorkItem, dict]]) -> None:
-        for item, result in batch:
-            workspace.journal_clear(item.reference)
-            if result.get("outcome") == "uploaded":
-                stats.uploaded += 1
-            else:
-                stats.already_attached += 1
+    def done(batch: list[tuple[WorkItem, dict]]) -> None:  # stored as done: the journal did its job
+        for item, _result in batch:
+            workspace.clear_note(JOURNAL, item.reference)
 
-    handler = DoorHandler(ctx, rules, workspace, door)
-    run_items(ctx, handler, batch=rules.batch_size, lease_seconds=ctx.definition.retry.lease_seconds,
-              worker=default_worker_id(), workers=door.concurrency, system_name="økonomisystemet",
-              stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
-              wait_for_retries=rules.wait_for_retries_seconds, on_done=done, on_thread_exit=handler.close,
-              progress=progress, total_hint=total_hint, counts=stats)
-    return stats
+    return run_items(ctx, handler, batch=rules.batch_size, lease_seconds=ctx.definition.retry.lease_seconds,
+                     workers=door.concurrency, system_name="økonomisystemet",
+                     stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
+                     wait_for_retries=rules.wait_for_retries_seconds, on_thread_exit=handler.close, on_done=done,
+                     progress=progress, total_hint=total_hint)

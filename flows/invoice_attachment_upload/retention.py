@@ -11,13 +11,12 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from flows.invoice_attachment_upload.workspace import Workspace, read_json
+from connectors.files import read_json
+from flows.invoice_attachment_upload.workspace import NOTES, QUARANTINE_INDEX, Workspace
 from workqueue.retention import KeepKeys
 
 KEEP = KeepKeys(payload=frozenset({"sha256", "size", "media_type", "origin", "document_type", "embedded_position"}),
                 result=frozenset({"outcome"}))
-
-NOTES = ("journal", "plans", "quarantine-index", "resolutions")
 
 
 def folders(settings, rules) -> list[tuple[Path, str]]:
@@ -34,7 +33,7 @@ def in_use(settings, rules, references: set[str]) -> set[Path]:
             data = read_json(note)
             if isinstance(data, dict) and data.get("reference") in references:
                 keep.add(note)
-    for entry in ws.quarantine_entries():
+    for entry in ws.notes(QUARANTINE_INDEX):
         if entry.get("reference") not in references:
             continue
         for key in ("file", "grunn"):

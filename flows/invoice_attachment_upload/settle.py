@@ -14,38 +14,26 @@ not from the clock, so a re-run after midnight still writes to the same folder.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from connectors.files import atomic_write, file_sha256, move_file, write_json
+from connectors.norwegian import OSLO, fmt_bytes, fmt_datetime
 from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
-from flows.invoice_attachment_upload.texts import (
-    DOOR_NO,
-    OSLO,
-    OUTCOME_NO,
-    WHAT_TO_DO,
-    bytes_no,
-    datetime_no,
-)
+from flows.invoice_attachment_upload.texts import DOOR_NO, OUTCOME_NO, WHAT_TO_DO
 from flows.invoice_attachment_upload.validation import safe_display_name
-from flows.invoice_attachment_upload.workspace import (
-    Workspace,
-    atomic_write,
-    file_sha256,
-    move_file,
-    write_json,
-)
-from flows.runtime import RunContext
+from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, Workspace
+from flows.kit import RunContext, items_by_reference
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem
 
 RECEIPT = ".kvittering.json"
-RECEIPT_TXT = ".kvittering.txt"
-REASON = ".grunn.json"
-REASON_TXT = ".grunn.txt"
+REASON = ".grunn.json"  # each beside its text for people: .kvittering.txt, .grunn.txt
 SUCCESS = ("uploaded", "already_attached", "would_upload")  # would_upload: shadow mode (shadow.py)
 
 
@@ -55,19 +43,6 @@ class SettleStats:
     quarantined_files: int = 0
     pending_files: int = 0
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # one per document settled in this run
-
-    def counts(self) -> Counter:
-        return Counter(o["outcome"] for o in self.outcomes)
-
-    def categories(self) -> Counter:
-        return Counter(o["category"] for o in self.outcomes if o.get("category"))
-
-
-def category_of(item: WorkItem) -> str:
-    if item.status == ItemStatus.failed:
-        return "SYSTEM_ERROR"
-    code = (item.last_error or "").split(":", 1)[0].strip()
-    return code or "SYSTEM_ERROR"
 
 
 def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dict[str, Any]:
@@ -91,7 +66,8 @@ def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dic
                                                 "comment", "attachment_uploaded_at")})
         base.update({"outcome": outcome, "category": ""})
         return base
-    category = category_of(item)
+    code = (item.last_error or "").split(":", 1)[0].strip()  # a business exception's last_error: "CODE: message"
+    category = code if item.status != ItemStatus.failed and code else "SYSTEM_ERROR"
     message = (item.last_error or "").split(":", 1)[-1].strip()
     if item.status == ItemStatus.failed:
         message = f"Teknisk feil etter {item.attempts} forsøk: {item.last_error or ''}"
@@ -101,19 +77,17 @@ def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dic
 
 
 def _day(items: list[WorkItem]) -> str:
-    stamps = [i.finished_at for i in items if i.finished_at is not None]
-    if not stamps:
-        return datetime.now(OSLO).strftime("%Y-%m-%d")
-    latest = max(s if s.tzinfo else s.replace(tzinfo=UTC) for s in stamps)
-    return latest.astimezone(OSLO).strftime("%Y-%m-%d")
+    stamps = [s if s.tzinfo else s.replace(tzinfo=UTC) for i in items if (s := i.finished_at) is not None]
+    return (max(stamps) if stamps else datetime.now(OSLO)).astimezone(OSLO).strftime("%Y-%m-%d")
+
+
+def _heading(title: str, source: SourceFile, stored: Path) -> list[str]:
+    return [title, "", f"Fil:        {safe_display_name(source.name)}", f"Lagret som: {stored.name}",
+            f"Størrelse:  {fmt_bytes(source.size)}", f"SHA-256:    {source.sha256}", ""]
 
 
 def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]]) -> str:
-    lines = ["KVITTERING - underbilag arkivert", "",
-             f"Fil:        {safe_display_name(source.name)}",
-             f"Lagret som: {stored.name}",
-             f"Størrelse:  {bytes_no(source.size)}",
-             f"SHA-256:    {source.sha256}", ""]
+    lines = _heading("KVITTERING - underbilag arkivert", source, stored)
     if not outcomes:
         lines.append("Filen inneholdt ingen vedlegg å laste opp.")
     for o in outcomes:
@@ -128,9 +102,9 @@ def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any
         if o.get("attachment_file_name"):  # the name the finance system holds, whichever file sent it
             lines.append(f"  Navn der:   {safe_display_name(o['attachment_file_name'])}")
         if o["outcome"] == "uploaded":
-            lines.append(f"  Lastet opp: {datetime_no(o.get('at'))}")
+            lines.append(f"  Lastet opp: {fmt_datetime(o.get('at'))}")
         elif o.get("attachment_uploaded_at"):
-            lines.append(f"  Lå der fra: {datetime_no(o.get('attachment_uploaded_at'))}")
+            lines.append(f"  Lå der fra: {fmt_datetime(o.get('attachment_uploaded_at'))}")
         if o.get("run_id"):
             lines.append(f"  Kjøring:    {o['run_id']}")
         if o.get("door"):
@@ -142,11 +116,7 @@ def _receipt_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any
 
 
 def _reason_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], queue_url: str) -> str:
-    lines = ["FILEN ER SATT I KARANTENE - den er ikke lastet opp og må følges opp", "",
-             f"Fil:        {safe_display_name(source.name)}",
-             f"Lagret som: {stored.name}",
-             f"Størrelse:  {bytes_no(source.size)}",
-             f"SHA-256:    {source.sha256}", ""]
+    lines = _heading("FILEN ER SATT I KARANTENE - den er ikke lastet opp og må følges opp", source, stored)
     for o in outcomes:
         lines.append(f"Dokument:   {safe_display_name(o['source'])}")
         if o["outcome"] in SUCCESS:
@@ -161,70 +131,54 @@ def _reason_text(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]
     return "\n".join(lines) + "\n"
 
 
-def _document_json(source: SourceFile, stored: Path, outcomes: list[dict[str, Any]], kind: str,
-                   process_id: str) -> dict[str, Any]:
-    return {"kind": kind, "process_id": process_id, "source_file": source.name, "stored_as": stored.name,
-            "sha256": source.sha256, "size": source.size, "file_kind": source.kind,
-            "references": [o["reference"] for o in outcomes], "documents": outcomes}
+def _document_json(source: SourceFile, outcomes: list[dict[str, Any]], kind: str, process_id: str) -> dict[str, Any]:
+    return {"kind": kind, "process_id": process_id, "source_file": source.name, "sha256": source.sha256,
+            "size": source.size, "file_kind": source.kind, "references": [o["reference"] for o in outcomes],
+            "documents": outcomes}
 
 
 def archive_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                  day: str, src: Path | None = None) -> Path | None:
-    src = src or Path(source.path)
-    if file_sha256(src) != source.sha256:
-        return None  # gone (another worker settled it) or replaced by a new file of the same name
-    note = _document_json(source, Path(source.name), outcomes, "kvittering", ctx.process_id)
-    dest, there = workspace.destination(workspace.archive_root, day, source.name, source.sha256, RECEIPT, note)
-    write_json(Path(f"{dest}{RECEIPT}"), {**note, "stored_as": dest.name})
-    atomic_write(Path(f"{dest}{RECEIPT_TXT}"), _receipt_text(source, dest, outcomes).encode("utf-8"))
-    if there:
-        return dest if _drop_copy(src) else None
-    return dest if move_file(src, dest) else None
+    note = _document_json(source, outcomes, "kvittering", ctx.process_id)
+    return _place(workspace, source, src or Path(source.path), workspace.archive_root, day, RECEIPT, note,
+                  lambda dest: _receipt_text(source, dest, outcomes))
 
 
 def quarantine_file(ctx: RunContext, workspace: Workspace, source: SourceFile, outcomes: list[dict[str, Any]],
                     day: str) -> Path | None:
-    src = Path(source.path)
-    if file_sha256(src) != source.sha256:
-        return None  # gone (another worker settled it) or replaced by a new file of the same name
-    note = _document_json(source, Path(source.name), outcomes, "karantene", ctx.process_id)
-    dest, there = workspace.destination(workspace.quarantine_root, day, source.name, source.sha256, REASON, note)
-    reason_json = Path(f"{dest}{REASON}")
+    note = _document_json(source, outcomes, "karantene", ctx.process_id)
     queue_url = f"{ctx.settings.review.public_url}/saker?prosess={ctx.process_id}"
-    write_json(reason_json, {**note, "stored_as": dest.name})
-    atomic_write(Path(f"{dest}{REASON_TXT}"), _reason_text(source, dest, outcomes, queue_url).encode("utf-8"))
-    for o in outcomes:
-        if o["outcome"] not in SUCCESS:
-            workspace.index_quarantine(o["reference"], reason_json, dest)
-    if there:
-        return dest if _drop_copy(src) else None
-    return dest if move_file(src, dest) else None
+
+    def index(dest: Path) -> None:  # where each refused document lies, for decisions and retries
+        for o in outcomes:
+            if o["outcome"] not in SUCCESS:
+                workspace.write_note(QUARANTINE_INDEX, o["reference"], {"grunn": f"{dest}{REASON}", "file": str(dest)})
+
+    return _place(workspace, source, Path(source.path), workspace.quarantine_root, day, REASON, note,
+                  lambda dest: _reason_text(source, dest, outcomes, queue_url), before_move=index)
 
 
-def _drop_copy(src: Path) -> bool:
-    """The same file with the same receipt is in place already (a copy across file systems that
-    was interrupted before the source was removed): remove the source. False when another
-    worker removed it first (then that worker reports it)."""
+def _place(workspace: Workspace, source: SourceFile, src: Path, root: Path, day: str, marker: str,
+           note: dict[str, Any], text: Callable[[Path], str],
+           before_move: Callable[[Path], None] | None = None) -> Path | None:
+    """The note (.json) and its text (.txt) beside where the file goes, then the file itself.
+    None when the file is gone (another worker settled it) or replaced by a new file of that name."""
+    if file_sha256(src) != source.sha256:
+        return None
+    dest, there = workspace.destination(root, day, source.name, source.sha256, marker, note)
+    write_json(Path(f"{dest}{marker}"), {**note, "stored_as": dest.name})
+    atomic_write(Path(f"{dest}{marker.removesuffix('.json')}.txt"), text(dest).encode("utf-8"))
+    if before_move:
+        before_move(dest)
+    if not there:
+        return dest if move_file(src, dest) else None
+    # The same file with the same note is in place already (a copy across file systems that was
+    # interrupted before the source was removed): remove the source, unless another worker did.
     try:
         src.unlink()
-        return True
+        return dest
     except FileNotFoundError:
-        return False
-
-
-def items_by_reference(ctx: RunContext, references: list[str], chunk: int = 500) -> dict[str, WorkItem]:
-    """The work items of these references, a few queries instead of one per document."""
-    from sqlalchemy import select
-
-    found: dict[str, WorkItem] = {}
-    unique = sorted(set(references))
-    for start in range(0, len(unique), chunk):
-        part = unique[start:start + chunk]
-        with ctx.store.session() as s:
-            rows = s.scalars(select(WorkItem).where(WorkItem.process_id == ctx.process_id,
-                                                    WorkItem.reference.in_(part)))
-            found.update({row.reference: row for row in rows})
-    return found
+        return None
 
 
 # Files settled at once: each file's steps are a handful of small file-system writes and renames
@@ -261,18 +215,11 @@ def _settle_one(ctx: RunContext, workspace: Workspace, source: SourceFile,
     return (kind if moved is not None else "shadow"), outcomes
 
 
-def _settle_group(ctx: RunContext, workspace: Workspace, group: list[SourceFile],
-                  known: dict[str, WorkItem]) -> list[tuple[str, list[dict[str, Any]]]]:
-    return [_settle_one(ctx, workspace, source, known) for source in group]
-
-
 def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> SettleStats:
     """Settle every file whose documents are all final. Files are settled in parallel threads,
     except files with the same display name (they may compete for the same name in the archive
     or quarantine folder): those are settled one after the other, in intake order, in one
     thread. Each file keeps its own crash-safe order of steps (see the module's docstring)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     stats = SettleStats()
     sources = list(intake.files) + [m for m in intake.manifests if m.documents]
     known = items_by_reference(ctx, [d.reference for f in sources for d in f.documents] +
@@ -284,10 +231,10 @@ def settle_files(ctx: RunContext, intake: Intake, workspace: Workspace) -> Settl
     threads = 1 if ctx.shadow else SETTLE_THREADS  # shadow records would-do rows; nothing to overlap
     with ThreadPoolExecutor(max_workers=min(threads, max(len(groups), 1)),
                             thread_name_prefix="invoice-settle") as pool:
-        futures = [(group, pool.submit(_settle_group, ctx, workspace, group, known)) for group in groups.values()]
+        futures = [(group, pool.submit(lambda g: [_settle_one(ctx, workspace, f, known) for f in g], group))
+                   for group in groups.values()]
         for group, future in futures:
-            for source, result in zip(group, future.result(), strict=True):
-                results[id(source)] = result
+            results.update({id(source): result for source, result in zip(group, future.result(), strict=True)})
     for source in sources:  # outcomes in intake order, as before
         kind, outcomes = results[id(source)]
         stats.archived_files += kind == "archived"
@@ -311,17 +258,10 @@ def archive_manifest(ctx: RunContext, workspace: Workspace, manifest: SourceFile
     rows.sort(key=lambda r: r["row"] or 0)
     note = {"kind": "manifest", "process_id": ctx.process_id, "source_file": manifest.name,
             "sha256": manifest.sha256, "size": manifest.size, "rows": rows}
-    dest, there = workspace.destination(workspace.archive_root, day, manifest.name, manifest.sha256, RECEIPT, note)
-    write_json(Path(f"{dest}{RECEIPT}"), {**note, "stored_as": dest.name})
     found = sum(r["file_found"] for r in rows)
     text = [f"KVITTERING - manifest lest inn av kjøring {ctx.run_id}", "",
             f"Fil: {manifest.name}", f"Rader: {len(rows)}, filer funnet: {found}, mangler: {len(rows) - found}", ""]
     text += [f"Rad {r['row']}: {r['source']} -> {r['target']}" + ("" if r["file_found"] else " (FILEN MANGLER)")
              for r in rows]
-    atomic_write(Path(f"{dest}{RECEIPT_TXT}"), ("\n".join(text) + "\n").encode("utf-8"))
-    if file_sha256(Path(manifest.path)) != manifest.sha256:
-        return
-    if there:
-        Path(manifest.path).unlink(missing_ok=True)
-    else:
-        move_file(Path(manifest.path), dest)
+    _place(workspace, manifest, Path(manifest.path), workspace.archive_root, day, RECEIPT, note,
+           lambda _dest: "\n".join(text) + "\n")

@@ -88,23 +88,20 @@ def requeue_would_do(ctx: Any) -> int:
         return 0
     from datetime import UTC, datetime
 
-    from sqlalchemy import select
+    from sqlalchemy import update
 
+    from flows.kit import items_by_reference
     from workqueue.models import ItemStatus, WorkItem
     from workqueue.shadow import SHADOW, outcome_rows
 
-    refs = sorted({r.details.get("reference") for r in outcome_rows(ctx.store, ctx.process_id, SHADOW, system=FINANCE)
-                   if r.action == "upload" and r.details.get("reference")})
-    requeued = []
-    for start in range(0, len(refs), 500):
+    refs = {r.details.get("reference") for r in outcome_rows(ctx.store, ctx.process_id, SHADOW, system=FINANCE)
+            if r.action == "upload" and r.details.get("reference")}
+    requeued = [item.id for item in items_by_reference(ctx, refs).values()
+                if item.status == ItemStatus.done and (item.result or {}).get("outcome") == WOULD_UPLOAD]
+    for start in range(0, len(requeued), 500):
         with ctx.store.session() as s:
-            for item in s.scalars(select(WorkItem).where(WorkItem.process_id == ctx.process_id,
-                                                         WorkItem.reference.in_(refs[start:start + 500]),
-                                                         WorkItem.status == ItemStatus.done)):
-                if (item.result or {}).get("outcome") == WOULD_UPLOAD:
-                    item.status, item.result, item.finished_at = ItemStatus.new, None, None
-                    item.attempts, item.updated_at = 0, datetime.now(UTC)
-                    requeued.append(item.reference)
+            s.execute(update(WorkItem).where(WorkItem.id.in_(requeued[start:start + 500])).values(
+                status=ItemStatus.new, result=None, finished_at=None, attempts=0, updated_at=datetime.now(UTC)))
     if requeued:
         ctx.store.audit("system", "shadow_items_requeued", ctx.process_id,
                         details={"run_id": ctx.run_id, "items": len(requeued)})

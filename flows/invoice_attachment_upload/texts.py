@@ -1,26 +1,7 @@
-"""What finance staff read: Norwegian formats and, per exception category, what to do."""
+"""What finance staff read: per exception category what to do, outcomes and doors in words (the
+formats of dates, amounts and sizes are connectors.norwegian's)."""
 
 from __future__ import annotations
-
-import logging
-import sys
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-OSLO = ZoneInfo("Europe/Oslo")
-
-
-def logger(name: str):
-    """The Prefect run logger inside a flow run, else a standard logger; both mask fnr.
-    Prefect is only asked when it is already imported: a CLI run does not pay for the import."""
-    from flows.runtime import FnrScrubFilter, get_logger
-
-    if sys.modules.get("prefect") is not None:
-        return get_logger(name)
-    log = logging.getLogger(name)
-    if not any(isinstance(f, FnrScrubFilter) for f in log.filters):
-        log.addFilter(FnrScrubFilter())
-    return log
 
 WHAT_TO_DO = {
     "VOUCHER_NOT_FOUND": (
@@ -69,46 +50,3 @@ OUTCOME_NO = {
 }
 
 DOOR_NO = {"api": "API", "web": "nettleser (robot i webgrensesnittet)", "manual": "manuelt"}
-
-
-def nok(amount: float | None) -> str:
-    """1 234,50 (non-breaking thin grouping as a plain space, comma decimals)."""
-    if amount is None:
-        return ""
-    text = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-    return text
-
-
-def date_no(value: str | datetime | None) -> str:
-    """dd.mm.åååå from an ISO date/datetime (or a datetime)."""
-    if not value:
-        return ""
-    dt = value if isinstance(value, datetime) else _parse(value)
-    if dt is None:
-        return str(value)
-    return dt.strftime("%d.%m.%Y")
-
-
-def datetime_no(value: str | datetime | None) -> str:
-    """dd.mm.åååå kl. tt:mm in Oslo time."""
-    if not value:
-        return ""
-    dt = value if isinstance(value, datetime) else _parse(value)
-    if dt is None:
-        return str(value)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(OSLO)
-    return dt.strftime("%d.%m.%Y kl. %H:%M")
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def bytes_no(n: int | None) -> str:
-    if n is None:
-        return ""
-    return f"{n:,}".replace(",", " ") + " byte"

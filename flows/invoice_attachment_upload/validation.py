@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 
+from connectors.norwegian import fmt_byte_count
 from flows.invoice_attachment_upload.rules import Rules
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -233,7 +234,7 @@ def zip_bomb_reason(data: bytes, max_total: int, max_ratio: float, max_entries: 
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if total > max_total:
-        return (f"filen pakkes ut til {fmt_bytes(total)} (grensen er {fmt_bytes(max_total)}): "
+        return (f"filen pakkes ut til {fmt_byte_count(total)} (grensen er {fmt_byte_count(max_total)}): "
                 "mulig dekomprimeringsbombe")
     if total / packed > max_ratio:
         return (f"filen pakkes ut {total // packed} ganger større enn den er (grensen er {max_ratio:g}): "
@@ -265,11 +266,6 @@ _CONTENT_CHECKS = {"application/pdf": check_pdf, "image/png": _check_png, "image
                    XLSX: _check_zip, ODS: _check_zip, "text/csv": _check_text}
 
 
-def fmt_bytes(n: int) -> str:
-    """1 234 567 byte (Norwegian thousands separator)."""
-    return f"{n:,}".replace(",", " ") + " byte"
-
-
 def validate_document(name: str, data: bytes, rules: Rules) -> tuple[str, Problem | None]:
     """(media type by content, the first problem or None)."""
     reason = unsafe_name_reason(name)
@@ -280,8 +276,8 @@ def validate_document(name: str, data: bytes, rules: Rules) -> tuple[str, Proble
     if not data:
         return media_type, Problem("CORRUPT_FILE", "Filen er tom (0 byte).")
     if len(data) > rules.max_file_bytes:
-        return media_type, Problem("FILE_TOO_LARGE", f"Filen er {fmt_bytes(len(data))}; største tillatte "
-                                                     f"størrelse er {fmt_bytes(rules.max_file_bytes)}.")
+        return media_type, Problem("FILE_TOO_LARGE", f"Filen er {fmt_byte_count(len(data))}; største tillatte "
+                                                     f"størrelse er {fmt_byte_count(rules.max_file_bytes)}.")
     if media_type not in rules.allowed_media_types:
         allowed = ", ".join(media_type_name(t) for t in rules.allowed_media_types)
         return media_type, Problem("FILE_TYPE_NOT_ALLOWED",

@@ -10,85 +10,28 @@ leaves something the next run can finish.
 - work/quarantine-index/<ref>.json  where the quarantined file of reference R lies
 - work/resolutions/<ref>.json  a reviewer's decision on R (chosen voucher, handled manually)
 
-Every write is write-to-temp + os.replace (atomic on one file system); files are moved with
-os.replace as well, with a copy + rename fallback across file systems. Receipts are written
+Every write and move is connectors.files' (atomic: a crash leaves the old or the new file, and
+an input is never removed before it is in place elsewhere). Receipts are written
 before the file is moved, and their content depends only on the work items, so writing one
 twice gives the same bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
+from connectors.files import file_sha256, read_json, remove, write_json
 from flows.invoice_attachment_upload.validation import safe_display_name
+
+JOURNAL, QUARANTINE_INDEX, RESOLUTIONS = "journal", "quarantine-index", "resolutions"
+NOTES = (JOURNAL, "plans", QUARANTINE_INDEX, RESOLUTIONS)  # each note names its `reference`
 
 
 def _hash(text: str, n: int = 40) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # per thread: settle runs in threads
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write(path, (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
-                 .encode("utf-8"))
-
-
-def read_json(path: Path) -> Any | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def file_sha256(path: Path) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except FileNotFoundError:
-        return None
-    return h.hexdigest()
-
-
-def move_file(src: Path, dest: Path) -> bool:
-    """Move atomically; False when `src` is gone (another worker moved it). Across file systems:
-    copy to a temp name beside `dest`, rename, then remove `src` (never remove before the copy
-    is in place)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(src, dest)
-        return True
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        if exc.errno != 18:  # EXDEV: different file systems
-            raise
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    try:
-        shutil.copy2(src, tmp)
-    except FileNotFoundError:
-        return False
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(src)
-    return True
 
 
 class Workspace:
@@ -104,20 +47,22 @@ class Workspace:
         return cls(settings.paths.resolve(rules.archive_dir), settings.paths.resolve(rules.quarantine_dir),
                    settings.paths.resolve(rules.work_dir))
 
-    # ------------------------------------------------------------------ journal
+    # ------------------------------------------------------------------ notes per reference
 
-    def _journal(self, reference: str) -> Path:
-        return self.work_root / "journal" / f"{_hash(reference)}.json"
+    def _note(self, kind: str, reference: str) -> Path:
+        return self.work_root / kind / f"{_hash(reference)}.json"
 
-    def journal_intent(self, reference: str, data: dict[str, Any]) -> None:
-        write_json(self._journal(reference), {"reference": reference, **data})
+    def write_note(self, kind: str, reference: str, data: dict[str, Any]) -> None:
+        write_json(self._note(kind, reference), {"reference": reference, **data})
 
-    def journal_get(self, reference: str) -> dict[str, Any] | None:
-        return read_json(self._journal(reference))
+    def note(self, kind: str, reference: str) -> dict[str, Any] | None:
+        return read_json(self._note(kind, reference))
 
-    def journal_clear(self, reference: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._journal(reference))
+    def clear_note(self, kind: str, reference: str) -> None:
+        remove(self._note(kind, reference))
+
+    def notes(self, kind: str) -> list[dict[str, Any]]:
+        return [n for p in sorted((self.work_root / kind).glob("*.json")) if (n := read_json(p))]
 
     # ------------------------------------------------------------------ plans
 
@@ -129,48 +74,10 @@ class Workspace:
 
     def read_plan(self, sha256: str, name: str) -> list[dict[str, Any]] | None:
         data = read_json(self._plan(sha256, name))
-        if not data or data.get("name") != name:
-            return None
-        return data["documents"]
+        return data["documents"] if data and data.get("name") == name else None
 
     def clear_plan(self, sha256: str, name: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._plan(sha256, name))
-
-    # ------------------------------------------------------------------ quarantine index, resolutions
-
-    def _qindex(self, reference: str) -> Path:
-        return self.work_root / "quarantine-index" / f"{_hash(reference)}.json"
-
-    def index_quarantine(self, reference: str, grunn_json: Path, stored: Path) -> None:
-        write_json(self._qindex(reference), {"reference": reference, "grunn": str(grunn_json),
-                                             "file": str(stored)})
-
-    def quarantine_entry(self, reference: str) -> dict[str, Any] | None:
-        return read_json(self._qindex(reference))
-
-    def quarantine_entries(self) -> list[dict[str, Any]]:
-        folder = self.work_root / "quarantine-index"
-        if not folder.exists():
-            return []
-        return [e for p in sorted(folder.glob("*.json")) if (e := read_json(p))]
-
-    def clear_quarantine_entry(self, reference: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._qindex(reference))
-
-    def _resolution(self, reference: str) -> Path:
-        return self.work_root / "resolutions" / f"{_hash(reference)}.json"
-
-    def write_resolution(self, reference: str, data: dict[str, Any]) -> None:
-        write_json(self._resolution(reference), {"reference": reference, **data})
-
-    def resolution(self, reference: str) -> dict[str, Any] | None:
-        return read_json(self._resolution(reference))
-
-    def clear_resolution(self, reference: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._resolution(reference))
+        remove(self._plan(sha256, name))
 
     # ------------------------------------------------------------------ settling files
 

@@ -15,7 +15,8 @@ from typing import Any
 
 _WHERE = {
     "context": ["RunContext", "open_run", "get_logger", "in_prefect_run", "scrub_prefect_logs", "definition_hash"],
-    "items": ["Done", "BusinessCase", "SystemFailure", "GiveBack", "LoopCounts", "add_items", "recover_abandoned", "run_items"],
+    "items": ["Done", "BusinessCase", "SystemFailure", "GiveBack", "LoopCounts", "add_items",
+              "items_by_reference", "recover_abandoned", "run_items"],
     "prefect": ["BusinessError", "Progress", "final_state", "is_business_error", "publish_artifacts", "publish_markdown",
                 "task_options"],
     "scope": ["COMPLETED", "FAILED", "STOPPED", "PAUSED", "fail", "finish", "run_scope", "stop"],

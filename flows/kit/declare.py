@@ -27,8 +27,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module; the kit's store and Prefect load when a run starts
+    from config.settings import Settings
     from flows.kit.context import RunContext
     from flows.kit.summary import RunSummary
+    from workqueue.store import WorkQueueStore
 
 __all__ = ["Param", "Declaration", "make_flow", "make_cli", "run_declared", "flow_options", "Step"]
 
@@ -146,9 +148,11 @@ def _check_choices(decl: Declaration, values: dict[str, Any]) -> None:
 
 
 def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path | None = None,
-                 step: Step | None = None, ctx: RunContext | None = None) -> RunSummary:
-    """One run of a declared process without Prefect (the CLI; tests): open (or take the caller's
-    `ctx`, e.g. with rules changed for a test), run, finish or fail."""
+                 step: Step | None = None, ctx: RunContext | None = None, *, settings: Settings | None = None,
+                 store: WorkQueueStore | None = None) -> RunSummary:
+    """One run of a declared process without Prefect (the CLI; tests): open (with the caller's
+    settings and store, if given), or take the caller's `ctx` (e.g. with rules changed for a
+    test); run; finish or fail."""
     from flows.kit.context import get_logger, in_prefect_run
     from flows.kit.prefect import publish_artifacts
     from flows.kit.scope import finish, run_scope, stop
@@ -159,7 +163,8 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     if decl.check:
         decl.check(params)
     log = get_logger(f"rpa.{decl.process_id}")
-    scope = _opened(ctx) if ctx else run_scope(decl.process_id, out_dir=Path(out_dir) if out_dir else None)
+    scope = _opened(ctx) if ctx else run_scope(decl.process_id, settings, store,
+                                               out_dir=Path(out_dir) if out_dir else None)
     with scope as ctx:
         log.info("Kjøring %s av %s startet (%s)", ctx.run_id, decl.process_id, ctx.version_label or "regler")
         try:

@@ -15,7 +15,9 @@ for inside the run.
 
 from __future__ import annotations
 
+import os
 import queue
+import socket
 import threading
 import time
 from collections import Counter
@@ -29,7 +31,7 @@ from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import LeaseLost, NewCase, NewItem
 
 __all__ = ["Done", "BusinessCase", "SystemFailure", "GiveBack", "Outcome", "Handler", "LoopCounts", "add_items",
-           "recover_abandoned", "run_items"]
+           "items_by_reference", "recover_abandoned", "release_dead_local_claims", "run_items"]
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,54 @@ def add_items(ctx: RunContext, items: Iterable[NewItem]) -> int:
     return ctx.store.add_many(ctx.process_id, list(items))
 
 
+def items_by_reference(ctx: RunContext, references: Iterable[str], chunk: int = 500) -> dict[str, WorkItem]:
+    """This process's items of these references, a few queries instead of one per reference."""
+    from sqlalchemy import select
+
+    found: dict[str, WorkItem] = {}
+    unique = sorted(set(references))
+    for start in range(0, len(unique), chunk):
+        with ctx.store.session() as s:
+            found.update({item.reference: item for item in s.scalars(select(WorkItem).where(
+                WorkItem.process_id == ctx.process_id, WorkItem.reference.in_(unique[start:start + chunk])))})
+    return found
+
+
 def recover_abandoned(ctx: RunContext) -> int:
-    """Items of THIS process whose worker died go back to the queue (or fail after the definition's
-    last attempt). Another process's items are left for that process's own run and policy."""
-    return ctx.store.requeue_abandoned(ctx.backoff, process_id=ctx.process_id)
+    """Items of THIS process whose worker died go back to the queue: at once when the worker ran on
+    this machine and its process is gone (`release_dead_local_claims`), else when the lease ran out
+    (then they fail after the definition's last attempt). Another process's items are left for
+    that process's own run and policy."""
+    return release_dead_local_claims(ctx) + ctx.store.requeue_abandoned(ctx.backoff, process_id=ctx.process_id)
+
+
+def release_dead_local_claims(ctx: RunContext) -> int:
+    """Items held by a worker on this machine (claimed as "host:pid") whose process is gone (killed,
+    crashed) go back to the queue now instead of after the lease: a re-run after a crash continues
+    at once. The attempt is not counted: the crash was not the item's fault."""
+    host = socket.gethostname()
+    dead = []
+    for item in ctx.store.items(ctx.process_id, status=ItemStatus.in_progress):
+        owner_host, _, pid = (item.claimed_by or "").rpartition(":")
+        if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            dead.append(item.id)
+    return ctx.store.release(dead, reason="worker process died") if dead else 0
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a claim under our own pid made before this loop started: a dead namesake
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is dead for our purposes
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def run_items(ctx: RunContext, handler: Handler, *, batch: int = 100, lease_seconds: float = 600,

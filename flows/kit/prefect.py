@@ -12,6 +12,7 @@ from typing import Any
 from config.catalogue import DefinitionError
 from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
+from connectors.norwegian import fmt_kr
 from flows.kit.context import RunContext, get_logger, in_prefect_run
 from flows.kit.prefect_api import BASE_TAG, api_healthy, client_settings  # noqa: F401  (re-exported)
 from flows.kit.summary import RunSummary, state_message, state_name, summary_markdown
@@ -78,14 +79,7 @@ def case_rows(ctx: RunContext, limit: int = 5000) -> list[dict[str, Any]]:
         rows = s.execute(select(ExceptionCase.id, ExceptionCase.category, ExceptionCase.amount)
                          .where(ExceptionCase.process_id == ctx.process_id, ExceptionCase.created_at >= started)
                          .order_by(ExceptionCase.id).limit(limit)).all()
-    return [{"Sak": f"Sak {r.id}", "Kategori": r.category, "Beløp": _amount(r.amount)} for r in rows]
-
-
-def _amount(value: float | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
-    return f"{text} kr"
+    return [{"Sak": f"Sak {r.id}", "Kategori": r.category, "Beløp": fmt_kr(r.amount)} for r in rows]
 
 
 def publish_artifacts(ctx: RunContext, summary: RunSummary, rows: list[dict[str, Any]] | None = None) -> None:

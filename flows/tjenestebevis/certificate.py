@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from connectors import norwegian
 from connectors.identifiers import fnr_birth_date, valid_fnr
 
 
@@ -71,4 +72,4 @@ def first_day_over(positions: list[Position], limit: float, as_of: date) -> tupl
 
 
 def fmt_percent(value: float | None) -> str:
-    return "–" if value is None else (f"{value:g}".replace(".", ",") + " %")
+    return "–" if value is None else norwegian.fmt_percent(value / 100, decimals=None)  # 62.5 -> «62,5 %»

@@ -11,7 +11,7 @@ from workqueue.models import ItemStatus
 
 def test_every_outcome_equals_the_ground_truth_via_api(invoice_env):
     result = invoice_env.run(via="api")
-    summary = result.summary.to_dict()
+    summary = result.to_dict()
     assert invoice_env.mismatches() == []
     truth = invoice_env.ground_truth()
     assert summary["files"] == len(truth)
@@ -77,7 +77,7 @@ def test_business_exceptions_are_cases_with_the_file_as_evidence(invoice_env):
 def test_a_second_run_changes_nothing(invoice_env):
     invoice_env.run(via="api")
     before = invoice_env.sandbox.attachments()
-    again = invoice_env.run(via="api").summary.to_dict()
+    again = invoice_env.run(via="api").to_dict()
     assert again["files"] == 0 and again["uploaded"] == 0 and again["items_processed"] == 0
     assert invoice_env.sandbox.attachments() == before
 
@@ -87,7 +87,7 @@ def test_same_file_dropped_again_is_already_attached_not_uploaded_twice(invoice_
     receipt = next(invoice_env.archive.rglob("*_kvittering-foto-*.jpg"))
     (invoice_env.inbox / receipt.name).write_bytes(receipt.read_bytes())
     count = len(invoice_env.sandbox.attachments())
-    summary = invoice_env.run(via="api").summary.to_dict()
+    summary = invoice_env.run(via="api").to_dict()
     assert (summary["files"], summary["uploaded"], summary["already_attached"]) == (1, 0, 1)
     assert len(invoice_env.sandbox.attachments()) == count
     receipts = sorted(invoice_env.archive.rglob(f"{receipt.stem}*.kvittering.json"))
@@ -103,7 +103,7 @@ def test_wrong_credentials_stop_the_run_and_keep_every_file(invoice_env):
     finance = invoice_env.sandbox.finance.model_copy(update={"client_secret": SecretStr("feil")})
     before = invoice_env.inbox_files()
     result = invoice_env.run(via="api", finance=finance)
-    summary = result.summary.to_dict()
+    summary = result.to_dict()
     assert "Innlogging avvist" in summary["stopped"]
     assert invoice_env.sandbox.attachments() == [a for a in invoice_env.sandbox.attachments()
                                                  if a["channel"] == "seed"]
@@ -119,7 +119,7 @@ def test_wrong_credentials_stop_the_run_and_keep_every_file(invoice_env):
 
 def test_a_system_that_is_down_stops_the_run_without_losing_files(invoice_env):
     invoice_env.sandbox.set_faults(error_rate=1.0)
-    summary = invoice_env.run(via="api").summary.to_dict()
+    summary = invoice_env.run(via="api").to_dict()
     assert "systemfeil på rad" in summary["stopped"]
     assert summary["uploaded"] == 0 and summary["pending_files"] > 0
     store = invoice_env.store()

@@ -30,7 +30,7 @@ def test_choose_voucher_for_several_candidates(invoice_env):
         chosen = case.evidence["data"]["candidates"][1]["voucher_number"]
         store.decide(case.id, "kari.nordmann", "choose_voucher", "Riktig bilag etter kreditnota",
                      {"voucher_number": chosen})
-        summary = invoice_env.run(via="api").summary.to_dict()
+        summary = invoice_env.run(via="api").to_dict()
         assert summary["decisions_applied"] == 1 and summary["uploaded"] == 1
         sha = case.evidence["data"]["sha256"]
         on_chosen = [a for a in invoice_env.sandbox.attachments(chosen) if a["sha256"] == sha]
@@ -79,7 +79,7 @@ def test_handled_manually_and_dismissed_files_leave_the_quarantine(invoice_env):
                  if c.evidence["data"]["source"].endswith("#vedlegg.pdf")][0]
         store.decide(mixed.id, "kari.nordmann", "dismiss", "Vedlegget er uten betydning")
         count = len(invoice_env.sandbox.attachments())
-        summary = invoice_env.run(via="api").summary.to_dict()
+        summary = invoice_env.run(via="api").to_dict()
         assert summary["handled_manually"] == 1 and summary["dismissed"] == 1
         assert len(invoice_env.sandbox.attachments()) == count  # nothing was sent
         taxi = _receipt(invoice_env, "kvittering-taxi-0412.pdf")["documents"][0]

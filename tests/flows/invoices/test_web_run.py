@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_web_door_gives_the_ground_truth_and_the_same_receipts(invoice_env):
-    summary = invoice_env.run(via="web").summary.to_dict()
+    summary = invoice_env.run(via="web").to_dict()
     assert summary["door"] == "web" and summary["pending_files"] == 0
     assert invoice_env.mismatches() == []
     assert invoice_env.mismatches(invoice_env.outcomes_from_folders()) == []

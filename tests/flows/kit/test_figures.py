@@ -115,7 +115,7 @@ def _agree_with_the_queue_and_benefits(ctx, data, store):
 @pytest.mark.slow
 def test_an_invoice_run_shows_one_set_of_figures_everywhere(invoice_env):
     result = invoice_env.run(via="api")
-    data = result.summary.to_dict()
+    data = result.to_dict()
     assert data["files"] == data["uploaded"] + data["already_attached"] + data["quarantined"] + \
         data["handled_manually"] + data["dismissed"] == data["cases_total"]
     store = invoice_env.store()

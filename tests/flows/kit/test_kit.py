@@ -16,6 +16,7 @@ from flows.kit import (
     SystemFailure,
     finish,
     open_run,
+    recover_abandoned,
     run_items,
     run_scope,
     stop,
@@ -66,6 +67,24 @@ def test_two_processes_abandoned_items_are_each_recovered_by_their_own_run(wq, t
     assert counts.recovered == 2 and counts.done == 2
     assert _statuses(wq, NAV) == {"nav-1": ItemStatus.done, "nav-2": ItemStatus.done}
     assert _statuses(wq, INVOICE) == {"inv-1": ItemStatus.new}  # still the invoice run's to do
+
+
+def test_items_of_a_dead_worker_on_this_machine_go_back_at_once_without_an_attempt(wq, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its pid now names no running process
+    wq.add_many(NAV, [NewItem("mine"), NewItem("elsewhere")])
+    wq.claim(NAV, worker=f"{socket.gethostname()}:{ended.pid}", limit=1)  # its lease still runs
+    wq.claim(NAV, worker=f"another-host:{ended.pid}", limit=1)  # not ours to judge: its lease decides
+
+    ctx = open_run(NAV, store=wq, out_dir=tmp_path)
+    assert recover_abandoned(ctx) == 1
+    items = {i.reference: i for i in wq.items(NAV)}
+    assert items["mine"].status == ItemStatus.new and items["mine"].attempts == 0
+    assert items["elsewhere"].status == ItemStatus.in_progress
 
 
 def test_the_item_loop_turns_outcomes_into_done_cases_and_retries(wq, tmp_path):

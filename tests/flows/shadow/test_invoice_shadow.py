@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from config.settings import PathSettings
-from flows.invoice_attachment_upload.run import run
+from flows.invoice_attachment_upload.declaration import PROCESS
 from flows.invoice_attachment_upload.shadow import HUMAN_SOURCE
-from flows.kit import open_run
+from flows.kit.declare import run_declared
 from flows.kit.shadow_report import agreement_report, report_path, write_report
 from sandbox.finance.human import attach_by_hand
 from tests.flows.shadow.by_hand import by_hand as hand_count
@@ -47,8 +47,7 @@ def _writes(invoice_env) -> list[dict]:
 
 
 def _run(invoice_env, processes_dir: Path, store: WorkQueueStore, out: Path | None = None, via: str = "api"):
-    ctx = open_run(PROCESS_ID, settings=_settings(invoice_env, processes_dir), store=store, out_dir=out)
-    return run(ctx, via=via).summary
+    return run_declared(PROCESS, {"via": via}, out, settings=_settings(invoice_env, processes_dir), store=store)
 
 
 @pytest.mark.slow
