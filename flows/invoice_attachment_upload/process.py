@@ -51,7 +51,7 @@ from flows.invoice_attachment_upload.validation import media_type_name, safe_dis
 from flows.invoice_attachment_upload.workspace import JOURNAL, QUARANTINE_INDEX, Workspace
 from flows.kit import BusinessCase, Done, LoopCounts, RunContext, SystemFailure, run_items
 from flows.kit.items import Outcome
-from workqueue.models import WorkItem
+from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewCase
 
 MAX_CASE_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -191,6 +191,7 @@ class DocumentHandler:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._would_upload: set[tuple[str, str]] = set()  # shadow: (voucher, sha256) "uploaded" this run
+        self._uploaded_by: dict[str, str] = {}  # attachment id -> the item that reported it "uploaded" (this run)
 
     def content_lock(self, item: WorkItem) -> threading.Lock:
         """Two files with the same bytes for the same target are two items: handled one after the
@@ -202,6 +203,8 @@ class DocumentHandler:
     def _done(self, doc: Document, outcome: str, voucher: Voucher, attachment: Attachment,
               journal: dict[str, Any] | None = None) -> Done:
         journal = journal or {}
+        if outcome == "uploaded":
+            self._uploaded_by.setdefault(attachment.id, doc.reference or "")
         return Done({
             "outcome": outcome, "source": doc.source, "file_name": doc.file_name, "sha256": doc.sha256,
             "size": doc.size, "voucher_number": voucher.voucher_number, "supplier_name": voucher.supplier_name,
@@ -213,6 +216,24 @@ class DocumentHandler:
             "run_id": journal.get("run_id", self.ctx.run_id), "door": journal.get("door", self.door.name),
             "at": journal.get("at") or datetime.now(UTC).isoformat(timespec="seconds"),
         })
+
+    def _a_twin_uploaded(self, doc: Document, attachment_id: str) -> bool:
+        """Did another file with the same bytes for the same voucher already report this attachment
+        as its own upload? Then a journal of ours means only that our upload was about to start (killed
+        before it went through): the document is there through the twin, ours is "already
+        attached", never a second "uploaded". In this run (completions are written in batches) or
+        an earlier one (twins' references share the prefix `<sha256>:<target>|f`)."""
+        if attachment_id in self._uploaded_by:
+            return self._uploaded_by[attachment_id] != doc.reference
+        from sqlalchemy import select
+
+        with self.ctx.store.session() as s:
+            twins = s.scalars(select(WorkItem).where(
+                WorkItem.process_id == self.ctx.process_id, WorkItem.status == ItemStatus.done,
+                WorkItem.reference.startswith(f"{doc.content_key}|f", autoescape=True),
+                WorkItem.reference != doc.reference))
+            return any((t.result or {}).get("attachment_id") == attachment_id
+                       and (t.result or {}).get("outcome") == "uploaded" for t in twins)
 
     def _business(self, doc: Document, category: str, message: str, content: bytes | None = None,
                   answered: bool = True, **kwargs: Any) -> BusinessCase:
@@ -255,8 +276,9 @@ class DocumentHandler:
             # An earlier attempt of ours sent it (or was about to): whatever changed since, if the
             # document is on the voucher, the upload happened and is ours.
             look()
-            if here:
-                return self._done(doc, "uploaded", voucher, here[0], journal)
+            ours = [a for a in here if not self._a_twin_uploaded(doc, a.id)]
+            if ours:
+                return self._done(doc, "uploaded", voucher, ours[0], journal)
         if voucher.locked:
             why = (f"Perioden {voucher.period} er stengt" if voucher.period_closed and voucher.status != "locked"
                    else "Bilaget er låst")
@@ -267,10 +289,10 @@ class DocumentHandler:
             return self._business(doc, problem["category"], problem["message"], voucher=voucher)
         if not journal:
             look()
-            if here:
-                return self._done(doc, "already_attached", voucher, here[0])
-            if (voucher.voucher_number, doc.sha256) in self._would_upload:  # shadow: live would find it now
-                return self._done(doc, "already_attached", voucher, shadow.would_upload(doc, voucher))
+        if here:  # (with a journal: a twin file's upload; ours was killed before it went through)
+            return self._done(doc, "already_attached", voucher, here[0])
+        if not journal and (voucher.voucher_number, doc.sha256) in self._would_upload:
+            return self._done(doc, "already_attached", voucher, shadow.would_upload(doc, voucher))  # shadow
         if elsewhere and self.rules.check_attached_elsewhere and doc.case_id is None:
             others = ", ".join(sorted({a.voucher_number for a in elsewhere}))
             return self._business(doc, "ATTACHED_ELSEWHERE",

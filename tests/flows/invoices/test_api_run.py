@@ -132,3 +132,38 @@ def test_a_system_that_is_down_stops_the_run_without_losing_files(invoice_env):
     assert invoice_env.inbox_files() == []
     assert invoice_env.duplicates() == []
     assert invoice_env.mismatches(invoice_env.outcomes_from_folders()) == []
+
+
+def test_a_twin_killed_before_its_upload_is_already_attached_not_uploaded_again(invoice_env, monkeypatch):
+    """Two files with the same bytes for one voucher. One twin's attempt writes its journal («about
+    to upload») and dies before the upload goes through; the other twin uploads. The next attempt
+    of the first finds the document on the voucher: the twin's upload, so "already attached", never
+    a second "uploaded" (the finance system holds one copy, and the receipts say so)."""
+    import hashlib
+
+    from connectors.finance import FinanceUnavailable
+    from flows.invoice_attachment_upload.doors import ApiSession
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for row in invoice_env.ground_truth():
+        if row["expected_outcome"] in ("uploaded", "already_attached") and row.get("sha256"):
+            groups.setdefault((row["sha256"], row["voucher_number"]), []).append(row["source_file"])
+    (sha, _voucher), twins = next((key, names) for key, names in groups.items() if len(names) == 2)
+    real_upload = ApiSession.upload
+    died: list[str] = []
+
+    def dies_once_before_sending(self, voucher_number, upload, idempotency_key):
+        if not died and hashlib.sha256(upload.content).hexdigest() == sha:
+            died.append(idempotency_key)  # the journal is written; the upload never leaves
+            raise FinanceUnavailable("Forbindelsen brøt (test)")
+        return real_upload(self, voucher_number, upload, idempotency_key)
+
+    monkeypatch.setattr(ApiSession, "upload", dies_once_before_sending)
+    invoice_env.run(via="api")
+    monkeypatch.setattr(ApiSession, "upload", real_upload)
+    invoice_env.run(via="api")  # the retry, if it was not due within the first run
+    assert died
+    outcomes = invoice_env.outcomes()
+    assert sorted(outcomes[name]["outcome"] for name in twins) == ["already_attached", "uploaded"]
+    assert invoice_env.mismatches() == []
+    assert invoice_env.duplicates() == []
