@@ -1032,7 +1032,7 @@ def _detached_work_items(columns: list[str], rows: Sequence[Sequence[Any]]) -> l
             if at is not None and at.tzinfo is not UTC:  # a server zone other than UTC
                 values[n] = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         item = manager.new_instance()
-        item.__dict__.update(zip(columns, values))
+        item.__dict__.update(zip(columns, values, strict=True))
         item._sa_instance_state.key = (WorkItem, (values[pk],), None)
         items.append(item)
     return items
