@@ -104,7 +104,7 @@ def test_claimed_items_are_what_the_orm_would_hand_out(store):
 
     deadline = datetime.now(OSLO) + timedelta(days=1)
     store.add(P, NewItem("due", {"belop": 12.5, "navn": "Ærlig Østby"}, priority=2, deadline=deadline))
-    (claimed,) = store.claim(P, worker="w1", limit=1, run_id="run-1")
+    (claimed,) = store.claim(P, worker="w1", limit=1, run_id="run-1", lease_seconds=90.1234567)
     read = store.get_item(claimed.id)
     columns = [c.key for c in inspect(type(read)).column_attrs]
     assert {c: getattr(claimed, c) for c in columns} == {c: getattr(read, c) for c in columns}
