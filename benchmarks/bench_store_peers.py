@@ -19,8 +19,9 @@ completion leaving a durable record (checked at the end: N records of completion
 Prints items/s (claim+complete, and add+claim+complete) and, per backend, the ratio of this store
 to the fastest peer measured in this run, and to Prefect-task-per-item. On PostgreSQL (a server on
 this machine) also the CPU per item of the server's backend process beside this process's: their
-sum per item does not depend on the neighbours' load. `--rounds 3` runs the queues three times,
-interleaved, and takes each queue's median round. Ratios are the verdict:
+sum per item is steadier than the rates (though CPU time too stretches when the machine is busy).
+`--rounds 3` runs the queues three times, interleaved, and takes each queue's median round.
+Ratios are the verdict:
 every peer shares the machine's load with this store at that moment. Peers come from the `bench`
 extra (`make bench` installs it).
 """
@@ -320,7 +321,7 @@ def report(rates: list[Rate], batch: int, rounds: int = 1) -> tuple[str, dict[st
             ours_cpu = (mine.cpu_seconds + mine.server_cpu_seconds) / mine.items * 1e6
             theirs = (best.cpu_seconds + best.server_cpu_seconds) / best.items * 1e6
             lines.append(f"{backend}: CPU per item, this process + the server's backend: this store {ours_cpu:.0f} us, "
-                         f"{best.peer} {theirs:.0f} us ({theirs / ours_cpu:.2f}x; does not depend on the load)")
+                         f"{best.peer} {theirs:.0f} us ({theirs / ours_cpu:.2f}x)")
     prefect = next((r for r in rates if r.peer == "prefect task/item"), None)
     if prefect:
         for backend in ("sqlite", "postgresql"):
