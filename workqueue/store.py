@@ -381,7 +381,7 @@ class WorkQueueStore:
                 SET status = :in_progress, claimed_by = :worker, claimed_until = :until,
                     attempts = w.attempts + 1, updated_at = :now, run_id = :run_id
                 FROM picked WHERE w.id = picked.id AND w.status = :new
-                RETURNING w.*),
+                RETURNING w.process_id, {", ".join(f"w.{c}" for c in _CLAIM_READS)}),
             audited AS (
                 INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
                 SELECT :now, :worker, 'item.claimed', process_id, id, :new, :in_progress, {details}
