@@ -367,8 +367,11 @@ class WorkQueueStore:
         claim did not set itself (what it set, e.g. the lease, is filled in here without the server
         formatting and this process parsing it 500 times)."""
         details = "jsonb_build_object('attempt', attempts" + (", 'run_id', CAST(:run_id AS TEXT))" if run_id else ")")
+        # The status as a literal, not a parameter: only then does a generic plan (psycopg prepares a
+        # statement run five times) see that the partial index of waiting items applies.
         waiting = ("SELECT id, priority, deadline FROM work_items WHERE process_id = :process_id "
-                   "AND status = :new AND (not_before IS NULL OR not_before <= :now) AND deadline IS {} NULL "
+                   f"AND status = '{ItemStatus.new.value}' AND (not_before IS NULL OR not_before <= :now) "
+                   "AND deadline IS {} NULL "
                    "ORDER BY priority DESC, {}id LIMIT :limit FOR UPDATE SKIP LOCKED")
         sql = text(f"""
             WITH with_deadline AS ({waiting.format("NOT", "deadline, ")}),
