@@ -34,6 +34,7 @@ class Figures:
     process_seconds: float
     completed: int
     process_cpu_seconds: float  # CPU time of this process during claim+complete
+    server_cpu_seconds: float | None = None  # PostgreSQL: its backend processes' CPU during claim+complete
 
     @property
     def add_rate(self) -> float:
@@ -48,6 +49,7 @@ def run(url: str, backend: str, items: int, batch: int) -> Figures:
     from workqueue.store import NewItem, WorkQueueStore
 
     store = WorkQueueStore(url)
+    backends = _backend_pids(store.engine)
     try:
         new = [NewItem(reference=f"REF-{n:07d}", payload={"line": n, "amount": n * 1.25, "unit": "Bydel Frogner"})
                for n in range(items)]
@@ -58,6 +60,7 @@ def run(url: str, backend: str, items: int, batch: int) -> Figures:
             raise RuntimeError(f"{backend}: added {added} of {items} items")
 
         completed = 0
+        s0 = backend_cpu_seconds(backends)
         t0, c0 = time.perf_counter(), time.process_time()
         while True:
             claimed = store.claim(PROCESS_ID, worker="bench", limit=batch, lease_seconds=600)
@@ -66,12 +69,40 @@ def run(url: str, backend: str, items: int, batch: int) -> Figures:
             completed += store.complete_many([(i.id, {"ok": True}) for i in claimed], worker="bench")
         process_seconds = time.perf_counter() - t0
         process_cpu_seconds = time.process_time() - c0
+        server_cpu = backend_cpu_seconds(backends) - s0 if backends else None
         counts = store.counts(PROCESS_ID)
         if counts != {"done": items} or completed != items:
             raise RuntimeError(f"{backend}: expected {items} done, got {counts} (completed {completed})")
-        return Figures(backend, items, add_seconds, process_seconds, completed, process_cpu_seconds)
+        return Figures(backend, items, add_seconds, process_seconds, completed, process_cpu_seconds,
+                       server_cpu if server_cpu is not None and server_cpu >= 0 else None)
     finally:
         store.close()
+
+
+def _backend_pids(engine) -> set[int]:
+    """PostgreSQL: the server processes (backends) of the engine's connections from now on, so
+    their CPU can be read from /proc (server on this machine); empty on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return set()
+    from sqlalchemy import event
+
+    pids: set[int] = set()
+    engine.dispose()  # connections made from here on are the ones watched
+    event.listen(engine, "connect", lambda dbapi_conn, _record: pids.add(dbapi_conn.info.backend_pid))
+    return pids
+
+
+def backend_cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds of these processes (/proc/<pid>/stat); a process that is not on
+    this machine counts 0, so a remote server gives no figure rather than a wrong one."""
+    total = 0.0
+    for pid in list(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("-inf")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 @contextmanager

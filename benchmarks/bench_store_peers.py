@@ -1,7 +1,7 @@
 """The work-item store against the queues a user would pick instead: same workload, one run.
 
-    .venv/bin/python -m benchmarks.bench_store_peers [--items 5000] [--batch 500]
-        [--prefect-items 200] [--postgres-url URL] [--skip-postgres] [--skip-prefect]
+    .venv/bin/python -m benchmarks.bench_store_peers [--items 5000] [--batch 500] [--rounds 1]
+        [--prefect-items 200] [--postgres-url URL] [--skip-postgres] [--skip-prefect] [--only QUEUES]
 
 Workload, the same for everyone: add N items, then claim them and complete them in batches, each
 completion leaving a durable record (checked at the end: N records of completion in the backend).
@@ -17,7 +17,11 @@ completion leaving a durable record (checked at the end: N records of completion
   server holds N completed task runs.
 
 Prints items/s (claim+complete, and add+claim+complete) and, per backend, the ratio of this store
-to the fastest peer measured in this run, and to Prefect-task-per-item. Ratios are the verdict:
+to the fastest peer measured in this run, and to Prefect-task-per-item. On PostgreSQL (a server on
+this machine) also the CPU per item of the server's backend process beside this process's: their
+sum per item is steadier than the rates (though CPU time too stretches when the machine is busy).
+`--rounds 3` runs the queues three times, interleaved, and takes each queue's median round.
+Ratios are the verdict:
 every peer shares the machine's load with this store at that moment. Peers come from the `bench`
 extra (`make bench` installs it).
 """
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.bench_store import DEFAULT_PG_URL, postgres_schema, sqlite_url
+from benchmarks.bench_store import DEFAULT_PG_URL, backend_cpu_seconds, postgres_schema, sqlite_url
 from benchmarks.bench_store import run as run_store
 
 GOAL_VS_PEER = 1.0
@@ -66,6 +70,7 @@ class Rate:
     add_seconds: float
     process_seconds: float
     cpu_seconds: float  # this process's CPU during claim+complete (a server's is not included)
+    server_cpu_seconds: float | None = None  # PostgreSQL's backend processes' CPU (server on this machine)
 
     @property
     def process_rate(self) -> float:
@@ -86,7 +91,7 @@ def _check(peer: str, done: int, items: int) -> None:
 
 def ours(url: str, backend: str, items: int, batch: int) -> Rate:
     f = run_store(url, backend, items, batch)  # checks counts == {"done": items} itself
-    return Rate(OURS, backend, items, f.add_seconds, f.process_seconds, f.process_cpu_seconds)
+    return Rate(OURS, backend, items, f.add_seconds, f.process_seconds, f.process_cpu_seconds, f.server_cpu_seconds)
 
 
 # ----------------------------------------------------------------------------------- SQLite peers
@@ -164,14 +169,17 @@ async def _pgqueuer(url: str, items: int, batch: int) -> Rate:
         add = time.perf_counter() - t0
         entry = {"bench": EntrypointExecutionParameter(concurrency_limit=0)}
         manager = uuid.uuid4()
+        backend = {conn.info.backend_pid}
+        s0 = backend_cpu_seconds(backend)
         t0, c0 = time.perf_counter(), time.process_time()
         while jobs := await q.dequeue(batch_size=batch, entrypoints=entry, queue_manager_id=manager,
                                       global_concurrency_limit=None, heartbeat_timeout=timedelta(seconds=600)):
             await q.log_jobs([(job, "successful", None) for job in jobs])
         process, cpu = time.perf_counter() - t0, time.process_time() - c0
+        server = backend_cpu_seconds(backend) - s0
         cur = await conn.execute("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")
         _check("pgqueuer", (await cur.fetchone())[0], items)
-        return Rate("pgqueuer", "postgresql", items, add, process, cpu)
+        return Rate("pgqueuer", "postgresql", items, add, process, cpu, server if server >= 0 else None)
 
 
 def procrastinate(url: str, items: int, batch: int, concurrency: int) -> Rate:
@@ -264,22 +272,37 @@ def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate], only: set[
     try:
         results.append(fn())
         r = results[-1]
-        print(f"  {label:18} {r.process_rate:>9,.0f} items/s claim+complete  "
-              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+        server = f", server {r.server_cpu_seconds / r.items * 1e6:.0f} us" if r.server_cpu_seconds is not None else ""
+        print(f"  {label:18} {r.process_rate:>9,.0f} items/s claim+complete  CPU/item {r.cpu_seconds / r.items * 1e6:.0f} us"
+              f"{server} (load {os.getloadavg()[0]:.1f})", flush=True)
     except ModuleNotFoundError as exc:
         print(f"  {label}: skipped, {exc.name} not installed (pip install -e '.[bench]')", flush=True)
     except Exception as exc:  # noqa: BLE001 - one failing peer must not hide the others' figures
         print(f"  {label}: FAILED ({exc.__class__.__name__}: {str(exc)[:200]})", flush=True)
 
 
-def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
-    lines = [f"{'backend':11} {'queue':18} {'items':>7} {'add/s':>9} {'claim+complete/s':>17} "
-             f"{'end-to-end/s':>13} {'CPU/item':>9}  does not give"]
+def median_rounds(rates: list[Rate]) -> list[Rate]:
+    """Per queue, the round with the median claim+complete rate (its CPU figures with it), in
+    the order the queues first ran. One round: the rates as they are."""
+    groups: dict[tuple[str, str], list[Rate]] = {}
     for r in rates:
-        cpu = f"{r.cpu_seconds / r.items * 1e6:.0f} us" if r.items else "-"
+        groups.setdefault((r.backend, r.peer), []).append(r)
+    return [sorted(g, key=lambda r: r.process_rate)[(len(g) - 1) // 2] for g in groups.values()]
+
+
+def _per_item_us(seconds: float | None, items: int) -> str:
+    return f"{seconds / items * 1e6:.0f} us" if seconds is not None and items else "-"
+
+
+def report(rates: list[Rate], batch: int, rounds: int = 1) -> tuple[str, dict[str, float]]:
+    rates = median_rounds(rates)
+    lines = [f"{'backend':11} {'queue':18} {'items':>7} {'add/s':>9} {'claim+complete/s':>17} "
+             f"{'end-to-end/s':>13} {'CPU/item':>9} {'server CPU/item':>16}  does not give"]
+    for r in rates:
         add = f"{r.items / r.add_seconds:,.0f}" if r.add_seconds else "-"
         lines.append(f"{r.backend:11} {r.peer:18} {r.items:>7} {add:>9} {r.process_rate:>17,.0f} "
-                     f"{r.total_rate:>13,.0f} {cpu:>9}  {LACKS.get(r.peer, '')}")
+                     f"{r.total_rate:>13,.0f} {_per_item_us(r.cpu_seconds, r.items):>9} "
+                     f"{_per_item_us(r.server_cpu_seconds, r.items):>16}  {LACKS.get(r.peer, '')}")
     ratios: dict[str, float] = {}
     lines.append("")
     for backend in ("sqlite", "postgresql"):
@@ -294,6 +317,11 @@ def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
         lines.append(f"{backend}: this store / fastest peer ({best.peer}) = {ratio:.2f}x claim+complete "
                      f"[goal >= {GOAL_VS_PEER:.1f}x: {'met' if ratio >= GOAL_VS_PEER else 'MISSED'}]; "
                      f"end-to-end {mine.total_rate / best_total.total_rate:.2f}x ({best_total.peer})")
+        if mine.server_cpu_seconds is not None and best.server_cpu_seconds is not None:
+            ours_cpu = (mine.cpu_seconds + mine.server_cpu_seconds) / mine.items * 1e6
+            theirs = (best.cpu_seconds + best.server_cpu_seconds) / best.items * 1e6
+            lines.append(f"{backend}: CPU per item, this process + the server's backend: this store {ours_cpu:.0f} us, "
+                         f"{best.peer} {theirs:.0f} us ({theirs / ours_cpu:.2f}x)")
     prefect = next((r for r in rates if r.peer == "prefect task/item"), None)
     if prefect:
         for backend in ("sqlite", "postgresql"):
@@ -303,7 +331,8 @@ def report(rates: list[Rate], batch: int) -> tuple[str, dict[str, float]]:
                 ratios[f"prefect-{backend}"] = ratio
                 lines.append(f"{backend}: this store / Prefect task per item = {ratio:,.0f}x "
                              f"[goal >= {GOAL_VS_PREFECT:.0f}x: {'met' if ratio >= GOAL_VS_PREFECT else 'MISSED'}]")
-    lines.append(f"(batch {batch}; this store audits every claim and completion; load average "
+    median = f"median of {rounds} interleaved rounds per queue; " if rounds > 1 else ""
+    lines.append(f"({median}batch {batch}; this store audits every claim and completion; load average "
                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, shared by every queue above)")
     return "\n".join(lines), ratios
 
@@ -320,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_PG_URL, help="PostgreSQL SQLAlchemy URL")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-prefect", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every queue but Prefect this many times, interleaved, and report each queue's "
+                             "median round (default 1; 3 steadies the ratios on a busy machine)")
     parser.add_argument("--only", default="", help="comma-separated queues to run (e.g. 'this store,prefect task/item')")
     args = parser.parse_args(argv)
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -327,24 +359,27 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     rates: list[Rate] = []
-    print("SQLite:", flush=True)
-    with sqlite_url() as url:
-        _attempt(rates, OURS, lambda: ours(url, "sqlite", n, b), only)
-    _attempt(rates, "persist-queue", lambda: persist_queue(n, b), only)
-    _attempt(rates, "huey", lambda: huey(n, b), only)
-    if not args.skip_postgres:
-        print("PostgreSQL:", flush=True)
-        for label, fn in ((OURS, lambda u: ours(u, "postgresql", n, b)),
-                          ("pgqueuer", lambda u: pgqueuer(u, n, b)),
-                          ("procrastinate", lambda u: procrastinate(u, n, b, args.procrastinate_concurrency))):
-            with postgres_schema(args.postgres_url) as url:
-                if url is None:
-                    break
-                _attempt(rates, label, lambda fn=fn, url=url: fn(url), only)
+    for round_no in range(1, max(args.rounds, 1) + 1):
+        if args.rounds > 1:
+            print(f"round {round_no} of {args.rounds}", flush=True)
+        print("SQLite:", flush=True)
+        with sqlite_url() as url:
+            _attempt(rates, OURS, lambda url=url: ours(url, "sqlite", n, b), only)
+        _attempt(rates, "persist-queue", lambda: persist_queue(n, b), only)
+        _attempt(rates, "huey", lambda: huey(n, b), only)
+        if not args.skip_postgres:
+            print("PostgreSQL:", flush=True)
+            for label, fn in ((OURS, lambda u: ours(u, "postgresql", n, b)),
+                              ("pgqueuer", lambda u: pgqueuer(u, n, b)),
+                              ("procrastinate", lambda u: procrastinate(u, n, b, args.procrastinate_concurrency))):
+                with postgres_schema(args.postgres_url) as url:
+                    if url is None:
+                        break
+                    _attempt(rates, label, lambda fn=fn, url=url: fn(url), only)
     if not args.skip_prefect:
         print("Prefect:", flush=True)
         _attempt(rates, "prefect task/item", lambda: prefect_task_per_item(args.prefect_items), only)
-    text, ratios = report(rates, b)
+    text, ratios = report(rates, b, max(args.rounds, 1))
     print(text)
     return 0
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -88,7 +89,9 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("process_id", "reference", name="uq_work_items_process_reference"),
-        Index("ix_work_items_lease", "status", "claimed_until"),
+        # Claimed items only: a completed item's row version needs no entry here (migration b8e2f4a6c1d3).
+        Index("ix_work_items_lease", "status", "claimed_until", sqlite_where=text("status = 'in_progress'"),
+              postgresql_where=text("status = 'in_progress'")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -112,8 +115,10 @@ class WorkItem(Base):
 
 # The claim order (priority high to low, then first in) read straight from an index, and the same
 # for items with a deadline (partial index); see WorkQueueStore.claim. Declared after the class
-# because the DESC column needs the mapped attribute.
-Index("ix_work_items_claimable", WorkItem.process_id, WorkItem.status, WorkItem.priority.desc(), WorkItem.id)
+# because the DESC column needs the mapped attribute. Waiting items only: a claimed or finished
+# item's row version needs no entry here (migration b8e2f4a6c1d3).
+Index("ix_work_items_claimable", WorkItem.process_id, WorkItem.status, WorkItem.priority.desc(), WorkItem.id,
+      sqlite_where=text("status = 'new'"), postgresql_where=text("status = 'new'"))
 Index("ix_work_items_deadline", WorkItem.process_id, WorkItem.status, WorkItem.priority.desc(), WorkItem.deadline,
       WorkItem.id, sqlite_where=WorkItem.deadline.isnot(None), postgresql_where=WorkItem.deadline.isnot(None))
 
@@ -184,7 +189,11 @@ class AuditEvent(Base):
     retention clearing personal details past the retention (workqueue/retention.py)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_item", "item_id", "id"))
+    # ix_audit_case holds case events only: the two events of every item (claim, completion) are
+    # found through ix_audit_item and cost no entry here (migration b8e2f4a6c1d3).
+    __table_args__ = (Index("ix_audit_case", "case_id", "id", sqlite_where=text("case_id IS NOT NULL"),
+                            postgresql_where=text("case_id IS NOT NULL")),
+                      Index("ix_audit_item", "item_id", "id"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -97,6 +97,24 @@ def test_claim_in_small_batches_follows_the_same_order(store):
     assert got == ["urgent", "due-2", "due-1", "due-0", "plain-0", "plain-1", "plain-2", "plain-3"]
 
 
+def test_claimed_items_are_what_the_orm_would_hand_out(store):
+    # PostgreSQL builds the claimed WorkItem objects without the ORM's loading (store.py,
+    # _detached_work_items): the same detached objects, identity and values as a read through the ORM.
+    from sqlalchemy import inspect
+
+    deadline = datetime.now(OSLO) + timedelta(days=1)
+    store.add(P, NewItem("due", {"belop": 12.5, "navn": "Ærlig Østby"}, priority=2, deadline=deadline))
+    (claimed,) = store.claim(P, worker="w1", limit=1, run_id="run-1", lease_seconds=90.1234567)
+    read = store.get_item(claimed.id)
+    columns = [c.key for c in inspect(type(read)).column_attrs]
+    assert {c: getattr(claimed, c) for c in columns} == {c: getattr(read, c) for c in columns}
+    assert claimed.deadline == deadline and claimed.deadline.tzinfo == UTC and claimed.created_at.tzinfo == UTC
+    got, orm = inspect(claimed), inspect(read)
+    assert (got.detached, got.key, got.unloaded, got.expired) == (True, orm.key, set(), False)
+    claimed.last_error = "changed"  # tracked like any loaded attribute
+    assert "last_error" in inspect(claimed).committed_state
+
+
 def test_claim_respects_not_before(store):
     now = utcnow()
     store.add(P, NewItem("later", not_before=now + timedelta(hours=1)))
