@@ -27,11 +27,12 @@ chromium:
 demo: setup
 	$(BIN)/rpa demo
 
-## test: the whole suite (CI runs exactly this through .ci/run), on three pytest-xdist workers for
-## two cores: with two, a third of the cores sat idle while workers waited on subprocesses, Chromium
-## and servers (benchmarks/RESULTS.md, session 5). Slow and browser tests are handed out first; the
-## Prefect tests run together on one worker, one test server per run (tests/conftest.py).
-TEST_WORKERS ?= 3
+## test: the whole suite (CI runs exactly this through .ci/run), on two pytest-xdist workers: the
+## long subprocess tests (demo, crash, multiworker) overlap with the in-process ones; slow and
+## browser tests are handed out first; the Prefect tests run together on one worker, one test
+## server per run (tests/conftest.py). Three workers were not faster in back-to-back runs
+## (benchmarks/RESULTS.md, session 5); `make test TEST_WORKERS=3` to try again.
+TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
