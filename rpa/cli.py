@@ -12,6 +12,8 @@ import typer
 from config.catalogue import DefinitionError, definition_files
 from config.settings import get_settings
 
+_CORE_GROUPS = ("config", "processes", "run", "db")  # defined in this module, nothing to mount
+
 app = typer.Typer(help="Municipal RPA job runner: processes, sandbox, runs, review queue.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -34,7 +36,29 @@ _MOUNTS = [
 ]
 
 
-def _mount() -> None:
+def _command_words(argv: list[str]) -> list[str]:
+    """The words before the first option: `rpa run nav-refund-offsetting --json` -> ["run",
+    "nav-refund-offsetting"]. Every option of `rpa` itself comes after its command or is --help
+    (both leave the words short, which mounts everything)."""
+    words = []
+    for arg in argv:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    return words
+
+
+def _mount(argv: list[str] | None = None) -> None:
+    """Mount the other packages' command groups and one `rpa run <process>` per process. With the
+    command line given, only what that command needs: `rpa run <process> ...` imports that one
+    process's cli module and no other group (`rpa sandbox` alone imports FastAPI: a second of CPU
+    for every `rpa run` otherwise; the crash tests start `rpa run` dozens of times). A command
+    that names nothing known mounts everything, so help and errors list every command as before."""
+    words = _command_words(argv) if argv is not None else []
+    if words and words[0] in _CORE_GROUPS:
+        if words[0] == "run":
+            _mount_runs(words[1] if len(words) > 1 else None)
+        return
     for module_name, attr, name in _MOUNTS:
         try:
             module = importlib.import_module(module_name)
@@ -52,8 +76,16 @@ def _mount() -> None:
             app.registered_commands.append(_renamed(sub.registered_commands[0], name))
         else:
             app.add_typer(sub, name=name)
-    # One `rpa run <process-id>` per process whose flow package has a cli module.
-    for path in definition_files(get_settings().paths.processes_dir):
+    _mount_runs()
+
+
+def _mount_runs(only: str | None = None) -> None:
+    """One `rpa run <process-id>` per process whose flow package has a cli module (`only`: just
+    that process, when it is in the catalogue folder; otherwise every process, for the help)."""
+    paths = definition_files(get_settings().paths.processes_dir)
+    if only is not None and any(p.stem == only for p in paths):
+        paths = [p for p in paths if p.stem == only]
+    for path in paths:
         process_id = path.stem
         module_name = "flows." + process_id.replace("-", "_") + ".cli"
         try:
@@ -241,7 +273,7 @@ def db_status(process_id: str = typer.Argument(None)) -> None:
 
 def main() -> None:
     try:
-        _mount()
+        _mount(sys.argv[1:])
     except DefinitionError as exc:  # a broken catalogue must not hide `rpa processes validate`
         typer.secho(f"warning: {exc}", fg=typer.colors.YELLOW, err=True)
     app()

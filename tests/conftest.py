@@ -33,23 +33,44 @@ def _xdist_loadgroup(config) -> bool:
 def pytest_itemcollected(item):
     """`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`). Every
     test that uses the session's Prefect test server goes to one worker (group "prefect"), so the
-    server starts once per run, not once per worker; every other test goes to whichever worker is
+    server starts once per run, not once per worker (a start is 12-14 s and its background
+    services cost CPU for the rest of the session); every other test goes to whichever worker is
     free. Marked as each test is collected, before xdist reads the groups. Without xdist
-    (`python -m pytest tests/...`) nothing changes.
-    KNOWN LIMIT (checked 02.12.2026): pytest-xdist 3.8.0 puts the group into `item._nodeid`, which
-    pytest 9.2 no longer reads (its nodeid comes from `item._id`), so the group is not honoured
-    yet and each worker may start its own Prefect test server (isolated: its own home, database
-    and port; it only costs a second start)."""
+    (`python -m pytest tests/...`) nothing changes."""
     if _xdist_loadgroup(item.config) and "prefect_harness" in getattr(item, "fixturenames", ()):
         item.add_marker(pytest.mark.xdist_group("prefect"))
 
 
+def _join_group(item, group: str) -> None:
+    """xdist's loadgroup scheduler reads a test's group from its node id ("<nodeid>@<group>").
+    pytest-xdist 3.8.0 writes that suffix into `item._nodeid`, which pytest 9.2 no longer reads
+    (the node id comes from `item._id`, a NodeId), so the group was silently ignored (checked:
+    the harness tests ran on gw0 and gw1). Write it where this pytest reads it."""
+    if item.nodeid.endswith(f"@{group}"):  # an xdist/pytest pair that does it itself
+        return
+    node_id = getattr(item, "_id", None)
+    if node_id is not None and hasattr(type(node_id), "parse"):
+        item._id = type(node_id).parse(f"{item.nodeid}@{group}")
+    else:
+        item._nodeid = f"{item.nodeid}@{group}"
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Under xdist the long tests (marked slow, then browser) are handed out first, so the run
-    does not end with one worker busy on a crash loop while the other waits."""
-    if _xdist_loadgroup(config):
-        items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser")
-                   else 2)
+    does not end with one worker busy on a crash loop while the other waits. On a worker, each
+    grouped test's node id carries its group for the controller's scheduler (after xdist's own
+    hook, hence trylast)."""
+    if not _xdist_loadgroup(config):
+        return
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser")
+               else 2)
+    if hasattr(config, "workerinput"):
+        for item in items:
+            groups = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                      for mark in item.iter_markers("xdist_group")}
+            if groups:
+                _join_group(item, "_".join(sorted(groups)))  # as xdist names a test with several groups
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,6 @@
-"""The demo path without the interactive wait: `rpa demo --no-wait` on free ports in a fresh
-data folder brings everything up, runs every process once through a Prefect server and a
-process worker, prints the results, reports and URLs, and stops everything it started."""
+"""The demo: `rpa demo` on free ports in a fresh data folder brings everything up, runs every
+process once through a Prefect server and a process worker, prints the results, reports and URLs,
+waits, and on Ctrl-C stops everything it started."""
 
 from __future__ import annotations
 
@@ -32,15 +32,36 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.prefect
-def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
+def test_demo_runs_every_process_waits_and_ctrl_c_stops_everything(tmp_path):
+    """`rpa demo` as a person runs it: every process once, the table, then the wait; Ctrl-C
+    (SIGINT) stops the worker, the review app, the sandbox and the Prefect server, and the command
+    exits 0. (One demo for both ends: each start is a Prefect server, a worker and flow-run
+    processes, ~35 CPU s even for one process; `--no-wait` differs only in skipping the wait,
+    test_no_wait_skips_only_the_wait below.)"""
+    import signal
+    import time
+
     data = tmp_path / "data"
     env = {**os.environ, **isolated_env(data)}
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_HOME", None)
-    proc = subprocess.run([sys.executable, "-m", "rpa", "demo", "--no-wait"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=900)
-    out = proc.stdout
-    assert proc.returncode == 0, f"{out}\n{proc.stderr[-4000:]}"
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "rpa", "demo"], cwd=tmp_path, env=env, stdout=sink,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 900  # hang guard only
+        while "Press Ctrl-C" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=300) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = log.read_text(errors="replace")
 
     # Every process of the catalogue ran once through Prefect and completed.
     from workqueue.store import WorkQueueStore
@@ -70,7 +91,6 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     # The Prefect server wants a log-in: generated, shown once, kept for later commands.
     login = (data / "prefect" / "auth_string").read_text().strip()
     assert out.count(login) == 1 and f"Prefect UI log-in        {login}  (shown once" in out
-    assert "everything stopped" in out
 
     # The shadow pilot: NAV in shadow, its agreement report, a refused and a granted promotion.
     report = re.search(r"^  agreement report\s+(\S+)$", out, re.M)
@@ -78,42 +98,31 @@ def test_demo_runs_every_process_and_stops_cleanly(tmp_path):
     assert re.search(r"^  promotion refused\s+.*shadow\.max_unsigned_money_disagreements", out, re.M), out
     assert re.search(r"^  promotion granted\s+.*satt i drift", out, re.M), out
 
-    # Nothing it started is left running.
+    # Ctrl-C stopped everything it started, and nothing is left running.
+    for what in ("worker", "review app", "Prefect server"):
+        assert f"stopped {what}" in out
+    assert "everything stopped" in out
     pids = [int(p) for p in re.findall(r"\(pid (\d+)", out)]
     assert len(pids) == 2, out  # the Prefect server and the worker
     assert not [p for p in pids if _alive(p)]
 
 
-@pytest.mark.slow
-@pytest.mark.prefect
-def test_demo_waits_and_ctrl_c_stops_everything(tmp_path):
-    """The interactive end: after the table the demo waits; Ctrl-C (SIGINT) stops the worker,
-    the review app, the sandbox and the Prefect server, and the command exits 0."""
-    import signal
-    import time
+@pytest.mark.parametrize("wait", [True, False])
+def test_no_wait_skips_only_the_wait(wait, monkeypatch):
+    """`rpa demo --no-wait` (CI, benchmarks/bench_ops_demo.py) does every step of the demo above
+    and stops right after the table instead of waiting for Ctrl-C."""
+    from rpa.demo import Demo
 
-    env = {**os.environ, **isolated_env(tmp_path / "data")}
-    env.pop("PREFECT_API_URL", None)
-    env.pop("PREFECT_HOME", None)
-    log = tmp_path / "demo.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "rpa", "demo", "--process", "sla-monitor"], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 400
-        while "Press Ctrl-C" not in log.read_text(errors="replace"):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=300) == 0, log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = log.read_text()
-    assert "sla-monitor                  Completed" in text
-    for what in ("worker", "review app", "Prefect server"):
-        assert f"stopped {what}" in text
-    pids = [int(p) for p in re.findall(r"\(pid (\d+)", text)]
-    assert len(pids) == 2 and not [p for p in pids if _alive(p)]
+    steps: list[str] = []
+    demo = Demo(echo=lambda text="": None)
+    for name in ("start_store", "launch_prefect", "start_sandbox", "wait_prefect", "start_worker", "collect",
+                 "shadow_pilot", "print_result", "wait_for_interrupt"):
+        monkeypatch.setattr(demo, name, lambda *a, _name=name, **k: steps.append(_name))
+    monkeypatch.setattr(demo, "deploy", lambda: steps.append("deploy") or ([], []))
+    monkeypatch.setattr(demo, "run_all", lambda registered: steps.append("run_all") or [])
+    monkeypatch.setattr(demo, "start_review", lambda store: steps.append("start_review") or ("hr", "x"))
+    monkeypatch.setattr(demo, "step", steps.append)
+    demo.run(wait=wait)
+    everything = ["start_store", "launch_prefect", "start_sandbox", "wait_prefect", "deploy", "start_worker",
+                  "run_all", "collect", "shadow_pilot", "start_review", "print_result"]
+    assert steps == everything + (["wait_for_interrupt"] if wait else []) + ["everything stopped"]

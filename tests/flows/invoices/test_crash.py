@@ -68,18 +68,18 @@ def _kill_loop(invoice_env, env: dict[str, str], via: str, kills_wanted: int, rn
     kills = runs = 0
     while kills < kills_wanted and runs < max_runs:
         runs += 1
-        before = len(invoice_env.sandbox.attachments())
+        before = invoice_env.sandbox.attachment_count()
         proc = _start(env, via)
         give_up = time.monotonic() + FIRST_UPLOAD_HANG_GUARD
         while proc.poll() is None and time.monotonic() < give_up:
-            if len(invoice_env.sandbox.attachments()) > before:
+            if invoice_env.sandbox.attachment_count() > before:
                 break
             time.sleep(0.03)
         if proc.poll() is not None:  # the run finished on its own: nothing was left to upload
             out, err = proc.communicate()
             assert proc.returncode in (0, 1), err.decode(errors="replace")[-2000:]
             break
-        if len(invoice_env.sandbox.attachments()) == before:  # hung before its first upload: show why
+        if invoice_env.sandbox.attachment_count() == before:  # hung before its first upload: show why
             _kill(proc)
             raise AssertionError(f"run {runs} uploaded nothing in {FIRST_UPLOAD_HANG_GUARD:.0f} s")
         time.sleep(rng.uniform(0, window))
