@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from workqueue.migrate import alembic_config
+from workqueue.migrate import HEAD, alembic_config
 from workqueue.models import Base
 from workqueue.store import WorkQueueStore, create_engine_for
 
@@ -17,6 +17,7 @@ from workqueue.store import WorkQueueStore, create_engine_for
 def test_migrations_form_one_line():
     heads = ScriptDirectory.from_config(alembic_config(create_engine_for("sqlite://"))).get_heads()
     assert len(heads) == 1, f"several migration heads (merge them): {heads}"
+    assert heads[0] == HEAD, f"workqueue/migrate.py HEAD = {HEAD!r}, Alembic's head is {heads[0]!r}: update it"
 
 
 def test_fresh_database_migrates_to_head_and_matches_the_models(store_url):
