@@ -99,5 +99,5 @@ def test_prefect_flow_runs_and_publishes_masked_artifacts(nav_run, prefect_harne
     assert [set(r) for r in rows] == [{"Sak", "Kategori", "Beløp"}] and rows[0]["Kategori"] == "GRADE"
     assert not FNR_PATTERN.search(json.dumps(rows)) and "*****" not in json.dumps(rows)
     assert flow_run.state.name == "Fullført med avvik"  # how the run went, in the run list
-    assert flow_run.state.message.startswith("3 saker, 2 automatisk (66,7%); 1 avvik; ")
+    assert flow_run.state.message.startswith("3 saker, 2 automatisk (66,7 %); 1 avvik; ")
     assert not FNR_PATTERN.search(json.dumps(flow_run.parameters))
