@@ -20,6 +20,7 @@ from config.process_definition import (
     ResolvedBy,
 )
 from config.schedule_text import schedule_words
+from connectors.norwegian import fmt_int
 
 FORMATS = {
     InputFormat.k27_csv: "NAV settlement report K27 (CSV lines without a header)",
@@ -132,7 +133,7 @@ def render_process(d: ProcessDefinition) -> list[str]:
     if d.rate_limits:
         lines += _table(["System", "Requests per second", "Requests at once", "Daily quota"], [
             [f"`{rl.system}`", _number(rl.requests_per_second), str(rl.concurrency),
-             f"{rl.daily_quota:,}".replace(",", " ") if rl.daily_quota else "none"] for rl in d.rate_limits])
+             fmt_int(rl.daily_quota) if rl.daily_quota else "none"] for rl in d.rate_limits])
     else:
         lines += ["No limits beyond the systems' own."]
     if d.parameters:
@@ -245,8 +246,8 @@ def _value(value: Any) -> str:
 def _number(value: float) -> str:
     """1234567 -> '1 234 567'; 2.5 -> '2.5' (the page's structure is English, spaces group thousands)."""
     if float(value).is_integer():
-        return f"{int(value):,}".replace(",", " ")
-    return f"{value:,}".replace(",", " ")
+        return fmt_int(int(value))
+    return f"{value:,}".replace(",", " ")  # an English decimal point, as the rest of the page
 
 
 def _hours(hours: float) -> str:

@@ -32,6 +32,7 @@ from config.process_definition import ProcessDefinition
 from config.schedule_text import schedule_words
 from config.schedule_times import next_runs
 from connectors.identifiers import mask_fnrs_in_text
+from connectors.norwegian import fmt_int, fmt_number
 from connectors.prefect_deployments import Deployment, DeploymentClient, FlowRun, PrefectUnavailable
 from review import queries
 from review.formatting import OSLO
@@ -152,8 +153,10 @@ def _value_words(value: Any) -> str:
         return "ja" if value else "nei"
     if isinstance(value, list):
         return ", ".join(_value_words(v) for v in value) if value else "(ingen)"
-    if isinstance(value, float | int):
-        return f"{value:,}".replace(",", "\u00a0").replace(".", ",")
+    if isinstance(value, int):
+        return fmt_int(value)
+    if isinstance(value, float):  # as many decimals as the rule has: 0.5 -> '0,5', 2500.0 -> '2 500'
+        return fmt_number(value, decimals=len(f"{value:f}".rstrip("0").partition(".")[2]))
     return str(value)
 
 

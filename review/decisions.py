@@ -16,7 +16,7 @@ from typing import Any
 
 from config.process_definition import ExceptionCategory, ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
-from review.formatting import fmt_amount, fmt_date, fmt_kr, parse_amount
+from review.formatting import fmt_amount, fmt_date, fmt_int, fmt_kr, parse_amount
 from workqueue import actions as wa
 from workqueue.models import ExceptionCase
 from workqueue.store import InvalidTransition, NotFound, WorkQueueStore
@@ -166,8 +166,8 @@ def clean_comment(comment: str | None) -> str:
     if not text:
         raise DecisionError("Skriv en kommentar: hvorfor tar du denne beslutningen?", field="comment")
     if len(text) > MAX_COMMENT:
-        raise DecisionError(f"Kommentaren er {len(text):,} tegn; grensen er {MAX_COMMENT:,} tegn. Kort den ned "
-                            "(teksten din står fortsatt i feltet).".replace(",", "\u00a0"), field="comment")
+        raise DecisionError(f"Kommentaren er {fmt_int(len(text))} tegn; grensen er {fmt_int(MAX_COMMENT)} tegn. Kort den "
+                            "ned (teksten din står fortsatt i feltet).", field="comment")
     return mask_fnrs_in_text(text)
 
 

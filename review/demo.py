@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from connectors.identifiers import fnr_check_digits, mask_fnr
-from review.formatting import fmt_amount
+from review.formatting import fmt_amount, fmt_kr
 from workqueue.models import CaseAttachment, ExceptionCase
 from workqueue.store import NewCase, WorkQueueStore, utcnow
 
@@ -112,8 +112,8 @@ def nav_case(rng: random.Random, category: str, n: int) -> tuple[str, NewCase]:
     ]
     case = NewCase(
         category=category,
-        message=f"{name_k27.title()}: NAV har betalt {fmt_amount(nav)} kr, kravet er {fmt_amount(claim)} kr "
-                f"(differanse {fmt_amount(diff)} kr) for {start}–{end}.",
+        message=f"{name_k27.title()}: NAV har betalt {fmt_kr(nav)}, kravet er {fmt_kr(claim)} "
+                f"(differanse {fmt_kr(diff)}) for {start}–{end}.",
         evidence={"sections": sections, "fnr": fnr,
                   "data": {"nav_amount": nav, "claim_amount": claim, "expected_amount": expected,
                            "claim_id": claim_id, "bedriftsnummer": bedrift, "month": month}},

@@ -18,7 +18,7 @@ from config.process_definition import ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
 from connectors.spreadsheet import DATE, DATE_TIME, KRONER, Cell, Column, Sheet, Table, pairs, workbook_bytes
 from review.decisions import category_of, spec
-from review.formatting import KIND_LABELS, STATUS_LABELS, age_days, to_oslo
+from review.formatting import KIND_LABELS, STATUS_LABELS, age_days, fmt_datetime, to_oslo
 
 HEADERS = [
     Column("Saksnr.", 9), Column("Prosess", 30), Column("Kategori", 44), Column("Type", 16), Column("Navn", 24),
@@ -66,7 +66,7 @@ def workbook(rows: Iterable[Any], catalogue: dict[str, ProcessDefinition], now: 
     cases = [_case_row(r, catalogue.get(r.process_id), subjects.get(r.id), names, attestations.get(r.id), now)
              for r in rows]
     local_now = _local(now)
-    lines = [("Eksportert", f"{local_now:%d.%m.%Y kl. %H:%M}" if local_now else ""), ("Antall saker", str(len(cases))),
+    lines = [("Eksportert", fmt_datetime(local_now)), ("Antall saker", str(len(cases))),
              *selection]
     return workbook_bytes([
         Sheet("Avvik", [Table(HEADERS, cases, freeze=True, autofilter=True)]),

@@ -73,7 +73,7 @@ def shadow_pilot(settings: Settings, step: Callable[[str], None]) -> PilotResult
 
 
 def print_pilot(pilot: PilotResult, echo: Callable[[str], None]) -> None:
-    from workqueue.shadow import percent as pct
+    from connectors.norwegian import fmt_percent as pct
 
     echo("Shadow pilot (docs/shadow.md):")
     echo(f"  agreement report        {pilot.report}")

@@ -31,8 +31,8 @@ def report(process_id: str,
     people did; every disagreement with both sides (Excel)."""
     from connectors.finance.errors import FinanceError
     from connectors.nav.tables import InputFileError
+    from connectors.norwegian import fmt_percent as percent
     from flows.kit.shadow_report import agreement_report, report_path, write_report
-    from workqueue.shadow import percent
 
     settings = get_settings()
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from connectors.norwegian import fmt_date
 from workqueue.models import ExceptionCase, ItemStatus, ProcessRun, WorkItem
 from workqueue.store import NotFound, WorkQueueStore
 
@@ -79,7 +80,7 @@ def version_label(version: int | None, since: date | str | None) -> str:
         return ""
     if isinstance(since, str):
         since = date.fromisoformat(since[:10])
-    return f"Regler: versjon {version}" + (f", {since:%d.%m.%Y}" if since else "")
+    return f"Regler: versjon {version}" + (f", {fmt_date(since)}" if since else "")
 
 
 def definition_versions(store: WorkQueueStore, process_id: str) -> list[DefinitionVersion]:

@@ -35,6 +35,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, updat
 from sqlalchemy.orm import Session
 
 from connectors.identifiers import FNR_PATTERN, valid_fnr
+from connectors.norwegian import fmt_date
 from workqueue.models import (
     FINAL_ITEM_STATUSES,
     AuditEvent,
@@ -61,13 +62,13 @@ BATCH = 500
 
 def marker(as_of: datetime) -> dict[str, str]:
     """What stands where personal data was: {"slettet": "02.12.2026", "grunn": "oppbevaringstid"}."""
-    return {"slettet": as_of.strftime("%d.%m.%Y"), "grunn": REASON}
+    return {"slettet": fmt_date(as_of), "grunn": REASON}
 
 
 def purged_sections(as_of: datetime) -> list[dict[str, str]]:
     """What the case page shows where the evidence was."""
     return [{"title": "Slettet etter oppbevaringstid",
-             "text": f"Personopplysningene i saken ble slettet {as_of.strftime('%d.%m.%Y')} fordi oppbevaringstiden "
+             "text": f"Personopplysningene i saken ble slettet {fmt_date(as_of)} fordi oppbevaringstiden "
                      "i prosessdefinisjonen er ute. Saken, beslutningen og historikken er beholdt."}]
 
 

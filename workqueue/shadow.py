@@ -26,12 +26,13 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from connectors.norwegian import fmt_percent
 from workqueue.models import AuditEvent, ShadowOutcome, ShadowSignOff
 from workqueue.store import WorkQueueStore
 
 __all__ = ["SHADOW", "HUMAN", "LIVE", "MANUAL", "Outcome", "Compared", "Agreement", "GateResult", "record_outcomes",
            "replace_human_outcomes", "outcome_rows", "compare", "agreement", "gate", "sign_off", "sign_offs",
-           "record_promotion", "promotions", "percent", "VERDICT_WORDS"]
+           "record_promotion", "promotions", "VERDICT_WORDS"]
 
 SHADOW, HUMAN, LIVE = "shadow", "human", "live"
 MANUAL = "manual"  # the robot would hand the case to a person: no action of its own on the system
@@ -232,11 +233,6 @@ class GateResult:
     figures: dict[str, Any]
 
 
-def percent(value: float) -> str:
-    """0.985 -> '98,5 %' (how the figures are written for people)."""
-    return f"{value * 100:.1f} %".replace(".", ",")
-
-
 def gate(result: Agreement, policy: Any) -> GateResult:
     """The promotion thresholds of the definition's `shadow` block against the shadow record."""
     t = result.total
@@ -247,8 +243,8 @@ def gate(result: Agreement, policy: Any) -> GateResult:
     if len(result.runs) < policy.min_runs:
         failures.append(f"shadow.min_runs: {len(result.runs)} skyggekjøringer, kravet er minst {policy.min_runs}")
     if t.automatic_agreement < policy.min_agreement:
-        failures.append(f"shadow.min_agreement: {percent(t.automatic_agreement)} enighet om det roboten ville gjort "
-                        f"automatisk, kravet er minst {percent(policy.min_agreement)}")
+        failures.append(f"shadow.min_agreement: {fmt_percent(t.automatic_agreement)} enighet om det roboten ville gjort "
+                        f"automatisk, kravet er minst {fmt_percent(policy.min_agreement)}")
     if unsigned > policy.max_unsigned_money_disagreements:
         failures.append(f"shadow.max_unsigned_money_disagreements: {unsigned} uenigheter om beløp er ikke "
                         f"godkjent av eieren, grensen er {policy.max_unsigned_money_disagreements}")

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from config.process_definition import ProcessDefinition
 from connectors import spreadsheet as xl
+from connectors.norwegian import fmt_datetime, fmt_number, fmt_percent
 from workqueue.benefits import Figures, aggregate
 from workqueue.benefits import minutes_saved_per_case as saved_per_case
 
@@ -48,16 +49,6 @@ def parse_month(value: str) -> date:
         return d.replace(day=1)
     except ValueError:
         raise ValueError(f"month {value!r}: expected YYYY-MM, e.g. 2026-10") from None
-
-
-def nb_number(value: float, decimals: int = 1) -> str:
-    """1234.5 -> '1 234,5' (Norwegian: space for thousands, comma for decimals)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", " ").replace(".", ",")
-
-
-def nb_percent(value: float) -> str:
-    return nb_number(100 * value, 1) + " %"
 
 
 @dataclass(frozen=True)
@@ -208,9 +199,9 @@ def trend(report: BenefitsReport) -> list[TrendRow]:
 def write_excel(report: BenefitsReport, path: Path) -> Path:
     first, last = report.months[0], report.months[-1]
     period = f"{report.label(first)} – {report.label(last)}"
-    made = f"Laget {report.generated_at.astimezone(ZoneInfo('Europe/Oslo')):%d.%m.%Y %H:%M}. " \
+    made = f"Laget {fmt_datetime(report.generated_at)}. " \
            f"Tid spart = automatisk behandlede saker × manuelle minutter per sak fra prosessdefinisjonen; " \
-           f"en arbeidsdag er {nb_number(report.hours_per_working_day)} timer."
+           f"en arbeidsdag er {fmt_number(report.hours_per_working_day)} timer."
     names = [p.name for p in report.processes]
 
     # Summary: one row per process over the whole period, and a sum row.
@@ -289,23 +280,23 @@ def markdown(report: BenefitsReport, excel_path: Path | None = None) -> str:
     hpd = report.hours_per_working_day
     lines = [f"# Gevinstrapport {report.label(first)} – {report.label(last)}", "",
              f"Tid spart = automatisk behandlede saker × manuelle minutter per sak (prosessdefinisjonen). "
-             f"En arbeidsdag = {nb_number(hpd)} timer.", "",
+             f"En arbeidsdag = {fmt_number(hpd)} timer.", "",
              "| Prosess | Saker | Automatisk | Andel | Avvik | Timer spart | Arbeidsdager spart | "
              "Arbeidsdager per måned |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for p in report.processes:
         t = report.totals(p.id)
-        lines.append(f"| {p.name} | {nb_number(t.cases, 0)} | {nb_number(t.automated, 0)} | "
-                     f"{nb_percent(t.share_automated) if t.runs else NO_RUNS} | {nb_number(t.exceptions_total, 0)} | "
-                     f"{nb_number(t.hours_saved)} | {nb_number(t.working_days_saved)} | "
-                     f"{NO_RUNS if report.days_per_month(p.id) is None else nb_number(report.days_per_month(p.id))} |")
+        lines.append(f"| {p.name} | {fmt_number(t.cases, 0)} | {fmt_number(t.automated, 0)} | "
+                     f"{fmt_percent(t.share_automated) if t.runs else NO_RUNS} | {fmt_number(t.exceptions_total, 0)} | "
+                     f"{fmt_number(t.hours_saved)} | {fmt_number(t.working_days_saved)} | "
+                     f"{NO_RUNS if report.days_per_month(p.id) is None else fmt_number(report.days_per_month(p.id))} |")
     total_h = report.total_hours()
-    lines += [f"| **Sum** | | | | | **{nb_number(total_h)}** | **{nb_number(total_h / hpd)}** | |", "",
+    lines += [f"| **Sum** | | | | | **{fmt_number(total_h)}** | **{fmt_number(total_h / hpd)}** | |", "",
               "## Timer spart per måned", "",
               "| Måned | " + " | ".join(p.name for p in report.processes) + " | Sum |",
               "|---|" + "---:|" * (len(report.processes) + 1)]
     for t in trend(report):
-        cells = ["–" if f is None else nb_number(f.hours_saved) for f in t.cells]
-        lines.append(f"| {t.label} | " + " | ".join(cells) + f" | {nb_number(t.hours)} |")
+        cells = ["–" if f is None else fmt_number(f.hours_saved) for f in t.cells]
+        lines.append(f"| {t.label} | " + " | ".join(cells) + f" | {fmt_number(t.hours)} |")
     lines += ["", TREND_NOTE]
     top = Counter()
     for p in report.processes:
@@ -314,7 +305,7 @@ def markdown(report: BenefitsReport, excel_path: Path | None = None) -> str:
     if top:
         lines += ["", "## Vanligste avvik i perioden", "", "| Prosess | Kategori | Antall |", "|---|---|---:|"]
         for (name, code), n in top.most_common(10):
-            lines.append(f"| {name} | {code} | {nb_number(n, 0)} |")
+            lines.append(f"| {name} | {code} | {fmt_number(n, 0)} |")
     if excel_path:
         lines += ["", f"Excel: `{excel_path}`"]
     return "\n".join(lines)

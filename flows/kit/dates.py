@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.norwegian import fmt_date
+
 __all__ = ["DASH", "dato", "periode", "to_date"]
 
 DASH = "–"
@@ -30,16 +32,15 @@ def to_date(value: Any) -> date | None:
 
 
 def dato(value: Any) -> str:
-    """dd.mm.yyyy; empty for no date; anything else as text."""
+    """dd.mm.åååå (connectors.norwegian.fmt_date); empty for no date; anything else as text.
+    A numpy/pandas date is a calendar day from a table, taken as it is (not moved to Oslo time)."""
     if value is None:
         return ""
     if isinstance(value, (np.datetime64, pd.Timestamp)):
         if pd.isna(value):
             return ""
         value = pd.Timestamp(value).date()
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
+    return fmt_date(value) if isinstance(value, date) else str(value)
 
 
 def periode(fra: Any, til: Any) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from config.process_definition import Mode, ProcessDefinition
 from config.settings import Settings, get_settings
+from connectors.norwegian import fmt_date
 from connectors.spreadsheet import INTEGER, KRONER, PERCENT, Cell, Column, Sheet, Table, pairs, write_workbook
 from flows.kit.context import definition_hash
 from flows.kit.shadow import read_human_outcome
@@ -85,7 +85,7 @@ def report_path(settings: Settings, process_id: str, period: str | None) -> Path
 
 
 def _day(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d.%m.%Y") if iso else ""
+    return fmt_date(iso)
 
 
 def _meaning(definition: ProcessDefinition, code: str) -> str:

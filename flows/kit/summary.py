@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connectors.norwegian import fmt_int, fmt_percent
 from flows.kit.context import RunContext
 from workqueue.figures import run_counts
 
@@ -82,10 +83,6 @@ def complete_from_store(ctx: RunContext, summary: RunSummary) -> RunSummary:
 ACTION_WORDS = {"retry": "prøv igjen", "handled_manually": "behandlet manuelt", "dismiss": "avvist"}
 
 
-def _n(value: int | float) -> str:
-    return f"{value:,}".replace(",", "\u00a0")
-
-
 def state_name(summary: RunSummary) -> str:
     """How the run went, in the words an operator reads in Prefect's run list."""
     if summary.stopped_reason:
@@ -98,16 +95,16 @@ def state_name(summary: RunSummary) -> str:
 
 
 def state_message(summary: RunSummary) -> str:
-    parts = [f"{_n(summary.cases_total)} saker, {_n(summary.automated)} automatisk "
-             f"({summary.straight_through_rate:.1%})".replace(".", ",")]
-    parts.append(f"{_n(summary.exceptions_total)} avvik")
+    parts = [f"{fmt_int(summary.cases_total)} saker, {fmt_int(summary.automated)} automatisk "
+             f"({fmt_percent(summary.straight_through_rate)})"]
+    parts.append(f"{fmt_int(summary.exceptions_total)} avvik")
     if summary.figures.get("mode") == "shadow":
         parts.insert(0, "Skyggemodus: ingenting skrevet til eksterne systemer")
     if summary.cases_opened is not None:
-        parts.append(f"{_n(summary.cases_opened)} nye saker i avvikskøen")
+        parts.append(f"{fmt_int(summary.cases_opened)} nye saker i avvikskøen")
     if summary.decisions_applied:
-        detail = ", ".join(f"{ACTION_WORDS.get(a, a)} {_n(n)}" for a, n in sorted(summary.decisions_by_action.items()))
-        parts.append(f"{_n(summary.decisions_applied)} avgjørelser fra avvikskøen utført"
+        detail = ", ".join(f"{ACTION_WORDS.get(a, a)} {fmt_int(n)}" for a, n in sorted(summary.decisions_by_action.items()))
+        parts.append(f"{fmt_int(summary.decisions_applied)} avgjørelser fra avvikskøen utført"
                      + (f" ({detail})" if detail else ""))
     if summary.definition_label:
         parts.append(summary.definition_label)
@@ -119,14 +116,14 @@ def summary_markdown(ctx: RunContext, summary: RunSummary) -> str:
     d = ctx.definition
     lines = [f"# {d.name}", "", f"Kjøring `{summary.run_id}`: **{state_name(summary)}**", "",
              "| | |", "|---|---|",
-             f"| Saker totalt | {_n(summary.cases_total)} |",
-             f"| Automatisk behandlet | {_n(summary.automated)} |",
-             f"| Andel automatisk | {summary.straight_through_rate:.1%} |".replace(".", ","),
-             f"| Avvik til manuell behandling | {_n(summary.exceptions_total)} |"]
+             f"| Saker totalt | {fmt_int(summary.cases_total)} |",
+             f"| Automatisk behandlet | {fmt_int(summary.automated)} |",
+             f"| Andel automatisk | {fmt_percent(summary.straight_through_rate)} |",
+             f"| Avvik til manuell behandling | {fmt_int(summary.exceptions_total)} |"]
     if summary.cases_opened is not None:
-        lines.append(f"| Nye saker i avvikskøen | {_n(summary.cases_opened)} |")
+        lines.append(f"| Nye saker i avvikskøen | {fmt_int(summary.cases_opened)} |")
     if summary.decisions_applied:
-        lines.append(f"| Avgjørelser fra avvikskøen utført | {_n(summary.decisions_applied)} |")
+        lines.append(f"| Avgjørelser fra avvikskøen utført | {fmt_int(summary.decisions_applied)} |")
     if summary.definition_label:
         lines.append(f"| Regelverk | {summary.definition_label.removeprefix('Regler: ')} |")
     lines.append("")
@@ -140,8 +137,8 @@ def summary_markdown(ctx: RunContext, summary: RunSummary) -> str:
                 meaning = d.category(code).meaning
             except KeyError:
                 meaning = ""
-            lines.append(f"| {code} | {meaning} | {_n(summary.exceptions.get(code, 0))} | "
-                         f"{_n(summary.cases_by_category.get(code, 0))} |")
+            lines.append(f"| {code} | {meaning} | {fmt_int(summary.exceptions.get(code, 0))} | "
+                         f"{fmt_int(summary.cases_by_category.get(code, 0))} |")
         lines.append("")
     if summary.outputs:
         lines += ["## Filer", ""] + [f"- {name}: `{path}`" for name, path in summary.outputs.items()] + [""]

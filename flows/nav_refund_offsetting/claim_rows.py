@@ -81,7 +81,7 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
     paid = [c for c in claims if any(x["code"] == c["code"] and x["fra"] and x["til"] and c["fra"] and c["til"]
                                      and x["fra"] <= c["til"] and x["til"] >= c["fra"] for x in lines)]
     if issue.fnrs:
-        held = (f" Personens {len(lines)} linje(r) i rapporten ({ex.nok(nav_ore)} kr) og {len(claims)} andre krav er "
+        held = (f" Personens {len(lines)} linje(r) i rapporten ({ex.ore_kr(nav_ore)}) og {len(claims)} andre krav er "
                 "holdt tilbake: ikke utlignet og ikke aldersberegnet." if lines or claims else
                 " Personen har ingen andre linjer eller krav i denne kjøringen.")
     else:

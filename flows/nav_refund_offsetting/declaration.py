@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors.norwegian import fmt_percent
 from flows.kit.declare import Declaration, Param
 
 PROCESS_ID = "nav-refund-offsetting"
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f} %".replace(".", ",")
 
 
 def _check(p) -> None:
@@ -25,7 +22,7 @@ def _check(p) -> None:
 
 def _console(data: dict) -> list[str]:
     lines = [f"Kjøring {data['run_id']}: {data['lines']} linjer, {data['offset']} utlignet automatisk "
-             f"({_pct(data['straight_through_rate'])}), {data['exception_lines']} til avvikskøen, "
+             f"({fmt_percent(data['straight_through_rate'])}), {data['exception_lines']} til avvikskøen, "
              f"{data['unpaid_claims']} krav uten utbetaling."]
     lines += [f"  {code:24} {n}" for code, n in sorted(data["exceptions"].items())]
     if data.get("already_offset"):

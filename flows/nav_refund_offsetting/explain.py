@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from connectors.identifiers import mask_fnr
 from connectors.nav.k27 import BENEFIT_CODES
+from connectors.norwegian import fmt_amount, fmt_kr, fmt_ore, fmt_percent
 from flows.kit.dates import dato, periode
 from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting.outcomes import label
@@ -24,18 +26,19 @@ from flows.nav_refund_offsetting.rules import day_rate_kr
 ROBOT = "Robotens beregning"  # the robot's own computation: never called NAV's
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def nok(ore: float | int | None, blank: str = "") -> str:
-    """1 234,50 (space between thousands, decimal comma, minus sign for negatives)."""
-    if ore is None or (isinstance(ore, float) and np.isnan(ore)):
-        return blank
-    ore = int(round(ore))
-    kroner, rest = divmod(abs(ore), 100)
-    return f"{'-' if ore < 0 else ''}{kroner:,}".replace(",", " ") + f",{rest:02d}"
+    """Øre as a table cell in kroner, «1 234,50» / «−1 234,50» (the review app adds the « kr»);
+    None or NaN (a missing value in a table) -> blank."""
+    return blank if _missing(ore) else fmt_amount(Decimal(int(round(ore))) / 100)
 
 
-def kr(kroner: int | float) -> str:
-    """2308 -> '2 308,00 kr': the staff's one money style, whole kroner included (#16)."""
-    return f"{nok(round(kroner * 100))} kr"
+def ore_kr(ore: float | int | None, blank: str = "") -> str:
+    """Øre in a sentence: «1 234,50 kr», the staff's one money style; None or NaN -> blank."""
+    return blank if _missing(ore) else fmt_ore(int(round(ore)))
 
 
 def fnr_text(fnr: int | str) -> str:
@@ -47,9 +50,8 @@ def benefit(code: str) -> str:
 
 
 def grade_text(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return f"{value:g} %"
+    """A grade in percent as the claim holds it: 62.5 -> «62,5 %», 100 -> «100 %»."""
+    return "" if _missing(value) else fmt_percent(float(value) / 100, decimals=None)
 
 
 @dataclass
@@ -86,67 +88,67 @@ def explanation(u: UnitView) -> str:
     claim_ore = sum(c["amount_ore"] for c in u.claims)
     diff = u.nav_ore - claim_ore if u.claims else None
     wd, rate = u.weekdays, u.day_rate_kr
-    calc = f"{wd} virkedager × {kr(rate)} = {nok(rate * wd * 100)} kr" if wd and rate else ""
+    calc = f"{wd} virkedager × {fmt_kr(rate)} = {ore_kr(rate * wd * 100)}" if wd and rate else ""
     if o == "EXACT":
         if len(u.lines) > 1:
-            return f"{len(u.lines)} linjer dekker til sammen kravets periode og beløp ({nok(u.nav_ore)} kr)."
+            return f"{len(u.lines)} linjer dekker til sammen kravets periode og beløp ({ore_kr(u.nav_ore)})."
         return "Beløp og periode stemmer med kravet."
     if o == "ROUNDING" and d == "per_weekday" and "rounding" in u.extra:
         rd = u.extra["rounding"]
-        return (f"Differansen på {nok(diff)} kr er innenfor avrundingen: {rd['weekdays']} virkedager × inntil "
-                f"{kr(rd['per_weekday_nok'])} = {nok(rd['tolerance_ore'])} kr (NAV runder dagsatsen til hele "
+        return (f"Differansen på {ore_kr(diff)} er innenfor avrundingen: {rd['weekdays']} virkedager × inntil "
+                f"{fmt_kr(rd['per_weekday_nok'])} = {ore_kr(rd['tolerance_ore'])} (NAV runder dagsatsen til hele "
                 "kroner).")
     if o == "ROUNDING":
-        return (f"Differansen på {nok(diff)} kr er innenfor toleransen på {nok(u.tolerance_nok * 100)} kr "
+        return (f"Differansen på {ore_kr(diff)} er innenfor toleransen på {ore_kr(u.tolerance_nok * 100)} "
                 "(NAV runder dagsatsen til hele kroner).")
     if o == "WEEKDAYS":
         basis = "kravet er et månedsbeløp" if d == "implied_month" else "kravet er regnet per måned"
-        return f"NAV betaler per virkedag: {calc}; {basis} ({nok(claim_ore)} kr). Differanse {nok(diff)} kr."
+        return f"NAV betaler per virkedag: {calc}; {basis} ({ore_kr(claim_ore)}). Differanse {ore_kr(diff)}."
     if o == "CAP_6G":
-        return (f"Inntekten er over 6G (G = {kr(u.g)} på første fraværsdag): dagsatsen er begrenset til "
-                f"{kr(u.cap_day_kr)}. {calc}. Kravet var {nok(claim_ore)} kr.")
+        return (f"Inntekten er over 6G (G = {fmt_kr(u.g)} på første fraværsdag): dagsatsen er begrenset til "
+                f"{fmt_kr(u.cap_day_kr)}. {calc}. Kravet var {ore_kr(claim_ore)}.")
     if o == "GRADE":
         if d == "fewer_days":
-            return (f"NAV har betalt {u.days_paid} av {wd} virkedager à {kr(rate)} ({nok(u.nav_ore)} kr): "
+            return (f"NAV har betalt {u.days_paid} av {wd} virkedager à {fmt_kr(rate)} ({ore_kr(u.nav_ore)}): "
                     "ferie, permisjon eller arbeid i perioden. Kontroller søknaden.")
         if d in ("registered_grade", "implied_grade", "claim_grade"):
             return (f"Sykmeldingen er gradert {grade_text(u.grade_used)}, NAV har redusert refusjonen: forventet "
-                    f"{nok(u.expected_ore)} kr, utbetalt {nok(u.nav_ore)} kr. Kravet på {nok(claim_ore)} kr må "
+                    f"{ore_kr(u.expected_ore)}, utbetalt {ore_kr(u.nav_ore)}. Kravet på {ore_kr(claim_ore)} må "
                     "reduseres tilsvarende.")
-        return (f"NAV har betalt {grade_text(u.grade_used)} gradert: {wd} virkedager × {kr(u.nav_ore // max(wd, 1) // 100)}"
-                f" = {nok(u.nav_ore)} kr, mot {nok(claim_ore)} kr i kravet. Kontroller graden i sykmeldingen.")
+        return (f"NAV har betalt {grade_text(u.grade_used)} gradert: {wd} virkedager × {fmt_kr(u.nav_ore // max(wd, 1) // 100)}"
+                f" = {ore_kr(u.nav_ore)}, mot {ore_kr(claim_ore)} i kravet. Kontroller graden i sykmeldingen.")
     if o == "PARTIAL_REFUND":
-        return (f"Refusjonen ({nok(claim.get('refusjon_ore'))} kr/mnd) er lavere enn inntekten "
-                f"({nok(claim.get('inntekt_ore'))} kr/mnd): NAV har utbetalt resten direkte til den ansatte. "
-                f"Forventet refusjon {nok(u.expected_ore)} kr, kravet var {nok(claim_ore)} kr.")
+        return (f"Refusjonen ({ore_kr(claim.get('refusjon_ore'))}/mnd) er lavere enn inntekten "
+                f"({ore_kr(claim.get('inntekt_ore'))}/mnd): NAV har utbetalt resten direkte til den ansatte. "
+                f"Forventet refusjon {ore_kr(u.expected_ore)}, kravet var {ore_kr(claim_ore)}.")
     if o == "SEVERAL_EMPLOYERS":
-        return (f"Den ansatte har også krav under et annet bedriftsnummer (inntekt {nok(u.other_basis_ore)} kr/mnd); "
-                f"samlet inntekt er over 6G og NAV fordeler 6G forholdsmessig. Forventet {nok(u.expected_ore)} kr, "
-                f"utbetalt {nok(u.nav_ore)} kr, krav {nok(claim_ore)} kr.")
+        return (f"Den ansatte har også krav under et annet bedriftsnummer (inntekt {ore_kr(u.other_basis_ore)}/mnd); "
+                f"samlet inntekt er over 6G og NAV fordeler 6G forholdsmessig. Forventet {ore_kr(u.expected_ore)}, "
+                f"utbetalt {ore_kr(u.nav_ore)}, krav {ore_kr(claim_ore)}.")
     if o == "SPLIT_POSITIONS":
-        parts = "; ".join(f"{c['krav_id']} {nok(c.get('share_ore'))} kr" for c in u.claims)
-        return (f"Én linje på {nok(u.nav_ore)} kr dekker {len(u.claims)} krav (stillinger) under samme "
+        parts = "; ".join(f"{c['krav_id']} {ore_kr(c.get('share_ore'))}" for c in u.claims)
+        return (f"Én linje på {ore_kr(u.nav_ore)} dekker {len(u.claims)} krav (stillinger) under samme "
                 f"bedriftsnummer. Forslag til fordeling etter kravbeløp: {parts}.")
     if o == "MAKSDATO_REACHED" and "maksdato" in u.extra:
         m = u.extra["maksdato"]
         after = periode(date.fromisoformat(m["first_day_after"]), date.fromisoformat(m["claim_til"]))
         return (f"Sykepengene stanset ved maksdato {dato(date.fromisoformat(m['maksdato']))}: NAV har betalt til og med "
-                f"maksdato ({nok(u.nav_ore)} kr). De {m['days_after']} virkedagene etter maksdato ({after}) refunderes "
-                f"ikke; kravet var {nok(claim_ore)} kr (differanse {nok(diff)} kr). Lønnen for disse dagene refunderes "
+                f"maksdato ({ore_kr(u.nav_ore)}). De {m['days_after']} virkedagene etter maksdato ({after}) refunderes "
+                f"ikke; kravet var {ore_kr(claim_ore)} (differanse {ore_kr(diff)}). Lønnen for disse dagene refunderes "
                 "ikke: kontroller tellingen av 248 dager, varsle den ansatte og avskriv resten av kravet.")
     if d == "candidate" and o in ("HOLIDAY_PAY", "PERIOD_SHIFT"):
         ids = ", ".join(f"{c['krav_id']} ({periode(c['fra'], c['til'])})" for c in u.claims)
         what = "Feriepengelinjen" if o == "HOLIDAY_PAY" else "Linjen"
         differs = "perioden/opptjeningsåret" if o == "HOLIDAY_PAY" else "perioden"
-        return (f"{what} ({nok(u.nav_ore)} kr, {periode(line.get('fra'), line.get('til'))}) har samme person, ytelse og "
+        return (f"{what} ({ore_kr(u.nav_ore)}, {periode(line.get('fra'), line.get('til'))}) har samme person, ytelse og "
                 f"beløp som krav {ids}, men {differs} er ulik. Trolig samme utbetaling: kontroller {differs} og "
                 "godkjenn NAVs beløp mot kravet. Kravet er betalt og skal ikke avskrives.")
     if o == "REVERSAL" and "reversal" in u.extra:
         rv = u.extra["reversal"]
         post = rv["posting"]
-        return (f"Negativ linje ({nok(u.nav_ore)} kr) reverserer utligningen av krav {rv['claim_id']} (rapport "
-                f"{rv['report_id']}, linje {rv['line_no']}, utlignet {nok(rv['offset_amount_ore'])} kr). Forslag til "
-                f"reversering: {nok(rv['proposed_amount_ore'])} kr tilbake på kravet (konto {post[0]['konto']} debet, "
+        return (f"Negativ linje ({ore_kr(u.nav_ore)}) reverserer utligningen av krav {rv['claim_id']} (rapport "
+                f"{rv['report_id']}, linje {rv['line_no']}, utlignet {ore_kr(rv['offset_amount_ore'])}). Forslag til "
+                f"reversering: {ore_kr(rv['proposed_amount_ore'])} tilbake på kravet (konto {post[0]['konto']} debet, "
                 f"konto {post[1]['konto']} kredit). Bekreft reverseringen; kravet står da åpent med beløpet.")
     if o == "PERIOD_SHIFT":
         if d == "several_claims":
@@ -172,13 +174,13 @@ def explanation(u: UnitView) -> str:
         return "Ingen registrert refusjonskrav for denne ansatte, ytelsen og perioden: fraværet er ikke registrert."
     if o == "HOLIDAY_PAY":
         if d == "amount":
-            return (f"Feriepenger av sykepenger: utbetalt {nok(u.nav_ore)} kr, kravet var {nok(claim_ore)} kr. "
+            return (f"Feriepenger av sykepenger: utbetalt {ore_kr(u.nav_ore)}, kravet var {ore_kr(claim_ore)}. "
                     "Kontroller mot opptjeningen.")
         return "Feriepenger av sykepenger uten registrert krav. Kontroller mot opptjeningen (10,2 % av inntil 48 dager)."
     if o == "NEGATIVE_LINE":
         if d == "net_negative":
-            return f"Linjene går netto i minus ({nok(u.nav_ore)} kr): NAV krever tilbake mer enn utbetalt."
-        return (f"Negativ linje ({nok(u.nav_ore)} kr, ytelse {benefit(line.get('code', ''))}) som ikke kunne "
+            return f"Linjene går netto i minus ({ore_kr(u.nav_ore)}): NAV krever tilbake mer enn utbetalt."
+        return (f"Negativ linje ({ore_kr(u.nav_ore)}, ytelse {benefit(line.get('code', ''))}) som ikke kunne "
                 "motregnes mot en utbetaling i samme rapport: trekk eller tilbakebetaling av tidligere utbetaling.")
     if o == "DUPLICATE":
         if d == "earlier_run":
@@ -199,9 +201,9 @@ def explanation(u: UnitView) -> str:
     if o == "BANK_TOTAL_MISMATCH":
         return "Rapporten holdes tilbake: summen stemmer ikke med innbetalingen i banken."
     if o == "AMOUNT_DIFFERENCE":
-        expected = f" Robotens beregning gir {nok(u.expected_ore)} kr." if u.expected_ore >= 0 else ""
+        expected = f" Robotens beregning gir {ore_kr(u.expected_ore)}." if u.expected_ore >= 0 else ""
         hint = " Inntekten mangler i kravet, så 6G kan ikke kontrolleres." if d == "cap_unknown_income" else ""
-        return (f"Differanse på {nok(diff)} kr (utbetalt {nok(u.nav_ore)}, krav {nok(claim_ore)}) som verken "
+        return (f"Differanse på {ore_kr(diff)} (utbetalt {ore_kr(u.nav_ore)}, krav {ore_kr(claim_ore)}) som verken "
                 f"virkedager, 6G eller grad forklarer.{expected}{hint}")
     return label(o)
 
@@ -230,7 +232,7 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
     if u.weekdays:
         rows.append(["Virkedager", "", "", str(u.weekdays)])
     if u.day_rate_kr:
-        rows.append(["Dagsats", "", "", kr(u.day_rate_kr)])
+        rows.append(["Dagsats", "", "", fmt_kr(u.day_rate_kr)])
     if len(claims) == 1 and claim.get("inntekt_ore") is not None and not np.isnan(claim.get("inntekt_ore")):
         rows.append(["Månedsinntekt", "", nok(claim["inntekt_ore"]), ""])
         if claim.get("refusjon_ore") is not None and not np.isnan(claim.get("refusjon_ore")):
@@ -241,7 +243,7 @@ def comparison_rows(u: UnitView) -> list[list[str]]:
     if registered or paid_at or u.weekdays:
         rows.append(["Grad", paid_at, registered, grade_text(computed) if u.weekdays else ""])
     if u.g:
-        rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), kr(u.g)])
+        rows.append(["G (første fraværsdag)", "", dato(claim.get("forste_fravaersdag")), fmt_kr(u.g)])
     rows.append(["Beløp", nok(u.nav_ore), nok(claim_ore), nok(u.expected_ore) if u.expected_ore >= 0 else ""])
     # One difference per row, each saying between what.
     if claim_ore is not None:
@@ -277,7 +279,7 @@ def grade_rows(u: UnitView) -> list[list[str]]:
         grades.append((float(u.grade_used), "graden NAV har betalt etter"))
     rates = day_rate_kr(np.array([int(u.basis_ore)] * len(grades), dtype=np.int64),
                         np.array([u.g] * len(grades), dtype=np.int64), np.array([g for g, _ in grades]))
-    return [[f"{grade_text(g)} ({what})", str(u.weekdays), kr(int(rate)), nok(int(rate) * u.weekdays * 100)]
+    return [[f"{grade_text(g)} ({what})", str(u.weekdays), fmt_kr(int(rate)), nok(int(rate) * u.weekdays * 100)]
             for (g, what), rate in zip(grades, rates, strict=True)]
 
 
@@ -315,8 +317,8 @@ def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[s
     if "reversal" in u.extra:
         rv = u.extra["reversal"]
         sections.append({"title": "Foreslått reversering", "columns": ["Konto", "Debet", "Kredit", "Gjelder"],
-                         "rows": [[p["konto"], nok(round(p.get("debet", 0) * 100)) if p.get("debet") else "",
-                                   nok(round(p.get("kredit", 0) * 100)) if p.get("kredit") else "",
+                         "rows": [[p["konto"], fmt_amount(p["debet"]) if p.get("debet") else "",
+                                   fmt_amount(p["kredit"]) if p.get("kredit") else "",
                                    f"krav {rv['claim_id']} (rapport {rv['report_id']}, linje {rv['line_no']})"]
                                   for p in rv["posting"]]})
     fnr = fnr_text(u.lines[0]["fnr"]) if u.lines and u.lines[0].get("fnr") else (

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.nav_refund_offsetting.explain import nok
+from flows.nav_refund_offsetting.explain import ore_kr
 
 ACTION = "confirm_reversal"
 
@@ -29,8 +29,8 @@ def reversal_rows(case: Any, amount: int | None, data: dict, base: dict[str, Any
         amount = int(rv.get("proposed_amount_ore", 0) or 0)
     amount = abs(amount)
     if amount <= 0 or amount > offset:
-        return [], (f"Reverseringsbeløpet {nok(amount)} kr må være over 0 og høyst det som ble utlignet "
-                    f"({nok(offset)} kr); ingenting er bokført.")
+        return [], (f"Reverseringsbeløpet {ore_kr(amount)} må være over 0 og høyst det som ble utlignet "
+                    f"({ore_kr(offset)}); ingenting er bokført.")
     earlier = f"{rv.get('report_id', '')}:{rv.get('line_no', '')}"
     return [{**base, "bilagstype": "REVERSERING", "krav_id": rv["claim_id"],
              "linjer": f"{data.get('linjer', '')} (reverserer {earlier})", "org_enhet": case.org_unit or "",

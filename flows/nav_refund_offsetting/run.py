@@ -282,7 +282,7 @@ def _bank_verdict(bank: pd.DataFrame, reports: list[K27Report], orgnr: str, acco
         if not len(credits):
             return False, 0, "Ingen innbetaling fra NAV funnet på valuteringsdatoen."
         if credited != total:
-            return False, credited, f"Innbetalt {ex.nok(credited)} kr, rapporten summerer til {ex.nok(total)} kr."
+            return False, credited, f"Innbetalt {ex.ore_kr(credited)}, rapporten summerer til {ex.ore_kr(total)}."
         return True, credited, ""
     # No value date (a file without metadata): look for the credit by amount after the period.
     last_til = max((rep.lines["til"].max() for rep in reports if len(rep.lines)), default=pd.NaT)
@@ -295,7 +295,7 @@ def _bank_verdict(bank: pd.DataFrame, reports: list[K27Report], orgnr: str, acco
         return True, total, ""
     if len(amounts):
         nearest = int(amounts.iloc[0])
-        return False, nearest, f"Ingen innbetaling på {ex.nok(total)} kr; nærmeste: {ex.nok(nearest)} kr."
+        return False, nearest, f"Ingen innbetaling på {ex.ore_kr(total)}; nærmeste: {ex.ore_kr(nearest)}."
     return True, None, "Banksjekk ikke utført: ingen innbetalinger i bankfilen for perioden."
 
 
@@ -565,7 +565,7 @@ def _duplicate_case(ctx: RunContext, rules: Rules, item, rep: K27Report, first: 
     """The same content as an earlier report (NAV's parallel channels): one case, nothing offset again."""
     n, total = rep.line_count, ex.nok(rep.total_ore)
     text = (f"Rapport {rep.report_id} har samme innhold som rapport {first} (mottatt via to "
-            f"kanaler). {n} linjer, sum {total} kr. Ingenting er utlignet på nytt.")
+            f"kanaler). {n} linjer, sum {ex.ore_kr(rep.total_ore)}. Ingenting er utlignet på nytt.")
     rows = [["Rapport", rep.report_id, str(first), ""], ["Innhold (SHA-256)", rep.sha256[:16], rep.sha256[:16], "identisk"],
             ["Linjer", str(n), str(n), ""], ["Sum", total, total, ""]]
     data = {"report_id": rep.report_id, "duplicate_of": first, "report_ref": item.reference, "nav_ore": rep.total_ore}
@@ -825,8 +825,8 @@ def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, che
     uc = result.unit_claims
     claim_ids = sorted(set(result.claims["krav_id"].to_numpy()[uc["claim"].to_numpy()[np.isin(uc["unit"], units)]]))
     bank = ex.nok(credited) if credited is not None else None
-    text = (f"Summen av rapport {rep.report_id} ({ex.nok(rep.total_ore)} kr, {rep.line_count} linjer) stemmer ikke med "
-            f"innbetalingen fra NAV i banken ({bank or 'ingen'} kr). {note} "
+    text = (f"Summen av rapport {rep.report_id} ({ex.ore_kr(rep.total_ore)}, {rep.line_count} linjer) stemmer ikke med "
+            f"innbetalingen fra NAV i banken ({ex.ore_kr(credited, blank='ingen')}). {note} "
             "Ingen linjer er utlignet; rapporten behandles når økonomi har avklart avviket.")
     account, value_date = _account(str(p.get("bankkonto") or "")), ex.dato(to_date(p.get("value_date")))
     rows = [["Rapport", rep.report_id, "", ""], ["Valuteringsdato", value_date, value_date, ""],
@@ -883,7 +883,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
     else:
         why = (f"Ikke betalt ennå ({row.age_days} dager etter periodens slutt, frist {deadline} dager). "
                "Følges opp automatisk ved neste rapport.")
-    text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.nok(c['amount_ore'])} kr): {why}"
+    text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.ore_kr(c['amount_ore'])}): {why}"
     data = {"category": row.outcome, "claim_ids": [c["krav_id"]], "nav_ore": 0, "age_days": int(row.age_days),
             "claims": [_claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
     fnr = ex.fnr_text(c["fnr"])

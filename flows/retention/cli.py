@@ -6,15 +6,9 @@ import json
 
 import typer
 
+from connectors.norwegian import fmt_bytes, fmt_date, fmt_datetime
+
 app = typer.Typer(help="Sletting etter oppbevaringstid: utdata, arkiv, vedlegg og personopplysninger i lukkede saker.")
-
-
-def _size(n: int) -> str:
-    for unit in ("byte", "kB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}".replace(",", " ") if unit == "byte" else f"{n:,.1f} {unit}".replace(",", " ")
-        n /= 1024
-    return str(n)
 
 
 @app.callback(invoke_without_command=True)
@@ -54,7 +48,7 @@ def run(
         typer.echo(result.summary.to_json())
         return
     f = result.summary.figures
-    typer.echo(f"Slettet {f['folders_deleted']} mapper og {f['files_deleted']} filer ({_size(f['bytes_freed'])}); "
+    typer.echo(f"Slettet {f['folders_deleted']} mapper og {f['files_deleted']} filer ({fmt_bytes(f['bytes_freed'])}); "
                f"renset {f['cases_cleared']} saker og {f['items_cleared']} arbeidselementer, "
                f"{f['attachments_deleted']} vedlegg slettet.")
     for line in result.failures:
@@ -67,16 +61,13 @@ def run(
 
 
 def _print_plan(plan) -> None:
-    from zoneinfo import ZoneInfo
-
     from flows.retention.files import shown
 
-    when = plan.as_of.astimezone(ZoneInfo("Europe/Oslo")).strftime("%d.%m.%Y %H:%M")
-    typer.echo(f"Tørrkjøring per {when}: ingenting er endret.")
+    typer.echo(f"Tørrkjøring per {fmt_datetime(plan.as_of)}: ingenting er endret.")
     for p in plan.processes:
         c = p.counts()
-        typer.echo(f"{c['process']:28} {c['retention_days']:>5} dager  slettes før {p.cutoff.strftime('%d.%m.%Y')}: "
-                   f"{c['folders']} mapper, {c['files']} filer ({_size(c['bytes'])}), {c['cases']} saker, "
+        typer.echo(f"{c['process']:28} {c['retention_days']:>5} dager  slettes før {fmt_date(p.cutoff)}: "
+                   f"{c['folders']} mapper, {c['files']} filer ({fmt_bytes(c['bytes'])}), {c['cases']} saker, "
                    f"{c['items']} arbeidselementer, {c['attachments']} vedlegg"
                    + (f"; {c['kept_in_use']} beholdt (i bruk)" if c["kept_in_use"] else "")
                    + (f"; {c['waiting_for_apply']} venter på beslutning" if c["waiting_for_apply"] else ""))

@@ -23,6 +23,7 @@ from typing import Any
 
 from config.process_definition import Classification, ProcessDefinition
 from config.settings import Settings
+from connectors.norwegian import fmt_byte_count, fmt_date
 from flows.retention import files as stored
 from flows.retention.rules import Rules
 from flows.runtime import RunContext, RunSummary, finish_run, get_logger, open_run
@@ -106,7 +107,7 @@ def parse_as_of(text: str | None) -> datetime | None:
 def refuse_future(as_of: datetime | None) -> None:
     """Deleting by a date in the future would remove data before its retention has passed."""
     if as_of is not None and as_of > datetime.now(UTC) + timedelta(days=1):
-        raise ValueError(f"--as-of {as_of.strftime('%d.%m.%Y')} ligger fram i tid: det ville slette data før "
+        raise ValueError(f"--as-of {fmt_date(as_of)} ligger fram i tid: det ville slette data før "
                          "oppbevaringstiden er ute. Bruk --dry-run for å se hva som slettes da.")
 
 
@@ -177,7 +178,7 @@ def execute(ctx: RunContext, plan: Plan) -> tuple[dict[str, int], list[str], lis
         totals["attachments_deleted"] += purged.attachments
         totals["audit_events_cleared"] += purged.audit_events
         rows.append({"prosess": p.process_id, "oppbevaringstid_dager": p.retention_days,
-                     "grense": p.cutoff.astimezone(UTC).strftime("%d.%m.%Y"), "mapper_slettet": deleted[0],
+                     "grense": fmt_date(p.cutoff), "mapper_slettet": deleted[0],
                      "filer_slettet": deleted[1], "saker_renset": purged.cases, "elementer_renset": purged.items,
                      "vedlegg_slettet": purged.attachments, "beholdt_i_bruk": p.kept_in_use,
                      "venter_paa_beslutning": (p.due.waiting_for_apply if p.due else 0)})
@@ -234,7 +235,7 @@ def _open_once(ctx: RunContext, reference: str, category: str, message: str, evi
 
 def _markdown(plan: Plan, rows: list[dict[str, Any]], totals: dict[str, int]) -> str:
     lines = ["# Sletting etter oppbevaringstid", "",
-             f"Kjørt med dato {plan.as_of.strftime('%d.%m.%Y')}. Bare antall: ingen personopplysninger.", "",
+             f"Kjørt med dato {fmt_date(plan.as_of)}. Bare antall: ingen personopplysninger.", "",
              "| Prosess | Oppbevaringstid (dager) | Slettet før | Mapper | Filer | Saker renset | "
              "Elementer renset | Vedlegg | Beholdt (i bruk) | Venter på beslutning |",
              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -242,7 +243,7 @@ def _markdown(plan: Plan, rows: list[dict[str, Any]], totals: dict[str, int]) ->
         lines.append(f"| {r['prosess']} | {r['oppbevaringstid_dager']} | {r['grense']} | {r['mapper_slettet']} | "
                      f"{r['filer_slettet']} | {r['saker_renset']} | {r['elementer_renset']} | "
                      f"{r['vedlegg_slettet']} | {r['beholdt_i_bruk']} | {r['venter_paa_beslutning']} |")
-    lines += ["", f"Frigjort: {totals['bytes_freed']:,} byte".replace(",", " ")]
+    lines += ["", f"Frigjort: {fmt_byte_count(totals['bytes_freed'])}"]
     if plan.unknown:
         lines += ["", "Ukjente prosesser (ikke slettet): " + ", ".join(plan.unknown)]
     return "\n".join(lines) + "\n"

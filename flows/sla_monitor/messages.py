@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from config.process_definition import ProcessDefinition
 from config.settings import Settings
 from connectors.identifiers import mask_fnrs_in_text
+from connectors.norwegian import fmt_datetime
 from connectors.notify import Alert
 from flows.sla_monitor.checks import Problem
 
@@ -19,7 +20,7 @@ FOOTER = ("\n\nDenne meldingen er sendt automatisk av robotplattformen (prosess 
 
 
 def when(value: datetime | None) -> str:
-    return value.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if value else "ukjent"
+    return fmt_datetime(value) or "ukjent"
 
 
 def overdue_by(due: datetime, now: datetime) -> str:

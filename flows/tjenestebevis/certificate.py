@@ -47,7 +47,7 @@ def check_records(positions: list[Position], max_percent: float, as_of: date) ->
     """INCONSISTENT_RECORDS for unreadable cells, an end before its start, or more than
     `max_percent` stillingsprosent in total on some day (naming the first such day)."""
     problems = [f"rad {p.row}: {p.problem}" for p in positions if p.problem]
-    problems += [f"rad {p.row} ({p.title}): sluttdato {p.end:%d.%m.%Y} er før startdato {p.start:%d.%m.%Y}"
+    problems += [f"rad {p.row} ({p.title}): sluttdato {norwegian.fmt_date(p.end)} er før startdato {norwegian.fmt_date(p.start)}"
                  for p in positions if p.start and p.end and p.end < p.start]
     if problems:
         return Finding("INCONSISTENT_RECORDS", "Arbeidsforholdene kan ikke brukes som de er: "
@@ -56,7 +56,7 @@ def check_records(positions: list[Position], max_percent: float, as_of: date) ->
     if day is not None:
         total = sum(p.percent or 0 for p in over)
         named = ", ".join(f"{p.title} {fmt_percent(p.percent)} (rad {p.row})" for p in over)
-        return Finding("INCONSISTENT_RECORDS", f"Samlet stillingsprosent er {fmt_percent(total)} den {day:%d.%m.%Y}, "
+        return Finding("INCONSISTENT_RECORDS", f"Samlet stillingsprosent er {fmt_percent(total)} den {norwegian.fmt_date(day)}, "
                        f"over grensen på {fmt_percent(max_percent)}: {named}. Kontroller stillingene i HR-systemet.")
     return None
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.identifiers import fnr_birth_date, mask_fnr, normalise_fnr
 from connectors.letters import Letter, letter_file, write_letter
+from connectors.norwegian import fmt_date
 from connectors.periods import total_months, years_and_months_no
 from connectors.spreadsheet import write_sheet
 from connectors.tables import parse_date, read_rows
@@ -61,12 +62,12 @@ def issue(request: dict[str, Any], reference: str, positions: list[cert.Position
     """The letter as a PDF under <out>/brev/, named by the request; `town`: settings.municipality,
     `unit`: the definition's owner.org_unit."""
     name = next((p.name for p in positions if p.name), "")
-    rows = [[p.title, p.unit, f"{p.start:%d.%m.%Y}–{p.end:%d.%m.%Y}" if p.end else f"{p.start:%d.%m.%Y}–d.d.",
+    rows = [[p.title, p.unit, f"{fmt_date(p.start)}–{fmt_date(p.end) or 'd.d.'}",
              cert.fmt_percent(p.percent), p.duties] for p in sorted(positions, key=lambda p: (p.start, p.row))]
     length = years_and_months_no(*divmod(service(positions, as_of), 12))
     return write_letter(Letter(
         sender=town.name, unit=unit, title="Tjenestebevis",
-        paragraphs=[f"Navn: {name}", f"Fødselsdato: {fnr_birth_date(request['fnr']):%d.%m.%Y}",
+        paragraphs=[f"Navn: {name}", f"Fødselsdato: {fmt_date(fnr_birth_date(request['fnr']))}",
                     f"{name} har vært ansatt i {town.name} i disse stillingene:"],
         table_header=["Stilling", "Virksomhet", "Periode", "Stillingsprosent", "Arbeidsoppgaver"],
         table_rows=rows, table_widths=[0.22, 0.22, 0.24, 0.12, 0.20],
@@ -88,8 +89,8 @@ def evidence(request: dict[str, Any], positions: list[cert.Position], finding: c
             ["Fil", request.get("file", "")]]},
         {"title": "Arbeidsforhold i HR-eksporten",
          "columns": ["Rad", "Stilling", "Virksomhet", "Fra", "Til", "Stillingsprosent", "Merknad"],
-         "rows": [[str(p.row), p.title, p.unit, f"{p.start:%d.%m.%Y}" if p.start else "",
-                   f"{p.end:%d.%m.%Y}" if p.end else "d.d.", cert.fmt_percent(p.percent), p.problem]
+         "rows": [[str(p.row), p.title, p.unit, fmt_date(p.start),
+                   fmt_date(p.end) or "d.d.", cert.fmt_percent(p.percent), p.problem]
                   for p in positions]},
         {"title": "Hva du gjør", "text": finding.message}],
         "data": {"navn": next((p.name for p in positions if p.name), ""), "positions": len(positions)}}

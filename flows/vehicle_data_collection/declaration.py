@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from connectors.norwegian import fmt_number, fmt_percent
 from flows.kit.declare import Declaration, Param
 from flows.vehicle_data_collection import PROCESS_ID
 
 
 def _pct(value) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+    return fmt_percent(value) or "–"
 
 
 def _console(data: dict) -> list[str]:
@@ -18,7 +19,7 @@ def _console(data: dict) -> list[str]:
              f"{data['vehicles']} kjøretøy i listen, {data['found']} funnet i registeret, "
              f"andel nullutslipp {_pct(data['zero_emission_share'])}"
              + (f" (forrige {_pct(data['zero_emission_share_previous'])}, endring "
-                f"{change:+.1f} pp)".replace(".", ",") if change is not None else "") + "."]
+                f"{'+' if change > 0 else ''}{fmt_number(change)} pp)" if change is not None else "") + "."]
     lines += [f"  {code:22} {n}" for code, n in sorted(data["exceptions"].items())]
     lines += [f"Advarsel: {w}" for w in data.get("warnings") or []]
     lines += [f"{name}: {path}" for name, path in data["outputs"].items()]

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from connectors.norwegian import fmt_datetime
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.errors import AuthenticationFailed, InvalidIdentifier, QuotaExceeded, VehicleNotFound
 from connectors.vegvesen.parser import Vehicle
@@ -178,7 +179,7 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
         q = s.error = lookups.quota
         s.resume_at = q.resume_at
         s.deferred = give_back(ctx, given_back, worker, f"Kvoten hos Statens vegvesen er brukt opp (HTTP {q.status}); "
-                               f"venter til {q.resume_at.astimezone():%d.%m.%Y kl. %H:%M}", until=q.resume_at)
+                               f"venter til {fmt_datetime(q.resume_at)}", until=q.resume_at)
     else:
         s.counts.released += give_back(ctx, given_back, worker, STOPPED_BECAUSE.get(s.stopped or "", "kjøringen stoppet"))
     return s

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from connectors.norwegian import fmt_date, fmt_int
 from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
 from connectors.vegvesen.plates import display_plate
@@ -25,15 +26,8 @@ DUPLICATE_PLATE = "DUPLICATE_PLATE"
 SYSTEM_ERROR = "SYSTEM_ERROR"
 
 
-def no_date(value: date | None) -> str:
-    return f"{value:%d.%m.%Y}" if value else ""
-
-
-def no_int(value: int | float | None, unit: str = "") -> str:
-    if value is None:
-        return ""
-    text = f"{round(value):,}".replace(",", "\u00a0")
-    return f"{text} {unit}".strip()
+def _kg(value: int | float | None) -> str:
+    return "" if value is None else f"{fmt_int(round(value))} kg"
 
 
 def shown(payload: dict[str, Any]) -> str:
@@ -59,10 +53,10 @@ def vehicle_section(v: Vehicle) -> dict[str, Any]:
         ["Drivstoff", ", ".join(FUELS.get(f, f) for f in v.fuels)],
         ["Energiklasse", str(v.energy_class)],
         ["Registreringsstatus", v.status_name],
-        ["Første registrering i Norge", no_date(v.first_registration)],
-        ["Frist for EU-kontroll", no_date(v.eu_control_deadline) or "ingen registrert"],
-        ["Sist godkjent EU-kontroll", no_date(v.eu_control_last_passed) or "ingen registrert"],
-        ["Tillatt totalvekt", no_int(v.permitted_total_weight_kg, "kg") or "ikke registrert"],
+        ["Første registrering i Norge", fmt_date(v.first_registration)],
+        ["Frist for EU-kontroll", fmt_date(v.eu_control_deadline) or "ingen registrert"],
+        ["Sist godkjent EU-kontroll", fmt_date(v.eu_control_last_passed) or "ingen registrert"],
+        ["Tillatt totalvekt", _kg(v.permitted_total_weight_kg) or "ikke registrert"],
     ]
     return {"title": "Fra kjøretøyregisteret", "columns": ["Felt", "Verdi"], "rows": rows}
 
@@ -128,7 +122,7 @@ def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> N
 
 def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
     message = (f"Fristen for EU-kontroll for {v.plate_display} ({' '.join(p for p in (v.make, v.model) if p)}) gikk "
-               f"ut {no_date(v.eu_control_deadline)}. Kjøretøyet har bruksforbud til det er godkjent.")
+               f"ut {fmt_date(v.eu_control_deadline)}. Kjøretøyet har bruksforbud til det er godkjent.")
     explanation = ("Lette kjøretøy (til og med 3 500 kg) skal til EU-kontroll første gang innen 4 år etter første "
                    "registrering og deretter hvert 2. år; tunge kjøretøy, busser, drosjer og ambulanser første "
                    "gang etter 2 år og deretter hvert år. Bestill kontroll og marker saken som håndtert.")

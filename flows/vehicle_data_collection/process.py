@@ -23,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from connectors.norwegian import fmt_date, fmt_datetime
 from connectors.periods import Tertial
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.parser import Vehicle, parse_date
@@ -189,11 +190,11 @@ def _odometer(row_km: int | None, web: list | None, v: Vehicle | None) -> tuple[
         return row_km, "Egne data (kjøretøylisten)"
     if web:
         day, km = max(((parse_date(d), km) for d, km in web), key=lambda r: r[0] or date.min)
-        return km, f"Statens vegvesen nettside (EU-kontroll {oc.no_date(day)})" if day else "Statens vegvesen nettside"
+        return km, f"Statens vegvesen nettside (EU-kontroll {fmt_date(day)})" if day else "Statens vegvesen nettside"
     if v and v.odometer:
         label = {"bruktimport": "Bruktimport", "nettside": "Statens vegvesen nettside"}.get(v.odometer.source,
                                                                                          v.odometer.source)
-        when = f" ({oc.no_date(v.odometer.date)})" if v.odometer.date else ""
+        when = f" ({fmt_date(v.odometer.date)})" if v.odometer.date else ""
         return v.odometer.km, f"{label}{when}"
     return None, ""
 
@@ -209,7 +210,7 @@ def _remark(ctx: RunContext, category: str | None, item: WorkItem | None, v: Veh
     if category == oc.DUPLICATE_PLATE:
         return f"{meaning} (tatt med fra rad {p.get('first_row')})"
     if category == oc.EU_CONTROL_OVERDUE and v:
-        return f"{meaning}: frist {oc.no_date(v.eu_control_deadline)}"
+        return f"{meaning}: frist {fmt_date(v.eu_control_deadline)}"
     if category == oc.DEREGISTERED and v:
         return f"{meaning}: {v.status_name.lower()}"
     if category == oc.PLATE_MALFORMED:
@@ -247,7 +248,7 @@ def _ended_early(ctx: RunContext, stats: LoopStats, pending: int) -> tuple[str, 
         return "completed", None
     when = stats.resume_at.astimezone() if stats.resume_at else None
     return "paused", (f"{pending} kjøretøy venter på oppslag"
-                      + (f" til {when:%d.%m.%Y kl. %H:%M} (kvoten hos Statens vegvesen er brukt opp)" if when else "")
+                      + (f" til {fmt_datetime(when)} (kvoten hos Statens vegvesen er brukt opp)" if when else "")
                       + "; de tas med i neste kjøring. Rapporten lages når alle er slått opp. / "
                       f"{pending} vehicles wait for lookup"
                       + (f" until {when:%Y-%m-%d %H:%M} (daily quota spent)" if when else "")

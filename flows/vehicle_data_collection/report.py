@@ -12,9 +12,9 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from connectors import spreadsheet as xl
+from connectors.norwegian import fmt_datetime, fmt_percent
 from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
 from flows.vehicle_data_collection.climate import Climate, Share
@@ -71,7 +71,7 @@ def _chart_png(climate: Climate) -> bytes:
         ax.barh([y - offset for y, p in zip(ys, prev, strict=True)], [p or 0 for p in prev], height,
                 label=f"Forrige ({climate.previous_period or '–'})", color="#a6d5b3")
     for y, value in zip(ys, now, strict=True):
-        ax.text(value + 1, y + offset, f"{value:.1f} %".replace(".", ","), va="center", fontsize=8)
+        ax.text(value + 1, y + offset, fmt_percent(value / 100), va="center", fontsize=8)
     ax.set_yticks(ys, names, fontsize=8)
     ax.set_xlim(0, 110)
     ax.set_xlabel("Andel nullutslippskjøretøy (%)")
@@ -90,7 +90,6 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Oslo time, as every other report says it (a naive value is taken as UTC, as the store keeps it).
     generated = generated or datetime.now(UTC)
-    generated = (generated if generated.tzinfo else generated.replace(tzinfo=UTC)).astimezone(ZoneInfo("Europe/Oslo"))
     png = _chart_png(climate)
     png_path = path.with_name("klimarapport.png")
     png_path.write_bytes(png)
@@ -115,7 +114,7 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
                                           frozen_columns=2, autofilter=True)]),
         xl.Sheet(CLIMATE_SHEET, [
             xl.Title(f"Klimarapport – andel nullutslippskjøretøy, {climate.period.label}"),
-            xl.Text(f"Kjøring {run_id}, laget {generated:%d.%m.%Y kl. %H:%M}.{version} {prev_text}"), xl.Gap(),
+            xl.Text(f"Kjøring {run_id}, laget {fmt_datetime(generated)}.{version} {prev_text}"), xl.Gap(),
             _share_table("Virksomhet", climate.by_unit, climate.total), xl.Gap(),
             _share_table("Vektklasse", climate.by_weight, climate.total), xl.Gap(),
             *(xl.Text(note) for note in notes),

@@ -100,7 +100,7 @@ def test_missed_scheduled_run_is_alerted_to_owner_and_operator(alerting):
     [msg] = smtp.wait_for(1)
     assert msg["Subject"] == "[RPA] Planlagt kjøring mangler: Automatisk utligning av sykepengerefusjon fra NAV"
     assert msg["To"] == "refusjon@kommune.example, drift@kommune.example"
-    assert "skulle «Automatisk utligning av sykepengerefusjon fra NAV» ha kjørt 03.11.2026 07:00" in msg.get_content()
+    assert "skulle «Automatisk utligning av sykepengerefusjon fra NAV» ha kjørt 03.11.2026 kl. 07:00" in msg.get_content()
     assert _monitor(settings, store, now=now + timedelta(minutes=15)).alerts == []  # once
 
     # Within the grace period nothing is missing yet; a process never run is not "missing".

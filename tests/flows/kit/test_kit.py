@@ -109,7 +109,7 @@ def test_the_item_loop_turns_outcomes_into_done_cases_and_retries(wq, tmp_path):
     run = wq.runs(INVOICE)[-1]
     assert run.status == "completed" and run.summary["cases_opened"] == 1
     assert state_name(summary) == "Fullført med avvik"
-    assert "4 saker, 1 automatisk (25,0%); 1 avvik; 1 nye saker i avvikskøen" in state_message(summary)
+    assert "4 saker, 1 automatisk (25,0 %); 1 avvik; 1 nye saker i avvikskøen" in state_message(summary)
 
 
 def test_the_item_loop_with_worker_threads_records_every_outcome_once(wq, tmp_path):

@@ -56,13 +56,13 @@ def test_the_final_state_says_how_the_run_went(prefect_harness, own_store):
     with_exceptions = flow(refs="a1,a2,bad1", return_state=True)
     run, _ = _flow_run(with_exceptions)
     assert run.state.is_completed() and run.state.name == "Fullført med avvik"
-    assert run.state.message.startswith("3 saker, 2 automatisk (66,7%); 1 avvik; 1 nye saker i avvikskøen; "
+    assert run.state.message.startswith("3 saker, 2 automatisk (66,7 %); 1 avvik; 1 nye saker i avvikskøen; "
                                         "Regler: versjon 1, ")
 
     clean = flow(refs="c1,c2", return_state=True)
     run, _ = _flow_run(clean)
     assert run.state.name == "Fullført"
-    assert run.state.message.startswith("2 saker, 2 automatisk (100,0%); 0 avvik; 0 nye saker i avvikskøen")
+    assert run.state.message.startswith("2 saker, 2 automatisk (100,0 %); 0 avvik; 0 nye saker i avvikskøen")
     assert clean.result()["definition_version"] == 1
 
 

@@ -156,9 +156,9 @@ def test_the_explanation_says_why(nav_run):
     rows = list(book["Utlignet"].iter_rows(values_only=True))
     assert rows[0][:4] == ("Rapport", "Linje", "Krav-ID", "Fødselsnr.")
     texts = {r[2]: r[13] for r in rows[1:]}
-    assert texts["K1"] == ("NAV betaler per virkedag: 22 virkedager × 2 308,00 kr = 50 776,00 kr; kravet er regnet per "
-                           "måned (50 000,00 kr). Differanse 776,00 kr.")
-    assert "6G" in texts["K2"] and "3 004,00 kr" in texts["K2"] and "G = 130 160,00 kr" in texts["K2"]
+    assert texts["K1"] == ("NAV betaler per virkedag: 22 virkedager × 2\u00a0308,00\u00a0kr = 50\u00a0776,00\u00a0kr; kravet er regnet per "
+                           "måned (50\u00a0000,00\u00a0kr). Differanse 776,00\u00a0kr.")
+    assert "6G" in texts["K2"] and "3\u00a0004,00\u00a0kr" in texts["K2"] and "G = 130\u00a0160,00\u00a0kr" in texts["K2"]
     grade = nav_run.cases("GRADE")[0]
     assert grade.message.startswith("Gradering/søknad (rapport 1001, linje 3): NAV har betalt 50 % gradert")
     table = grade.evidence["sections"][0]
@@ -168,11 +168,11 @@ def test_the_explanation_says_why(nav_run):
     # The robot's column computes at ONE grade (the claim's, 100 %) beside its 100 % amount; the 50 %
     # NAV paid at is NAV's, read from the amount; one difference per row.
     assert rows["Grad"] == ["50 % (utledet av beløpet)", "", "100 %"]
-    assert rows["Differanse: utbetalt mot kravet"] == ["-25 388,00", "", ""]
-    assert rows["Differanse: utbetalt mot robotens beregning"] == ["", "", "-25 388,00"]
+    assert rows["Differanse: utbetalt mot kravet"] == ["\u221225 388,00", "", ""]
+    assert rows["Differanse: utbetalt mot robotens beregning"] == ["", "", "\u221225 388,00"]
     per_grade = grade.evidence["sections"][1]
     assert per_grade["title"] == "Robotens beregning per grad"
-    assert per_grade["rows"] == [["100 % (kravets grad)", "22", "2 308,00 kr", "50 776,00"],
-                                 ["50 % (graden NAV har betalt etter)", "22", "1 154,00 kr", "25 388,00"]]
+    assert per_grade["rows"] == [["100 % (kravets grad)", "22", "2\u00a0308,00\u00a0kr", "50 776,00"],
+                                 ["50 % (graden NAV har betalt etter)", "22", "1\u00a0154,00\u00a0kr", "25 388,00"]]
     assert grade.evidence["fnr"] == fnr(3)  # clear only in evidence["fnr"]
     assert grade.amount == 25_388.0 and grade.org_unit == "Helse og velferd"

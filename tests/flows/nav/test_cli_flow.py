@@ -93,11 +93,11 @@ def test_prefect_flow_runs_and_publishes_masked_artifacts(nav_run, prefect_harne
         summary = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=["nav-refund-offsetting-summary"]), flow_run_id=own))
         flow_run = client.read_flow_run(state.state_details.flow_run_id)
-    assert summary and "Andel automatisk | 66,7%" in summary[-1].data
+    assert summary and "Andel automatisk | 66,7 %" in summary[-1].data
     rows = json.loads(table[-1].data) if isinstance(table[-1].data, str) else table[-1].data
     # Case numbers, categories and amounts only: no name, no fnr (not even masked) in Prefect.
     assert [set(r) for r in rows] == [{"Sak", "Kategori", "Beløp"}] and rows[0]["Kategori"] == "GRADE"
     assert not FNR_PATTERN.search(json.dumps(rows)) and "*****" not in json.dumps(rows)
     assert flow_run.state.name == "Fullført med avvik"  # how the run went, in the run list
-    assert flow_run.state.message.startswith("3 saker, 2 automatisk (66,7%); 1 avvik; ")
+    assert flow_run.state.message.startswith("3 saker, 2 automatisk (66,7 %); 1 avvik; ")
     assert not FNR_PATTERN.search(json.dumps(flow_run.parameters))

@@ -111,8 +111,8 @@ def test_a_negative_line_reversing_an_earlier_offset_is_linked_and_the_reversal_
     assert not nav_run.cases("NEGATIVE_LINE")
     case = nav_run.cases("REVERSAL")[0]
     assert case.message.startswith("Reversering av tidligere utligning (rapport 1002, linje 1): Negativ linje "
-                                   "(-20 000,00 kr) reverserer utligningen av krav K1 (rapport 1001, linje 2, "
-                                   "utlignet 50 776,00 kr)")
+                                   "(\u221220\u00a0000,00\u00a0kr) reverserer utligningen av krav K1 (rapport 1001, linje 2, "
+                                   "utlignet 50\u00a0776,00\u00a0kr)")
     assert "Bekreft reverseringen" in case.message
     reversal = case.evidence["data"]["reversal"]
     assert {k: reversal[k] for k in ("claim_id", "report_id", "line_no", "offset_amount", "proposed_amount")} == \
@@ -136,7 +136,7 @@ def test_a_confirmed_reversal_writes_the_reversal_row(nav_run):
     nav_run.run(report_files=[nav_run.report("1002", [line(1, -50_776)], value_date=date(2026, 5, 15))],
                 claims_file=claims)
     case = nav_run.cases("REVERSAL")[0]
-    assert "utlignet 50 776,00 kr" in case.message
+    assert "utlignet 50\u00a0776,00\u00a0kr" in case.message
     attested(nav_run, case.id, "confirm_reversal", "NAV har trukket tilbake hele april")
     outcome = nav_run.run(report_files=[nav_run.report("1003", [line(3, 100)], value_date=date(2026, 6, 1))],
                           claims_file=claims)
@@ -162,11 +162,11 @@ def test_rounding_tolerance_is_per_weekday(nav_run):
 
     rows = list(load_workbook(outcome.summary.outputs["utligning"])["Utlignet"].iter_rows(values_only=True))
     text = {r[2]: r[13] for r in rows[1:]}["K1"]
-    assert text == ("Differansen på 65,00 kr er innenfor avrundingen: 65 virkedager × inntil 1,00 kr = 65,00 kr "
+    assert text == ("Differansen på 65,00\u00a0kr er innenfor avrundingen: 65 virkedager × inntil 1,00\u00a0kr = 65,00\u00a0kr "
                     "(NAV runder dagsatsen til hele kroner).")
     row = nav_run.journal(outcome).iloc[0]
     assert (row.bilagstype, row.krav_id, row.differanse, row.begrunnelse) == ("UTLIGNING", "K1", "65,00", "Avrunding")
-    assert "Differanse på 66,00 kr" in nav_run.cases("AMOUNT_DIFFERENCE")[0].message
+    assert "Differanse på 66,00\u00a0kr" in nav_run.cases("AMOUNT_DIFFERENCE")[0].message
 
 
 # ------------------------------------------------------------------ 5. one bad claim row
@@ -194,7 +194,7 @@ def test_one_bad_claim_row_holds_only_that_person_and_the_month_proceeds(nav_run
     bad = held["K3"]
     assert bad.message.startswith("Rad 4 i refusjonskrav.xlsx (krav K3) kan ikke leses: rad 4, kolonne krav_belop: "
                                   "ugyldig beløp («ti kroner»)")
-    assert "Personens 1 linje(r) i rapporten (50 776,00 kr) og 2 andre krav er holdt tilbake" in bad.message
+    assert "Personens 1 linje(r) i rapporten (50\u00a0776,00\u00a0kr) og 2 andre krav er holdt tilbake" in bad.message
     assert "Rett raden i HR-systemet" in bad.message
     data = bad.evidence["data"]
     assert data["linjer"] == "1001:3" and data["claim_ids"] == ["K4"] and data["held_claim_ids"] == ["K4", "K6"]

@@ -174,7 +174,7 @@ def test_a_bank_mismatch_holds_the_report_until_finance_decides(nav_run):
     assert set(nav_run.outcomes(first).utfall) == {"BANK_TOTAL_MISMATCH"}
     held = nav_run.cases("BANK_TOTAL_MISMATCH")
     assert len(held) == 1 and len(nav_run.cases()) == 1  # one case for the report, not one per line
-    assert "Innbetalt 100 000,00 kr, rapporten summerer til 126 940,00 kr" in held[0].message
+    assert "Innbetalt 100\u00a0000,00\u00a0kr, rapporten summerer til 126\u00a0940,00\u00a0kr" in held[0].message
     assert not nav_run.cases("CLAIM_UNPAID_PENDING")  # the held lines' claims are not 'unpaid'
     nav_run.store.decide(held[0].id, "okonomi.per", "handled_manually", "Motregning av NAV, avklart")
     second = nav_run.run(claims_file=claims, bank_file=bank, report_files=[report])
