@@ -57,11 +57,6 @@ class VegvesenWebError(RuntimeError):
     def evidence(self) -> list[Path]:
         return [p for p in (self.screenshot, self.trace) if p is not None and p.exists()]
 
-    def attachments(self) -> list[tuple[str, str, bytes]]:
-        """(filename, media type, bytes) for a case."""
-        types = {".png": "image/png", ".zip": "application/zip"}
-        return [(p.name, types.get(p.suffix, "application/octet-stream"), p.read_bytes()) for p in self.evidence]
-
     def __str__(self) -> str:
         saved = ", ".join(str(p) for p in self.evidence)
         return f"{self.message} (bevis: {saved})" if saved else self.message

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from config.settings import Settings
+from connectors.files import atomic_write
 
 __all__ = ["archive_path", "keep"]
 
@@ -21,8 +22,5 @@ def keep(settings: Settings, process_id: str, folder: str, name: str, data: byte
     """Write `data` once (a name already kept is left as it is; written whole or not at all)."""
     path = archive_path(settings, process_id, folder, name)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        atomic_write(path, data)
     return path

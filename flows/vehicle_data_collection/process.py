@@ -27,7 +27,7 @@ from connectors.norwegian import fmt_date, fmt_datetime
 from connectors.periods import Tertial
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.parser import Vehicle, parse_date
-from flows.kit import RunContext, RunSummary, get_logger
+from flows.kit import RunContext, RunSummary, evidence, get_logger
 from flows.kit.decisions import apply_decisions
 from flows.kit.prefect import schedule_continuation
 from flows.vehicle_data_collection import outcomes as oc
@@ -170,7 +170,7 @@ def _read_from_web(ctx: RunContext, todo: list[tuple[WorkItem, str]], cache: Loo
                 if item.reference not in open_system:
                     case = ctx.new_case(oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
                                         f"fra nettsiden til Statens vegvesen: {exc.message}",
-                                        org_unit=item.payload.get("org_unit"), attachments=exc.attachments(),
+                                        org_unit=item.payload.get("org_unit"), attachments=evidence.attachments(exc),
                                         evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
                     ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
                     open_system.add(item.reference)

@@ -8,6 +8,7 @@ import pytest
 
 from bots.vegvesen_web import VegvesenWeb, VegvesenWebError, WebVehicleNotFound
 from connectors.vegvesen.codes import EnergyClass
+from flows.kit.evidence import attachments
 
 pytestmark = pytest.mark.browser
 
@@ -68,5 +69,5 @@ def test_failure_keeps_screenshot_and_trace(vegvesen_sandbox, tmp_path, monkeypa
     err = info.value
     assert err.screenshot.exists() and err.screenshot.read_bytes()[:4] == b"\x89PNG"
     assert zipfile.is_zipfile(err.trace)
-    assert {name for name, _type, _bytes in err.attachments()} == {err.screenshot.name, err.trace.name}
+    assert {name for name, _type, _bytes in attachments(err)} == {err.screenshot.name, err.trace.name}
     assert "Statens vegvesen" in str(err)
