@@ -131,9 +131,23 @@ def release_dead_local_claims(ctx: RunContext) -> int:
     return ctx.store.release(dead, reason="worker process died") if dead else 0
 
 
+# Item loops running in this process now. Claims carry only "host:pid", so a claim under our own pid
+# is live when another run's loop in this process (a thread: the test harness, an in-process
+# deployment) may hold it, and a dead namesake (a loop that ended without completing) otherwise.
+_loops_lock = threading.Lock()
+_loops_running = 0
+
+
+def _loop_started(delta: int) -> None:
+    global _loops_running
+    with _loops_lock:
+        _loops_running += delta
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
-        return False  # a claim under our own pid made before this loop started: a dead namesake
+        with _loops_lock:
+            return _loops_running > 0  # another run in this process may hold it: its lease decides
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -168,6 +182,7 @@ def run_items(ctx: RunContext, handler: Handler, *, batch: int = 100, lease_seco
                     flush_every=batch if pool else 1, on_stop=on_stop)
     claim = lambda limit: ctx.store.claim(ctx.process_id, worker=worker, limit=limit,  # noqa: E731
                                           lease_seconds=lease_seconds, run_id=ctx.run_id)
+    _loop_started(+1)
     try:
         if pool:
             _pooled(ctx, handler, counts, rec, claim, workers, batch, max_items, stop, wait_for_retries,
@@ -175,9 +190,12 @@ def run_items(ctx: RunContext, handler: Handler, *, batch: int = 100, lease_seco
         else:
             _inline(ctx, handler, counts, rec, claim, batch, max_items, stop, wait_for_retries)
     finally:
-        rec.flush()
-        if on_thread_exit and not pool:
-            on_thread_exit()
+        try:
+            rec.flush()  # before the loop counts as ended: its held items are not yet completed
+            if on_thread_exit and not pool:
+                on_thread_exit()
+        finally:
+            _loop_started(-1)
     log.info("%d elementer behandlet: %d ferdige, %d avvik, %d til nytt forsøk, %d til drift",
              counts.handled, counts.done, counts.business, counts.system_retry, counts.escalated)
     if counts.stopped:

@@ -87,6 +87,36 @@ def test_items_of_a_dead_worker_on_this_machine_go_back_at_once_without_an_attem
     assert items["elsewhere"].status == ItemStatus.in_progress
 
 
+def test_a_run_in_this_process_keeps_the_items_another_run_here_is_working_on(wq, tmp_path):
+    """Two runs of one process as threads of one Python process: the second run's recovery must not
+    take back what the first is working on (both claim as "host:pid"); once no loop runs here, a
+    claim under our own pid is a dead namesake and goes back at once."""
+    import threading
+
+    wq.add_many(NAV, [NewItem("first"), NewItem("second")])
+    working, finish_it = threading.Event(), threading.Event()
+
+    def slow(ctx, item):
+        working.set()
+        finish_it.wait(60)  # a hang guard only: set below as soon as the check is made
+        return Done({})
+
+    first = open_run(NAV, store=wq, out_dir=tmp_path / "a")
+    loop = threading.Thread(target=run_items, args=(first, slow), kwargs={"max_items": 1, "batch": 1})
+    loop.start()
+    assert working.wait(60)
+    second = open_run(NAV, store=wq, out_dir=tmp_path / "b")
+    assert recover_abandoned(second) == 0
+    assert _statuses(wq, NAV)["first"] == ItemStatus.in_progress
+    finish_it.set()
+    loop.join(60)
+    assert _statuses(wq, NAV)["first"] == ItemStatus.done
+
+    wq.claim(NAV, limit=1)  # "host:pid" of this process, and no loop runs: nobody holds it
+    assert recover_abandoned(second) == 1
+    assert _statuses(wq, NAV)["second"] == ItemStatus.new
+
+
 def test_the_item_loop_turns_outcomes_into_done_cases_and_retries(wq, tmp_path):
     ctx = open_run(INVOICE, store=wq, out_dir=tmp_path)
     wq.add_many(INVOICE, [NewItem(r) for r in ("ok", "bad", "flaky", "boom")])
