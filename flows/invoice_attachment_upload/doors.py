@@ -8,13 +8,12 @@ door (`api` or `web`); `rpa run … --via` overrides it for one run.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Protocol
 
 from config.settings import Settings
 from connectors.finance import Attachment, FinanceClient, TokenProvider, Upload, Voucher
 from connectors.finance.client import RetryPolicy
+from connectors.ratelimit import RateLimiter
 from flows.invoice_attachment_upload.model import Target
 
 DOORS = ("api", "web")
@@ -52,25 +51,6 @@ class Door(Protocol):
     def open_session(self) -> DoorSession: ...
 
     def close(self) -> None: ...
-
-
-class RateLimiter:
-    """At most `per_second` calls per second across threads (the definition's rate limit)."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._lock = threading.Lock()
-        self._next = time.monotonic()
-
-    def acquire(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
-            self._next = max(self._next, now) + self.interval
-        if wait > 0:
-            time.sleep(wait)
 
 
 class ApiSession:

@@ -20,20 +20,16 @@ import hashlib
 import os
 import time
 import unicodedata
-from dataclasses import asdict
 from pathlib import Path
 
 from config.process_definition import ProcessDefinition
 from connectors.ehf import EhfError, looks_like_ehf, parse_ehf
+from connectors.filecheck import name_problem, safe_display_name, unsafe_name_reason
 from connectors.identifiers import valid_orgnr
 from flows.invoice_attachment_upload.manifest import FIELDS, ManifestError, ManifestRow, read_manifest
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile, Target
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.validation import (
-    safe_display_name,
-    unsafe_name_reason,
-    validate_document,
-)
+from flows.invoice_attachment_upload.validation import as_problem, validate_document
 from flows.invoice_attachment_upload.workspace import Workspace
 
 MANIFEST_INPUT = "manifest"
@@ -214,7 +210,7 @@ def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: Manife
     return _whole_file(name, path, data, sha, target=_target_from_row(row),
                        document_type=document_type(row.get("dokumenttype"), rules), comment=row.get("kommentar"),
                        origin="manifest", media_type=media_type,
-                       problem=asdict(problem) if problem else _row_target_problem(row, mf.name),
+                       problem=problem or _row_target_problem(row, mf.name),
                        manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
 
 
@@ -231,20 +227,17 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
             doc_type = document_type(convention.document_type or "", rules)
             origin = "convention"
             break
-    doc_problem = asdict(problem) if problem else None
-    if doc_problem is None and not target.known:
-        doc_problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
+    if problem is None and not target.known:
+        problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
                                f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
                                "navnekonvensjon.")
     return _whole_file(name, path, data, sha, target=target, document_type=doc_type, origin=origin,
-                       media_type=media_type, problem=doc_problem)
+                       media_type=media_type, problem=problem)
 
 
 def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> list[Document]:
-    problem = None
-    if reason := unsafe_name_reason(name):
-        problem = _problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er ugyldig: {reason}.")
-    else:
+    problem = as_problem(name_problem(name))
+    if problem is None:
         try:
             invoice = parse_ehf(data, source=name)
         except EhfError as exc:
@@ -265,5 +258,5 @@ def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -
             comment=att.description or f"Vedlegg til EHF-faktura {invoice.invoice_number}",
             origin="ehf", container=name, container_path=str(path), embedded_position=att.position,
             sha256=hashlib.sha256(att.content).hexdigest(), size=len(att.content), media_type=media_type,
-            problem=asdict(problem) if problem else None))
+            problem=problem))
     return docs
