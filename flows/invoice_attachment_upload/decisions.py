@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.files import read_json
-from connectors.norwegian import OSLO
 from flows.invoice_attachment_upload.actions import ACTIONS
 from flows.invoice_attachment_upload.model import Document, SourceFile, Target
-from flows.invoice_attachment_upload.settle import REASON, SUCCESS, archive_file, document_outcome
+from flows.invoice_attachment_upload.settle import REASON, SUCCESS, archive_file, day_folder, document_outcome
 from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, RESOLUTIONS, Workspace
 from flows.kit import RunContext
 from flows.kit.decisions import AppliedDecisions
@@ -119,7 +118,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
         if reason is None or not stored.exists():
             continue
         outcomes: list[dict[str, Any]] = []
-        stamps: list[datetime] = []
+        stamps: list[datetime | None] = []
         resolved = True
         for o in reason["documents"]:
             if o["outcome"] in SUCCESS:
@@ -135,9 +134,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
                 doc.reference = item.reference
                 new = document_outcome(doc, item)
                 new["outcome"] = (item.result or {}).get("outcome", "uploaded")
-                if item.finished_at:
-                    stamps.append(item.finished_at if item.finished_at.tzinfo else
-                                  item.finished_at.replace(tzinfo=UTC))
+                stamps.append(item.finished_at)
             else:
                 new = {**o, "outcome": "handled_manually" if resolution["action"] == "handled_manually"
                        else "dismissed"}
@@ -150,7 +147,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
             outcomes.append(new)
         if not resolved:
             continue
-        day = (max(stamps) if stamps else datetime.now(UTC)).astimezone(OSLO).strftime("%Y-%m-%d")
+        day = day_folder(stamps)
         source = SourceFile(name=reason["source_file"], path=str(stored), sha256=reason["sha256"],
                             size=reason["size"], kind=reason.get("file_kind", "document"))
         dest = ctx.effects.call("dropfolder", "archive", source.sha256, partial(

@@ -137,7 +137,7 @@ def test_excel_manifest(tmp_path):
     data = docs.xlsx("Manifest", ["bilagsnummer", "filnavn", "dokumenttype"], [[26000101, "a.pdf", "Kvittering"]])
     rows = read_manifest(tmp_path / "manifest.xlsx", data, {"bilagsnummer": "bilagsnummer", "filnavn": "filnavn"},
                          ["filnavn"])
-    assert [(r.row, r.get("bilagsnummer"), r.get("filnavn")) for r in rows] == [(2, "26000101", "a.pdf")]
+    assert [(r.number, r.get("bilagsnummer"), r.get("filnavn")) for r in rows] == [(2, "26000101", "a.pdf")]
 
 
 @pytest.mark.parametrize("content, category", [
