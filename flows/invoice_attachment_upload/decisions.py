@@ -16,7 +16,7 @@ or the chosen voucher's item is done, or a person handled or dismissed it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -73,13 +73,9 @@ def _choose_voucher(ctx: RunContext, workspace: Workspace, item, case_id: int, d
     number = "".join(str(decision.get("voucher_number") or "").split())  # the kit's check: not empty
     doc = Document.from_payload(item.payload)
     entry = workspace.note(QUARANTINE_INDEX, item.reference)
-    new = Document(
-        source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
-        document_type=doc.document_type, comment=doc.comment, origin="decision",
-        container=doc.container, container_path=doc.container_path,
-        embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
-        media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case_id,
-        content_path=(entry or {}).get("file") or doc.content_path)
+    # The same document (its intake refusal dropped), keyed anew by content + chosen voucher + case.
+    new = replace(doc, target=Target(voucher_number=number), origin="decision", problem=None, reference="",
+                  resolves=item.reference, case_id=case_id, content_path=(entry or {}).get("file") or doc.content_path)
     ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
     if entry:  # the new item's own refusal, if any, points at the same quarantined file
         workspace.write_note(QUARANTINE_INDEX, new.reference, {"grunn": entry["grunn"], "file": entry["file"]})
