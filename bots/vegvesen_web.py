@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings, get_settings
+from connectors.ratelimit import RateLimiter
 from connectors.vegvesen.parser import Vehicle, parse_date, parse_int, vehicle_from_web
 from connectors.vegvesen.plates import display_plate
-from connectors.vegvesen.ratelimit import RateLimiter
 
 # -- locators: accessible names, grouped here so a changed page is a one-line fix ---------------
 SEARCH_FIELD = re.compile(r"registreringsnummer|kjennemerke", re.I)        # label of the textbox

@@ -4,7 +4,6 @@
 - `client`   VegvesenClient: SVV-Authorization, retries, Retry-After, own error classes
 - `parser`   the registry's JSON (or the web page's fields) -> `Vehicle`
 - `codes`    fuel codes, energy classes, weight classes, registration statuses
-- `ratelimit` a thread-safe request pacer shared by concurrent lookups
 - `cache`    a lookup cache with a max age (do not spend quota twice on the same vehicle)
 """
 

@@ -10,12 +10,12 @@ import threading
 from pathlib import Path
 
 from config.settings import Settings
+from connectors.ratelimit import RateLimiter
 from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.client import VegvesenClient
 from connectors.vegvesen.errors import InvalidIdentifier, VehicleNotFound
 from connectors.vegvesen.parser import Vehicle, parse_response
 from connectors.vegvesen.plates import Identifier
-from connectors.vegvesen.ratelimit import RateLimiter
 
 
 class Cancelled(Exception):

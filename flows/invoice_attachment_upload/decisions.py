@@ -16,17 +16,16 @@ or the chosen voucher's item is done, or a person handled or dismissed it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from connectors.files import read_json
-from connectors.norwegian import OSLO
 from flows.invoice_attachment_upload.actions import ACTIONS
 from flows.invoice_attachment_upload.model import Document, SourceFile, Target
-from flows.invoice_attachment_upload.settle import REASON, SUCCESS, archive_file, document_outcome
+from flows.invoice_attachment_upload.settle import REASON, SUCCESS, archive_file, day_folder, document_outcome
 from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, RESOLUTIONS, Workspace
 from flows.kit import RunContext
 from flows.kit.decisions import AppliedDecisions
@@ -74,13 +73,9 @@ def _choose_voucher(ctx: RunContext, workspace: Workspace, item, case_id: int, d
     number = "".join(str(decision.get("voucher_number") or "").split())  # the kit's check: not empty
     doc = Document.from_payload(item.payload)
     entry = workspace.note(QUARANTINE_INDEX, item.reference)
-    new = Document(
-        source=doc.source, file_name=doc.file_name, target=Target(voucher_number=number),
-        document_type=doc.document_type, comment=doc.comment, origin="decision",
-        container=doc.container, container_path=doc.container_path,
-        embedded_position=doc.embedded_position, sha256=doc.sha256, size=doc.size,
-        media_type=doc.media_type, manifest=doc.manifest, resolves=item.reference, case_id=case_id,
-        content_path=(entry or {}).get("file") or doc.content_path)
+    # The same document (its intake refusal dropped), keyed anew by content + chosen voucher + case.
+    new = replace(doc, target=Target(voucher_number=number), origin="decision", problem=None, reference="",
+                  resolves=item.reference, case_id=case_id, content_path=(entry or {}).get("file") or doc.content_path)
     ctx.store.add(ctx.process_id, NewItem(new.reference, new.payload()))
     if entry:  # the new item's own refusal, if any, points at the same quarantined file
         workspace.write_note(QUARANTINE_INDEX, new.reference, {"grunn": entry["grunn"], "file": entry["file"]})
@@ -119,7 +114,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
         if reason is None or not stored.exists():
             continue
         outcomes: list[dict[str, Any]] = []
-        stamps: list[datetime] = []
+        stamps: list[datetime | None] = []
         resolved = True
         for o in reason["documents"]:
             if o["outcome"] in SUCCESS:
@@ -135,9 +130,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
                 doc.reference = item.reference
                 new = document_outcome(doc, item)
                 new["outcome"] = (item.result or {}).get("outcome", "uploaded")
-                if item.finished_at:
-                    stamps.append(item.finished_at if item.finished_at.tzinfo else
-                                  item.finished_at.replace(tzinfo=UTC))
+                stamps.append(item.finished_at)
             else:
                 new = {**o, "outcome": "handled_manually" if resolution["action"] == "handled_manually"
                        else "dismissed"}
@@ -150,7 +143,7 @@ def release_resolved_quarantine(ctx: RunContext, workspace: Workspace) -> Releas
             outcomes.append(new)
         if not resolved:
             continue
-        day = (max(stamps) if stamps else datetime.now(UTC)).astimezone(OSLO).strftime("%Y-%m-%d")
+        day = day_folder(stamps)
         source = SourceFile(name=reason["source_file"], path=str(stored), sha256=reason["sha256"],
                             size=reason["size"], kind=reason.get("file_kind", "document"))
         dest = ctx.effects.call("dropfolder", "archive", source.sha256, partial(

@@ -8,19 +8,20 @@ door (`api` or `web`); `rpa run … --via` overrides it for one run.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Protocol
 
 from config.settings import Settings
 from connectors.finance import Attachment, FinanceClient, TokenProvider, Upload, Voucher
 from connectors.finance.client import RetryPolicy
+from connectors.ratelimit import RateLimiter
 from flows.invoice_attachment_upload.model import Target
 
 DOORS = ("api", "web")
 
 
-class DoorSession(Protocol):
+class DoorSession:
+    """What the item logic calls on a door's session; the API's keeps the defaults (no evidence, no trace)."""
+
     door: str
 
     def find_vouchers(self, target: Target) -> list[Voucher]: ...
@@ -35,6 +36,7 @@ class DoorSession(Protocol):
 
     def evidence(self) -> list[tuple[str, str, bytes]]:
         """Files that show what went wrong (screenshot, trace) after a failure; may be empty."""
+        return []
 
     def begin_item(self) -> None:
         """A work item starts (the web door starts a trace chunk)."""
@@ -54,26 +56,7 @@ class Door(Protocol):
     def close(self) -> None: ...
 
 
-class RateLimiter:
-    """At most `per_second` calls per second across threads (the definition's rate limit)."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._lock = threading.Lock()
-        self._next = time.monotonic()
-
-    def acquire(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
-            self._next = max(self._next, now) + self.interval
-        if wait > 0:
-            time.sleep(wait)
-
-
-class ApiSession:
+class ApiSession(DoorSession):
     door = "api"
 
     def __init__(self, client: FinanceClient):
@@ -92,15 +75,6 @@ class ApiSession:
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
         self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
         return self.client.list_attachments(voucher_number)
-
-    def evidence(self) -> list[tuple[str, str, bytes]]:
-        return []
-
-    def begin_item(self) -> None:
-        pass
-
-    def end_item(self) -> None:
-        pass
 
     def close(self) -> None:
         self.client.close()
@@ -127,7 +101,7 @@ class ApiDoor:
         pass
 
 
-class WebSession:
+class WebSession(DoorSession):
     """A voucher number opens the voucher page straight away (its fields, status and attachment
     list in one page load); supplier + invoice number go through the search form. The list read
     with the page is used for the check that follows at once, without loading the page again."""

@@ -15,40 +15,23 @@ never share an item, a case or a decision (model.Document.compute_reference).
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import os
-import time
-import unicodedata
-from dataclasses import asdict
 from pathlib import Path
 
 from config.process_definition import ProcessDefinition
+from connectors.dropfolder import arrived, matches_any, name_key, scan
 from connectors.ehf import EhfError, looks_like_ehf, parse_ehf
+from connectors.filecheck import name_problem, safe_display_name, unsafe_name_reason
 from connectors.identifiers import valid_orgnr
-from flows.invoice_attachment_upload.manifest import FIELDS, ManifestError, ManifestRow, read_manifest
+from connectors.tables import Row
+from flows.invoice_attachment_upload.manifest import FIELDS, ManifestError, read_manifest
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile, Target
 from flows.invoice_attachment_upload.rules import Rules
-from flows.invoice_attachment_upload.validation import (
-    safe_display_name,
-    unsafe_name_reason,
-    validate_document,
-)
+from flows.invoice_attachment_upload.validation import as_problem, validate_document
 from flows.invoice_attachment_upload.workspace import Workspace
 
 MANIFEST_INPUT = "manifest"
 DEFAULT_COLUMNS = {f: f for f in FIELDS}
-
-
-def _key(name: str) -> str:
-    """Names compared the way a Windows share does: Unicode-normalised, case-insensitive
-    (macOS writes decomposed å; Excel users type whatever case)."""
-    return unicodedata.normalize("NFC", name).casefold()
-
-
-def _matches(name: str, patterns: list[str]) -> bool:
-    low = name.lower()
-    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
 
 
 def document_type(value: str, rules: Rules) -> str:
@@ -72,34 +55,11 @@ def _whole_file(name: str, path: Path, data: bytes, sha: str, **fields) -> Docum
                     size=len(data), **fields)
 
 
-def scan(inbox: Path, rules: Rules, now: float | None = None) -> tuple[list[str], list[str]]:
-    """(names of files to take in, names skipped). Sub-folders are not ours; partial copies and
-    files younger than `min_file_age_seconds` wait for the next run."""
-    now = time.time() if now is None else now
-    take, skipped = [], []
-    try:
-        entries = list(os.scandir(inbox))
-    except FileNotFoundError:
-        return [], []
-    for entry in sorted(entries, key=lambda e: e.name):
-        try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            too_young = rules.min_file_age_seconds and now - entry.stat().st_mtime < rules.min_file_age_seconds
-            if too_young or _matches(entry.name, rules.ignore_names):
-                skipped.append(entry.name)
-                continue
-        except FileNotFoundError:
-            continue
-        take.append(entry.name)
-    return take, skipped
-
-
 def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: Workspace,
            now: float | None = None) -> Intake:
-    names, skipped = scan(inbox, rules, now)
+    names, skipped = scan(inbox, min_age_seconds=rules.min_file_age_seconds, ignore=rules.ignore_names, now=now)
     result = Intake(inbox=str(inbox), skipped=skipped)
-    manifest_names = [n for n in names if _matches(n, rules.manifest_names)]
+    manifest_names = [n for n in names if matches_any(n, rules.manifest_names)]
     other_names = [n for n in names if n not in manifest_names]
     try:
         spec = definition.input(MANIFEST_INPUT)
@@ -109,9 +69,9 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
 
     by_key: dict[str, list[str]] = {}
     for n in other_names:
-        by_key.setdefault(_key(n), []).append(n)
+        by_key.setdefault(name_key(n), []).append(n)
 
-    planned: dict[str, list[tuple[ManifestRow, SourceFile]]] = {}
+    planned: dict[str, list[tuple[Row, SourceFile]]] = {}
     for name in manifest_names:
         path = inbox / name
         try:
@@ -124,7 +84,6 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
         try:
             rows = read_manifest(path, data, columns, required)
         except ManifestError as exc:
-            mf.note = str(exc)
             mf.documents.append(_whole_file(name, path, data, sha, target=Target(), document_type="", origin="none",
                                             media_type="text/csv",
                                             problem=_problem("CORRUPT_FILE", f"Manifestet {name} kan ikke leses: {exc}")))
@@ -132,7 +91,7 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
         for row in rows:
             file_name = row.get("filnavn")
             exact = [n for n in other_names if n == file_name]
-            candidates = exact or by_key.get(_key(file_name), [])
+            candidates = exact or by_key.get(name_key(file_name), [])
             if file_name and len(candidates) == 1:
                 planned.setdefault(candidates[0], []).append((row, mf))
             else:
@@ -146,7 +105,7 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
             continue
         sha = hashlib.sha256(data).hexdigest()
         source = SourceFile(name=name, path=str(path), sha256=sha, size=len(data), kind="document",
-                            arrived=_arrived(path))
+                            arrived=arrived(path))
         if name in planned:
             source.documents = [_manifest_document(name, path, data, sha, row, mf, rules)
                                 for row, mf in planned[name]]
@@ -161,61 +120,51 @@ def intake(inbox: Path, definition: ProcessDefinition, rules: Rules, workspace: 
     return result
 
 
-def _arrived(path: Path) -> float:
-    """When the file came into the folder: a copy or a move sets ctime on Linux even when the
-    copy tool keeps the original mtime."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return 0.0
-    return max(st.st_mtime, st.st_ctime)
-
-
-def _target_from_row(row: ManifestRow) -> Target:
+def _target_from_row(row: Row) -> Target:
     return Target(voucher_number="".join(row.get("bilagsnummer").split()),
                   supplier_org_no="".join(ch for ch in row.get("leverandor_orgnr") if ch.isdigit()),
                   invoice_number=row.get("fakturanummer").strip())
 
 
-def _row_target_problem(row: ManifestRow, manifest: str) -> dict[str, str] | None:
+def _row_target_problem(row: Row, manifest: str) -> dict[str, str] | None:
     t = _target_from_row(row)
     if not t.known:
-        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.row}: raden mangler bilagsnummer, eller "
+        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.number}: raden mangler bilagsnummer, eller "
                                              "leverandørens orgnr og fakturanummer.")
     if not t.voucher_number and not valid_orgnr(t.supplier_org_no):
-        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.row}, kolonne leverandor_orgnr: "
+        return _problem("VOUCHER_NOT_FOUND", f"{manifest}, rad {row.number}, kolonne leverandor_orgnr: "
                                              f"{row.get('leverandor_orgnr')!r} er ikke et gyldig "
                                              "organisasjonsnummer (9 siffer med kontrollsiffer).")
     return None
 
 
-def _row_without_file(row: ManifestRow, mf: SourceFile, rules: Rules) -> Document:
+def _row_without_file(row: Row, mf: SourceFile, rules: Rules) -> Document:
     file_name = row.get("filnavn")
-    manifest = {"name": mf.name, "sha256": mf.sha256, "row": row.row}
+    manifest = {"name": mf.name, "sha256": mf.sha256, "row": row.number}
     reason = unsafe_name_reason(file_name) if file_name else None
     if not file_name:
-        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.row}, kolonne filnavn: "
+        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.number}, kolonne filnavn: "
                                                         "filnavnet mangler.")
     elif reason:
-        problem = _problem("UNSAFE_FILE_NAME", f"{mf.name}, rad {row.row}, kolonne filnavn: "
+        problem = _problem("UNSAFE_FILE_NAME", f"{mf.name}, rad {row.number}, kolonne filnavn: "
                                                f"{safe_display_name(file_name)!r} er ugyldig: {reason}.")
     else:
-        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.row}: filen {file_name!r} "
+        problem = _problem("MANIFEST_ROW_WITHOUT_FILE", f"{mf.name}, rad {row.number}: filen {file_name!r} "
                                                         "finnes ikke i innboksen.")
-    return Document(source=file_name or f"{mf.name}#rad{row.row}", file_name=file_name,
+    return Document(source=file_name or f"{mf.name}#rad{row.number}", file_name=file_name,
                     target=_target_from_row(row),
                     document_type=document_type(row.get("dokumenttype"), rules),
                     comment=row.get("kommentar"), origin="manifest", manifest=manifest, problem=problem)
 
 
-def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: ManifestRow, mf: SourceFile,
+def _manifest_document(name: str, path: Path, data: bytes, sha: str, row: Row, mf: SourceFile,
                        rules: Rules) -> Document:
     media_type, problem = validate_document(name, data, rules)
     return _whole_file(name, path, data, sha, target=_target_from_row(row),
                        document_type=document_type(row.get("dokumenttype"), rules), comment=row.get("kommentar"),
                        origin="manifest", media_type=media_type,
-                       problem=asdict(problem) if problem else _row_target_problem(row, mf.name),
-                       manifest={"name": mf.name, "sha256": mf.sha256, "row": row.row})
+                       problem=problem or _row_target_problem(row, mf.name),
+                       manifest={"name": mf.name, "sha256": mf.sha256, "row": row.number})
 
 
 def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> Document:
@@ -231,20 +180,17 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
             doc_type = document_type(convention.document_type or "", rules)
             origin = "convention"
             break
-    doc_problem = asdict(problem) if problem else None
-    if doc_problem is None and not target.known:
-        doc_problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
+    if problem is None and not target.known:
+        problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
                                f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
                                "navnekonvensjon.")
     return _whole_file(name, path, data, sha, target=target, document_type=doc_type, origin=origin,
-                       media_type=media_type, problem=doc_problem)
+                       media_type=media_type, problem=problem)
 
 
 def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -> list[Document]:
-    problem = None
-    if reason := unsafe_name_reason(name):
-        problem = _problem("UNSAFE_FILE_NAME", f"Filnavnet {safe_display_name(name)!r} er ugyldig: {reason}.")
-    else:
+    problem = as_problem(name_problem(name))
+    if problem is None:
         try:
             invoice = parse_ehf(data, source=name)
         except EhfError as exc:
@@ -265,5 +211,5 @@ def _ehf_documents(name: str, path: Path, data: bytes, sha: str, rules: Rules) -
             comment=att.description or f"Vedlegg til EHF-faktura {invoice.invoice_number}",
             origin="ehf", container=name, container_path=str(path), embedded_position=att.position,
             sha256=hashlib.sha256(att.content).hexdigest(), size=len(att.content), media_type=media_type,
-            problem=asdict(problem) if problem else None))
+            problem=problem))
     return docs

@@ -8,8 +8,9 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from connectors.tables import Row
 
 FIELDS = ("bilagsnummer", "leverandor_orgnr", "fakturanummer", "filnavn", "dokumenttype", "kommentar")
 
@@ -21,15 +22,6 @@ class ManifestError(ValueError):
 class EmptyManifestError(ValueError):
     """A manifest with no rows: the run stops before anything is moved (the files it was meant
     to describe must not be quarantined as 'not in any manifest')."""
-
-
-@dataclass
-class ManifestRow:
-    row: int  # as a person sees it: the header is row 1
-    values: dict[str, str] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
 
 
 def _norm_header(text: str) -> str:
@@ -45,7 +37,7 @@ def _cell(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: list[str]) -> list[ManifestRow]:
+def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: list[str]) -> list[Row]:
     """Rows of a manifest; `columns` maps our field names to the headers in the file."""
     table = _xlsx_rows(path, data) if path.suffix.lower() in (".xlsx", ".xlsm") else _csv_rows(path, data)
     if not table:
@@ -66,7 +58,7 @@ def read_manifest(path: Path, data: bytes, columns: dict[str, str], required: li
         values = {ours: _cell(cells[i]) if i < len(cells) else "" for ours, i in index.items()}
         if not any(values.values()):
             continue  # blank line
-        rows.append(ManifestRow(number, values))
+        rows.append(Row(number, values))
     if not rows:
         raise EmptyManifestError(f"{path.name}: manifestet har overskrifter, men ingen rader. Kjøringen er stoppet "
                                  "og ingen filer er flyttet; legg inn et utfylt manifest")

@@ -5,9 +5,10 @@ file in the drop folder (SourceFile), and the work-item reference that makes upl
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from connectors.dropfolder import name_key
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def make_reference(sha256: str, target_key: str) -> str:
 
 def _file_key(name: str) -> str:
     """A short, stable identity of a drop-folder file name (compared as a Windows share does)."""
-    return "|f" + hashlib.sha256(unicodedata.normalize("NFC", name).casefold().encode()).hexdigest()[:12]
+    return "|f" + hashlib.sha256(name_key(name).encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -136,7 +137,6 @@ class SourceFile:
     size: int
     kind: str  # document | ehf | manifest
     documents: list[Document] = field(default_factory=list)
-    note: str = ""  # e.g. why a manifest could not be read
     arrived: float = 0.0  # when the file appeared in the folder (max of mtime and ctime, epoch seconds)
 
 

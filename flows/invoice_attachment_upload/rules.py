@@ -12,17 +12,12 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.filecheck import ODS, XLSX
+
 TARGET_GROUPS = {"voucher_number", "supplier_org_no", "invoice_number"}
 
 # BIS Billing 3.0 allows these attachment types (rule BR-CL-24 / the MIME code list).
-BIS3_MEDIA_TYPES = [
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "text/csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.oasis.opendocument.spreadsheet",
-]
+BIS3_MEDIA_TYPES = ["application/pdf", "image/png", "image/jpeg", "text/csv", XLSX, ODS]
 
 
 class FileNameConvention(BaseModel):

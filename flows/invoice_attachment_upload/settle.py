@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from connectors.files import atomic_write, file_sha256, move_file, write_json
-from connectors.norwegian import OSLO, fmt_bytes, fmt_datetime
+from connectors.norwegian import OSLO, fmt_bytes, fmt_datetime, to_oslo
 from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
 from flows.invoice_attachment_upload.texts import DOOR_NO, OUTCOME_NO, WHAT_TO_DO
@@ -56,10 +56,8 @@ def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dic
         outcome = result.get("outcome", "uploaded")
         if (item.payload or {}).get("source") != doc.source:
             outcome = "already_attached"  # the same bytes to the same voucher came in another file
-        elif arrived and item.finished_at is not None:
-            done_at = item.finished_at if item.finished_at.tzinfo else item.finished_at.replace(tzinfo=UTC)
-            if arrived > done_at.timestamp():
-                outcome = "already_attached"  # delivered again after it was settled
+        elif arrived and item.finished_at is not None and arrived > to_oslo(item.finished_at).timestamp():
+            outcome = "already_attached"  # delivered again after it was settled
         base.update({k: result.get(k) for k in ("voucher_number", "supplier_name", "invoice_number",
                                                 "attachment_id", "attachment_file_name", "run_id", "door",
                                                 "at", "document_type",
@@ -76,9 +74,9 @@ def document_outcome(doc: Document, item: WorkItem, arrived: float = 0.0) -> dic
     return base
 
 
-def _day(items: list[WorkItem]) -> str:
-    stamps = [s if s.tzinfo else s.replace(tzinfo=UTC) for i in items if (s := i.finished_at) is not None]
-    return (max(stamps) if stamps else datetime.now(OSLO)).astimezone(OSLO).strftime("%Y-%m-%d")
+def day_folder(stamps: list[datetime | None]) -> str:
+    """The dated folder (Oslo day) of the latest of the times; today when there is none."""
+    return max([to_oslo(s) for s in stamps if s is not None] or [datetime.now(OSLO)]).strftime("%Y-%m-%d")
 
 
 def _heading(title: str, source: SourceFile, stored: Path) -> list[str]:
@@ -196,7 +194,7 @@ def _settle_one(ctx: RunContext, workspace: Workspace, source: SourceFile,
             return "pending", []
         items.append(item)
     outcomes = [document_outcome(d, i, source.arrived) for d, i in zip(source.documents, items, strict=True)]
-    day = _day(items)
+    day = day_folder([i.finished_at for i in items])
     if all(o["outcome"] in SUCCESS for o in outcomes):
         kind = "archived"
         moved = ctx.effects.call("dropfolder", "archive", source.sha256,  # shadow mode: not moved

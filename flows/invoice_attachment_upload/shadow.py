@@ -56,11 +56,11 @@ def read_human_outcome(definition: Any, settings: Any, period: str | None,
     voucher's date.
     `period` (2026-06, 2026) keeps the vouchers dated in it. -> (source, outcomes)."""
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     from connectors.finance import FinanceClient
+    from connectors.norwegian import OSLO
 
-    today = datetime.now(ZoneInfo("Europe/Oslo")).date().isoformat()  # the finance system's own days
+    today = datetime.now(OSLO).date().isoformat()  # the finance system's own days
     since = since or today
     outcomes: list[Outcome] = []
     with FinanceClient(settings.finance) as client:

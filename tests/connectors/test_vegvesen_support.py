@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from connectors.ratelimit import RateLimiter
 from connectors.vegvesen.cache import LookupCache
-from connectors.vegvesen.ratelimit import RateLimiter
 
 
 class FakeClock:

@@ -1,6 +1,8 @@
-"""A thread-safe pacer for requests to one system: an even rate, and a shared pause.
+"""A thread-safe pacer for requests to one system: an even rate, and a shared pause. Shared by
+every client that must keep to a rate: the vehicle registry's lookups (connectors.vegvesen, the
+web bot) and the finance API door of invoice attachment upload (the definition's rate limit).
 
-Every lookup thread calls `acquire()` before its request. Slots are handed out `1/rate` seconds
+Every thread calls `acquire()` before its request. Slots are handed out `1/rate` seconds
 apart (no bursts: the registry counts requests per second, and an even spacing is what lets a
 client run at the limit without tripping it). `pause_for(seconds)` moves every future slot past
 the pause: one 429 or short 422 stops all threads, not just the one that saw it.
