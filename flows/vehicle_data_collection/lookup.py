@@ -4,7 +4,7 @@ page), every request paced by one shared pacer at the definition's `requests_per
 safety margin; the kit claims, records and opens cases.
 
 What stops or pauses the loop, for every thread at once:
-- 422/429 with a short Retry-After: all threads pause and the same item is tried again.
+- 422/429 with a short Retry-After: all threads pause and the same item is tried again (the source).
 - 422/429 with a long Retry-After (quota spent for the day): the loop stops claiming and every
   unfinished item is deferred to the Retry-After time (flows.kit.giveback); the run ends paused.
 - 401/403: the key is wrong; the loop stops and releases its items untouched (not 3 000 failures).
@@ -71,62 +71,38 @@ class Lookups:
         if p.get("kind") != "lookup":  # malformed or duplicate rows are settled by prepare(); belt and braces
             return BusinessCase(oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
                                 if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p), answered=False)
-        while not self.stop.is_set():
-            try:
-                vehicle, cached = self.source.fetch(Identifier(p["by"], p["value"]), self.stop)
-            except Cancelled:
-                break
-            except QuotaExceeded as exc:
-                if self._waited(exc):
-                    continue
-                with self._lock:
-                    if self.quota is None or exc.resume_at > self.quota.resume_at:
-                        self.quota = exc
-                    self.stats.stopped = self.stats.stopped or "quota"
-                self.stop.set()
-                break
-            except AuthenticationFailed as exc:
-                self.stats.stopped, self.stats.error = "auth", exc
-                self.stop.set()
-                break
-            except VehicleNotFound as exc:
-                self._count(requests=1)
-                return BusinessCase(oc.not_found_case(ctx, p, exc.form, exc.detail))
-            except InvalidIdentifier as exc:
-                self._count(requests=1)
-                return BusinessCase(oc.malformed_case(ctx, p, exc.message_no))
-            except Exception as exc:  # noqa: BLE001 - one bad answer never crashes the run
-                self._count(requests=1)
-                text = f"{exc.message_no} ({exc})" if getattr(exc, "message_no", None) else f"{type(exc).__name__}: {exc}"
-                with self._lock:
-                    self.stats.error = exc
-                return SystemFailure(text, oc.system_evidence(p, text), getattr(exc, "attachments", list)())
-            self._count(requests=not cached, cache_hits=cached)
-            if vehicle.registration_status in DEREGISTERED_STATUSES:
-                return BusinessCase(oc.deregistered_case(ctx, p, vehicle))
-            if oc.is_overdue(vehicle, self.today, self.rules.eu_control_grace_days):
-                with self._lock:
-                    self._flags[item.id] = vehicle
-            return Done({"vehicle": vehicle.to_dict(), "cached": cached, "source": self.source.name,
-                         "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")})
-        return GiveBack()
-
-    def _count(self, requests: int = 0, cache_hits: int = 0) -> None:
-        with self._lock:
-            self.stats.requests += requests
-            self.stats.cache_hits += cache_hits
-            if requests and self.stats.requests % 25 == 0:
-                self.source.limiter.speed_up()
-
-    def _waited(self, exc: QuotaExceeded) -> bool:
-        """A short Retry-After is waited out by every thread; False: the run defers instead."""
-        paused = self.source.limiter.refused(exc.retry_after, too_fast=exc.status == 429,
-                                             max_wait=self.rules.quota_max_wait_seconds,
-                                             max_waits=self.rules.max_short_waits)
-        if paused:
-            get_logger("rpa.vehicles").info("Statens vegvesen ba oss vente %.0f s (HTTP %s); alle oppslag venter",
-                                            paused, exc.status)
-        return paused is not None
+        if self.stop.is_set():
+            return GiveBack()
+        try:
+            vehicle, cached = self.source.fetch(Identifier(p["by"], p["value"]), self.stop)
+        except Cancelled:
+            return GiveBack()
+        except QuotaExceeded as exc:  # too long to wait out in the run: the run defers
+            with self._lock:
+                if self.quota is None or exc.resume_at > self.quota.resume_at:
+                    self.quota = exc
+                self.stats.stopped = self.stats.stopped or "quota"
+            self.stop.set()
+            return GiveBack()
+        except AuthenticationFailed as exc:
+            self.stats.stopped, self.stats.error = "auth", exc
+            self.stop.set()
+            return GiveBack()
+        except VehicleNotFound as exc:
+            return BusinessCase(oc.not_found_case(ctx, p, exc.form, exc.detail))
+        except InvalidIdentifier as exc:
+            return BusinessCase(oc.malformed_case(ctx, p, exc.message_no))
+        except Exception as exc:  # noqa: BLE001 - one bad answer never crashes the run
+            text = f"{exc.message_no} ({exc})" if getattr(exc, "message_no", None) else f"{type(exc).__name__}: {exc}"
+            self.stats.error = exc
+            return SystemFailure(text, oc.system_evidence(p, text), getattr(exc, "attachments", list)())
+        if vehicle.registration_status in DEREGISTERED_STATUSES:
+            return BusinessCase(oc.deregistered_case(ctx, p, vehicle))
+        if oc.is_overdue(vehicle, self.today, self.rules.eu_control_grace_days):
+            with self._lock:
+                self._flags[item.id] = vehicle
+        return Done({"vehicle": vehicle.to_dict(), "cached": cached, "source": self.source.name,
+                     "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")})
 
     def open_flagged_cases(self, batch: list[tuple[WorkItem, dict]]) -> None:
         """After a batch of completions is stored: the EU-control cases beside the done vehicles."""
@@ -147,7 +123,9 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
     source = open_source(source_kind, ctx.settings, cache, rules.cache_max_age_hours * 3600,
                          requests_per_second=limit.requests_per_second if limit else 5.0,
                          workers=limit.concurrency if limit else 4, safety_margin=rules.rate_safety_margin,
-                         web_interval_seconds=rules.web_min_interval_seconds, evidence_dir=ctx.out_dir / "bevis")
+                         web_interval_seconds=rules.web_min_interval_seconds, evidence_dir=ctx.out_dir / "bevis",
+                         max_wait=rules.quota_max_wait_seconds, max_waits=rules.max_short_waits,
+                         log=get_logger("rpa.vehicles"))
     lookups = Lookups(ctx, source, date.today())
     worker = f"{default_worker_id()}:{ctx.run_id}"
     lease = ctx.definition.retry.lease_seconds
@@ -173,6 +151,7 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
         cache.close()
     s = lookups.stats
     s.seconds = time.monotonic() - started
+    s.requests, s.cache_hits = source.requests, source.cache_hits
     s.short_waits, s.rate_limited = source.limiter.waits, source.limiter.too_fast
     given_back = s.counts.given_back
     if s.stopped == "quota" and lookups.quota is not None:

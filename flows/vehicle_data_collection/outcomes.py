@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from connectors.norwegian import fmt_date, fmt_int
-from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
 from connectors.vegvesen.plates import display_plate
 from flows.kit import RunContext
@@ -48,9 +47,9 @@ def vehicle_section(v: Vehicle) -> dict[str, Any]:
     rows = [
         ["Kjennemerke", v.plate_display],
         ["Understellsnummer", v.vin or ""],
-        ["Merke og modell", " ".join(p for p in (v.make, v.model) if p)],
-        ["Kjøretøygruppe", " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p)],
-        ["Drivstoff", ", ".join(FUELS.get(f, f) for f in v.fuels)],
+        ["Merke og modell", v.make_model],
+        ["Kjøretøygruppe", v.group_text],
+        ["Drivstoff", v.fuel_text],
         ["Energiklasse", str(v.energy_class)],
         ["Registreringsstatus", v.status_name],
         ["Første registrering i Norge", fmt_date(v.first_registration)],
@@ -121,7 +120,7 @@ def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> N
 
 
 def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
-    message = (f"Fristen for EU-kontroll for {v.plate_display} ({' '.join(p for p in (v.make, v.model) if p)}) gikk "
+    message = (f"Fristen for EU-kontroll for {v.plate_display} ({v.make_model}) gikk "
                f"ut {fmt_date(v.eu_control_deadline)}. Kjøretøyet har bruksforbud til det er godkjent.")
     explanation = ("Lette kjøretøy (til og med 3 500 kg) skal til EU-kontroll første gang innen 4 år etter første "
                    "registrering og deretter hvert 2. år; tunge kjøretøy, busser, drosjer og ambulanser første "
