@@ -122,11 +122,6 @@ class BenefitsReport:
         return month_label(month) + (" (hittil)" if month == self.partial_month else "")
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; the store writes UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def window(until: date | None, months: int, now: datetime, tz: str = "Europe/Oslo") -> list[date]:
     """`months` first-of-month dates ending with `until` (default: the current month in `tz`)."""
     last = (until or now.astimezone(ZoneInfo(tz)).date()).replace(day=1)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from config.process_definition import ProcessDefinition
+from flows.kit.dates import aware
 from workqueue.models import AuditEvent, CaseStatus, ExceptionCase, ProcessRun
 from workqueue.store import WorkQueueStore
 
@@ -27,13 +28,6 @@ ALERT_ACTION = "alert.sent"
 ACTOR = "sla-monitor"
 OPEN_STATUSES = [CaseStatus.open.value, CaseStatus.in_review.value]
 RUN_START_TOLERANCE = timedelta(minutes=5)  # a run may start a little before its scheduled minute
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass
