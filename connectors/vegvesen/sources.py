@@ -2,8 +2,10 @@
 kjøretøyopplysninger' (the bot), with the lookup cache in front and one shared pacer: what the
 threads of a lookup loop call. A cache hit costs neither quota nor a slot; every request first
 takes a slot from the pacer, so the registry's limit is the only bound. A 422/429 with a short
-Retry-After pauses every thread and the same request is tried again; a longer one (the quota
-spent for the day) is the caller's to handle.
+Retry-After pauses every thread and the same request is tried again. A longer one (the quota
+spent for the day) or a refused key shuts the source for every thread: `refusal` says why (a
+refused key outranks a quota; of two quotas, the later reset), and every fetch after it raises
+Cancelled.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ class Cancelled(Exception):
 
 
 class Source:
-    """What both sources share: the cache, the pacer, the short quota waits and the counts
-    (`requests`: lookups that reached the registry, refusals by quota or key excluded)."""
+    """What both sources share: the cache, the pacer, the short quota waits, the shut-down and the
+    counts (`requests`: lookups that reached the registry, refusals by quota or key excluded)."""
 
     name = ""
     workers = 1
@@ -39,25 +41,31 @@ class Source:
         self.max_wait, self.max_waits = max_wait, max_waits
         self.log = log or logging.getLogger(__name__)
         self.requests = self.cache_hits = 0
+        self.stop = threading.Event()  # set: no thread starts another lookup
+        self.refusal: QuotaExceeded | AuthenticationFailed | None = None
         self._lock = threading.Lock()
 
-    def fetch(self, ident: Identifier, stop: threading.Event) -> tuple[Vehicle, bool]:
+    def fetch(self, ident: Identifier) -> tuple[Vehicle, bool]:
         """(the vehicle, whether it came from the cache); raises connectors.vegvesen.errors
         (QuotaExceeded when its Retry-After is too long to wait out), Cancelled once `stop` is set."""
+        if self.stop.is_set():
+            raise Cancelled
         cached = self.cache.get(self.name, ident.value, self.max_age)
         if cached is not None:
             self._count(cache_hits=1)
             return self._vehicle(cached), True
         while True:
-            if not self.limiter.acquire(stop):
+            if not self.limiter.acquire(self.stop):
                 raise Cancelled
             try:
                 vehicle, body = self._ask(ident)
             except QuotaExceeded as exc:
                 if self._waited(exc):
                     continue
+                self._shut(exc)
                 raise
-            except AuthenticationFailed:
+            except AuthenticationFailed as exc:
+                self._shut(exc)
                 raise
             except Exception:
                 self._count(requests=1)
@@ -72,6 +80,13 @@ class Source:
             self.cache_hits += cache_hits
             if requests and self.requests % 25 == 0:
                 self.limiter.speed_up()
+
+    def _shut(self, exc: QuotaExceeded | AuthenticationFailed) -> None:
+        with self._lock:
+            if (self.refusal is None or isinstance(exc, AuthenticationFailed)
+                    or isinstance(self.refusal, QuotaExceeded) and exc.resume_at > self.refusal.resume_at):
+                self.refusal = exc
+        self.stop.set()
 
     def _waited(self, exc: QuotaExceeded) -> bool:
         """A short Retry-After is waited out by every thread; False: the caller defers instead."""

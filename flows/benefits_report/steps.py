@@ -10,15 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from connectors.periods import add_months, month_key, month_label, parse_month
 from flows.benefits_report.report import (
     BenefitsReport,
-    add_months,
     compute,
     expected_to_run,
     markdown,
-    month_key,
-    month_label,
-    parse_month,
     window,
     write_excel,
 )

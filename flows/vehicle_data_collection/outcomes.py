@@ -7,7 +7,6 @@ details without asking the registry again).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from connectors.norwegian import fmt_date, fmt_int
@@ -78,6 +77,13 @@ def _search(payload: dict[str, Any], vehicle: Vehicle | None = None) -> str:
     return " ".join(w for w in words if w)
 
 
+def _case(ctx: RunContext, category: str, payload: dict[str, Any], message: str, explanation: str,
+          vehicle: Vehicle | None = None, **data: Any) -> NewCase:
+    """The row's case: the list's row (and the register's vehicle) as evidence, found by plate and unit."""
+    return ctx.new_case(category, message, org_unit=payload.get("org_unit"), search_text=_search(payload, vehicle),
+                        evidence=_evidence(payload, explanation, vehicle, **data))
+
+
 def not_found_case(ctx: RunContext, payload: dict[str, Any], form: str, detail: str | None = None) -> NewCase:
     answer = form + (f": {detail}" if detail else "")
     message = (f"Statens vegvesen fant ikke kjøretøyet {shown(payload)} (rad {payload.get('row')}, svar: {answer}). "
@@ -85,16 +91,14 @@ def not_found_case(ctx: RunContext, payload: dict[str, Any], form: str, detail: 
     explanation = ("Registeret svarte at kjøretøyet ikke finnes. Det skyldes oftest en skrivefeil i listen, et "
                    "kjennemerke som er byttet ut, eller et kjøretøy som aldri er registrert i Norge. Rett listen, "
                    "eller velg «Prøv igjen» om kjennemerket er riktig.")
-    return ctx.new_case(NOT_FOUND, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, answer=answer))
+    return _case(ctx, NOT_FOUND, payload, message, explanation, answer=answer)
 
 
 def malformed_case(ctx: RunContext, payload: dict[str, Any], reason: str) -> NewCase:
     message = f"Rad {payload.get('row')} i kjøretøylisten: {reason}. Rett kjennemerket i listen."
     explanation = ("Et vanlig kjennemerke har to bokstaver og fire eller fem sifre (f.eks. EK 39085). "
                    "Understellsnummer (17 tegn) kan også brukes. Raden er ikke slått opp i registeret.")
-    return ctx.new_case(PLATE_MALFORMED, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, reason=reason))
+    return _case(ctx, PLATE_MALFORMED, payload, message, explanation, reason=reason)
 
 
 def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
@@ -105,8 +109,7 @@ def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
                f"{listed}). Kjøretøyet er tatt med én gang, fra rad {first}.")
     explanation = ("Samme kjøretøy skal bare stå én gang i listen; ellers telles det dobbelt i klimarapporten. "
                    "Fjern den ene raden (og sjekk hvilken virksomhet kjøretøyet hører til).")
-    return ctx.new_case(DUPLICATE_PLATE, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, first_row=first))
+    return _case(ctx, DUPLICATE_PLATE, payload, message, explanation, first_row=first)
 
 
 def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
@@ -115,8 +118,7 @@ def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> N
                "med i andelen nullutslipp.")
     explanation = ("Avregistrerte, vrakede og eksporterte (utførte) kjøretøy er ikke i bruk. Fjern kjøretøyet fra "
                    "listen, eller få det registrert på nytt om det skal brukes.")
-    return ctx.new_case(DEREGISTERED, message, org_unit=payload.get("org_unit"),
-                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+    return _case(ctx, DEREGISTERED, payload, message, explanation, v)
 
 
 def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
@@ -125,16 +127,11 @@ def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> New
     explanation = ("Lette kjøretøy (til og med 3 500 kg) skal til EU-kontroll første gang innen 4 år etter første "
                    "registrering og deretter hvert 2. år; tunge kjøretøy, busser, drosjer og ambulanser første "
                    "gang etter 2 år og deretter hvert år. Bestill kontroll og marker saken som håndtert.")
-    return ctx.new_case(EU_CONTROL_OVERDUE, message, org_unit=payload.get("org_unit"),
-                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+    return _case(ctx, EU_CONTROL_OVERDUE, payload, message, explanation, v)
 
 
 def system_evidence(payload: dict[str, Any], error: str) -> dict[str, Any]:
     return _evidence(payload, f"Teknisk feil ved oppslag: {error}")
-
-
-def is_overdue(v: Vehicle, today: date, grace_days: int) -> bool:
-    return v.eu_control_overdue(today - timedelta(days=grace_days))
 
 
 def payload_for(row: FleetRow, period: str, fleet_file: str, kind: str, first_row: int | None = None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.odometer import cached_history, read_histories
 from connectors.vegvesen.parser import Vehicle
 from flows.kit import RunContext, RunSummary, evidence, get_logger
-from flows.kit.cases import open_references
+from flows.kit.cases import cases_of_items, open_references
 from flows.kit.decisions import apply_decisions
 from flows.kit.items import add_items, items_by_reference
 from flows.kit.prefect import schedule_continuation
@@ -39,7 +39,7 @@ from flows.vehicle_data_collection.climate import compute, previous_figures
 from flows.vehicle_data_collection.fleet import FleetRow, read_fleet_list
 from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LoopStats, look_up
 from flows.vehicle_data_collection.report import ReportRow, write_report
-from workqueue.models import CaseKind, ExceptionCase, ItemStatus, WorkItem
+from workqueue.models import CaseKind, ItemStatus, WorkItem
 from workqueue.store import NewItem
 
 ROBOT = "robot:vehicle-data-collection"
@@ -230,10 +230,7 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: di
     """Every fleet row's state from the store; kjoretoy.xlsx when nothing waits any more (through
     the shadow-mode door); the summary."""
     items = items_by_reference(ctx, prepared.references)
-    cases_by_item: dict[int, list[ExceptionCase]] = {}
-    for case in ctx.store.cases(ctx.process_id):
-        if case.item_id is not None and case.reference.startswith(f"{prepared.period.code}:"):
-            cases_by_item.setdefault(case.item_id, []).append(case)
+    cases_by_item = cases_of_items(ctx, (item.id for item in items.values()))
     cache = LookupCache.from_settings(ctx.settings)
     meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
     rows: list[ReportRow] = []

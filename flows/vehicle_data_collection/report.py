@@ -14,6 +14,7 @@ from pathlib import Path
 
 from connectors import spreadsheet as xl
 from connectors.charts import compare_bars
+from connectors.files import atomic_write
 from connectors.norwegian import fmt_datetime
 from connectors.vegvesen.parser import Vehicle
 from flows.vehicle_data_collection.climate import Climate, Share
@@ -61,12 +62,11 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
                  excluded: dict[str, int], generated: datetime | None = None,
                  rules_version: str = "") -> tuple[Path, Path]:
     """Write the workbook and the chart; returns (xlsx path, png path)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Oslo time, as every other report says it (a naive value is taken as UTC, as the store keeps it).
     generated = generated or datetime.now(UTC)
     png = _chart_png(climate)
     png_path = path.with_name("klimarapport.png")
-    png_path.write_bytes(png)
+    atomic_write(png_path, png)
 
     source = climate.previous_run_id or ""
     prev_text = (f"Forrige: {climate.previous_period} ({'kjøring ' if source[:1].isdigit() else ''}{source})"
