@@ -20,13 +20,16 @@ def open_references(ctx: RunContext, category: str) -> set[str]:
     return {c.reference for c in ctx.store.cases(ctx.process_id, status=OPEN, category=category)}
 
 
-def open_once(ctx: RunContext, reference: str, category: str, message: str, **case: Any) -> ExceptionCase | None:
+def open_once(ctx: RunContext, reference: str, category: str, message: str, *, item_id: int | None = None,
+              **case: Any) -> ExceptionCase | None:
     """A `category` case (system or business, as the definition declares it; `case`: the rest of
-    `ctx.new_case`), unless the reference has one still open; None then."""
+    `ctx.new_case`; `item_id`: the work item it is about), unless the reference has one still
+    open; None then."""
     if reference in open_references(ctx, category):
         return None
     kind = CaseKind.system if ctx.definition.category(category).kind == "system" else CaseKind.business
-    return ctx.store.open_case(ctx.process_id, reference, ctx.new_case(category, message, **case), kind=kind)
+    return ctx.store.open_case(ctx.process_id, reference, ctx.new_case(category, message, **case), kind=kind,
+                               item_id=item_id)
 
 
 def cases_of_items(ctx: RunContext, item_ids: Iterable[int], chunk: int = 500) -> dict[int, list[ExceptionCase]]:

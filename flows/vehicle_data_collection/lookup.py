@@ -69,8 +69,7 @@ class Lookups:
     def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
         p = item.payload
         if p.get("kind") != "lookup":  # malformed or duplicate rows are settled by prepare(); belt and braces
-            return BusinessCase(oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
-                                if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p), answered=False)
+            return BusinessCase(oc.settled_case(ctx, p), answered=False)
         try:
             vehicle, cached = self.source.fetch(Identifier(p["by"], p["value"]))
         except (Cancelled, QuotaExceeded, AuthenticationFailed):  # the source is shut: given back at the end

@@ -130,6 +130,13 @@ def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> New
     return _case(ctx, EU_CONTROL_OVERDUE, payload, message, explanation, v)
 
 
+def settled_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
+    """The case of a row decided without the registry: a malformed or a repeated plate."""
+    if payload.get("kind") == "malformed":
+        return malformed_case(ctx, payload, payload.get("problem") or "ugyldig kjennemerke")
+    return duplicate_case(ctx, payload)
+
+
 def system_evidence(payload: dict[str, Any], error: str) -> dict[str, Any]:
     return _evidence(payload, f"Teknisk feil ved oppslag: {error}")
 

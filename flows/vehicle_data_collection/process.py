@@ -29,7 +29,7 @@ from connectors.vegvesen.cache import LookupCache
 from connectors.vegvesen.odometer import cached_history, read_histories
 from connectors.vegvesen.parser import Vehicle
 from flows.kit import RunContext, RunSummary, evidence, get_logger
-from flows.kit.cases import cases_of_items, open_references
+from flows.kit.cases import cases_of_items, open_once
 from flows.kit.decisions import apply_decisions
 from flows.kit.items import add_items, items_by_reference
 from flows.kit.prefect import schedule_continuation
@@ -39,7 +39,7 @@ from flows.vehicle_data_collection.climate import compute, previous_figures
 from flows.vehicle_data_collection.fleet import FleetRow, read_fleet_list
 from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LoopStats, look_up
 from flows.vehicle_data_collection.report import ReportRow, write_report
-from workqueue.models import CaseKind, ItemStatus, WorkItem
+from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewItem
 
 ROBOT = "robot:vehicle-data-collection"
@@ -106,11 +106,8 @@ def prepare(ctx: RunContext, fleet_path: Path | None, period: Tertial, source: s
     add_items(ctx, items.values())
     settled = {ref: item for ref, item in items.items() if item.payload["kind"] != "lookup"}
     for ref, stored in items_by_reference(ctx, settled).items():  # a case at once (once per tertial: final after)
-        payload = settled[ref].payload
         if stored.status == ItemStatus.new:
-            case = (oc.malformed_case(ctx, payload, payload["problem"] or "ugyldig kjennemerke")
-                    if payload["kind"] == "malformed" else oc.duplicate_case(ctx, payload))
-            ctx.store.business_exception(stored.id, case, actor=ROBOT)
+            ctx.store.business_exception(stored.id, oc.settled_case(ctx, settled[ref].payload), actor=ROBOT)
     return Prepared(period, source, rows, warnings, references, decisions)
 
 
@@ -135,17 +132,13 @@ def read_odometers(ctx: RunContext, prepared: Prepared) -> dict[str, int]:
             stats["cached"] += 1
         else:
             todo.append((item, plate))
-    open_system = open_references(ctx, oc.SYSTEM_ERROR)
 
-    def failed(item: WorkItem, plate: str, exc) -> None:
+    def failed(item: WorkItem, plate: str, exc) -> None:  # one operator case per vehicle while it is open
         stats["failed"] += 1
-        if item.reference not in open_system:
-            case = ctx.new_case(oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
-                                f"fra nettsiden til Statens vegvesen: {exc.message}",
-                                org_unit=item.payload.get("org_unit"), attachments=evidence.attachments(exc),
-                                evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
-            ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
-            open_system.add(item.reference)
+        open_once(ctx, item.reference, oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
+                  f"fra nettsiden til Statens vegvesen: {exc.message}", item_id=item.id,
+                  org_unit=item.payload.get("org_unit"), attachments=evidence.attachments(exc),
+                  evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
 
     try:
         if todo:
