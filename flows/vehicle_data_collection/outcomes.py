@@ -11,7 +11,7 @@ from typing import Any
 
 from connectors.norwegian import fmt_date, fmt_int
 from connectors.vegvesen.parser import Vehicle
-from connectors.vegvesen.plates import display_plate
+from connectors.vegvesen.plates import Identifier
 from flows.kit import RunContext
 from flows.vehicle_data_collection.fleet import FleetRow
 from workqueue.store import NewCase
@@ -29,8 +29,7 @@ def _kg(value: int | float | None) -> str:
 
 
 def shown(payload: dict[str, Any]) -> str:
-    value = payload.get("value") or payload.get("raw") or ""
-    return display_plate(value) if payload.get("by") == "kjennemerke" else value
+    return Identifier(payload["by"], payload["value"]).display if payload.get("value") else payload.get("raw") or ""
 
 
 def list_section(payload: dict[str, Any]) -> dict[str, Any]:
