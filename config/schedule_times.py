@@ -4,6 +4,7 @@ app's process console shows the next five run times beside the schedule in words
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,3 +17,10 @@ def next_runs(cron: str, timezone: str, after: datetime | None = None, count: in
     start = (after or datetime.now(UTC)).astimezone(zone)
     it = CronSim(cron, start)
     return [next(it) for _ in range(count)]
+
+
+def last_run(cron: str, timezone: str, before: datetime) -> datetime | None:
+    """The latest time `cron` fires in `timezone` at or before `before`, in UTC (None: never)."""
+    with contextlib.suppress(StopIteration):
+        return next(CronSim(cron, before.astimezone(ZoneInfo(timezone)), reverse=True)).astimezone(UTC)
+    return None

@@ -1,7 +1,7 @@
 """Calendar periods, for any process that counts time spans (employment, claims, leases): join
 overlapping or adjoining periods so each day counts once, and their length in years and months,
-said in Norwegian; and the tertial, the period municipal reporting uses (T1 January-April, T2
-May-August, T3 September-December).
+said in Norwegian; the tertial, the period municipal reporting uses (T1 January-April, T2
+May-August, T3 September-December); and calendar months (a month is its first day).
 """
 
 from __future__ import annotations
@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["Tertial", "merge_periods", "total_months", "years_and_months", "years_and_months_no"]
+__all__ = ["MONTHS_NB", "Tertial", "add_months", "merge_periods", "month_key", "month_label", "parse_month",
+           "total_months", "years_and_months", "years_and_months_no"]
+
+MONTHS_NB = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
+             "oktober", "november", "desember"]
 
 
 def merge_periods(periods: Iterable[tuple[date | None, date | None]], as_of: date) -> list[tuple[date, date]]:
@@ -106,3 +110,30 @@ class Tertial:
 
     def __str__(self) -> str:
         return self.code
+
+
+def month_label(month: date) -> str:
+    """"oktober 2026"."""
+    return f"{MONTHS_NB[month.month - 1]} {month.year}"
+
+
+def month_key(month: date) -> str:
+    """"2026-10"."""
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def add_months(month: date, n: int) -> date:
+    """The first day of the month `n` months after `month`'s (before, for a negative `n`)."""
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def parse_month(value: str) -> date:
+    """`2026-10` (or a full date) -> the first day of that month; a clear error otherwise."""
+    try:
+        if len(value) == 7:
+            return datetime.strptime(value, "%Y-%m").date()
+        d = date.fromisoformat(value)
+        return d.replace(day=1)
+    except ValueError:
+        raise ValueError(f"month {value!r}: expected YYYY-MM, e.g. 2026-10") from None

@@ -17,7 +17,7 @@ from typing import Any
 
 from connectors.nav.tables import EXCEL_SUFFIXES, InputFileError, map_columns, read_table
 
-__all__ = ["InputFileError", "Row", "read_rows", "parse_date"]
+__all__ = ["InputFileError", "Row", "read_rows", "parse_date", "parse_whole_number"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,14 @@ def parse_date(text: str) -> date | None:
     if text.isdigit() and 20000 < int(text) < 80000:
         return date(1899, 12, 30) + timedelta(days=int(text))
     return None
+
+
+def parse_whole_number(text: str, unit: str = "") -> int | None:
+    """A count as people type it, `unit` after it or not: '45000', '45 000 km', '45.000' (dots
+    between thousands), '45000,7' -> 45000; '' -> None; ValueError otherwise."""
+    value = re.sub(r"[\s\u00a0]", "", text.lower().removesuffix(unit.lower()))
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+", value):  # thousands separated by dots
+        value = value.replace(".", "")
+    if not re.fullmatch(r"\d+([.,]\d+)?", value or "0"):
+        raise ValueError(text)
+    return int(float(value.replace(",", "."))) if value else None

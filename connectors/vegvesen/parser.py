@@ -85,6 +85,20 @@ class Vehicle:
         return [FUELS.get(code, f"kode {code}") for code in self.fuels]
 
     @property
+    def fuel_text(self) -> str:
+        """"bensin, elektrisk": the fuels as staff read them (an unknown code as it is)."""
+        return ", ".join(FUELS.get(code, code) for code in self.fuels)
+
+    @property
+    def make_model(self) -> str:
+        return " ".join(p for p in (self.make, self.model) if p)
+
+    @property
+    def group_text(self) -> str:
+        """"M1 Personbil": the vehicle group's code and name."""
+        return " ".join(p for p in (self.vehicle_group, self.vehicle_group_name) if p)
+
+    @property
     def status_name(self) -> str:
         return STATUS_NAMES.get(self.registration_status or "", self.registration_status or "")
 

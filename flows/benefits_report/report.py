@@ -18,37 +18,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from config.process_definition import ProcessDefinition
+from config.schedule_times import next_runs
 from connectors import spreadsheet as xl
 from connectors.norwegian import fmt_datetime, fmt_number, fmt_percent
+from connectors.periods import add_months, month_label
 from workqueue.benefits import Figures, aggregate
 from workqueue.benefits import minutes_saved_per_case as saved_per_case
-
-MONTHS_NB = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-             "oktober", "november", "desember"]
-
-
-def month_label(month: date) -> str:
-    return f"{MONTHS_NB[month.month - 1]} {month.year}"
-
-
-def month_key(month: date) -> str:
-    return f"{month.year:04d}-{month.month:02d}"
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def parse_month(value: str) -> date:
-    """`2026-10` (or a full date) -> the first day of that month; a clear error otherwise."""
-    try:
-        if len(value) == 7:
-            return datetime.strptime(value, "%Y-%m").date()
-        d = date.fromisoformat(value)
-        return d.replace(day=1)
-    except ValueError:
-        raise ValueError(f"month {value!r}: expected YYYY-MM, e.g. 2026-10") from None
 
 
 @dataclass(frozen=True)
@@ -122,11 +97,6 @@ class BenefitsReport:
         return month_label(month) + (" (hittil)" if month == self.partial_month else "")
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; the store writes UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def window(until: date | None, months: int, now: datetime, tz: str = "Europe/Oslo") -> list[date]:
     """`months` first-of-month dates ending with `until` (default: the current month in `tz`)."""
     last = (until or now.astimezone(ZoneInfo(tz)).date()).replace(day=1)
@@ -153,13 +123,8 @@ def expected_to_run(info: ProcessInfo, month: date) -> bool:
     """Whether the process's active schedule fires at least once in `month`."""
     if not info.active:
         return False
-    from cronsim import CronSim
-
-    zone = ZoneInfo(info.timezone)
-    start = datetime(month.year, month.month, 1, tzinfo=zone)
-    end = add_months(month, 1)
-    first = next(CronSim(info.cron, start - timedelta(seconds=1)))
-    return first.date() < end
+    start = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(info.timezone))
+    return next_runs(info.cron, info.timezone, start - timedelta(seconds=1), count=1)[0].date() < add_months(month, 1)
 
 
 # ---------------------------------------------------------------------------------- Excel

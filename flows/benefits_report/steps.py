@@ -10,20 +10,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from connectors.periods import add_months, month_key, month_label, parse_month
 from flows.benefits_report.report import (
     BenefitsReport,
-    add_months,
     compute,
     expected_to_run,
     markdown,
-    month_key,
-    month_label,
-    parse_month,
     window,
     write_excel,
 )
 from flows.benefits_report.rules import Rules
 from flows.kit import RunContext, RunSummary, get_logger, publish_markdown
+from flows.kit.dates import aware
 from workqueue.models import ProcessRun
 
 PROCESS_ID = "benefits-report"
@@ -50,7 +48,7 @@ def run_benefits_report(ctx: RunContext, months: int | None = None, until: str |
     since = datetime(month_list[0].year, month_list[0].month, 1, tzinfo=zone).astimezone(UTC)
     end = add_months(month_list[-1], 1)
     until_utc = datetime(end.year, end.month, 1, tzinfo=zone).astimezone(UTC)
-    runs = [r for r in ctx.store.runs(since=since) if _aware(r.started_at) < until_utc]
+    runs = [r for r in ctx.store.runs(since=since) if aware(r.started_at) < until_utc]
     definitions = list(catalogue(ctx.settings).values())
     report = compute(runs, definitions, months=month_list, hours_per_working_day=rules.hours_per_working_day,
                      exclude=rules.exclude_processes, tz=rules.timezone, now=now)
@@ -82,10 +80,6 @@ def run_benefits_report(ctx: RunContext, months: int | None = None, until: str |
     return BenefitsResult(summary, report, rows, text)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _flag_missing_history(ctx: RunContext, report: BenefitsReport, rules: Rules) -> list[dict[str, Any]]:
     """A NO_RUNS case for each process that was in operation and scheduled to run in the newest
     complete month but recorded no run there: its benefit cannot be measured (and something is off)."""
@@ -96,7 +90,7 @@ def _flag_missing_history(ctx: RunContext, report: BenefitsReport, rules: Rules)
     zone = ZoneInfo(rules.timezone)
     month_start = datetime(month.year, month.month, 1, tzinfo=zone).astimezone(UTC)
     with ctx.store.session() as s:
-        first_run = {pid: _aware(at) for pid, at in s.execute(
+        first_run = {pid: aware(at) for pid, at in s.execute(
             select(ProcessRun.process_id, func.min(ProcessRun.started_at)).group_by(ProcessRun.process_id))}
     known = {(c.reference, c.category) for c in ctx.store.cases(ctx.process_id, category=NO_RUNS)}
     rows = []

@@ -3,11 +3,12 @@
     to_date("2026-04-30") / to_date(np.datetime64(...)) / to_date(NaT)  -> date | None
     dato(date(2026, 4, 30))                                             -> "30.04.2026"
     periode(fra, til)                                                   -> "01.04.2026–30.04.2026"
+    aware(run.started_at)                                               -> the same instant, UTC-aware
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from connectors.norwegian import fmt_date
 
-__all__ = ["DASH", "dato", "periode", "to_date"]
+__all__ = ["DASH", "aware", "dato", "periode", "to_date"]
 
 DASH = "–"
 
@@ -48,3 +49,10 @@ def periode(fra: Any, til: Any) -> str:
     if not a and not b:
         return "(ingen periode)"
     return f"{a}{DASH}{b}"
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A time from the store, UTC-aware (SQLite hands back naive datetimes; the store writes UTC)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

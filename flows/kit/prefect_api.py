@@ -30,3 +30,17 @@ def client_settings(api_url: str, ui_url: str | None = None, auth_string: str | 
         updates[PREFECT_API_AUTH_STRING] = auth
     with temporary_settings(updates=updates):
         yield
+
+
+def reach_api(settings):
+    """How to reach the Prefect API from here: the run's own client inside a flow run, else the
+    configured server if it answers; None when there is no server (a check that reads Prefect is
+    skipped: never start Prefect's temporary server just to look)."""
+    from flows.kit.context import in_prefect_run
+
+    if in_prefect_run():
+        return contextlib.nullcontext()
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value() or settings.prefect.api_url
+    return client_settings(url) if api_healthy(url) else None

@@ -24,6 +24,7 @@ from typing import Any
 from config.process_definition import Classification, ProcessDefinition
 from config.settings import Settings
 from connectors.norwegian import fmt_byte_count, fmt_date
+from flows.kit.cases import open_once
 from flows.retention import files as stored
 from flows.retention.rules import Rules
 from flows.runtime import RunContext, RunSummary, finish_run, get_logger, open_run
@@ -223,14 +224,7 @@ def run_retention(ctx: RunContext, as_of: datetime | None = None, allow_future: 
 
 
 def _open_once(ctx: RunContext, reference: str, category: str, message: str, evidence: dict[str, Any]) -> None:
-    from workqueue.models import CaseKind
-
-    if any(c.reference == reference for c in ctx.store.cases(ctx.process_id, status=list(db.OPEN),
-                                                             category=category)):
-        return
-    kind = CaseKind.system if ctx.definition.category(category).kind == "system" else CaseKind.business
-    ctx.store.open_case(ctx.process_id, reference, ctx.new_case(category, message, evidence=evidence,
-                                                                org_unit=ctx.definition.owner.org_unit), kind=kind)
+    open_once(ctx, reference, category, message, evidence=evidence, org_unit=ctx.definition.owner.org_unit)
 
 
 def _markdown(plan: Plan, rows: list[dict[str, Any]], totals: dict[str, int]) -> str:

@@ -10,16 +10,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from config.process_definition import ProcessDefinition
+from config.schedule_times import last_run
+from flows.kit.dates import aware
 from workqueue.models import AuditEvent, CaseStatus, ExceptionCase, ProcessRun
 from workqueue.store import WorkQueueStore
 
@@ -27,13 +27,6 @@ ALERT_ACTION = "alert.sent"
 ACTOR = "sla-monitor"
 OPEN_STATUSES = [CaseStatus.open.value, CaseStatus.in_review.value]
 RUN_START_TOLERANCE = timedelta(minutes=5)  # a run may start a little before its scheduled minute
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -155,12 +148,7 @@ def last_scheduled_start(definition: ProcessDefinition, before: datetime) -> dat
     """The latest start the definition's cron gives at or before `before` (None if inactive)."""
     if not definition.schedule.active:
         return None
-    from cronsim import CronSim
-
-    local = before.astimezone(ZoneInfo(definition.schedule.timezone))
-    with contextlib.suppress(StopIteration):
-        return next(CronSim(definition.schedule.cron, local, reverse=True)).astimezone(UTC)
-    return None
+    return last_run(definition.schedule.cron, definition.schedule.timezone, before)
 
 
 def missed_run_problems(store: WorkQueueStore, definitions: Iterable[ProcessDefinition], now: datetime,

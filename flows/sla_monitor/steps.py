@@ -3,13 +3,14 @@ Plain functions on a RunContext (CLI, tests and benchmarks run it without Prefec
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.notify import Alert, DeliveryReport, Notifier
-from flows.kit import RunContext, RunSummary, get_logger, in_prefect_run
+from flows.kit import RunContext, RunSummary, get_logger
+from flows.kit.cases import open_once
+from flows.kit.prefect_api import reach_api
 from flows.sla_monitor import checks
 from flows.sla_monitor.messages import compose
 from flows.sla_monitor.rules import Rules
@@ -28,22 +29,6 @@ class SlaResult:
     prefect_note: str = ""
 
 
-def prefect_api_context(settings):
-    """How to reach the Prefect API from here: the run's own client inside a flow run, else the
-    configured server if it answers; None when there is no server (run checks are skipped: never
-    start Prefect's temporary server just to look)."""
-    if in_prefect_run():
-        return contextlib.nullcontext()
-    from prefect.settings import PREFECT_API_URL
-
-    from flows.kit.prefect_api import api_healthy, client_settings
-
-    url = PREFECT_API_URL.value() or settings.prefect.api_url
-    if not api_healthy(url):
-        return None
-    return client_settings(url)
-
-
 def run_sla_monitor(ctx: RunContext, dry_run: bool = False, now: datetime | None = None,
                     notifier: Notifier | None = None, check_prefect: bool = True) -> SlaResult:
     from flows.registry import catalogue
@@ -58,7 +43,7 @@ def run_sla_monitor(ctx: RunContext, dry_run: bool = False, now: datetime | None
     run_problems: list[checks.Problem] = []
     note = ""
     if check_prefect:
-        api = prefect_api_context(ctx.settings)
+        api = reach_api(ctx.settings)
         if api is None:
             note = "Prefect-serveren svarer ikke: feilede og forsinkede kjøringer er ikke sjekket."
         else:
@@ -90,9 +75,9 @@ def run_sla_monitor(ctx: RunContext, dry_run: bool = False, now: datetime | None
 
     notifier = notifier or Notifier.from_settings(ctx.settings)
     if not notifier.channels:
-        _open_once(ctx, "config/alert-channel", NO_CHANNEL,
-                   f"{len(alerts)} varsler kunne ikke sendes: verken SMTP (RPA_ALERTS__SMTP_HOST) eller webhook "
-                   "(RPA_ALERTS__WEBHOOK_URL) er satt opp.")
+        open_once(ctx, "config/alert-channel", NO_CHANNEL,
+                  f"{len(alerts)} varsler kunne ikke sendes: verken SMTP (RPA_ALERTS__SMTP_HOST) eller webhook "
+                  "(RPA_ALERTS__WEBHOOK_URL) er satt opp.")
         result.summary.exceptions = {NO_CHANNEL: len(alerts)}
         result.rows = [_row(a, "ingen kanal") for a in alerts]
         log.warning("%d alerts not sent: no alert channel configured", len(alerts))
@@ -106,10 +91,10 @@ def run_sla_monitor(ctx: RunContext, dry_run: bool = False, now: datetime | None
             _record_sent(ctx, alert, problem, report)
         if report.failed:
             failed += 1
-            _open_once(ctx, f"alert/{alert.key}"[:128], NOT_DELIVERED,
-                       f"Varselet «{alert.subject}» ble ikke levert: "
-                       + "; ".join(f"{ch}: {err}" for ch, err in report.failed.items()),
-                       evidence={"key": alert.key, "kanaler": report.failed, "levert": report.delivered})
+            open_once(ctx, f"alert/{alert.key}"[:128], NOT_DELIVERED,
+                      f"Varselet «{alert.subject}» ble ikke levert: "
+                      + "; ".join(f"{ch}: {err}" for ch, err in report.failed.items()),
+                      evidence={"key": alert.key, "kanaler": report.failed, "levert": report.delivered})
         result.rows.append(_row(alert, "sendt" if report.ok else
                                 "delvis sendt" if report.delivered else "ikke levert"))
     delivered = sum(bool(r.delivered) for r in result.reports)
@@ -136,18 +121,6 @@ def _record_sent(ctx: RunContext, alert: Alert, problem: checks.Problem, report:
                             details={**details, "key": f"case:{case['id']}"})
     else:
         ctx.store.audit(checks.ACTOR, checks.ALERT_ACTION, alert.process_id, details=details)
-
-
-def _open_once(ctx: RunContext, reference: str, category: str, message: str, evidence: dict | None = None) -> None:
-    """Operator case, unless one for the same reference is still open."""
-    open_refs = {c.reference for c in ctx.store.cases(ctx.process_id, status=checks.OPEN_STATUSES,
-                                                      category=category)}
-    if reference not in open_refs:
-        from workqueue.models import CaseKind
-
-        ctx.store.open_case(ctx.process_id, reference, ctx.new_case(category, message, evidence=evidence or {}),
-                            kind=CaseKind.system if ctx.definition.category(category).kind == "system"
-                            else CaseKind.business)
 
 
 def run_summary(ctx: RunContext, params, step) -> RunSummary:

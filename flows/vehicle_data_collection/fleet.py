@@ -8,12 +8,11 @@ warning naming row and column (the value is left out).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from config.process_definition import Input
-from connectors.tables import read_rows
+from connectors.tables import parse_whole_number, read_rows
 from connectors.vegvesen.plates import Identifier, PlateError, normalize_identifier
 
 
@@ -31,16 +30,6 @@ class FleetRow:
         return self.identifier.value if self.identifier else None
 
 
-def parse_km(text: str) -> int | None:
-    """'45000', '45 000 km', '45.000', '45000,7' -> 45000; '' -> None; ValueError otherwise."""
-    value = re.sub(r"[\s\u00a0]", "", text.lower().removesuffix("km"))
-    if re.fullmatch(r"\d{1,3}(\.\d{3})+", value):  # thousands separated by dots
-        value = value.replace(".", "")
-    if not re.fullmatch(r"\d+([.,]\d+)?", value or "0"):
-        raise ValueError(text)
-    return int(float(value.replace(",", "."))) if value else None
-
-
 def read_fleet_list(path: Path, spec: Input, *, allow_personalized: bool = False) -> tuple[list[FleetRow], list[str]]:
     """(rows, warnings)."""
     rows: list[FleetRow] = []
@@ -51,7 +40,7 @@ def read_fleet_list(path: Path, spec: Input, *, allow_personalized: bool = False
         except PlateError as exc:
             identifier, problem = None, exc.reason
         try:
-            own_km = parse_km(r.get("kilometerstand"))
+            own_km = parse_whole_number(r.get("kilometerstand"), "km")
         except ValueError:
             own_km = None
             warnings.append(f"{Path(path).name}, rad {r.number}, kolonne {spec.columns.get('kilometerstand')}: "

@@ -4,7 +4,7 @@ page), every request paced by one shared pacer at the definition's `requests_per
 safety margin; the kit claims, records and opens cases.
 
 What stops or pauses the loop, for every thread at once:
-- 422/429 with a short Retry-After: all threads pause and the same item is tried again.
+- 422/429 with a short Retry-After: all threads pause and the same item is tried again (the source).
 - 422/429 with a long Retry-After (quota spent for the day): the loop stops claiming and every
   unfinished item is deferred to the Retry-After time (flows.kit.giveback); the run ends paused.
 - 401/403: the key is wrong; the loop stops and releases its items untouched (not 3 000 failures).
@@ -14,11 +14,10 @@ What stops or pauses the loop, for every thread at once:
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from connectors.norwegian import fmt_datetime
 from connectors.vegvesen.cache import LookupCache
@@ -28,6 +27,7 @@ from connectors.vegvesen.plates import Identifier
 from connectors.vegvesen.sources import Cancelled, open_source
 from flows.kit import Progress, RunContext, get_logger
 from flows.kit.giveback import give_back
+from flows.kit.heap import frozen_heap
 from flows.kit.items import BusinessCase, Done, GiveBack, LoopCounts, Outcome, SystemFailure, run_items
 from flows.vehicle_data_collection import outcomes as oc
 from workqueue.models import WorkItem
@@ -56,77 +56,39 @@ class LoopStats:
 
 
 class Lookups:
-    """The handler (in the source's threads) and what it shares: the stop, the quota, the counts."""
+    """The handler (in the source's threads), and the EU-control flags it leaves for after the
+    batch is stored."""
 
     def __init__(self, ctx: RunContext, source, today: date):
         self.ctx, self.source, self.today, self.rules = ctx, source, today, ctx.rules
-        self.stop = threading.Event()
-        self.stats = LoopStats(LoopCounts())
+        self.error: Exception | None = None  # the last system error
+        self.down = False                    # the kit stopped the loop: N system errors in a row
         self._lock = threading.Lock()
         self._flags: dict[int, Vehicle] = {}  # done vehicles whose EU control is overdue: a case beside
-        self.quota: QuotaExceeded | None = None
 
     def __call__(self, ctx: RunContext, item: WorkItem) -> Outcome:
         p = item.payload
         if p.get("kind") != "lookup":  # malformed or duplicate rows are settled by prepare(); belt and braces
-            return BusinessCase(oc.malformed_case(ctx, p, p.get("problem") or "ugyldig kjennemerke")
-                                if p.get("kind") == "malformed" else oc.duplicate_case(ctx, p), answered=False)
-        while not self.stop.is_set():
-            try:
-                vehicle, cached = self.source.fetch(Identifier(p["by"], p["value"]), self.stop)
-            except Cancelled:
-                break
-            except QuotaExceeded as exc:
-                if self._waited(exc):
-                    continue
-                with self._lock:
-                    if self.quota is None or exc.resume_at > self.quota.resume_at:
-                        self.quota = exc
-                    self.stats.stopped = self.stats.stopped or "quota"
-                self.stop.set()
-                break
-            except AuthenticationFailed as exc:
-                self.stats.stopped, self.stats.error = "auth", exc
-                self.stop.set()
-                break
-            except VehicleNotFound as exc:
-                self._count(requests=1)
-                return BusinessCase(oc.not_found_case(ctx, p, exc.form, exc.detail))
-            except InvalidIdentifier as exc:
-                self._count(requests=1)
-                return BusinessCase(oc.malformed_case(ctx, p, exc.message_no))
-            except Exception as exc:  # noqa: BLE001 - one bad answer never crashes the run
-                self._count(requests=1)
-                text = f"{exc.message_no} ({exc})" if getattr(exc, "message_no", None) else f"{type(exc).__name__}: {exc}"
-                with self._lock:
-                    self.stats.error = exc
-                return SystemFailure(text, oc.system_evidence(p, text), getattr(exc, "attachments", list)())
-            self._count(requests=not cached, cache_hits=cached)
-            if vehicle.registration_status in DEREGISTERED_STATUSES:
-                return BusinessCase(oc.deregistered_case(ctx, p, vehicle))
-            if oc.is_overdue(vehicle, self.today, self.rules.eu_control_grace_days):
-                with self._lock:
-                    self._flags[item.id] = vehicle
-            return Done({"vehicle": vehicle.to_dict(), "cached": cached, "source": self.source.name,
-                         "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")})
-        return GiveBack()
-
-    def _count(self, requests: int = 0, cache_hits: int = 0) -> None:
-        with self._lock:
-            self.stats.requests += requests
-            self.stats.cache_hits += cache_hits
-            if requests and self.stats.requests % 25 == 0:
-                self.source.limiter.speed_up()
-
-    def _waited(self, exc: QuotaExceeded) -> bool:
-        """A short Retry-After is waited out by every thread; False: the run defers instead."""
-        paused = self.source.limiter.refused(exc.retry_after, too_fast=exc.status == 429,
-                                             max_wait=self.rules.quota_max_wait_seconds,
-                                             max_waits=self.rules.max_short_waits)
-        if paused:
-            get_logger("rpa.vehicles").info("Statens vegvesen ba oss vente %.0f s (HTTP %s); alle oppslag venter",
-                                            paused, exc.status)
-        return paused is not None
+            return BusinessCase(oc.settled_case(ctx, p), answered=False)
+        try:
+            vehicle, cached = self.source.fetch(Identifier(p["by"], p["value"]))
+        except (Cancelled, QuotaExceeded, AuthenticationFailed):  # the source is shut: given back at the end
+            return GiveBack()
+        except VehicleNotFound as exc:
+            return BusinessCase(oc.not_found_case(ctx, p, exc.form, exc.detail))
+        except InvalidIdentifier as exc:
+            return BusinessCase(oc.malformed_case(ctx, p, exc.message_no))
+        except Exception as exc:  # noqa: BLE001 - one bad answer never crashes the run
+            text = f"{exc.message_no} ({exc})" if getattr(exc, "message_no", None) else f"{type(exc).__name__}: {exc}"
+            self.error = exc
+            return SystemFailure(text, oc.system_evidence(p, text), getattr(exc, "attachments", list)())
+        if vehicle.registration_status in DEREGISTERED_STATUSES:
+            return BusinessCase(oc.deregistered_case(ctx, p, vehicle))
+        if vehicle.eu_control_overdue(self.today - timedelta(days=self.rules.eu_control_grace_days)):
+            with self._lock:
+                self._flags[item.id] = vehicle
+        return Done({"vehicle": vehicle.to_dict(), "cached": cached, "source": self.source.name,
+                     "looked_up_at": datetime.now(UTC).isoformat(timespec="seconds")})
 
     def open_flagged_cases(self, batch: list[tuple[WorkItem, dict]]) -> None:
         """After a batch of completions is stored: the EU-control cases beside the done vehicles."""
@@ -136,8 +98,8 @@ class Lookups:
                                          oc.eu_overdue_case(self.ctx, item.payload, v), item_id=item.id)
 
     def system_down(self) -> None:
-        self.stats.stopped = "system_down"
-        self.stop.set()
+        self.down = True
+        self.source.stop.set()
 
 
 def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
@@ -147,39 +109,37 @@ def look_up(ctx: RunContext, source_kind: str, total_hint: int) -> LoopStats:
     source = open_source(source_kind, ctx.settings, cache, rules.cache_max_age_hours * 3600,
                          requests_per_second=limit.requests_per_second if limit else 5.0,
                          workers=limit.concurrency if limit else 4, safety_margin=rules.rate_safety_margin,
-                         web_interval_seconds=rules.web_min_interval_seconds, evidence_dir=ctx.out_dir / "bevis")
-    lookups = Lookups(ctx, source, date.today())
+                         web_interval_seconds=rules.web_min_interval_seconds, evidence_dir=ctx.out_dir / "bevis",
+                         max_wait=rules.quota_max_wait_seconds, max_waits=rules.max_short_waits,
+                         log=get_logger("rpa.vehicles"))
+    lookups, counts = Lookups(ctx, source, date.today()), LoopCounts()
     worker = f"{default_worker_id()}:{ctx.run_id}"
     lease = ctx.definition.retry.lease_seconds
     batch = max(1, min(rules.claim_batch, int(source.limiter.rate * lease / 4) or 1))
     started = time.monotonic()
-    # Everything alive now (Prefect, SQLAlchemy, pydantic: hundreds of thousands of objects) is
-    # long-lived: freeze it out of the collector's reach for the loop. A full collection over it
-    # holds the GIL for 60-180 ms, which stalls every lookup thread at once and sends the next
-    # requests bunched together: the registry's per-second count then sees a burst.
-    gc.freeze()
     try:
-        run_items(ctx, lookups, batch=batch, lease_seconds=lease, worker=worker, workers=source.workers, pool=True,
-                  window=batch + max(source.workers * 2, batch // 2), stop=lookups.stop.is_set,
-                  stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
-                  system_name="Statens vegvesen", on_stop=lookups.system_down,
-                  wait_for_retries=rules.max_retry_wait_seconds, on_done=lookups.open_flagged_cases,
-                  on_thread_exit=source.close if source.name == "web" else None,
-                  progress=Progress("Oppslag i kjøretøyregisteret"), total_hint=total_hint, counts=lookups.stats.counts)
+        with frozen_heap():
+            run_items(ctx, lookups, batch=batch, lease_seconds=lease, worker=worker, workers=source.workers, pool=True,
+                      window=batch + max(source.workers * 2, batch // 2), stop=source.stop.is_set,
+                      stop_after=ctx.definition.retry.stop_after_consecutive_system_errors,
+                      system_name="Statens vegvesen", on_stop=lookups.system_down,
+                      wait_for_retries=rules.max_retry_wait_seconds, on_done=lookups.open_flagged_cases,
+                      on_thread_exit=source.close if source.name == "web" else None,
+                      progress=Progress("Oppslag i kjøretøyregisteret"), total_hint=total_hint, counts=counts)
     finally:
-        gc.unfreeze()
         if source.name != "web":
             source.close()
         cache.close()
-    s = lookups.stats
-    s.seconds = time.monotonic() - started
-    s.short_waits, s.rate_limited = source.limiter.waits, source.limiter.too_fast
-    given_back = s.counts.given_back
-    if s.stopped == "quota" and lookups.quota is not None:
-        q = s.error = lookups.quota
+    q = source.refusal
+    stopped = ("auth" if isinstance(q, AuthenticationFailed) else "system_down" if lookups.down
+               else "quota" if q is not None else None)
+    s = LoopStats(counts, source.requests, source.cache_hits, source.limiter.waits, source.limiter.too_fast, stopped,
+                  q if stopped in ("auth", "quota") else lookups.error, seconds=time.monotonic() - started)
+    if isinstance(q, QuotaExceeded) and stopped == "quota":
         s.resume_at = q.resume_at
-        s.deferred = give_back(ctx, given_back, worker, f"Kvoten hos Statens vegvesen er brukt opp (HTTP {q.status}); "
-                               f"venter til {fmt_datetime(q.resume_at)}", until=q.resume_at)
+        s.deferred = give_back(ctx, counts.given_back, worker, f"Kvoten hos Statens vegvesen er brukt opp "
+                               f"(HTTP {q.status}); venter til {fmt_datetime(q.resume_at)}", until=q.resume_at)
     else:
-        s.counts.released += give_back(ctx, given_back, worker, STOPPED_BECAUSE.get(s.stopped or "", "kjøringen stoppet"))
+        counts.released += give_back(ctx, counts.given_back, worker,
+                                     STOPPED_BECAUSE.get(stopped or "", "kjøringen stoppet"))
     return s

@@ -7,13 +7,11 @@ details without asking the registry again).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from connectors.norwegian import fmt_date, fmt_int
-from connectors.vegvesen.codes import FUELS
 from connectors.vegvesen.parser import Vehicle
-from connectors.vegvesen.plates import display_plate
+from connectors.vegvesen.plates import Identifier
 from flows.kit import RunContext
 from flows.vehicle_data_collection.fleet import FleetRow
 from workqueue.store import NewCase
@@ -31,8 +29,7 @@ def _kg(value: int | float | None) -> str:
 
 
 def shown(payload: dict[str, Any]) -> str:
-    value = payload.get("value") or payload.get("raw") or ""
-    return display_plate(value) if payload.get("by") == "kjennemerke" else value
+    return Identifier(payload["by"], payload["value"]).display if payload.get("value") else payload.get("raw") or ""
 
 
 def list_section(payload: dict[str, Any]) -> dict[str, Any]:
@@ -48,9 +45,9 @@ def vehicle_section(v: Vehicle) -> dict[str, Any]:
     rows = [
         ["Kjennemerke", v.plate_display],
         ["Understellsnummer", v.vin or ""],
-        ["Merke og modell", " ".join(p for p in (v.make, v.model) if p)],
-        ["Kjøretøygruppe", " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p)],
-        ["Drivstoff", ", ".join(FUELS.get(f, f) for f in v.fuels)],
+        ["Merke og modell", v.make_model],
+        ["Kjøretøygruppe", v.group_text],
+        ["Drivstoff", v.fuel_text],
         ["Energiklasse", str(v.energy_class)],
         ["Registreringsstatus", v.status_name],
         ["Første registrering i Norge", fmt_date(v.first_registration)],
@@ -79,6 +76,13 @@ def _search(payload: dict[str, Any], vehicle: Vehicle | None = None) -> str:
     return " ".join(w for w in words if w)
 
 
+def _case(ctx: RunContext, category: str, payload: dict[str, Any], message: str, explanation: str,
+          vehicle: Vehicle | None = None, **data: Any) -> NewCase:
+    """The row's case: the list's row (and the register's vehicle) as evidence, found by plate and unit."""
+    return ctx.new_case(category, message, org_unit=payload.get("org_unit"), search_text=_search(payload, vehicle),
+                        evidence=_evidence(payload, explanation, vehicle, **data))
+
+
 def not_found_case(ctx: RunContext, payload: dict[str, Any], form: str, detail: str | None = None) -> NewCase:
     answer = form + (f": {detail}" if detail else "")
     message = (f"Statens vegvesen fant ikke kjøretøyet {shown(payload)} (rad {payload.get('row')}, svar: {answer}). "
@@ -86,16 +90,14 @@ def not_found_case(ctx: RunContext, payload: dict[str, Any], form: str, detail: 
     explanation = ("Registeret svarte at kjøretøyet ikke finnes. Det skyldes oftest en skrivefeil i listen, et "
                    "kjennemerke som er byttet ut, eller et kjøretøy som aldri er registrert i Norge. Rett listen, "
                    "eller velg «Prøv igjen» om kjennemerket er riktig.")
-    return ctx.new_case(NOT_FOUND, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, answer=answer))
+    return _case(ctx, NOT_FOUND, payload, message, explanation, answer=answer)
 
 
 def malformed_case(ctx: RunContext, payload: dict[str, Any], reason: str) -> NewCase:
     message = f"Rad {payload.get('row')} i kjøretøylisten: {reason}. Rett kjennemerket i listen."
     explanation = ("Et vanlig kjennemerke har to bokstaver og fire eller fem sifre (f.eks. EK 39085). "
                    "Understellsnummer (17 tegn) kan også brukes. Raden er ikke slått opp i registeret.")
-    return ctx.new_case(PLATE_MALFORMED, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, reason=reason))
+    return _case(ctx, PLATE_MALFORMED, payload, message, explanation, reason=reason)
 
 
 def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
@@ -106,8 +108,7 @@ def duplicate_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
                f"{listed}). Kjøretøyet er tatt med én gang, fra rad {first}.")
     explanation = ("Samme kjøretøy skal bare stå én gang i listen; ellers telles det dobbelt i klimarapporten. "
                    "Fjern den ene raden (og sjekk hvilken virksomhet kjøretøyet hører til).")
-    return ctx.new_case(DUPLICATE_PLATE, message, org_unit=payload.get("org_unit"), search_text=_search(payload),
-                        evidence=_evidence(payload, explanation, first_row=first))
+    return _case(ctx, DUPLICATE_PLATE, payload, message, explanation, first_row=first)
 
 
 def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
@@ -116,26 +117,27 @@ def deregistered_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> N
                "med i andelen nullutslipp.")
     explanation = ("Avregistrerte, vrakede og eksporterte (utførte) kjøretøy er ikke i bruk. Fjern kjøretøyet fra "
                    "listen, eller få det registrert på nytt om det skal brukes.")
-    return ctx.new_case(DEREGISTERED, message, org_unit=payload.get("org_unit"),
-                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+    return _case(ctx, DEREGISTERED, payload, message, explanation, v)
 
 
 def eu_overdue_case(ctx: RunContext, payload: dict[str, Any], v: Vehicle) -> NewCase:
-    message = (f"Fristen for EU-kontroll for {v.plate_display} ({' '.join(p for p in (v.make, v.model) if p)}) gikk "
+    message = (f"Fristen for EU-kontroll for {v.plate_display} ({v.make_model}) gikk "
                f"ut {fmt_date(v.eu_control_deadline)}. Kjøretøyet har bruksforbud til det er godkjent.")
     explanation = ("Lette kjøretøy (til og med 3 500 kg) skal til EU-kontroll første gang innen 4 år etter første "
                    "registrering og deretter hvert 2. år; tunge kjøretøy, busser, drosjer og ambulanser første "
                    "gang etter 2 år og deretter hvert år. Bestill kontroll og marker saken som håndtert.")
-    return ctx.new_case(EU_CONTROL_OVERDUE, message, org_unit=payload.get("org_unit"),
-                        search_text=_search(payload, v), evidence=_evidence(payload, explanation, v))
+    return _case(ctx, EU_CONTROL_OVERDUE, payload, message, explanation, v)
+
+
+def settled_case(ctx: RunContext, payload: dict[str, Any]) -> NewCase:
+    """The case of a row decided without the registry: a malformed or a repeated plate."""
+    if payload.get("kind") == "malformed":
+        return malformed_case(ctx, payload, payload.get("problem") or "ugyldig kjennemerke")
+    return duplicate_case(ctx, payload)
 
 
 def system_evidence(payload: dict[str, Any], error: str) -> dict[str, Any]:
     return _evidence(payload, f"Teknisk feil ved oppslag: {error}")
-
-
-def is_overdue(v: Vehicle, today: date, grace_days: int) -> bool:
-    return v.eu_control_overdue(today - timedelta(days=grace_days))
 
 
 def payload_for(row: FleetRow, period: str, fleet_file: str, kind: str, first_row: int | None = None) -> dict[str, Any]:

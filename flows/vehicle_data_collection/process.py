@@ -26,18 +26,20 @@ from typing import Any
 from connectors.norwegian import fmt_date, fmt_datetime
 from connectors.periods import Tertial
 from connectors.vegvesen.cache import LookupCache
-from connectors.vegvesen.parser import Vehicle, parse_date
+from connectors.vegvesen.odometer import cached_history, read_histories
+from connectors.vegvesen.parser import Vehicle
 from flows.kit import RunContext, RunSummary, evidence, get_logger
+from flows.kit.cases import cases_of_items, open_once
 from flows.kit.decisions import apply_decisions
+from flows.kit.items import add_items, items_by_reference
 from flows.kit.prefect import schedule_continuation
 from flows.vehicle_data_collection import outcomes as oc
 from flows.vehicle_data_collection import shadow
-from flows.vehicle_data_collection.actions import ACTIONS
 from flows.vehicle_data_collection.climate import compute, previous_figures
 from flows.vehicle_data_collection.fleet import FleetRow, read_fleet_list
 from flows.vehicle_data_collection.lookup import DEREGISTERED_STATUSES, LoopStats, look_up
 from flows.vehicle_data_collection.report import ReportRow, write_report
-from workqueue.models import CaseKind, CaseStatus, ExceptionCase, ItemStatus, WorkItem
+from workqueue.models import ItemStatus, WorkItem
 from workqueue.store import NewItem
 
 ROBOT = "robot:vehicle-data-collection"
@@ -76,47 +78,37 @@ def prepare(ctx: RunContext, fleet_path: Path | None, period: Tertial, source: s
     if source not in d.sources:
         raise ValueError(f"ukjent kilde {source!r}; definisjonen tillater {', '.join(d.sources)}")
     spec = d.input(ctx.rules.fleet_input)
-    path = Path(fleet_path) if fleet_path else ctx.data_path(spec.path or "")
-    applied = apply_decisions(ctx.store, d, ACTIONS, run_id=ctx.run_id)
+    path = ctx.input_path(ctx.rules.fleet_input, fleet_path) or ctx.data_path("")
+    applied = apply_decisions(ctx.store, d, {}, run_id=ctx.run_id)  # no own actions: only the kit's
     decisions = Counter(applied.by_action) + Counter({"refused": len(applied.refused)})
     rows, warnings = read_fleet_list(path, spec, allow_personalized=ctx.rules.allow_personalized_plates)
     for warning in warnings:
         get_logger("rpa.vehicles").warning(warning)
 
-    first_row: dict[str, int] = {}
-    repeats: dict[str, list[int]] = {}  # plate -> the rows after its first: one case per plate, not per row
+    rows_of: dict[str, list[int]] = {}  # plate -> its rows: the first is looked up, the others share one case
     for row in rows:
-        if row.key is not None and row.key in first_row:
-            repeats.setdefault(row.key, []).append(row.row)
-        elif row.key is not None:
-            first_row[row.key] = row.row
+        if row.key is not None:
+            rows_of.setdefault(row.key, []).append(row.row)
     items: dict[str, NewItem] = {}  # reference -> item; a repeated plate's rows share its one case
     references: list[str] = []
     for row in rows:
         if row.identifier is None:
             ref, payload = f"{period.code}:rad{row.row}", oc.payload_for(row, period.code, path.name, "malformed")
-        elif row.row != first_row[row.key]:
-            ref = f"{period.code}:{row.key}:rad{repeats[row.key][0]}"
-            payload = oc.payload_for(row, period.code, path.name, "duplicate", first_row=first_row[row.key])
-            payload["rows"] = repeats[row.key]
+        elif row.row != rows_of[row.key][0]:
+            first, repeats = rows_of[row.key][0], rows_of[row.key][1:]
+            ref = f"{period.code}:{row.key}:rad{repeats[0]}"
+            payload = oc.payload_for(row, period.code, path.name, "duplicate", first_row=first)
+            payload["rows"] = repeats
         else:
             ref, payload = f"{period.code}:{row.key}", oc.payload_for(row, period.code, path.name, "lookup")
         references.append(ref)
         items.setdefault(ref, NewItem(ref, payload))
-    ctx.store.add_many(ctx.process_id, list(items.values()))
-    for ref, item in items.items():  # no lookup needed: a case at once (once per tertial: the item is final after)
-        payload = item.payload
-        stored = ctx.store.find_item(ctx.process_id, ref) if payload["kind"] != "lookup" else None
-        if stored is not None and stored.status == ItemStatus.new:
-            case = (oc.malformed_case(ctx, payload, payload["problem"] or "ugyldig kjennemerke")
-                    if payload["kind"] == "malformed" else oc.duplicate_case(ctx, payload))
-            ctx.store.business_exception(stored.id, case, actor=ROBOT)
+    add_items(ctx, items.values())
+    settled = {ref: item for ref, item in items.items() if item.payload["kind"] != "lookup"}
+    for ref, stored in items_by_reference(ctx, settled).items():  # a case at once (once per tertial: final after)
+        if stored.status == ItemStatus.new:
+            ctx.store.business_exception(stored.id, oc.settled_case(ctx, settled[ref].payload), actor=ROBOT)
     return Prepared(period, source, rows, warnings, references, decisions)
-
-
-def _period_items(ctx: RunContext, period: Tertial) -> dict[str, WorkItem]:
-    prefix = f"{period.code}:"
-    return {i.reference: i for i in ctx.store.items(ctx.process_id) if i.reference.startswith(prefix)}
 
 
 def read_odometers(ctx: RunContext, prepared: Prepared) -> dict[str, int]:
@@ -127,7 +119,7 @@ def read_odometers(ctx: RunContext, prepared: Prepared) -> dict[str, int]:
     stats = dict.fromkeys(("read", "cached", "failed", "skipped"), 0)
     if not rules.odometer_from_web or prepared.source == "web":
         return stats
-    items = _period_items(ctx, prepared.period)
+    items = items_by_reference(ctx, prepared.references)
     cache = LookupCache.from_settings(ctx.settings)
     todo: list[tuple[WorkItem, str]] = []
     for row, ref in zip(prepared.rows, prepared.references, strict=True):
@@ -136,51 +128,26 @@ def read_odometers(ctx: RunContext, prepared: Prepared) -> dict[str, int]:
         plate = (item.result or {}).get("vehicle", {}).get("plate") if done else None
         if not plate:
             stats["skipped"] += 1
-        elif cache.get("odometer", plate, rules.odometer_max_age_days * 86400) is not None:
+        elif cached_history(cache, plate, rules.odometer_max_age_days * 86400) is not None:
             stats["cached"] += 1
         else:
             todo.append((item, plate))
+
+    def failed(item: WorkItem, plate: str, exc) -> None:  # one operator case per vehicle while it is open
+        stats["failed"] += 1
+        open_once(ctx, item.reference, oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
+                  f"fra nettsiden til Statens vegvesen: {exc.message}", item_id=item.id,
+                  org_unit=item.payload.get("org_unit"), attachments=evidence.attachments(exc),
+                  evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
+
     try:
         if todo:
-            _read_from_web(ctx, todo, cache, stats)
+            stats["read"] = read_histories(ctx.settings, todo, cache, evidence_dir=ctx.out_dir / "bevis",
+                                           min_interval_seconds=rules.web_min_interval_seconds, on_error=failed,
+                                           log=get_logger("rpa.vehicles"))
     finally:
         cache.close()
     return stats
-
-
-def _read_from_web(ctx: RunContext, todo: list[tuple[WorkItem, str]], cache: LookupCache,
-                   stats: dict[str, int]) -> None:
-    from bots.vegvesen_web import VegvesenWeb, VegvesenWebError, WebVehicleNotFound
-
-    log = get_logger("rpa.vehicles")
-    open_system = {c.reference for c in ctx.store.cases(ctx.process_id, status=[CaseStatus.open, CaseStatus.in_review],
-                                                        category=oc.SYSTEM_ERROR)}
-    in_a_row = 0
-    with VegvesenWeb(ctx.settings, evidence_dir=ctx.out_dir / "bevis",
-                     min_interval_seconds=ctx.rules.web_min_interval_seconds) as web:
-        for item, plate in todo:
-            try:
-                readings = web.odometer_history(plate)
-            except WebVehicleNotFound:
-                readings = []
-            except VegvesenWebError as exc:
-                stats["failed"] += 1
-                in_a_row += 1
-                log.warning("kilometerstand for %s: %s", plate, exc)
-                if item.reference not in open_system:
-                    case = ctx.new_case(oc.SYSTEM_ERROR, f"Kunne ikke lese kilometerstand for {oc.shown(item.payload)} "
-                                        f"fra nettsiden til Statens vegvesen: {exc.message}",
-                                        org_unit=item.payload.get("org_unit"), attachments=evidence.attachments(exc),
-                                        evidence=oc.system_evidence(item.payload, exc.message), search_text=plate)
-                    ctx.store.open_case(ctx.process_id, item.reference, case, kind=CaseKind.system, item_id=item.id)
-                    open_system.add(item.reference)
-                if in_a_row >= 3:  # the page is down or changed: stop, keep the evidence
-                    log.error("nettsiden feilet tre ganger på rad; hopper over resten av kilometerstandene")
-                    return
-                continue
-            in_a_row = 0
-            cache.put("odometer", plate, [[d.isoformat() if d else None, km] for d, km in readings])
-            stats["read"] += 1
 
 
 # -- conclude -----------------------------------------------------------------------------------
@@ -189,7 +156,7 @@ def _odometer(row_km: int | None, web: list | None, v: Vehicle | None) -> tuple[
     if row_km is not None:
         return row_km, "Egne data (kjøretøylisten)"
     if web:
-        day, km = max(((parse_date(d), km) for d, km in web), key=lambda r: r[0] or date.min)
+        day, km = max(web, key=lambda r: r[0] or date.min)
         return km, f"Statens vegvesen nettside (EU-kontroll {fmt_date(day)})" if day else "Statens vegvesen nettside"
     if v and v.odometer:
         label = {"bruktimport": "Bruktimport", "nettside": "Statens vegvesen nettside"}.get(v.odometer.source,
@@ -199,13 +166,10 @@ def _odometer(row_km: int | None, web: list | None, v: Vehicle | None) -> tuple[
     return None, ""
 
 
-def _remark(ctx: RunContext, category: str | None, item: WorkItem | None, v: Vehicle | None) -> str:
+def _remark(meanings: dict[str, str], category: str | None, item: WorkItem | None, v: Vehicle | None) -> str:
     if category is None:
         return ""
-    try:
-        meaning = ctx.definition.category(category).meaning
-    except KeyError:
-        meaning = category
+    meaning = meanings.get(category, category)
     p = item.payload if item else {}
     if category == oc.DUPLICATE_PLATE:
         return f"{meaning} (tatt med fra rad {p.get('first_row')})"
@@ -258,12 +222,10 @@ def _ended_early(ctx: RunContext, stats: LoopStats, pending: int) -> tuple[str, 
 def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: dict[str, int] | None) -> RunSummary:
     """Every fleet row's state from the store; kjoretoy.xlsx when nothing waits any more (through
     the shadow-mode door); the summary."""
-    items = _period_items(ctx, prepared.period)
-    cases_by_item: dict[int, list[ExceptionCase]] = {}
-    for case in ctx.store.cases(ctx.process_id):
-        if case.item_id is not None and case.reference.startswith(f"{prepared.period.code}:"):
-            cases_by_item.setdefault(case.item_id, []).append(case)
+    items = items_by_reference(ctx, prepared.references)
+    cases_by_item = cases_of_items(ctx, (item.id for item in items.values()))
     cache = LookupCache.from_settings(ctx.settings)
+    meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
     rows: list[ReportRow] = []
     counted: list[tuple[str, Vehicle]] = []
     exceptions: Counter = Counter()  # per work item (a case): many rows of one plate are one
@@ -306,9 +268,9 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: di
                     exceptions[category] += 1
             elif status == ItemStatus.done:
                 automated += 1
-            web = cache.get("odometer", v.plate, 10 * 365 * 86400) if v and v.plate else None
+            web = cached_history(cache, v.plate, 10 * 365 * 86400) if v and v.plate else None
             km, km_source = _odometer(row.own_km, web, v)
-            remark = _remark(ctx, category, item, v) if status not in (ItemStatus.new, ItemStatus.in_progress) \
+            remark = _remark(meanings, category, item, v) if status not in (ItemStatus.new, ItemStatus.in_progress) \
                 else "Venter på oppslag (kvote eller nytt forsøk)"
             seen_refs.add(ref)
             rows.append(ReportRow(row.row, row.raw, row.org_unit, v, category, remark, km, km_source, source))
@@ -319,7 +281,6 @@ def conclude(ctx: RunContext, prepared: Prepared, stats: LoopStats, odometer: di
     status, message = _ended_early(ctx, stats, pending)
     outputs: dict[str, str] = {}
     if status == "completed":
-        meanings = {c.code: c.meaning for c in ctx.definition.exception_categories}
         written = ctx.effects.write_file("fleet", ctx.out_dir / REPORT_NAME, lambda path: write_report(
             path, rows, climate, run_id=ctx.run_id, rules_version=ctx.version_label, meanings=meanings,
             excluded={k: v for k, v in excluded.items() if k != oc.EU_CONTROL_OVERDUE}),

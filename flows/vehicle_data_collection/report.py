@@ -8,14 +8,14 @@ renders separators by the reader's locale (space and comma in Norwegian Excel).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors import spreadsheet as xl
-from connectors.norwegian import fmt_datetime, fmt_percent
-from connectors.vegvesen.codes import FUELS
+from connectors.charts import compare_bars
+from connectors.files import atomic_write
+from connectors.norwegian import fmt_datetime
 from connectors.vegvesen.parser import Vehicle
 from flows.vehicle_data_collection.climate import Climate, Share
 
@@ -52,47 +52,21 @@ class ReportRow:
 
 def _chart_png(climate: Climate) -> bytes:
     """Horizontal bars: this tertial and the previous one, per unit, light/heavy and in total."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     shares: list[Share] = [*climate.by_unit, *climate.by_weight, climate.total]
-    names = [s.name for s in shares]
-    now = [(s.share or 0) * 100 for s in shares]
-    prev = [(s.previous or 0) * 100 if s.previous is not None else None for s in shares]
-    has_previous = any(p is not None for p in prev)
-    height = 0.38 if has_previous else 0.6
-    offset = height / 2 if has_previous else 0.0
-    fig = Figure(figsize=(8.5, 0.42 * len(shares) + 1.4), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ys = list(range(len(shares)))[::-1]
-    ax.barh([y + offset for y in ys], now, height, label=climate.period.label, color="#1b7f3b")
-    if has_previous:
-        ax.barh([y - offset for y, p in zip(ys, prev, strict=True)], [p or 0 for p in prev], height,
-                label=f"Forrige ({climate.previous_period or '–'})", color="#a6d5b3")
-    for y, value in zip(ys, now, strict=True):
-        ax.text(value + 1, y + offset, fmt_percent(value / 100), va="center", fontsize=8)
-    ax.set_yticks(ys, names, fontsize=8)
-    ax.set_xlim(0, 110)
-    ax.set_xlabel("Andel nullutslippskjøretøy (%)")
-    ax.set_title(f"Andel nullutslipp – {climate.period.label}", fontsize=11)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return compare_bars([s.name for s in shares], [s.share for s in shares], [s.previous for s in shares],
+                        title=f"Andel nullutslipp – {climate.period.label}", x_label="Andel nullutslippskjøretøy (%)",
+                        now_label=climate.period.label, previous_label=f"Forrige ({climate.previous_period or '–'})")
 
 
 def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id: str, meanings: dict[str, str],
                  excluded: dict[str, int], generated: datetime | None = None,
                  rules_version: str = "") -> tuple[Path, Path]:
     """Write the workbook and the chart; returns (xlsx path, png path)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Oslo time, as every other report says it (a naive value is taken as UTC, as the store keeps it).
     generated = generated or datetime.now(UTC)
     png = _chart_png(climate)
     png_path = path.with_name("klimarapport.png")
-    png_path.write_bytes(png)
+    atomic_write(png_path, png)
 
     source = climate.previous_run_id or ""
     prev_text = (f"Forrige: {climate.previous_period} ({'kjøring ' if source[:1].isdigit() else ''}{source})"
@@ -126,8 +100,7 @@ def write_report(path: Path, rows: list[ReportRow], climate: Climate, *, run_id:
 def _vehicle_row(row: ReportRow) -> list:
     """One vehicle in VEHICLE_COLUMNS' order; a row not found in the register has only the list's cells."""
     v = row.vehicle
-    found = [v.vin, v.make, v.model, " ".join(p for p in (v.vehicle_group, v.vehicle_group_name) if p),
-             str(v.energy_class), ", ".join(FUELS.get(f, f) for f in v.fuels), "Ja" if v.zero_emission else "Nei",
+    found = [v.vin, v.make, v.model, v.group_text, str(v.energy_class), v.fuel_text, "Ja" if v.zero_emission else "Nei",
              {"lett": "Lett", "tung": "Tung"}.get(str(v.weight_class), "Ukjent") if v.weight_class else "Ukjent",
              v.permitted_total_weight_kg, v.weight_class_basis, v.first_registration, v.status_name,
              v.eu_control_deadline, v.eu_control_last_passed, v.co2_g_per_km, v.co2_basis] if v else [None] * 16

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import Workbook
 
-from connectors.tables import InputFileError, read_rows
+from connectors.tables import InputFileError, parse_whole_number, read_rows
 
 SPEC = SimpleNamespace(format="xlsx", columns={"plate": "kjennemerke", "unit": "virksomhet"},
                        required_columns=["plate"])
@@ -42,3 +42,15 @@ def test_an_input_declared_xlsx_refuses_another_format(tmp_path):
 def test_headers_and_no_rows_is_refused_as_a_whole(tmp_path):
     with pytest.raises(InputFileError, match="har overskrifter, men ingen rader"):
         read_rows(_xlsx(tmp_path / "tom.xlsx", [["kjennemerke", "virksomhet"]]), SPEC, "listen")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("45000", 45000), ("45 000 km", 45000), ("45.000", 45000),
+                                                ("45000,7", 45000), ("45\u00a0000 KM", 45000), ("", None)])
+def test_a_whole_number_as_people_type_it(text, expected):
+    assert parse_whole_number(text, "km") == expected
+
+
+@pytest.mark.parametrize("text", ["ca. 45000", "45 000 mil", "-5"])
+def test_a_text_that_is_no_whole_number_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_whole_number(text, "km")

@@ -204,7 +204,7 @@ def test_current_month_is_partial_and_default_window(ops_settings):
 
 
 def test_bad_month_is_a_clear_error():
-    from flows.benefits_report.report import parse_month
+    from connectors.periods import parse_month
 
     with pytest.raises(ValueError, match="expected YYYY-MM"):
         parse_month("okt 2026")
