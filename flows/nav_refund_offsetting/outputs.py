@@ -31,14 +31,6 @@ REASON_TEXT = {"EXACT": "Eksakt", "ROUNDING": "Avrunding", "WEEKDAYS": "Virkedag
                "GODKJENT": "Godkjent av HR", "AVSKREVET": "Avskrevet av HR", "MAKSDATO_CHANGED": "Godkjent av HR"}
 
 
-fmt_dates = xl.date_texts  # dd.mm.åååå for a date column (run.py's name)
-
-
-def mask_fnr_column(fnr: np.ndarray) -> np.ndarray:
-    """010190***** for an int64 fnr column (birth date visible, personal number hidden)."""
-    return (pd.Series(np.asarray(fnr, dtype=np.int64) // 100_000).astype(str).str.zfill(6) + "*****").to_numpy()
-
-
 def line_refs(lines: pd.DataFrame, units: np.ndarray):
     """For each unit: its lines as '1002:14' or '1002:14+15' (several lines), as Arrow strings."""
     import pyarrow as pa

@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.identifiers import mask_fnr, mask_fnr_column, mask_fnrs_in_text
 from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
+from connectors.spreadsheet import date_texts
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.kit import decisions as kit_decisions
 from flows.kit.dates import to_date
 from flows.kit.decisions import AppliedDecisions, close_case
-from flows.kit.evidence import system_case
+from flows.kit.evidence import comparison, system_case
 from flows.kit.frames import Columns
 from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
@@ -105,13 +106,6 @@ def _id_order(rid: str, tie: Any) -> tuple:
     return (0, int(rid), tie) if rid.isdigit() else (1, 0, tie)
 
 
-def _evidence(rows: list[list[str]], text: str, data: dict[str, Any], columns: list[str] = COMPARE,
-              **more: Any) -> dict[str, Any]:
-    """What the case page shows: the comparison table and the explanation."""
-    return {"sections": [{"title": "Sammenligning", "columns": columns, "rows": rows},
-                         {"title": "Forklaring", "text": text}], "data": data, **more}
-
-
 # ------------------------------------------------------------------------------ decisions
 
 def apply_decisions(ctx: RunContext, booking_date: date | None = None) -> Decisions:
@@ -183,9 +177,7 @@ def fetch(ctx: RunContext, inputs: RunInputs, state: State) -> list[sources.Fetc
     if inputs.file_mode:
         return sources.from_files(inputs.report_files or [])
     rules: Rules = ctx.rules
-    source = inputs.source or ctx.definition.source
-    if source not in ctx.definition.sources:
-        raise ValueError(f"source {source!r} is not one of {ctx.definition.sources} in the process definition")
+    source = ctx.source(inputs.source)
     try:
         if source == "folder":
             folder = ctx.input_path("settlement-report")
@@ -554,7 +546,7 @@ def _refuse_report(ctx: RunContext, rules: Rules, item, p: dict, exc: K27FormatE
             "reason": mask_fnrs_in_text(exc.reason)}
     ctx.store.business_exception(item.id, ctx.new_case(
         "REPORT_REFUSED", message, org_unit=rules.default_org_unit, search_text=mask_fnrs_in_text(f"{p['report_id']} {name}"),
-        evidence=_evidence(rows, message, data, ["Felt", "NAV-rapport", "", ""])))
+        evidence=comparison(["Felt", "NAV-rapport", "", ""], rows, message, data)))
     report_rows.append(out.ReportSummary(str(p["report_id"]), to_date(p.get("value_date")), 0, 0, None,
                                          "Avvist: kan ikke leses som hel rapport"))
     get_logger(LOG).warning(message)
@@ -572,7 +564,7 @@ def _duplicate_case(ctx: RunContext, rules: Rules, item, rep: K27Report, first: 
     ctx.store.business_exception(item.id, ctx.new_case(
         "DUPLICATE", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
         search_text=f"{rep.report_id} {first} {total}",
-        evidence=_evidence(rows, text, data, ["Felt", "Denne rapporten", "Tidligere rapport", "Beregnet"])))
+        evidence=comparison(["Felt", "Denne rapporten", "Tidligere rapport", "Beregnet"], rows, text, data)))
     return {"kategori": label("DUPLICATE"), "kode": "DUPLICATE", "forklaring": text, "belop_nav": rep.total_ore,
             "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
 
@@ -647,16 +639,13 @@ def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
     lines = rep.lines
     frame = pd.DataFrame({
         "rapport_id": rep.report_id, "linje": lines["line_no"].to_numpy(), "utfall": "DUPLICATE",
-        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": out.mask_fnr_column(lines["fnr"].to_numpy()),
+        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": mask_fnr_column(lines["fnr"].to_numpy()),
         "bedriftsnummer": lines["bnr"].to_numpy(), "ytelse": lines["code"].astype(str).to_numpy(),
-        "periode_fra": out.fmt_dates(lines["fra"].to_numpy("datetime64[D]")),
-        "periode_til": out.fmt_dates(lines["til"].to_numpy("datetime64[D]")),
+        "periode_fra": date_texts(lines["fra"].to_numpy("datetime64[D]")),
+        "periode_til": date_texts(lines["til"].to_numpy("datetime64[D]")),
         "belop": lines["amount_ore"].to_numpy() / 100, "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
-    if not rep.invalid:
-        return frame
-    merged = pd.concat([frame, _bad_lines(rep, "DUPLICATE", "rapport")], ignore_index=True)
-    merged["linje"] = merged["linje"].astype(np.int64)
-    return merged.sort_values("linje", ignore_index=True)
+    # Its unreadable lines too (the file is sorted by report and line when written).
+    return pd.concat([frame, _bad_lines(rep, "DUPLICATE", "rapport")], ignore_index=True) if rep.invalid else frame
 
 
 def _bad_lines(rep: K27Report, outcome: str, group: str) -> pd.DataFrame:
@@ -750,7 +739,7 @@ class _Views:
         return pd.DataFrame({
             "rapport": L["report_id"][idx], "linje": L["line_no"][idx],
             "krav_id": np.where(claim >= 0, self.C["krav_id"][np.maximum(claim, 0)], ""),
-            "fnr": out.mask_fnr_column(L["fnr"][idx]), "navn": L["navn"][idx], "bnr": L["bnr"][idx],
+            "fnr": mask_fnr_column(L["fnr"][idx]), "navn": L["navn"][idx], "bnr": L["bnr"][idx],
             "ytelse": L["code"][idx], "fra": L["fra"][idx], "til": L["til"][idx],
             "belop_nav": L["amount_ore"][idx].astype(float),
             "belop_krav": np.where(first, claim_amt, np.nan),
@@ -769,8 +758,8 @@ class _Views:
             "kategori": [label(o) for o in outcome],
             "krav_id": np.where((claim >= 0) & np.isin(outcome, OFFSET_REASONS),
                                 self.C["krav_id"][np.maximum(claim, 0)] if len(self.C["krav_id"]) else "", ""),
-            "fnr": out.mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
-            "periode_fra": out.fmt_dates(L["fra"]), "periode_til": out.fmt_dates(L["til"]),
+            "fnr": mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
+            "periode_fra": date_texts(L["fra"]), "periode_til": date_texts(L["til"]),
             "belop": L["amount_ore"] / 100, "gruppe": unit,
         }, columns=LINE_OUTCOME_COLUMNS)
 
@@ -780,18 +769,14 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
     first = view.lines[0]
     claims = view.claims
     claim_ore = sum(c["amount_ore"] for c in claims) if claims else None
-    linjer = "+".join(f"{x['report_id']}:{x['line_no']}" for x in view.lines)
     data = {
-        "category": view.outcome, "detail": view.detail, "report_id": first["report_id"],
-        "line_nos": [x["line_no"] for x in view.lines], "linjer": linjer,
-        "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]}
-                  for x in view.lines],
+        "category": view.outcome, "detail": view.detail, **ex.lines_data(view.lines),
         "nav_ore": view.nav_ore, "claim_ore": claim_ore, "expected_ore": view.expected_ore if view.expected_ore >= 0 else None,
-        "claim_ids": [c["krav_id"] for c in claims], "claims": [_claim_data(c, c["share_ore"]) for c in claims],
-        "fps": fp_hex(np.array([x["fp"] for x in view.lines], dtype=np.uint64)),
+        "claim_ids": [c["krav_id"] for c in claims], "claims": [ex.claim_data(c, c["share_ore"]) for c in claims],
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
         **view.extra,
     }
+    linjer = data["linjer"]
     org_unit = views.org_unit(first["fnr"], first["bnr"], claims)
     message = mask_fnrs_in_text(f"{label(view.outcome)} ({ex.where(view.lines)}): {text}")
     search = " ".join(filter(None, [first["navn"], ex.nok(view.nav_ore), ex.nok(claim_ore) if claim_ore else "",
@@ -808,12 +793,6 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
            "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": linjer,
            "krav_id": ", ".join(data["claim_ids"]), "org_enhet": org_unit}
     return (f"linje:{first['report_id']}:{first['line_no']}", case), row
-
-
-def _claim_data(c: dict[str, Any], share_ore: int) -> dict[str, Any]:
-    """A claim as a case's data keeps it: what a decision books against."""
-    return {"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": share_ore, "org_enhet": c["org_enhet"],
-            "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])}
 
 
 def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, check, result: MatchResult
@@ -838,7 +817,7 @@ def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, che
     ctx.store.business_exception(item.id, ctx.new_case(
         "BANK_TOTAL_MISMATCH", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
         search_text=f"{rep.report_id} {ex.nok(rep.total_ore)} {bank or ''}",
-        evidence=_evidence(rows, text, data, ["Felt", "NAV-rapport", "Bank", "Beregnet"])))
+        evidence=comparison(["Felt", "NAV-rapport", "Bank", "Beregnet"], rows, text, data)))
     return {"kategori": label("BANK_TOTAL_MISMATCH"), "kode": "BANK_TOTAL_MISMATCH", "forklaring": text,
             "belop_nav": rep.total_ore, "belop_krav": credited, "differanse": rep.total_ore - (credited or 0),
             "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
@@ -863,7 +842,7 @@ def _invalid_case(ctx: RunContext, rules: Rules, rep: K27Report, bad, views: _Vi
             ["Beløp", ex.nok(bad.amount_ore) if bad.amount_ore is not None else "(uleselig)", "", ""]]
     case = ctx.new_case("INVALID_LINE", text, org_unit=org_unit, amount=(bad.amount_ore or 0) / 100,
                         search_text=f"{rep.report_id} linje {bad.line_no} {rep.file_name}",
-                        evidence=_evidence(rows, text, data, fnr=bad.fnr or ""))
+                        evidence=comparison(COMPARE, rows, text, data, fnr=bad.fnr or ""))
     row = {"kategori": label("INVALID_LINE"), "kode": "INVALID_LINE", "forklaring": bad.message,
            "fnr": mask_fnr(bad.fnr) if bad.fnr else "", "bedriftsnummer": bad.bnr or "",
            "belop_nav": bad.amount_ore, "linjer": f"{rep.report_id}:{bad.line_no}", "org_enhet": ""}
@@ -885,7 +864,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
                "Følges opp automatisk ved neste rapport.")
     text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.ore_kr(c['amount_ore'])}): {why}"
     data = {"category": row.outcome, "claim_ids": [c["krav_id"]], "nav_ore": 0, "age_days": int(row.age_days),
-            "claims": [_claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
+            "claims": [ex.claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
     fnr = ex.fnr_text(c["fnr"])
     rows = [["Krav-ID", "", c["krav_id"], ""], ["Fødselsnummer", "", mask_fnr(fnr), ""],
             ["Bedriftsnummer", "", str(c["bnr"]), ""], ["Ytelse", "", ex.benefit(c["code"]), ""],
@@ -893,7 +872,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
             ["Alder", "", "", f"{row.age_days} dager (frist {deadline})"]]
     case = ctx.new_case(row.outcome, mask_fnrs_in_text(text), org_unit=c["org_enhet"] or rules.default_org_unit,
                         amount=c["amount_ore"] / 100, search_text=f"{c['krav_id']} {ex.nok(c['amount_ore'])}",
-                        evidence=_evidence(rows, why, data, fnr=fnr))
+                        evidence=comparison(COMPARE, rows, why, data, fnr=fnr))
     erow = {"kategori": label(row.outcome), "kode": row.outcome, "forklaring": text, "fnr": mask_fnr(fnr),
             "bedriftsnummer": str(c["bnr"]), "periode": ex.periode(c["fra"], c["til"]), "belop_krav": c["amount_ore"],
             "krav_id": c["krav_id"], "org_enhet": c["org_enhet"]}

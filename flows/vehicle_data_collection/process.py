@@ -72,9 +72,7 @@ def prepare(ctx: RunContext, fleet_path: Path | None, period: Tertial, source: s
     """Reviewers' decisions since the last run, applied once by the kit (`retry` puts the case's
     vehicle back in the queue, looked up again past the cache); the fleet list as work items."""
     d = ctx.definition
-    source = source or d.source
-    if source not in d.sources:
-        raise ValueError(f"ukjent kilde {source!r}; definisjonen tillater {', '.join(d.sources)}")
+    source = ctx.source(source)
     spec = d.input(ctx.rules.fleet_input)
     path = Path(fleet_path) if fleet_path else ctx.data_path(spec.path or "")
     applied = apply_decisions(ctx.store, d, ACTIONS, run_id=ctx.run_id)
