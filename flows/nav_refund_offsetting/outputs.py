@@ -101,19 +101,15 @@ def journal_from_result(result, run_id: str, booking_date: date, ledger):
 
 
 def journal_from_frame(frame: pd.DataFrame):
-    """Decision rows (a few, built in Python) in the journal's text form."""
+    """Decision rows (a few, built in Python; amounts in kroner) in the journal's text form."""
     import pyarrow as pa
 
-    def text(col: str, value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
+    def column(col: str):
         if col in ("krav_belop", "utbetalt_belop", "differanse"):
-            ore = int(round(float(value) * 100))
-            return ("-" if ore < 0 else "") + f"{abs(ore) // 100},{abs(ore) % 100:02d}"
-        return str(value)
+            return xl.arrow_amount_texts(np.rint(frame[col].to_numpy(float) * 100))
+        return pa.array(["" if v is None or v != v else str(v) for v in frame[col].tolist()], type=pa.string())
 
-    return pa.table({c: xl.csv_field(pa.array([text(c, v) for v in frame[c].tolist()] if c in frame else
-                                        [""] * len(frame), type=pa.string())) for c in JOURNAL_COLUMNS})
+    return pa.table({c: xl.csv_field(column(c)) for c in JOURNAL_COLUMNS})
 
 
 def journal_table(tables: list):

@@ -400,27 +400,25 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             counts[code] += n
             amounts[code] += int(amt[lines_outcome == code].sum())
 
+        def add(built: tuple[tuple[str, NewCase], dict[str, Any]]) -> None:  # a case and its row in the Avvik sheet
+            cases.append(built[0])
+            exception_rows.append(built[1])
+
         # Per-line cases for every exception unit; a held report gets one case of its own.
         u = result.units
         for uid in np.flatnonzero(~np.isin(u["outcome"].astype(str).to_numpy(), OFFSET_REASONS) & ~u["held"].to_numpy()):
-            case, row = _unit_case(ctx, views.view(int(uid)), views)
-            cases.append(case)
-            exception_rows.append(row)
-        row_cases, row_rows = claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name)
-        cases += row_cases
-        exception_rows += row_rows
+            add(_unit_case(ctx, views.view(int(uid)), views))
+        for built in zip(*claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name), strict=True):
+            add(built)
         exception_rows += [_held_case(ctx, rules, item, rep, p, checks[item.id], result)
                            for item, rep, p in parsed if item.id in held]
         # Invalid lines: one case each, naming file, line, field and reason.
-        for _item, rep, _p in parsed:
-            if rep.invalid:
-                line_outcome_frames.append(_bad_lines(rep, "INVALID_LINE", "linje"))
-            for bad in rep.invalid:
-                case, row = _invalid_case(ctx, rules, rep, bad, views)
-                cases.append(case)
-                exception_rows.append(row)
-                counts["INVALID_LINE"] += 1
-                amounts["INVALID_LINE"] += bad.amount_ore or 0
+        invalid = [(rep, bad) for _item, rep, _p in parsed for bad in rep.invalid]
+        for rep, bad in invalid:
+            add(_invalid_case(ctx, rules, rep, bad, views))
+        line_outcome_frames += [_bad_lines(rep, "INVALID_LINE", "linje") for _i, rep, _p in parsed if rep.invalid]
+        counts["INVALID_LINE"] += len(invalid)
+        amounts["INVALID_LINE"] += sum(bad.amount_ore or 0 for _rep, bad in invalid)
         # Unpaid claims: a case once per claim (pending, then final).
         for row in result.unpaid.itertuples(index=False):
             krav = str(result.claims["krav_id"].iloc[row.claim])
@@ -434,9 +432,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             if existing is not None:
                 close_case(ctx, existing.id, "dismiss", "Erstattet av ny sak: fristen er passert",
                            {"replaced_by": row.outcome})
-            case, erow = _unpaid_case(ctx, rules, views, row, as_of)
-            cases.append(case)
-            exception_rows.append(erow)
+            add(_unpaid_case(ctx, rules, views, row, as_of))
         # Claims paid (or taken up by a case) now: close their waiting 'not paid yet' case.
         consumed_claims = set(result.claims["krav_id"].to_numpy()[result.unit_claims["claim"].to_numpy()])
         for krav in consumed_claims & set(state.claim_cases):
