@@ -223,7 +223,3 @@ def _list_sheet(name: str, columns, frame: pd.DataFrame) -> xl.Sheet:
                      xl.frame_rows(frame, [key for _, key, _ in columns]),
                      freeze=True, autofilter=True)
     return xl.Sheet(name, [table])
-
-
-def write_line_outcomes(path: Path, frame: pd.DataFrame) -> None:
-    xl.write_frame_csv(path, frame)

@@ -25,7 +25,7 @@ from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
-from connectors.spreadsheet import date_texts
+from connectors.spreadsheet import date_texts, write_frame_csv
 from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
 from flows.kit import decisions as kit_decisions
 from flows.kit.dates import to_date
@@ -475,7 +475,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                            lambda: shadow.journal_outcomes(journal, value_dates), "Utligningsbilag til regnskapet")
     lines_path = ctx.out_dir / "linjeutfall.csv"
     outcome_lines = _line_outcomes(line_outcome_frames)
-    out.write_line_outcomes(lines_path, outcome_lines)
+    write_frame_csv(lines_path, outcome_lines)
     ctx.effects.would_hand_over(lambda: shadow.handed_over(outcome_lines, value_dates))
     already = [f"Rapport {report_id(r)} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
                if r.status == ItemStatus.done else
