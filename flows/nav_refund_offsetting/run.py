@@ -26,17 +26,18 @@ from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
 from connectors.spreadsheet import date_texts, write_frame_csv
-from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
+from flows.kit import Progress, RunContext, RunSummary, get_logger
 from flows.kit import decisions as kit_decisions
 from flows.kit.dates import to_date
 from flows.kit.decisions import AppliedDecisions, close_case
+from flows.kit.declare import run_declared
 from flows.kit.evidence import comparison, system_case
 from flows.kit.frames import Columns
 from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting.actions import ACTIONS
-from flows.nav_refund_offsetting.declaration import PROCESS_ID
+from flows.nav_refund_offsetting.declaration import PROCESS, PROCESS_ID
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
@@ -97,8 +98,9 @@ class Decisions(AppliedDecisions):
 
 @dataclass
 class OffsetOutcome:
+    """What run_offsetting hands a test or a benchmark."""
+
     summary: RunSummary
-    exception_rows: list[dict[str, Any]]
 
 
 def _id_order(rid: str, tie: Any) -> tuple:
@@ -299,7 +301,7 @@ def _read(ctx: RunContext, input_id: str, path: Path | None, reader, *args: Any,
 
 
 def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decisions | None = None,
-           registered: Registered | None = None) -> OffsetOutcome:
+           registered: Registered | None = None) -> RunSummary:
     """Process every waiting report item: the heart of the run."""
     rules: Rules = ctx.rules
     decisions = decisions or Decisions()
@@ -515,7 +517,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "message": " ".join(([f"{len(report_rows)} rapport(er) behandlet."] if report_rows else
                                  [] if already else ["Ingen nye rapporter."]) + already),
         })
-    return OffsetOutcome(summary, exception_rows)
+    return summary
 
 
 def _refused_before(ctx: RunContext, already: list[WorkItem]) -> list[str]:
@@ -877,12 +879,10 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
 
 # ------------------------------------------------------------------------------ the whole run
 
-def _direct(name: str, fn, *args: Any, retry: bool = True) -> Any:
-    return fn(*args)
-
-
-def _steps(ctx: RunContext, inputs: RunInputs, step) -> OffsetOutcome:
-    """Decisions, fetch and register, offset: each a Prefect task inside the flow."""
+def run_summary(ctx: RunContext, p, step) -> RunSummary:
+    """The declared run (flows.kit.declare; the parameters are RunInputs' fields): decisions, fetch
+    and register, offset: each a Prefect task inside the flow."""
+    inputs = RunInputs(**vars(p))
     log = get_logger(LOG)
     decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
     log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
@@ -890,31 +890,20 @@ def _steps(ctx: RunContext, inputs: RunInputs, step) -> OffsetOutcome:
     state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
     log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
              len(registered.new), len(registered.already))
-    outcome = step("utligning", offset, ctx, inputs, state, decisions, registered)
-    figures = outcome.summary.figures
+    summary = step("utligning", offset, ctx, inputs, state, decisions, registered)
+    figures = summary.figures
     log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling", figures["lines"],
              figures["offset"], figures["exception_lines"], figures["unpaid_claims"])
-    return outcome
+    return summary
 
 
 def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOutcome:
-    """One run without Prefect (tests, benchmarks): the steps, then the run finished (or stopped, or failed)."""
-    try:
-        outcome = _steps(ctx, inputs or RunInputs(), _direct)
-    except FetchFailed as exc:  # the source is down: the run stops; the next run fetches again
-        stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
-        raise
-    except Exception as exc:
-        fail(ctx, exc)
-        raise
-    finish(ctx, outcome.summary)
-    publish_artifacts(ctx, outcome.summary)
-    return outcome
-
-
-def run_summary(ctx: RunContext, p, step) -> RunSummary:
-    """The declared run (flows.kit.declare): the parameters are RunInputs' fields."""
-    return _steps(ctx, RunInputs(**vars(p)), step).summary
+    """One run without Prefect on a context the caller opened (tests, benchmarks): the declared run, as
+    the CLI runs it (finished, stopped or failed by the kit); a source that is down raises FetchFailed."""
+    summary = run_declared(PROCESS, vars(inputs or RunInputs()), ctx=ctx)
+    if summary.stopped_reason:  # the run is recorded as stopped; the next run fetches again
+        raise FetchFailed(summary.stopped_reason)
+    return OffsetOutcome(summary)
 
 
 __all__ = ["run_summary", "RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",
