@@ -774,7 +774,6 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
         **view.extra,
     }
-    linjer = data["linjer"]
     org_unit = views.org_unit(first["fnr"], first["bnr"], claims)
     message = mask_fnrs_in_text(f"{label(view.outcome)} ({ex.where(view.lines)}): {text}")
     search = " ".join(filter(None, [first["navn"], ex.nok(view.nav_ore), ex.nok(claim_ore) if claim_ore else "",
@@ -788,7 +787,7 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
            "fnr": mask_fnr(ex.fnr_text(first["fnr"])), "navn": first["navn"], "bedriftsnummer": str(first["bnr"]),
            "periode": period, "belop_nav": view.nav_ore, "belop_krav": claim_ore,
            "forventet": view.expected_ore if view.expected_ore >= 0 else None,
-           "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": linjer,
+           "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": data["linjer"],
            "krav_id": ", ".join(data["claim_ids"]), "org_enhet": org_unit}
     return (f"linje:{first['report_id']}:{first['line_no']}", case), row
 
