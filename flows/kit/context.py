@@ -128,6 +128,14 @@ class RunContext:
         spec = self.input(input_id)
         return self.data_path(spec.path) if spec is not None and spec.path else None
 
+    def source(self, given: str | None = None) -> str:
+        """Where the run reads from: the one given (a CLI option), else the definition's `source`;
+        a source the definition does not list in `sources` is refused."""
+        source = given or self.definition.source
+        if source not in self.definition.sources:
+            raise ValueError(f"ukjent kilde {source!r}; definisjonen tillater {', '.join(self.definition.sources)}")
+        return source
+
     @property
     def version_label(self) -> str:
         """"Regler: versjon 7, 02.12.2026" for the reports."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -158,10 +158,11 @@ def run_declared(decl: Declaration, values: dict[str, Any], out_dir: str | Path 
     from flows.kit.scope import finish, run_scope, stop
     from flows.kit.summary import RunSummary
 
-    _check_choices(decl, values)
-    params = SimpleNamespace(**{p.name: p.convert(values.get(p.name)) for p in decl.params})
-    if decl.check:
-        decl.check(params)
+    with _opened(ctx) if ctx else nullcontext():  # options refused fail a run the caller opened
+        _check_choices(decl, values)
+        params = SimpleNamespace(**{p.name: p.convert(values.get(p.name)) for p in decl.params})
+        if decl.check:
+            decl.check(params)
     log = get_logger(f"rpa.{decl.process_id}")
     scope = _opened(ctx) if ctx else run_scope(decl.process_id, settings, store,
                                                out_dir=Path(out_dir) if out_dir else None)

@@ -3,7 +3,8 @@
 `attachments(error)`: the files a bot or connector saved when it failed (its `evidence` paths:
 a screenshot, a Playwright trace) as case attachments. `system_case(...)`: an operator case for
 an error outside any work item (a source that could not be read), with that evidence.
-`scrub(sections)`: no fnr in clear in what the review app renders.
+`scrub(sections)`: no fnr in clear in what the review app renders. `comparison(...)`: the usual
+case evidence, a table of what was compared and the explanation under it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from connectors.identifiers import mask_fnrs_in_text
 from flows.kit.context import RunContext
 from workqueue.models import CaseKind, ExceptionCase
 
-__all__ = ["attachments", "scrub", "system_case"]
+__all__ = ["attachments", "comparison", "scrub", "system_case"]
 
 MEDIA_TYPES = {".png": "image/png", ".zip": "application/zip"}
 
@@ -47,3 +48,11 @@ def scrub(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
             section["rows"] = [[mask_fnrs_in_text(str(cell)) for cell in row] for row in section["rows"]]
         out.append(section)
     return out
+
+
+def comparison(columns: list[str], rows: list[list[str]], text: str, data: dict[str, Any], **more: Any
+               ) -> dict[str, Any]:
+    """A case's evidence: the comparison table ("Sammenligning": field, then one column per source),
+    the explanation ("Forklaring"), the structured `data`; `more`: e.g. the clear `fnr`."""
+    return {"sections": [{"title": "Sammenligning", "columns": columns, "rows": rows},
+                         {"title": "Forklaring", "text": text}], "data": data, **more}

@@ -22,7 +22,6 @@ from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import Rules
-from flows.nav_refund_offsetting.state import fp_hex
 from workqueue.models import CaseStatus
 from workqueue.store import NewCase
 
@@ -99,8 +98,7 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
         {"title": "Forklaring", "text": text}]
     if lines:
         sections.append({"title": "Holdte linjer", "columns": ["Rapport/linje", "Ytelse", "Periode", "Beløp"],
-                         "rows": [[f"{x['report_id']}/{x['line_no']}", ex.benefit(x["code"]),
-                                   ex.periode(x["fra"], x["til"]), ex.nok(x["amount_ore"])] for x in lines]})
+                         "rows": ex.lines_rows(lines)})
     if claims:
         sections.append({"title": "Holdte krav", "columns": ["Krav-ID", "Periode", "Beløp", ""],
                          "rows": [[c["krav_id"], ex.periode(c["fra"], c["til"]), ex.nok(c["amount_ore"]), ""]
@@ -108,14 +106,9 @@ def _case(ctx: Any, rules: Rules, issue: ClaimRowIssue, lines: list[dict], claim
     data = {
         "category": CATEGORY, "rows": issue.rows, "krav_id": issue.krav_id, "duplicate": issue.duplicate,
         "problems": [mask_fnrs_in_text(p) for p in issue.problems], "file": file_name,
-        "report_id": first.get("report_id", ""), "line_nos": [x["line_no"] for x in lines],
-        "linjer": "+".join(f"{x['report_id']}:{x['line_no']}" for x in lines),
-        "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]} for x in lines],
-        "nav_ore": nav_ore, "claim_ids": [c["krav_id"] for c in paid],
-        "claims": [{"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": 0, "org_enhet": c["org_enhet"],
-                    "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])} for c in paid],
-        "held_claim_ids": [c["krav_id"] for c in claims],
-        "fps": fp_hex(np.array([x["fp"] for x in lines], dtype=np.uint64)), "run_id": ctx.run_id,
+        **ex.lines_data(lines), "nav_ore": nav_ore, "claim_ids": [c["krav_id"] for c in paid],
+        "claims": [ex.claim_data(c, 0) for c in paid], "held_claim_ids": [c["krav_id"] for c in claims],
+        "run_id": ctx.run_id,
     }
     org_unit = claims[0]["org_enhet"] if claims else rules.default_org_unit
     fnr = ex.fnr_text(issue.fnrs[0]) if issue.fnrs else ""

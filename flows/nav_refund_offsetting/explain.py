@@ -22,6 +22,7 @@ from flows.kit.dates import dato, periode
 from flows.kit.evidence import scrub
 from flows.nav_refund_offsetting.outcomes import label
 from flows.nav_refund_offsetting.rules import day_rate_kr
+from flows.nav_refund_offsetting.state import fp_hex
 
 ROBOT = "Robotens beregning"  # the robot's own computation: never called NAV's
 
@@ -292,9 +293,26 @@ def where(lines: list[dict]) -> str:
     return "linje " + " og ".join(f"{x['report_id']}:{x['line_no']}" for x in lines)
 
 
-def lines_rows(u: UnitView) -> list[list[str]]:
+def lines_rows(lines: list[dict]) -> list[list[str]]:
+    """Rapport/linje | Ytelse | Periode | Beløp: the lines a case holds."""
     return [[f"{x['report_id']}/{x['line_no']}", benefit(x.get("code", "")), periode(x.get("fra"), x.get("til")),
-             nok(x["amount_ore"])] for x in u.lines]
+             nok(x["amount_ore"])] for x in lines]
+
+
+def lines_data(lines: list[dict]) -> dict[str, Any]:
+    """The lines as a case's data keeps them: what a decision settles, and their fingerprints so
+    that a later run never offsets them again."""
+    return {"report_id": lines[0]["report_id"] if lines else "", "line_nos": [x["line_no"] for x in lines],
+            "linjer": "+".join(f"{x['report_id']}:{x['line_no']}" for x in lines),
+            "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]}
+                      for x in lines],
+            "fps": fp_hex(np.array([x["fp"] for x in lines], dtype=np.uint64))}
+
+
+def claim_data(c: dict[str, Any], share_ore: int) -> dict[str, Any]:
+    """A claim as a case's data keeps it: what a decision books against."""
+    return {"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": share_ore, "org_enhet": c["org_enhet"],
+            "code": c["code"], "fra": dato(c["fra"]), "til": dato(c["til"])}
 
 
 def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -309,7 +327,7 @@ def evidence(u: UnitView, explanation_text: str, data: dict[str, Any]) -> dict[s
                             "columns": ["Grad", "Virkedager", "Dagsats", "Beløp"], "rows": per_grade})
     if len(u.lines) > 1:
         sections.append({"title": "Linjer i rapporten", "columns": ["Rapport/linje", "Ytelse", "Periode", "Beløp"],
-                         "rows": lines_rows(u)})
+                         "rows": lines_rows(u.lines)})
     if u.outcome == "SPLIT_POSITIONS" or len(u.claims) > 1:
         sections.append({"title": "Krav", "columns": ["Krav-ID", "Periode", "Beløp", "Forslag til fordeling"],
                          "rows": [[c["krav_id"], periode(c["fra"], c["til"]), nok(c["amount_ore"]),

@@ -31,14 +31,6 @@ REASON_TEXT = {"EXACT": "Eksakt", "ROUNDING": "Avrunding", "WEEKDAYS": "Virkedag
                "GODKJENT": "Godkjent av HR", "AVSKREVET": "Avskrevet av HR", "MAKSDATO_CHANGED": "Godkjent av HR"}
 
 
-fmt_dates = xl.date_texts  # dd.mm.åååå for a date column (run.py's name)
-
-
-def mask_fnr_column(fnr: np.ndarray) -> np.ndarray:
-    """010190***** for an int64 fnr column (birth date visible, personal number hidden)."""
-    return (pd.Series(np.asarray(fnr, dtype=np.int64) // 100_000).astype(str).str.zfill(6) + "*****").to_numpy()
-
-
 def line_refs(lines: pd.DataFrame, units: np.ndarray):
     """For each unit: its lines as '1002:14' or '1002:14+15' (several lines), as Arrow strings."""
     import pyarrow as pa
@@ -109,19 +101,15 @@ def journal_from_result(result, run_id: str, booking_date: date, ledger):
 
 
 def journal_from_frame(frame: pd.DataFrame):
-    """Decision rows (a few, built in Python) in the journal's text form."""
+    """Decision rows (a few, built in Python; amounts in kroner) in the journal's text form."""
     import pyarrow as pa
 
-    def text(col: str, value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
+    def column(col: str):
         if col in ("krav_belop", "utbetalt_belop", "differanse"):
-            ore = int(round(float(value) * 100))
-            return ("-" if ore < 0 else "") + f"{abs(ore) // 100},{abs(ore) % 100:02d}"
-        return str(value)
+            return xl.arrow_amount_texts(np.rint(frame[col].to_numpy(float) * 100))
+        return pa.array(["" if v is None or v != v else str(v) for v in frame[col].tolist()], type=pa.string())
 
-    return pa.table({c: xl.csv_field(pa.array([text(c, v) for v in frame[c].tolist()] if c in frame else
-                                        [""] * len(frame), type=pa.string())) for c in JOURNAL_COLUMNS})
+    return pa.table({c: xl.csv_field(column(c)) for c in JOURNAL_COLUMNS})
 
 
 def journal_table(tables: list):
@@ -235,7 +223,3 @@ def _list_sheet(name: str, columns, frame: pd.DataFrame) -> xl.Sheet:
                      xl.frame_rows(frame, [key for _, key, _ in columns]),
                      freeze=True, autofilter=True)
     return xl.Sheet(name, [table])
-
-
-def write_line_outcomes(path: Path, frame: pd.DataFrame) -> None:
-    xl.write_frame_csv(path, frame)

@@ -20,22 +20,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.identifiers import mask_fnr, mask_fnrs_in_text
+from connectors.identifiers import mask_fnr, mask_fnr_column, mask_fnrs_in_text
 from connectors.nav.bank import read_bank_credits
 from connectors.nav.hr_claims import read_claims_rows, read_employees
 from connectors.nav.k27 import K27FormatError, K27Report, parse_k27
 from connectors.nav.tables import InputFileError
-from flows.kit import Progress, RunContext, RunSummary, fail, finish, get_logger, publish_artifacts, stop
+from connectors.spreadsheet import date_texts, write_frame_csv
+from flows.kit import Progress, RunContext, RunSummary, get_logger
 from flows.kit import decisions as kit_decisions
 from flows.kit.dates import to_date
 from flows.kit.decisions import AppliedDecisions, close_case
-from flows.kit.evidence import system_case
+from flows.kit.declare import run_declared
+from flows.kit.evidence import comparison, system_case
 from flows.kit.frames import Columns
 from flows.nav_refund_offsetting import claim_rows, reversal, shadow, sources
 from flows.nav_refund_offsetting import explain as ex
 from flows.nav_refund_offsetting import outputs as out
 from flows.nav_refund_offsetting.actions import ACTIONS
-from flows.nav_refund_offsetting.declaration import PROCESS_ID
+from flows.nav_refund_offsetting.declaration import PROCESS, PROCESS_ID
 from flows.nav_refund_offsetting.matching import (
     MatchInput,
     MatchResult,
@@ -96,20 +98,14 @@ class Decisions(AppliedDecisions):
 
 @dataclass
 class OffsetOutcome:
+    """What run_offsetting hands a test or a benchmark."""
+
     summary: RunSummary
-    exception_rows: list[dict[str, Any]]
 
 
 def _id_order(rid: str, tie: Any) -> tuple:
     """Numeric report ids in number order ('999' before '1001'), the others after them."""
     return (0, int(rid), tie) if rid.isdigit() else (1, 0, tie)
-
-
-def _evidence(rows: list[list[str]], text: str, data: dict[str, Any], columns: list[str] = COMPARE,
-              **more: Any) -> dict[str, Any]:
-    """What the case page shows: the comparison table and the explanation."""
-    return {"sections": [{"title": "Sammenligning", "columns": columns, "rows": rows},
-                         {"title": "Forklaring", "text": text}], "data": data, **more}
 
 
 # ------------------------------------------------------------------------------ decisions
@@ -183,9 +179,7 @@ def fetch(ctx: RunContext, inputs: RunInputs, state: State) -> list[sources.Fetc
     if inputs.file_mode:
         return sources.from_files(inputs.report_files or [])
     rules: Rules = ctx.rules
-    source = inputs.source or ctx.definition.source
-    if source not in ctx.definition.sources:
-        raise ValueError(f"source {source!r} is not one of {ctx.definition.sources} in the process definition")
+    source = ctx.source(inputs.source)
     try:
         if source == "folder":
             folder = ctx.input_path("settlement-report")
@@ -307,7 +301,7 @@ def _read(ctx: RunContext, input_id: str, path: Path | None, reader, *args: Any,
 
 
 def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decisions | None = None,
-           registered: Registered | None = None) -> OffsetOutcome:
+           registered: Registered | None = None) -> RunSummary:
     """Process every waiting report item: the heart of the run."""
     rules: Rules = ctx.rules
     decisions = decisions or Decisions()
@@ -408,27 +402,25 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             counts[code] += n
             amounts[code] += int(amt[lines_outcome == code].sum())
 
+        def add(built: tuple[tuple[str, NewCase], dict[str, Any]]) -> None:  # a case and its row in the Avvik sheet
+            cases.append(built[0])
+            exception_rows.append(built[1])
+
         # Per-line cases for every exception unit; a held report gets one case of its own.
         u = result.units
         for uid in np.flatnonzero(~np.isin(u["outcome"].astype(str).to_numpy(), OFFSET_REASONS) & ~u["held"].to_numpy()):
-            case, row = _unit_case(ctx, views.view(int(uid)), views)
-            cases.append(case)
-            exception_rows.append(row)
-        row_cases, row_rows = claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name)
-        cases += row_cases
-        exception_rows += row_rows
+            add(_unit_case(ctx, views.view(int(uid)), views))
+        for built in zip(*claim_rows.cases(ctx, rules, claims_read.issues, result, views, claims_path.name), strict=True):
+            add(built)
         exception_rows += [_held_case(ctx, rules, item, rep, p, checks[item.id], result)
                            for item, rep, p in parsed if item.id in held]
         # Invalid lines: one case each, naming file, line, field and reason.
-        for _item, rep, _p in parsed:
-            if rep.invalid:
-                line_outcome_frames.append(_bad_lines(rep, "INVALID_LINE", "linje"))
-            for bad in rep.invalid:
-                case, row = _invalid_case(ctx, rules, rep, bad, views)
-                cases.append(case)
-                exception_rows.append(row)
-                counts["INVALID_LINE"] += 1
-                amounts["INVALID_LINE"] += bad.amount_ore or 0
+        invalid = [(rep, bad) for _item, rep, _p in parsed for bad in rep.invalid]
+        for rep, bad in invalid:
+            add(_invalid_case(ctx, rules, rep, bad, views))
+        line_outcome_frames += [_bad_lines(rep, "INVALID_LINE", "linje") for _i, rep, _p in parsed if rep.invalid]
+        counts["INVALID_LINE"] += len(invalid)
+        amounts["INVALID_LINE"] += sum(bad.amount_ore or 0 for _rep, bad in invalid)
         # Unpaid claims: a case once per claim (pending, then final).
         for row in result.unpaid.itertuples(index=False):
             krav = str(result.claims["krav_id"].iloc[row.claim])
@@ -442,9 +434,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             if existing is not None:
                 close_case(ctx, existing.id, "dismiss", "Erstattet av ny sak: fristen er passert",
                            {"replaced_by": row.outcome})
-            case, erow = _unpaid_case(ctx, rules, views, row, as_of)
-            cases.append(case)
-            exception_rows.append(erow)
+            add(_unpaid_case(ctx, rules, views, row, as_of))
         # Claims paid (or taken up by a case) now: close their waiting 'not paid yet' case.
         consumed_claims = set(result.claims["krav_id"].to_numpy()[result.unit_claims["claim"].to_numpy()])
         for krav in consumed_claims & set(state.claim_cases):
@@ -487,7 +477,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
                            lambda: shadow.journal_outcomes(journal, value_dates), "Utligningsbilag til regnskapet")
     lines_path = ctx.out_dir / "linjeutfall.csv"
     outcome_lines = _line_outcomes(line_outcome_frames)
-    out.write_line_outcomes(lines_path, outcome_lines)
+    write_frame_csv(lines_path, outcome_lines)
     ctx.effects.would_hand_over(lambda: shadow.handed_over(outcome_lines, value_dates))
     already = [f"Rapport {report_id(r)} er allerede utlignet (kjøring {r.run_id or 'tidligere'})."
                if r.status == ItemStatus.done else
@@ -527,7 +517,7 @@ def offset(ctx: RunContext, inputs: RunInputs, state: State, decisions: Decision
             "message": " ".join(([f"{len(report_rows)} rapport(er) behandlet."] if report_rows else
                                  [] if already else ["Ingen nye rapporter."]) + already),
         })
-    return OffsetOutcome(summary, exception_rows)
+    return summary
 
 
 def _refused_before(ctx: RunContext, already: list[WorkItem]) -> list[str]:
@@ -554,7 +544,7 @@ def _refuse_report(ctx: RunContext, rules: Rules, item, p: dict, exc: K27FormatE
             "reason": mask_fnrs_in_text(exc.reason)}
     ctx.store.business_exception(item.id, ctx.new_case(
         "REPORT_REFUSED", message, org_unit=rules.default_org_unit, search_text=mask_fnrs_in_text(f"{p['report_id']} {name}"),
-        evidence=_evidence(rows, message, data, ["Felt", "NAV-rapport", "", ""])))
+        evidence=comparison(["Felt", "NAV-rapport", "", ""], rows, message, data)))
     report_rows.append(out.ReportSummary(str(p["report_id"]), to_date(p.get("value_date")), 0, 0, None,
                                          "Avvist: kan ikke leses som hel rapport"))
     get_logger(LOG).warning(message)
@@ -572,7 +562,7 @@ def _duplicate_case(ctx: RunContext, rules: Rules, item, rep: K27Report, first: 
     ctx.store.business_exception(item.id, ctx.new_case(
         "DUPLICATE", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
         search_text=f"{rep.report_id} {first} {total}",
-        evidence=_evidence(rows, text, data, ["Felt", "Denne rapporten", "Tidligere rapport", "Beregnet"])))
+        evidence=comparison(["Felt", "Denne rapporten", "Tidligere rapport", "Beregnet"], rows, text, data)))
     return {"kategori": label("DUPLICATE"), "kode": "DUPLICATE", "forklaring": text, "belop_nav": rep.total_ore,
             "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
 
@@ -647,16 +637,13 @@ def _dup_report_lines(rep: K27Report) -> pd.DataFrame:
     lines = rep.lines
     frame = pd.DataFrame({
         "rapport_id": rep.report_id, "linje": lines["line_no"].to_numpy(), "utfall": "DUPLICATE",
-        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": out.mask_fnr_column(lines["fnr"].to_numpy()),
+        "kategori": label("DUPLICATE"), "krav_id": "", "fnr": mask_fnr_column(lines["fnr"].to_numpy()),
         "bedriftsnummer": lines["bnr"].to_numpy(), "ytelse": lines["code"].astype(str).to_numpy(),
-        "periode_fra": out.fmt_dates(lines["fra"].to_numpy("datetime64[D]")),
-        "periode_til": out.fmt_dates(lines["til"].to_numpy("datetime64[D]")),
+        "periode_fra": date_texts(lines["fra"].to_numpy("datetime64[D]")),
+        "periode_til": date_texts(lines["til"].to_numpy("datetime64[D]")),
         "belop": lines["amount_ore"].to_numpy() / 100, "gruppe": "rapport"}, columns=LINE_OUTCOME_COLUMNS)
-    if not rep.invalid:
-        return frame
-    merged = pd.concat([frame, _bad_lines(rep, "DUPLICATE", "rapport")], ignore_index=True)
-    merged["linje"] = merged["linje"].astype(np.int64)
-    return merged.sort_values("linje", ignore_index=True)
+    # Its unreadable lines too (the file is sorted by report and line when written).
+    return pd.concat([frame, _bad_lines(rep, "DUPLICATE", "rapport")], ignore_index=True) if rep.invalid else frame
 
 
 def _bad_lines(rep: K27Report, outcome: str, group: str) -> pd.DataFrame:
@@ -750,7 +737,7 @@ class _Views:
         return pd.DataFrame({
             "rapport": L["report_id"][idx], "linje": L["line_no"][idx],
             "krav_id": np.where(claim >= 0, self.C["krav_id"][np.maximum(claim, 0)], ""),
-            "fnr": out.mask_fnr_column(L["fnr"][idx]), "navn": L["navn"][idx], "bnr": L["bnr"][idx],
+            "fnr": mask_fnr_column(L["fnr"][idx]), "navn": L["navn"][idx], "bnr": L["bnr"][idx],
             "ytelse": L["code"][idx], "fra": L["fra"][idx], "til": L["til"][idx],
             "belop_nav": L["amount_ore"][idx].astype(float),
             "belop_krav": np.where(first, claim_amt, np.nan),
@@ -769,8 +756,8 @@ class _Views:
             "kategori": [label(o) for o in outcome],
             "krav_id": np.where((claim >= 0) & np.isin(outcome, OFFSET_REASONS),
                                 self.C["krav_id"][np.maximum(claim, 0)] if len(self.C["krav_id"]) else "", ""),
-            "fnr": out.mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
-            "periode_fra": out.fmt_dates(L["fra"]), "periode_til": out.fmt_dates(L["til"]),
+            "fnr": mask_fnr_column(L["fnr"]), "bedriftsnummer": L["bnr"], "ytelse": L["code"],
+            "periode_fra": date_texts(L["fra"]), "periode_til": date_texts(L["til"]),
             "belop": L["amount_ore"] / 100, "gruppe": unit,
         }, columns=LINE_OUTCOME_COLUMNS)
 
@@ -780,15 +767,10 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
     first = view.lines[0]
     claims = view.claims
     claim_ore = sum(c["amount_ore"] for c in claims) if claims else None
-    linjer = "+".join(f"{x['report_id']}:{x['line_no']}" for x in view.lines)
     data = {
-        "category": view.outcome, "detail": view.detail, "report_id": first["report_id"],
-        "line_nos": [x["line_no"] for x in view.lines], "linjer": linjer,
-        "lines": [{"report_id": x["report_id"], "line_no": x["line_no"], "amount_ore": x["amount_ore"]}
-                  for x in view.lines],
+        "category": view.outcome, "detail": view.detail, **ex.lines_data(view.lines),
         "nav_ore": view.nav_ore, "claim_ore": claim_ore, "expected_ore": view.expected_ore if view.expected_ore >= 0 else None,
-        "claim_ids": [c["krav_id"] for c in claims], "claims": [_claim_data(c, c["share_ore"]) for c in claims],
-        "fps": fp_hex(np.array([x["fp"] for x in view.lines], dtype=np.uint64)),
+        "claim_ids": [c["krav_id"] for c in claims], "claims": [ex.claim_data(c, c["share_ore"]) for c in claims],
         "code": first["code"], "fra": ex.dato(first["fra"]), "til": ex.dato(first["til"]), "run_id": ctx.run_id,
         **view.extra,
     }
@@ -805,15 +787,9 @@ def _unit_case(ctx: RunContext, view: ex.UnitView, views: _Views) -> tuple[tuple
            "fnr": mask_fnr(ex.fnr_text(first["fnr"])), "navn": first["navn"], "bedriftsnummer": str(first["bnr"]),
            "periode": period, "belop_nav": view.nav_ore, "belop_krav": claim_ore,
            "forventet": view.expected_ore if view.expected_ore >= 0 else None,
-           "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": linjer,
+           "differanse": view.nav_ore - claim_ore if claim_ore is not None else None, "linjer": data["linjer"],
            "krav_id": ", ".join(data["claim_ids"]), "org_enhet": org_unit}
     return (f"linje:{first['report_id']}:{first['line_no']}", case), row
-
-
-def _claim_data(c: dict[str, Any], share_ore: int) -> dict[str, Any]:
-    """A claim as a case's data keeps it: what a decision books against."""
-    return {"krav_id": c["krav_id"], "claim_ore": c["amount_ore"], "share_ore": share_ore, "org_enhet": c["org_enhet"],
-            "code": c["code"], "fra": ex.dato(c["fra"]), "til": ex.dato(c["til"])}
 
 
 def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, check, result: MatchResult
@@ -838,7 +814,7 @@ def _held_case(ctx: RunContext, rules: Rules, item, rep: K27Report, p: dict, che
     ctx.store.business_exception(item.id, ctx.new_case(
         "BANK_TOTAL_MISMATCH", text, org_unit=rules.default_org_unit, amount=rep.total_ore / 100,
         search_text=f"{rep.report_id} {ex.nok(rep.total_ore)} {bank or ''}",
-        evidence=_evidence(rows, text, data, ["Felt", "NAV-rapport", "Bank", "Beregnet"])))
+        evidence=comparison(["Felt", "NAV-rapport", "Bank", "Beregnet"], rows, text, data)))
     return {"kategori": label("BANK_TOTAL_MISMATCH"), "kode": "BANK_TOTAL_MISMATCH", "forklaring": text,
             "belop_nav": rep.total_ore, "belop_krav": credited, "differanse": rep.total_ore - (credited or 0),
             "linjer": f"{rep.report_id} (hele rapporten)", "org_enhet": rules.default_org_unit}
@@ -863,7 +839,7 @@ def _invalid_case(ctx: RunContext, rules: Rules, rep: K27Report, bad, views: _Vi
             ["Beløp", ex.nok(bad.amount_ore) if bad.amount_ore is not None else "(uleselig)", "", ""]]
     case = ctx.new_case("INVALID_LINE", text, org_unit=org_unit, amount=(bad.amount_ore or 0) / 100,
                         search_text=f"{rep.report_id} linje {bad.line_no} {rep.file_name}",
-                        evidence=_evidence(rows, text, data, fnr=bad.fnr or ""))
+                        evidence=comparison(COMPARE, rows, text, data, fnr=bad.fnr or ""))
     row = {"kategori": label("INVALID_LINE"), "kode": "INVALID_LINE", "forklaring": bad.message,
            "fnr": mask_fnr(bad.fnr) if bad.fnr else "", "bedriftsnummer": bad.bnr or "",
            "belop_nav": bad.amount_ore, "linjer": f"{rep.report_id}:{bad.line_no}", "org_enhet": ""}
@@ -885,7 +861,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
                "Følges opp automatisk ved neste rapport.")
     text = f"Krav {c['krav_id']} ({ex.periode(c['fra'], c['til'])}, {ex.ore_kr(c['amount_ore'])}): {why}"
     data = {"category": row.outcome, "claim_ids": [c["krav_id"]], "nav_ore": 0, "age_days": int(row.age_days),
-            "claims": [_claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
+            "claims": [ex.claim_data(c, 0)], "as_of": as_of.isoformat(), "run_id": ctx.run_id}
     fnr = ex.fnr_text(c["fnr"])
     rows = [["Krav-ID", "", c["krav_id"], ""], ["Fødselsnummer", "", mask_fnr(fnr), ""],
             ["Bedriftsnummer", "", str(c["bnr"]), ""], ["Ytelse", "", ex.benefit(c["code"]), ""],
@@ -893,7 +869,7 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
             ["Alder", "", "", f"{row.age_days} dager (frist {deadline})"]]
     case = ctx.new_case(row.outcome, mask_fnrs_in_text(text), org_unit=c["org_enhet"] or rules.default_org_unit,
                         amount=c["amount_ore"] / 100, search_text=f"{c['krav_id']} {ex.nok(c['amount_ore'])}",
-                        evidence=_evidence(rows, why, data, fnr=fnr))
+                        evidence=comparison(COMPARE, rows, why, data, fnr=fnr))
     erow = {"kategori": label(row.outcome), "kode": row.outcome, "forklaring": text, "fnr": mask_fnr(fnr),
             "bedriftsnummer": str(c["bnr"]), "periode": ex.periode(c["fra"], c["til"]), "belop_krav": c["amount_ore"],
             "krav_id": c["krav_id"], "org_enhet": c["org_enhet"]}
@@ -902,12 +878,10 @@ def _unpaid_case(ctx: RunContext, rules: Rules, views: _Views, row, as_of: date)
 
 # ------------------------------------------------------------------------------ the whole run
 
-def _direct(name: str, fn, *args: Any, retry: bool = True) -> Any:
-    return fn(*args)
-
-
-def _steps(ctx: RunContext, inputs: RunInputs, step) -> OffsetOutcome:
-    """Decisions, fetch and register, offset: each a Prefect task inside the flow."""
+def run_summary(ctx: RunContext, p, step) -> RunSummary:
+    """The declared run (flows.kit.declare; the parameters are RunInputs' fields): decisions, fetch
+    and register, offset: each a Prefect task inside the flow."""
+    inputs = RunInputs(**vars(p))
     log = get_logger(LOG)
     decisions = step("beslutninger", apply_decisions, ctx, inputs.as_of)
     log.info("Avgjørelser fra avvikskøen: %d utført, %d rapporter sendt til ny kjøring", decisions.applied,
@@ -915,31 +889,20 @@ def _steps(ctx: RunContext, inputs: RunInputs, step) -> OffsetOutcome:
     state, registered = step("henting", fetch_and_register, ctx, inputs, retry=False)  # the connector retries
     log.info("Henting: %d rapporter hentet, %d nye, %d allerede behandlet", registered.fetched,
              len(registered.new), len(registered.already))
-    outcome = step("utligning", offset, ctx, inputs, state, decisions, registered)
-    figures = outcome.summary.figures
+    summary = step("utligning", offset, ctx, inputs, state, decisions, registered)
+    figures = summary.figures
     log.info("Utligning: %d linjer, %d utlignet, %d avvikslinjer, %d krav uten utbetaling", figures["lines"],
              figures["offset"], figures["exception_lines"], figures["unpaid_claims"])
-    return outcome
+    return summary
 
 
 def run_offsetting(ctx: RunContext, inputs: RunInputs | None = None) -> OffsetOutcome:
-    """One run without Prefect (tests, benchmarks): the steps, then the run finished (or stopped, or failed)."""
-    try:
-        outcome = _steps(ctx, inputs or RunInputs(), _direct)
-    except FetchFailed as exc:  # the source is down: the run stops; the next run fetches again
-        stop(ctx, RunSummary(ctx.process_id, ctx.run_id, 0, 0, {}), str(exc))
-        raise
-    except Exception as exc:
-        fail(ctx, exc)
-        raise
-    finish(ctx, outcome.summary)
-    publish_artifacts(ctx, outcome.summary)
-    return outcome
-
-
-def run_summary(ctx: RunContext, p, step) -> RunSummary:
-    """The declared run (flows.kit.declare): the parameters are RunInputs' fields."""
-    return _steps(ctx, RunInputs(**vars(p)), step).summary
+    """One run without Prefect on a context the caller opened (tests, benchmarks): the declared run, as
+    the CLI runs it (finished, stopped or failed by the kit); a source that is down raises FetchFailed."""
+    summary = run_declared(PROCESS, vars(inputs or RunInputs()), ctx=ctx)
+    if summary.stopped_reason:  # the run is recorded as stopped; the next run fetches again
+        raise FetchFailed(summary.stopped_reason)
+    return OffsetOutcome(summary)
 
 
 __all__ = ["run_summary", "RunInputs", "run_offsetting", "apply_decisions", "fetch", "register", "offset", "FetchFailed",

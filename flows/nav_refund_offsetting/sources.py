@@ -8,7 +8,6 @@ bad file is never lost and a re-run reads exactly what was received.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from connectors.files import read_json
 from flows.kit import archive
 
 # NAV names a report file <orgnr>_<type>_<datoValutert>; the bot and the seed prefix the id.
@@ -43,14 +43,9 @@ class FetchedReport:
 
 def meta_from_name(path: Path) -> tuple[str | None, dict[str, Any]]:
     """(report id, metadata) from a sidecar <stem>.json or NAV's file-name pattern."""
-    sidecar = path.with_suffix(".json")
-    if sidecar.exists():
-        try:
-            raw = json.loads(sidecar.read_text(encoding="utf-8"))
-            if isinstance(raw, dict):
-                return (str(raw["id"]) if raw.get("id") is not None else None), raw
-        except (json.JSONDecodeError, OSError):
-            pass
+    raw = read_json(path.with_suffix(".json"))
+    if isinstance(raw, dict):
+        return (str(raw["id"]) if raw.get("id") is not None else None), raw
     m = NAV_FILENAME.match(path.name)
     if m:
         return m["id"], {"orgnr": m["orgnr"], "type": "ref-arbg", "datoValutert": m["date"]}

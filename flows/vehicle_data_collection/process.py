@@ -74,9 +74,7 @@ def prepare(ctx: RunContext, fleet_path: Path | None, period: Tertial, source: s
     """Reviewers' decisions since the last run, applied once by the kit (`retry` puts the case's
     vehicle back in the queue, looked up again past the cache); the fleet list as work items."""
     d = ctx.definition
-    source = source or d.source
-    if source not in d.sources:
-        raise ValueError(f"ukjent kilde {source!r}; definisjonen tillater {', '.join(d.sources)}")
+    source = ctx.source(source)
     spec = d.input(ctx.rules.fleet_input)
     path = ctx.input_path(ctx.rules.fleet_input, fleet_path) or ctx.data_path("")
     applied = apply_decisions(ctx.store, d, {}, run_id=ctx.run_id)  # no own actions: only the kit's
