@@ -368,10 +368,10 @@ class WorkQueueStore:
         formatting and this process parsing it 500 times).
 
         The update reaches the picked rows through the primary key (`id = ANY(ARRAY(…))`) and
-        nothing else: joined to `picked`, it was planned as a hash join over a scan of every
-        waiting item (each claim's cost grew with the backlog: 40 % of it at 15 000 waiting), and
-        a status condition beside the ids let the planner pick the waiting items' index, read once
-        per id. No status check is needed there: the rows were locked by this statement after
+        nothing else: joined to `picked`, it was planned (at a backlog of 15 000–20 000) as a hash
+        join over a scan of every waiting item, a third of the claim's time (benchmarks/RESULTS.md,
+        session 6), and a status condition beside the ids let a planner without statistics pick
+        the waiting items' index, read once per id. No status check is needed there: the rows were locked by this statement after
         their status was re-checked on their newest version, and stay locked until it commits."""
         details = "jsonb_build_object('attempt', attempts" + (", 'run_id', CAST(:run_id AS TEXT))" if run_id else ")")
         # The status as a literal, not a parameter: only then does a generic plan (psycopg prepares a
