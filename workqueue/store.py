@@ -365,7 +365,14 @@ class WorkQueueStore:
         two index-ordered reads (locked, SKIP LOCKED), merged in claim order, the update, one
         audit event per claimed item, and the claimed rows back in claim order: the columns the
         claim did not set itself (what it set, e.g. the lease, is filled in here without the server
-        formatting and this process parsing it 500 times)."""
+        formatting and this process parsing it 500 times).
+
+        The update reaches the picked rows through the primary key (`id = ANY(ARRAY(…))`) and
+        nothing else: joined to `picked`, it was planned (at a backlog of 15 000–20 000) as a hash
+        join over a scan of every waiting item, a third of the claim's time (benchmarks/RESULTS.md,
+        session 6), and a status condition beside the ids let a planner without statistics pick
+        the waiting items' index, read once per id. No status check is needed there: the rows were locked by this statement after
+        their status was re-checked on their newest version, and stay locked until it commits."""
         details = "jsonb_build_object('attempt', attempts" + (", 'run_id', CAST(:run_id AS TEXT))" if run_id else ")")
         # The status as a literal, not a parameter: only then does a generic plan (psycopg prepares a
         # statement run five times) see that the partial index of waiting items applies.
@@ -383,7 +390,7 @@ class WorkQueueStore:
                 UPDATE work_items AS w
                 SET status = :in_progress, claimed_by = :worker, claimed_until = :until,
                     attempts = w.attempts + 1, updated_at = :now, run_id = :run_id
-                FROM picked WHERE w.id = picked.id AND w.status = :new
+                WHERE w.id = ANY(ARRAY(SELECT id FROM picked))
                 RETURNING w.process_id, {", ".join(f"w.{c}" for c in _CLAIM_READS)}),
             audited AS (
                 INSERT INTO audit_events (at, actor, action, process_id, item_id, from_status, to_status, details)
