@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
+from collections.abc import Mapping
+from contextlib import suppress
 from datetime import date
 
 _FNR_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
@@ -150,15 +153,28 @@ def mask_fnrs_in_text(text: str) -> str:
 
 
 class FnrScrubFilter(logging.Filter):
-    """A logging filter that masks anything shaped like an fnr in messages and tracebacks.
-    Lives here (not in flows/) so that the review app and the flows share the one filter."""
+    """A logging filter that masks anything shaped like an fnr in a record: its message, its
+    arguments and its traceback. The arguments keep their shape (a tuple stays a tuple, a dict a
+    dict) because formatters unpack them: uvicorn's access log reads client, method, path with
+    query, version and status from the tuple. Lives here (not in flows/) so that the review app
+    and the flows share the one filter."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_fnrs_in_text(record.getMessage())
-        record.args = ()
+        if isinstance(record.msg, str):
+            record.msg = mask_fnrs_in_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_fnrs_in_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: mask_fnrs_in_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        with suppress(TypeError, ValueError):  # a message that does not format is the formatter's to report
+            message = record.getMessage()
+            if mask_fnrs_in_text(message) != message:  # an fnr inside a number or an object's str()
+                record.msg, record.args = mask_fnrs_in_text(message), ()
         if record.exc_info and record.exc_info[1] is not None:
-            import traceback
-
-            record.exc_text = mask_fnrs_in_text("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info))
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = mask_fnrs_in_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_fnrs_in_text(record.stack_info)
         return True

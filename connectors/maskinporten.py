@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import random
 import threading
 import time
 import uuid
@@ -36,6 +35,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pydantic import SecretStr
+
+from connectors.http_retry import RetryPolicy
 
 __all__ = [
     "GRANT_TYPE", "SYSTEMUSER_TYPE", "ORG_AUTHORITY", "MAX_GRANT_LIFETIME",
@@ -285,9 +286,8 @@ class MaskinportenClient:
         self.key = key
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_seconds, self.backoff_factor = backoff_seconds, backoff_factor
-        self.max_backoff_seconds = max_backoff_seconds
+        self.retry = RetryPolicy(max_attempts=max(1, max_attempts), backoff_seconds=backoff_seconds,
+                                 backoff_factor=backoff_factor, max_backoff_seconds=max_backoff_seconds, jitter=0.1)
         self.grant_lifetime = grant_lifetime
         self.refresh_margin = refresh_margin_seconds
         self.algorithm = algorithm
@@ -349,13 +349,9 @@ class MaskinportenClient:
     def source(self, scope: str, orgnr: str | None = None) -> TokenSource:
         return TokenSource(self, scope, orgnr)
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_seconds * self.backoff_factor ** (attempt - 1), self.max_backoff_seconds)
-        return base * (1 + random.uniform(-0.1, 0.1))
-
     def _fetch(self, scope: str, orgnr: str | None) -> AccessToken:
         last = ""
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.retry.max_attempts + 1):
             sent_at = self._clock()
             body = {"grant_type": GRANT_TYPE, "assertion": self.grant(scope, orgnr)}  # a fresh jti every attempt
             try:
@@ -372,12 +368,13 @@ class MaskinportenClient:
                     last = f"HTTP {status} fra Maskinporten ({error or response.reason})"
                 else:
                     raise self._refused(status, error, description)
-            if attempt < self.max_attempts:
-                wait = self._delay(attempt)
-                log.info("Maskinporten: %s; forsøk %d av %d, venter %.1f s", last, attempt, self.max_attempts, wait)
+            if attempt < self.retry.max_attempts:
+                wait = self.retry.delay(attempt)
+                log.info("Maskinporten: %s; forsøk %d av %d, venter %.1f s", last, attempt, self.retry.max_attempts,
+                         wait)
                 self._sleep(wait)
         raise MaskinportenUnavailable(
-            f"Maskinporten svarer ikke: {last} (etter {self.max_attempts} forsøk). Prøv igjen senere; "
+            f"Maskinporten svarer ikke: {last} (etter {self.retry.max_attempts} forsøk). Prøv igjen senere; "
             f"sjekk {ENV}TOKEN_ENDPOINT om feilen vedvarer.", setting=f"{ENV}TOKEN_ENDPOINT")
 
     def _parse(self, response: requests.Response, scope: str, sent_at: float) -> AccessToken:

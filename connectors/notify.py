@@ -10,6 +10,7 @@ retried with backoff (honouring Retry-After). Alert text is written for process 
 from __future__ import annotations
 
 import json
+import math
 import smtplib
 import ssl
 import time
@@ -23,6 +24,7 @@ from typing import Any
 import requests
 
 from config.settings import AlertSettings, Settings, get_settings
+from connectors.http_retry import RetryPolicy, parse_retry_after
 from connectors.identifiers import mask_fnrs_in_text
 
 
@@ -85,8 +87,8 @@ class SmtpSender:
             raise NotConfigured("settings.alerts.smtp_host is not set")
         self.settings = settings
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
+        self.retry = RetryPolicy(max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+                                 max_backoff_seconds=math.inf)
         self.smtp_factory = smtp_factory
         self.sleep = sleep
 
@@ -107,7 +109,7 @@ class SmtpSender:
         if not to:
             raise DeliveryError(self.channel, "no recipient address", permanent=True)
         msg = self.message(alert, to)
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 self._deliver(msg, to)
                 return
@@ -121,9 +123,9 @@ class SmtpSender:
                 error = DeliveryError(self.channel, f"server answered {exc.smtp_code}", permanent=permanent)
             except (smtplib.SMTPException, OSError) as exc:  # connection refused/dropped, timeout
                 error = DeliveryError(self.channel, f"{exc.__class__.__name__}: {exc}", permanent=False)
-            if error.permanent or attempt == self.max_attempts:
+            if error.permanent or attempt == self.retry.max_attempts:
                 raise error
-            self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+            self.sleep(self.retry.delay(attempt))
 
     def _deliver(self, msg: EmailMessage, to: list[str]) -> None:
         s = self.settings
@@ -147,17 +149,16 @@ class WebhookClient:
         self.url = url
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
-        self.max_retry_after = max_retry_after
+        self.retry = RetryPolicy(max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+                                 max_backoff_seconds=math.inf, max_retry_after_seconds=max_retry_after)
         self.sleep = sleep
 
     def send(self, alert: Alert) -> None:
         body = json.dumps(alert.payload(), ensure_ascii=False, default=str)
         body = mask_fnrs_in_text(body).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "municipal-rpa-alerts"}
-        for attempt in range(1, self.max_attempts + 1):
-            wait = self.backoff_seconds * 2 ** (attempt - 1)
+        for attempt in range(1, self.retry.max_attempts + 1):
+            retry_after = None
             try:
                 response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout, TimeoutError) as exc:
@@ -168,26 +169,10 @@ class WebhookClient:
                 transient = response.status_code == 429 or response.status_code >= 500
                 error = DeliveryError(self.channel, f"HTTP {response.status_code} from {self.url}",
                                       permanent=not transient)
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-                if retry_after is not None:
-                    wait = min(retry_after, self.max_retry_after)
-            if error.permanent or attempt == self.max_attempts:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), None)
+            if error.permanent or attempt == self.retry.max_attempts:
                 raise error
-            self.sleep(wait)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-        except (TypeError, ValueError):
-            return None
+            self.sleep(self.retry.delay(attempt, retry_after))
 
 
 class Notifier:

@@ -87,20 +87,6 @@ log = logging.getLogger("review")
 log.addFilter(FnrScrubFilter())
 
 
-class ScrubArgsFilter(logging.Filter):
-    """Masks fnr in a record's message and its arguments, keeping the args tuple intact
-    (uvicorn's access formatter unpacks it: client, method, path with query, version, status)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_fnrs_in_text(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(mask_fnrs_in_text(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: mask_fnrs_in_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
-        return True
-
-
 def uvicorn_log_config() -> dict[str, Any]:
     """uvicorn's own logging set-up with the fnr scrubber on every handler."""
     import copy
@@ -108,7 +94,7 @@ def uvicorn_log_config() -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["scrub_fnr"] = {"()": ScrubArgsFilter}
+    config.setdefault("filters", {})["scrub_fnr"] = {"()": FnrScrubFilter}
     for handler in config.get("handlers", {}).values():
         handler.setdefault("filters", []).append("scrub_fnr")
     return config

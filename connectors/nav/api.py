@@ -18,18 +18,18 @@ Maskinporten turned off.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
+
+from connectors.http_retry import RetryPolicy, parse_retry_after
 
 PREFIX = "/api/rapport/v1"
 REPORT_TYPE = "ref-arbg"
@@ -121,19 +121,6 @@ class ReportMeta:
         return data
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _message(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -156,10 +143,9 @@ class NavReportClient:
         self.refreshable = not isinstance(self._auth, StaticToken)
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_seconds = backoff_seconds
-        self.backoff_factor = backoff_factor
-        self.max_backoff_seconds = max_backoff_seconds
+        # a Retry-After is honoured up to the backoff cap; our own backoff is jittered +-10 %
+        self.retry = RetryPolicy(max_attempts=max(1, max_attempts), backoff_seconds=backoff_seconds,
+                                 backoff_factor=backoff_factor, max_backoff_seconds=max_backoff_seconds, jitter=0.1)
         self.min_interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._sleep = sleep
         self._last_request = 0.0
@@ -186,10 +172,6 @@ class NavReportClient:
         return cls(nav.api_base_url, maskinporten.source(mp.nav_scope, nav.orgnr), **kwargs)
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff_seconds * self.backoff_factor ** (attempt - 1), self.max_backoff_seconds)
-        return base * (1 + random.uniform(-0.1, 0.1))
-
     def _throttle(self) -> None:
         if not self.min_interval:
             return
@@ -214,7 +196,7 @@ class NavReportClient:
         last = ""
         renewed = False
         attempt = 0
-        while attempt < self.max_attempts:
+        while attempt < self.retry.max_attempts:
             attempt += 1
             self._throttle()
             self.attempts_made += 1
@@ -223,15 +205,14 @@ class NavReportClient:
                 response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"{exc.__class__.__name__} mot {method} {PREFIX}{path}"
-                wait = self._delay(attempt)
+                wait = self.retry.delay(attempt)
             else:
                 status = response.status_code
                 if status < 400:
                     return response
                 if status == 429 or status >= 500:
                     last = f"HTTP {status} fra NAV på {method} {PREFIX}{path}: {_message(response)}"
-                    after = _retry_after(response)
-                    wait = min(after, self.max_backoff_seconds) if after is not None else self._delay(attempt)
+                    wait = self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After"), None))
                 else:
                     text = f"HTTP {status} fra NAV på {method} {PREFIX}{path}: {_message(response)}"
                     if status == 401 and self.refreshable and not renewed:
@@ -245,10 +226,10 @@ class NavReportClient:
                     if status == 404:
                         raise NavReportNotFound(text, status)
                     raise NavApiBusinessError(text, status)
-            if attempt < self.max_attempts:
-                log.info("NAV API: %s; forsøk %d av %d, venter %.1f s", last, attempt, self.max_attempts, wait)
+            if attempt < self.retry.max_attempts:
+                log.info("NAV API: %s; forsøk %d av %d, venter %.1f s", last, attempt, self.retry.max_attempts, wait)
                 self._sleep(wait)
-        raise NavApiUnavailable(f"{last} (etter {self.max_attempts} forsøk)")
+        raise NavApiUnavailable(f"{last} (etter {self.retry.max_attempts} forsøk)")
 
     # -- endpoints --------------------------------------------------------------------------
     def search(self, orgnr: str | None = None, *, etter_id: int | str | None = None, aar: int | None = None,

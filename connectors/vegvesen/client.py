@@ -14,7 +14,6 @@ share between the threads of a lookup pool (GET only, no cookies).
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import requests
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
+from connectors.http_retry import RetryPolicy, parse_retry_after
 from connectors.vegvesen.errors import (
     AuthenticationFailed,
     InvalidIdentifier,
@@ -42,42 +42,11 @@ OSLO = ZoneInfo("Europe/Oslo")
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """The client's own retries for transient failures of one request."""
-
-    attempts: int = 3
-    backoff_seconds: float = 0.5
-    backoff_factor: float = 2.0
-    max_backoff_seconds: float = 10.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.backoff_seconds * self.backoff_factor ** (attempt - 1), self.max_backoff_seconds)
-
-
 def seconds_to_oslo_midnight(now: datetime | None = None) -> float:
     """The registry's quota resets after midnight Norwegian time."""
     now = (now or datetime.now(UTC)).astimezone(OSLO)
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=OSLO)
     return max((midnight - now).total_seconds(), 1.0)
-
-
-def parse_retry_after(value: str | None, default: float) -> float:
-    """Retry-After as delta-seconds or an HTTP date; `default` when absent or unreadable."""
-    if not value:
-        return default
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 @dataclass
@@ -148,7 +117,7 @@ class VegvesenClient:
             try:
                 response = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt >= self.retry.attempts:
+                if attempt >= self.retry.max_attempts:
                     raise TransientError(f"{identifier.value}: {exc.__class__.__name__} after {attempt} attempts "
                                          f"({exc})", message_no="Statens vegvesen svarte ikke (tidsavbrudd "
                                          "eller nettverksfeil)") from None
@@ -157,12 +126,11 @@ class VegvesenClient:
             elapsed = time.monotonic() - started
             status = response.status_code
             if status >= 500:
-                if attempt >= self.retry.attempts:
+                if attempt >= self.retry.max_attempts:
                     raise TransientError(f"{identifier.value}: HTTP {status} after {attempt} attempts",
                                          status=status,
                                          message_no=f"Statens vegvesen svarte med feil (HTTP {status})")
-                delay = parse_retry_after(response.headers.get("Retry-After"), self.retry.delay(attempt))
-                self._sleep(min(delay, self.retry.max_backoff_seconds))
+                self._sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After"), None)))
                 continue
             return self._interpret(identifier, response, elapsed)
 

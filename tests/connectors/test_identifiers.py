@@ -33,6 +33,27 @@ def test_the_log_filter_masks_the_message_and_its_arguments():
     record = logging.LogRecord("rpa", logging.INFO, __file__, 1, "krav %s for %s", ("01017012345", "x"), None)
     assert FnrScrubFilter().filter(record)
     assert record.getMessage() == "krav 010170***** for x"
+    assert record.args == ("010170*****", "x")  # a tuple still: formatters unpack it
+
+
+def test_the_log_filter_masks_dict_arguments_numbers_objects_and_tracebacks():
+    record = logging.LogRecord("rpa", logging.INFO, __file__, 1, "%(fnr)s i %(fil)s", ({"fnr": "01017012345",
+                               "fil": "rapport.csv"},), None)
+    FnrScrubFilter().filter(record)
+    assert record.args == {"fnr": "010170*****", "fil": "rapport.csv"}
+    record = logging.LogRecord("rpa", logging.INFO, __file__, 1, "krav %d, sak %s", (31017012345, 7), None)
+    FnrScrubFilter().filter(record)
+    assert record.getMessage() == "krav 310170*****, sak 7"
+    try:
+        raise ValueError("ugyldig fnr 01017012345")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("rpa", logging.ERROR, __file__, 1, "feil: %s", (KeyError("01017012345"),),
+                                   sys.exc_info())
+    FnrScrubFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "01017012345" not in text and "ugyldig fnr 010170*****" in text and "feil: '010170*****'" in text
 
 
 

@@ -375,11 +375,12 @@ def test_revealing_an_fnr_is_a_deliberate_audited_action_for_permitted_roles(rev
 def test_access_log_lines_are_scrubbed():
     from uvicorn.logging import AccessFormatter
 
-    from review.app import ScrubArgsFilter, uvicorn_log_config
+    from connectors.identifiers import FnrScrubFilter
+    from review.app import uvicorn_log_config
 
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5000", "GET", f"/saker?sok={FNR_A}", "1.1", 200), None)
-    assert ScrubArgsFilter().filter(record)
+    assert FnrScrubFilter().filter(record)
     line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
     assert FNR_A not in line and FNR_A[:6] + "*****" in line
     config = uvicorn_log_config()

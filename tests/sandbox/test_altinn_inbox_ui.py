@@ -36,6 +36,13 @@ def test_code_of_the_previous_step_is_accepted_older_ones_not():
     assert not totp.verify(secret, "12345", at=now) and not totp.verify(secret, "abcdef", at=now)
 
 
+def test_a_secret_is_read_as_an_authenticator_app_reads_it():
+    """Grouped in fours, lower case, and shorter than pyotp's 112-bit minimum: Altinn issued it."""
+    now = 1_700_000_015.0
+    assert totp.totp("jbsw y3dp ehpk 3pxp", at=now) == totp.totp("JBSWY3DPEHPK3PXP", at=now)
+    assert one_time_code("jbsw y3dp ehpk 3pxp", at=now) == totp.totp("JBSWY3DPEHPK3PXP", at=now)
+
+
 # -- HTTP level ------------------------------------------------------------------------------------
 def test_pages_without_a_session_redirect_to_log_in(nav_sandbox):
     for path in ("/", "/innboks", "/innboks?side=2", "/melding/1001", "/melding/1001/vedlegg/csv", "/engangskode"):

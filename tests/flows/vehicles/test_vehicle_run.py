@@ -180,7 +180,7 @@ def test_registry_down_stops_the_run_and_releases_the_rest(vegvesen_sandbox, veh
     sb = vegvesen_sandbox
     sb.faults(error_rate=1.0)
     ctx = vehicle_run(tmp_path)
-    client = VegvesenClient(sb.url, "sandbox-svv-key", retry=RetryPolicy(attempts=1, backoff_seconds=0.01))
+    client = VegvesenClient(sb.url, "sandbox-svv-key", retry=RetryPolicy(max_attempts=1, backoff_seconds=0.01))
     monkeypatch.setattr(VegvesenClient, "from_settings", classmethod(lambda cls, *a, **k: client))
     result = collect(ctx, period=T1)
     assert result.status == "stopped" and result.report is None
