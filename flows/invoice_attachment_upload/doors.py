@@ -15,6 +15,7 @@ from typing import Protocol
 from config.settings import Settings
 from connectors.finance import Attachment, FinanceClient, TokenProvider, Upload, Voucher
 from connectors.finance.client import RetryPolicy
+from connectors.finance.readback import ReadBack
 from flows.invoice_attachment_upload.model import Target
 
 DOORS = ("api", "web")
@@ -76,8 +77,8 @@ class RateLimiter:
 class ApiSession:
     door = "api"
 
-    def __init__(self, client: FinanceClient):
-        self.client = client
+    def __init__(self, client: FinanceClient, read_back: ReadBack):
+        self.client, self.read_back = client, read_back
 
     def find_vouchers(self, target: Target) -> list[Voucher]:
         return self.client.find_vouchers(target.voucher_number or None, target.supplier_org_no or None,
@@ -90,8 +91,8 @@ class ApiSession:
         return self.client.attachments_by_sha256(sha256)
 
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
-        self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
-        return self.client.list_attachments(voucher_number)
+        attachment, _ = self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
+        return self.read_back.listed(self.client, voucher_number, attachment)
 
     def evidence(self) -> list[tuple[str, str, bytes]]:
         return []
@@ -107,7 +108,7 @@ class ApiSession:
 
 
 class ApiDoor:
-    """REST API: one client per thread, one shared token cache and rate limiter."""
+    """REST API: one client per thread, one shared token cache, rate limiter and read-back."""
 
     name = "api"
 
@@ -118,10 +119,11 @@ class ApiDoor:
         self.retry = retry or RetryPolicy()
         self.tokens = TokenProvider.from_settings(settings.finance, retry=self.retry)
         self.limiter = RateLimiter(requests_per_second) if requests_per_second else None
+        self.read_back = ReadBack(concurrency)
 
     def open_session(self) -> ApiSession:
         return ApiSession(FinanceClient(self.settings.finance, tokens=self.tokens, retry=self.retry,
-                                        rate_limiter=self.limiter))
+                                        rate_limiter=self.limiter), self.read_back)
 
     def close(self) -> None:
         pass
