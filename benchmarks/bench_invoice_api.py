@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"naive uploader ({threads} threads, same files, a fresh stand-in) ...", flush=True)
                 naives.append(_cold(run_naive, args.files, args.size, threads))
         if args.rounds > 1:
-            print(f"round {n + 1}: robot {robots[-1].rate:.1f} files/s, naive {naives[-1].rate:.1f} files/s, "
-                  f"{robots[-1].rate / naives[-1].rate:.2f} (load {os.getloadavg()[0]:.1f})", flush=True)
+            r, v = robots[-1], naives[-1]
+            print(f"round {n + 1}: robot {r.rate:.1f} files/s (CPU per file {r.client_cpu_ms:.1f} ms + stand-in "
+                  f"{r.server_cpu_ms:.1f} ms), naive {v.rate:.1f} files/s ({v.client_cpu_ms:.1f} + {v.server_cpu_ms:.1f} ms), "
+                  f"{r.rate / v.rate:.2f} (load {os.getloadavg()[0]:.1f})", flush=True)
     figures, naive = _median(robots), _median(naives)
     code = report(figures, GOAL_FILES_PER_SECOND)
     ratio = figures.rate / naive.rate
