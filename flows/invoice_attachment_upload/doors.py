@@ -32,7 +32,8 @@ class DoorSession(Protocol):
         """Where a document is attached on any voucher; None when the door cannot search by content."""
 
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
-        """Attach, then read back the voucher's attachment list (the verification)."""
+        """Attach, then read back the voucher's attachments (the verification; the API door reads
+        those uploaded that day when several threads read back at once)."""
 
     def evidence(self) -> list[tuple[str, str, bytes]]:
         """Files that show what went wrong (screenshot, trace) after a failure; may be empty."""
