@@ -28,7 +28,8 @@ from urllib.parse import quote, urlencode
 import requests.utils
 import urllib3
 from pydantic import SecretStr
-from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError, SSLError, TimeoutError
+from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError, SSLError
+from urllib3.exceptions import TimeoutError as HttpTimeout
 
 from config.settings import FinanceSettings
 from connectors.finance.errors import (
@@ -43,7 +44,7 @@ from connectors.finance.models import Attachment, Upload, Voucher
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # No usable answer, maybe not even a request: the connection failed, was cut, or timed out.
-CONNECTION_FAILURES = (TimeoutError, NewConnectionError, ProtocolError, ProxyError, SSLError)
+CONNECTION_FAILURES = (HttpTimeout, NewConnectionError, ProtocolError, ProxyError, SSLError)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,6 @@ def _pool_manager(url: str) -> urllib3.PoolManager:
         return SOCKSProxyManager(proxy, username=user or None, password=password or None, **tls)
     auth = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
     return urllib3.ProxyManager(proxy, proxy_headers=auth, **tls)
-
 
 
 class RateLimiter(Protocol):

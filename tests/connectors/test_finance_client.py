@@ -273,3 +273,21 @@ def test_the_ca_bundle_from_the_environment_is_the_one_trusted(monkeypatch, tmp_
     assert Http("https://okonomi.kommune.no/api", 5).pool.connection_pool_kw["ca_certs"] == str(bundle)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))  # a directory of certificates
     assert Http("https://okonomi.kommune.no/api", 5).pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path)
+
+
+def test_a_system_that_does_not_answer_is_unavailable_and_an_upload_is_sent_once(finance_sandbox):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = finance_sandbox.finance.model_copy(update={"api_base_url": f"http://127.0.0.1:{port}/api"})
+    sleeps: list[float] = []
+    with FinanceClient(settings, retry=FAST, sleep=sleeps.append) as c:
+        with pytest.raises(FinanceUnavailable) as err:
+            c.find_vouchers(voucher_number="1")
+        assert "NewConnectionError" in str(err.value) and len(sleeps) == FAST.max_attempts - 1
+        sent = c.requests_sent
+        with pytest.raises(FinanceUnavailable) as err:
+            c.upload_attachment("1", Upload("k.pdf", PDF, "application/pdf", "Kvittering"))
+        assert c.requests_sent - sent == 1 and "not retried" in str(err.value)
