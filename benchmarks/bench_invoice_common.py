@@ -6,9 +6,10 @@ A run: seed `seed_bulk` (n open vouchers, n PDFs of `size` bytes, a manifest) in
 folder, serve the finance stand-in from a uvicorn process of its own (as `rpa sandbox up` does; the
 robot and the finance system do not share one interpreter lock), run the flow's plain logic once
 through the chosen door, and measure: wall time of the whole run (intake, uploads, verification,
-archive with receipts; the work-queue database is created before, as an installed robot's exists), files per second, and the peak memory (sum of the resident sizes of this
-process and everything it started, e.g. Chromium, as proportional set size so shared pages are
-not counted once per process; the stand-in's server process is not counted).
+archive with receipts; the work-queue database is created before, as an installed robot's exists),
+files per second, and the peak memory (sum of the resident sizes of this process and everything it
+started, e.g. Chromium, as proportional set size so shared pages are not counted once per process;
+the stand-in's server process is not counted).
 Afterwards the finance system's own record must hold exactly one attachment per file.
 """
 
