@@ -1,6 +1,7 @@
 """REST client for the finance system (ERP): vouchers and their attachments.
 
-One typed client with an injectable ``requests.Session``. The retry policy lives here:
+One typed client over its own HTTP path (``Http``: urllib3 straight, one connection pool per
+client). The retry policy lives here:
 429, 5xx, timeouts and connection errors are retried with exponential backoff (``Retry-After``
 honoured); other 4xx are permanent and raised as business errors with the system's own code.
 An upload is retried only when it carries an ``Idempotency-Key`` (then a repeat cannot attach
@@ -14,15 +15,21 @@ asked for a fresh one when the API answers 401 (tokens may expire early on the s
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
-import requests
+import requests.utils
+import urllib3
 from pydantic import SecretStr
+from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError, SSLError
+from urllib3.exceptions import TimeoutError as HttpTimeout
 
 from config.settings import FinanceSettings
 from connectors.finance.errors import (
@@ -36,6 +43,69 @@ from connectors.finance.errors import (
 from connectors.finance.models import Attachment, Upload, Voucher
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# No usable answer, maybe not even a request: the connection failed, was cut, or timed out.
+CONNECTION_FAILURES = (HttpTimeout, NewConnectionError, ProtocolError, ProxyError, SSLError)
+
+
+@dataclass(frozen=True)
+class Reply:
+    method: str
+    url: str
+    status: int
+    headers: Any  # case-insensitive (urllib3's HTTPHeaderDict)
+    data: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    def json(self) -> Any:
+        return json.loads(self.data)  # ValueError when it is not JSON
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
+class Http:
+    """The connector's HTTP path: urllib3 straight. `requests` prepared every call anew (merging
+    the session's settings, cookies and hooks) and went through its adapter: a GET cost 0.6 ms of
+    CPU there, 0.4 ms here with its JSON read (benchmarks/RESULTS.md, session 6). What `requests`
+    would read from the environment is read once, for the system's address: the proxy
+    (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY; user and password in its URL) and the CA bundle
+    (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else the certifi bundle `requests` uses). Redirects are
+    not followed (the API answers where it is asked). Thread-safe; each thread's client has its
+    own, so connections are not shared."""
+
+    def __init__(self, url: str, timeout: float):
+        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.pool = _pool_manager(url)
+
+    def request(self, method: str, url: str, *, body: bytes | None = None,
+                headers: dict[str, str]) -> Reply:
+        """One attempt; raises one of CONNECTION_FAILURES when no answer came."""
+        r = self.pool.urlopen(method, url, body=body, headers={"Accept-Encoding": "gzip, deflate", **headers},
+                              redirect=False, retries=False, timeout=self.timeout, preload_content=True)
+        return Reply(method, url, r.status, r.headers, r.data)
+
+    def close(self) -> None:
+        self.pool.clear()
+
+
+def _pool_manager(url: str) -> urllib3.PoolManager:
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+    bundle = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+              or requests.utils.DEFAULT_CA_BUNDLE_PATH)
+    tls = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+    if not proxy:
+        return urllib3.PoolManager(**tls)
+    user, password = requests.utils.get_auth_from_url(proxy)
+    if proxy.lower().startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as in requests
+
+        return SOCKSProxyManager(proxy, username=user or None, password=password or None, **tls)
+    auth = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
+    return urllib3.ProxyManager(proxy, proxy_headers=auth, **tls)
 
 
 class RateLimiter(Protocol):
@@ -57,7 +127,7 @@ class RetryPolicy:
         return base * random.uniform(0.8, 1.2)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Reply) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
@@ -67,7 +137,7 @@ def _retry_after(response: requests.Response) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
-def _error_body(response: requests.Response) -> tuple[str, str]:
+def _error_body(response: Reply) -> tuple[str, str]:
     try:
         body = response.json()
     except ValueError:
@@ -82,14 +152,14 @@ class TokenProvider:
 
     def __init__(self, token_url: str, client_id: str, client_secret: SecretStr, *,
                  timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 http: Http | None = None, sleep: Callable[[float], None] = time.sleep,
                  refresh_margin_seconds: float = 30.0):
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._session = session or requests.Session()
+        self._http = http or Http(token_url, timeout)
         self._sleep = sleep
         self._margin = refresh_margin_seconds
         self._lock = threading.Lock()
@@ -125,30 +195,30 @@ class TokenProvider:
                 self._token = None
 
     def _fetch(self) -> str:
-        form = {"grant_type": "client_credentials", "client_id": self.client_id,
-                "client_secret": self._secret.get_secret_value()}
+        form = urlencode({"grant_type": "client_credentials", "client_id": self.client_id,
+                          "client_secret": self._secret.get_secret_value()}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         last: str = ""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                response = self._session.post(self.token_url, data=form, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response = self._http.request("POST", self.token_url, body=form, headers=headers)
+            except CONNECTION_FAILURES as exc:
                 last = f"{type(exc).__name__}"
                 if attempt < self.retry.max_attempts:
                     self._sleep(self.retry.delay(attempt))
                 continue
-            if response.status_code in TRANSIENT_STATUSES:
-                last = f"HTTP {response.status_code}"
+            if response.status in TRANSIENT_STATUSES:
+                last = f"HTTP {response.status}"
                 if attempt < self.retry.max_attempts:
                     self._sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
-            if response.status_code in (400, 401, 403):
+            if response.status in (400, 401, 403):
                 code, message = _error_body(response)
                 raise FinanceAuthError(f"the finance system refused the client credentials of "
-                                       f"{self.client_id!r}: {code or response.status_code} {message}".strip(),
-                                       code=code or "invalid_client", status=response.status_code)
+                                       f"{self.client_id!r}: {code or response.status} {message}".strip(),
+                                       code=code or "invalid_client", status=response.status)
             if not response.ok:
-                raise FinanceUnavailable(f"token endpoint answered HTTP {response.status_code}",
-                                         status=response.status_code)
+                raise FinanceUnavailable(f"token endpoint answered HTTP {response.status}", status=response.status)
             try:
                 body = response.json()
                 token = str(body["access_token"])
@@ -167,7 +237,7 @@ class FinanceClient:
 
     door = "api"
 
-    def __init__(self, settings: FinanceSettings | None = None, *, session: requests.Session | None = None,
+    def __init__(self, settings: FinanceSettings | None = None, *, http: Http | None = None,
                  tokens: TokenProvider | None = None, retry: RetryPolicy | None = None,
                  rate_limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep):
         if settings is None:
@@ -177,20 +247,16 @@ class FinanceClient:
         self.settings = settings
         self.base_url = settings.api_base_url.rstrip("/")
         self.timeout = settings.timeout_seconds
-        if session is None:
-            session = requests.Session()
-            _settle_environment(session, self.base_url)
-        self.session = session
+        self.http = http or Http(self.base_url, self.timeout)
         self.retry = retry or RetryPolicy()
-        self.tokens = tokens or TokenProvider.from_settings(settings, retry=self.retry, session=self.session,
-                                                             sleep=sleep)
+        self.tokens = tokens or TokenProvider.from_settings(settings, retry=self.retry, sleep=sleep)
         self.rate_limiter = rate_limiter
         self._sleep = sleep
         self.requests_sent = 0
         self.retries = 0
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def __enter__(self) -> FinanceClient:
         return self
@@ -236,48 +302,49 @@ class FinanceClient:
                           idempotency_key: str | None = None) -> tuple[Attachment, bool]:
         """Attach a document. -> (attachment, created); created is False when the system
         recognised the idempotency key and returned the attachment made earlier."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        files = {"file": (upload.file_name, upload.content, upload.media_type)}
-        data = {"documentType": upload.document_type, "comment": upload.comment}
+        body, content_type = urllib3.encode_multipart_formdata([
+            ("documentType", upload.document_type), ("comment", upload.comment),
+            ("file", (upload.file_name, upload.content, upload.media_type))])
+        headers = {"Content-Type": content_type}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         response = self._request("POST", f"/vouchers/{_segment(voucher_number)}/attachments",
-                                 files=files, data=data, headers=headers, retry_unsafe=bool(idempotency_key))
-        body = self._body(response)
-        return Attachment.from_api(body, voucher_number), response.status_code == 201
+                                 body=body, headers=headers, retry_unsafe=bool(idempotency_key))
+        return Attachment.from_api(self._body(response), voucher_number), response.status == 201
 
     # ------------------------------------------------------------------ plumbing
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._body(self._request(method, path, **kwargs))
 
-    def _body(self, response: requests.Response) -> dict[str, Any]:
-        if response.status_code >= 400:
+    def _body(self, response: Reply) -> dict[str, Any]:
+        if response.status >= 400:
             raise self._error(response)
         try:
             body = response.json()
         except ValueError:
-            raise FinanceUnavailable(f"{response.request.method} {response.url}: answer is not JSON "
-                                     f"(HTTP {response.status_code})", status=response.status_code) from None
+            raise FinanceUnavailable(f"{response.method} {response.url}: answer is not JSON "
+                                     f"(HTTP {response.status})", status=response.status) from None
         if not isinstance(body, dict):
             raise FinanceUnavailable(f"{response.url}: unexpected JSON ({type(body).__name__})")
         return body
 
-    def _error(self, response: requests.Response) -> FinanceError:
+    def _error(self, response: Reply) -> FinanceError:
         code, message = _error_body(response)
-        where = f"{response.request.method} {response.url}"
-        text = f"{code or 'HTTP ' + str(response.status_code)}: {message or where}"
-        if response.status_code == 401:
+        where = f"{response.method} {response.url}"
+        text = f"{code or 'HTTP ' + str(response.status)}: {message or where}"
+        if response.status == 401:
             return FinanceAuthError(text, code=code, status=401)
-        if response.status_code in TRANSIENT_STATUSES or response.status_code >= 500:
-            return FinanceUnavailable(text, code=code, status=response.status_code)
+        if response.status in TRANSIENT_STATUSES or response.status >= 500:
+            return FinanceUnavailable(text, code=code, status=response.status)
         cls = BUSINESS_ERRORS_BY_CODE.get(code)
         if cls is None:
-            cls = VoucherNotFound if response.status_code == 404 else FinanceBusinessError
-        return cls(text, code=code or str(response.status_code), status=response.status_code)
+            cls = VoucherNotFound if response.status == 404 else FinanceBusinessError
+        return cls(text, code=code or str(response.status), status=response.status)
 
-    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                 files: dict[str, Any] | None = None, data: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None, retry_unsafe: bool = True) -> requests.Response:
-        url = f"{self.base_url}{path}"
+    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None, body: bytes | None = None,
+                 headers: dict[str, str] | None = None, retry_unsafe: bool = True) -> Reply:
+        url = f"{self.base_url}{path}?{urlencode(params)}" if params else f"{self.base_url}{path}"
         safe = method in ("GET", "HEAD") or retry_unsafe
         refreshed = False
         attempt = 0
@@ -289,10 +356,9 @@ class FinanceClient:
                 self.rate_limiter.acquire()
             self.requests_sent += 1
             try:
-                response = self.session.request(
-                    method, url, params=params, files=files, data=data, timeout=self.timeout,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})})
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response = self.http.request(method, url, body=body, headers={
+                    "Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})})
+            except CONNECTION_FAILURES as exc:
                 last = type(exc).__name__
                 if not safe:
                     raise FinanceUnavailable(f"{method} {url}: {last} (not retried: the upload may "
@@ -301,14 +367,14 @@ class FinanceClient:
                 if attempt < self.retry.max_attempts:
                     self._sleep(self.retry.delay(attempt))
                 continue
-            if response.status_code == 401 and not refreshed:
+            if response.status == 401 and not refreshed:
                 # Expired or revoked token: fetch a new one once, without counting an attempt.
                 self.tokens.invalidate(token)
                 refreshed = True
                 attempt -= 1
                 continue
-            if response.status_code in TRANSIENT_STATUSES and safe:
-                last = f"HTTP {response.status_code}"
+            if response.status in TRANSIENT_STATUSES and safe:
+                last = f"HTTP {response.status}"
                 self.retries += 1
                 if attempt < self.retry.max_attempts:
                     self._sleep(self.retry.delay(attempt, _retry_after(response)))
@@ -318,20 +384,6 @@ class FinanceClient:
                                  f"attempts (last: {last})")
 
 
-def _settle_environment(session: requests.Session, url: str) -> None:
-    """Read proxy and CA-bundle settings from the environment once, not on every request
-    (requests scans the whole environment per request when `trust_env` is on: ~0.6 ms each)."""
-    import os
-
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-
-
 def _segment(value: str) -> str:
     """A voucher number as one URL path segment (never lets a value add path parts)."""
-    from urllib.parse import quote
-
     return quote(str(value), safe="")

@@ -13,6 +13,7 @@ from typing import Protocol
 from config.settings import Settings
 from connectors.finance import Attachment, FinanceClient, TokenProvider, Upload, Voucher
 from connectors.finance.client import RetryPolicy
+from connectors.finance.readback import ReadBack
 from connectors.ratelimit import RateLimiter
 from flows.invoice_attachment_upload.model import Target
 
@@ -32,7 +33,8 @@ class DoorSession:
         """Where a document is attached on any voucher; None when the door cannot search by content."""
 
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
-        """Attach, then read back the voucher's attachment list (the verification)."""
+        """Attach, then read back the voucher's attachments (the verification; the API door reads
+        those uploaded that day when several threads read back at once)."""
 
     def evidence(self) -> list[tuple[str, str, bytes]]:
         """Files that show what went wrong (screenshot, trace) after a failure; may be empty."""
@@ -59,8 +61,8 @@ class Door(Protocol):
 class ApiSession(DoorSession):
     door = "api"
 
-    def __init__(self, client: FinanceClient):
-        self.client = client
+    def __init__(self, client: FinanceClient, read_back: ReadBack):
+        self.client, self.read_back = client, read_back
 
     def find_vouchers(self, target: Target) -> list[Voucher]:
         return self.client.find_vouchers(target.voucher_number or None, target.supplier_org_no or None,
@@ -73,15 +75,15 @@ class ApiSession(DoorSession):
         return self.client.attachments_by_sha256(sha256)
 
     def upload(self, voucher_number: str, upload: Upload, idempotency_key: str) -> list[Attachment]:
-        self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
-        return self.client.list_attachments(voucher_number)
+        attachment, _ = self.client.upload_attachment(voucher_number, upload, idempotency_key=idempotency_key)
+        return self.read_back.listed(self.client, voucher_number, attachment)
 
     def close(self) -> None:
         self.client.close()
 
 
 class ApiDoor:
-    """REST API: one client per thread, one shared token cache and rate limiter."""
+    """REST API: one client per thread, one shared token cache, rate limiter and read-back."""
 
     name = "api"
 
@@ -92,10 +94,11 @@ class ApiDoor:
         self.retry = retry or RetryPolicy()
         self.tokens = TokenProvider.from_settings(settings.finance, retry=self.retry)
         self.limiter = RateLimiter(requests_per_second) if requests_per_second else None
+        self.read_back = ReadBack(concurrency)
 
     def open_session(self) -> ApiSession:
         return ApiSession(FinanceClient(self.settings.finance, tokens=self.tokens, retry=self.retry,
-                                        rate_limiter=self.limiter))
+                                        rate_limiter=self.limiter), self.read_back)
 
     def close(self) -> None:
         pass

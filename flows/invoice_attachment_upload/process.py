@@ -8,7 +8,9 @@ Per item (door-agnostic):
   4. voucher locked / period closed -> VOUCHER_LOCKED
   5. same document on another voucher -> ATTACHED_ELSEWHERE (unless a reviewer chose this voucher)
   6. journal "about to upload", upload (API: Idempotency-Key = the item reference), read back the
-     voucher's list: the document must be there (same SHA-256), else a system exception.
+     voucher's attachments (API: with the uploads of other threads that wait at the same time,
+     connectors.finance.readback): the document must be there (same SHA-256), else a system
+     exception.
 Business exceptions never retry; system exceptions (5xx after the client's own retries,
 timeouts, an expired session that would not come back, a page that changed) retry with the
 definition's backoff and then go to operators.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,8 @@ class Workspace:
         if not dot or not stem:
             stem, ext = safe, ""
         suffix = f".{ext}" if ext else ""
-        candidates = [folder / safe, folder / f"{stem}__{sha256[:8]}{suffix}"]
-        candidates += [folder / f"{stem}__{sha256[:8]}-{n}{suffix}" for n in range(2, 50)]
-        for path in candidates:
+        names = chain((safe, f"{stem}__{sha256[:8]}{suffix}"), (f"{stem}__{sha256[:8]}-{n}{suffix}" for n in range(2, 50)))
+        for path in (folder / n for n in names):  # built as needed: nearly always the first is free
             if not path.exists():
                 return path, False
             if file_sha256(path) == sha256 and _same_note(read_json(Path(f"{path}{marker}")), note):

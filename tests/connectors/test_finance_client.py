@@ -189,3 +189,105 @@ def test_retry_after_is_honoured(finance_sandbox):
         c.find_vouchers(voucher_number=v)
         c.find_vouchers(voucher_number=v)  # within the same second: 429 + Retry-After: 1, then fine
     assert slept == [1.0]
+
+
+class _Proxy:
+    """A forwarding HTTP proxy on a free port that notes what it was asked (method, absolute URL,
+    Proxy-Authorization) and passes each request on."""
+
+    def __init__(self):
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self):
+                seen.append((self.command, self.path, self.headers.get("Proxy-Authorization")))
+                target = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-authorization"}
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                conn.request(self.command, target.path + (f"?{target.query}" if target.query else ""), body, headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                for k, v in reply.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_proxy_from_the_environment_is_used_with_its_credentials(finance_sandbox, monkeypatch):
+    import base64
+
+    proxy = _Proxy()
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://robot:hemmelig%21@"))
+        v = _voucher(finance_sandbox)["voucherNumber"]
+        with FinanceClient(finance_sandbox.finance, retry=FAST, sleep=lambda s: None) as c:
+            assert [x.voucher_number for x in c.find_vouchers(voucher_number=v)] == [v]
+            c.upload_attachment(v, Upload("via-proxy.pdf", PDF, "application/pdf", "Kvittering"), "proxy-1")
+        auth = "Basic " + base64.b64encode(b"robot:hemmelig!").decode()
+        assert [(m, url.split("?")[0]) for m, url, _ in proxy.seen[:3]] == [
+            ("POST", finance_sandbox.finance.token_url), ("GET", f"{finance_sandbox.api_url}/vouchers"),
+            ("POST", f"{finance_sandbox.api_url}/vouchers/{v}/attachments")]
+        assert {a for _, _, a in proxy.seen[:3]} == {auth}
+        assert [a["fileName"] for a in finance_sandbox.attachments(v)].count("via-proxy.pdf") == 1
+        # NO_PROXY naming the system's host: straight there.
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        asked = len(proxy.seen)
+        with FinanceClient(finance_sandbox.finance, retry=FAST, sleep=lambda s: None) as c:
+            c.find_vouchers(voucher_number=v)
+        assert len(proxy.seen) == asked
+    finally:
+        proxy.stop()
+
+
+def test_the_ca_bundle_from_the_environment_is_the_one_trusted(monkeypatch, tmp_path):
+    from connectors.finance.client import Http
+
+    bundle = tmp_path / "kommune-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert Http("https://okonomi.kommune.no/api", 5).pool.connection_pool_kw["ca_certs"] == str(bundle)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))  # a directory of certificates
+    assert Http("https://okonomi.kommune.no/api", 5).pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path)
+
+
+def test_a_system_that_does_not_answer_is_unavailable_and_an_upload_is_sent_once(finance_sandbox):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = finance_sandbox.finance.model_copy(update={"api_base_url": f"http://127.0.0.1:{port}/api"})
+    sleeps: list[float] = []
+    with FinanceClient(settings, retry=FAST, sleep=sleeps.append) as c:
+        with pytest.raises(FinanceUnavailable) as err:
+            c.find_vouchers(voucher_number="1")
+        assert "NewConnectionError" in str(err.value) and len(sleeps) == FAST.max_attempts - 1
+        sent = c.requests_sent
+        with pytest.raises(FinanceUnavailable) as err:
+            c.upload_attachment("1", Upload("k.pdf", PDF, "application/pdf", "Kvittering"))
+        assert c.requests_sent - sent == 1 and "not retried" in str(err.value)
