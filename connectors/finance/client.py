@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +40,8 @@ from connectors.finance.errors import (
     VoucherNotFound,
 )
 from connectors.finance.models import Attachment, Upload, Voucher
+from connectors.http_retry import RetryPolicy as SharedRetryPolicy
+from connectors.http_retry import parse_retry_after
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # No usable answer, maybe not even a request: the connection failed, was cut, or timed out.
@@ -113,28 +114,19 @@ class RateLimiter(Protocol):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(SharedRetryPolicy):
+    """The finance system's defaults: five tries, a short jittered backoff, its Retry-After
+    (seconds or an HTTP date) honoured up to 30 s."""
+
     max_attempts: int = 5
     backoff_seconds: float = 0.2
-    backoff_factor: float = 2.0
     max_backoff_seconds: float = 5.0
-    max_retry_after_seconds: float = 30.0  # a Retry-After longer than this is treated as "unavailable"
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after_seconds)
-        base = min(self.backoff_seconds * self.backoff_factor ** (attempt - 1), self.max_backoff_seconds)
-        return base * random.uniform(0.8, 1.2)
+    max_retry_after_seconds: float | None = 30.0
+    jitter: float = 0.2
 
 
 def _retry_after(response: Reply) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+    return parse_retry_after(response.headers.get("Retry-After"), None)
 
 
 def _error_body(response: Reply) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.ehf import EhfError, parse_ehf
+from connectors.filecheck import media_type_name, safe_display_name
 from connectors.finance import (
     Attachment,
     FileTooLarge,
@@ -49,7 +50,6 @@ from flows.invoice_attachment_upload.doors import Door, DoorSession
 from flows.invoice_attachment_upload.model import Document
 from flows.invoice_attachment_upload.rules import Rules
 from flows.invoice_attachment_upload.texts import WHAT_TO_DO
-from flows.invoice_attachment_upload.validation import media_type_name, safe_display_name
 from flows.invoice_attachment_upload.workspace import JOURNAL, QUARANTINE_INDEX, Workspace
 from flows.kit import BusinessCase, Done, LoopCounts, RunContext, SystemFailure, run_items
 from flows.kit.items import Outcome

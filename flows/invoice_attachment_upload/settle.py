@@ -22,12 +22,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from connectors.filecheck import safe_display_name
 from connectors.files import atomic_write, file_sha256, move_file, write_json
 from connectors.norwegian import OSLO, fmt_bytes, fmt_datetime, to_oslo
 from flows.invoice_attachment_upload import shadow
 from flows.invoice_attachment_upload.model import Document, Intake, SourceFile
 from flows.invoice_attachment_upload.texts import DOOR_NO, OUTCOME_NO, WHAT_TO_DO
-from flows.invoice_attachment_upload.validation import safe_display_name
 from flows.invoice_attachment_upload.workspace import QUARANTINE_INDEX, Workspace
 from flows.kit import RunContext, items_by_reference
 from workqueue.models import FINAL_ITEM_STATUSES, ItemStatus, WorkItem

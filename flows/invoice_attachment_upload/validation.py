@@ -6,8 +6,7 @@ exception category.
 
 from __future__ import annotations
 
-# media_type_name and safe_display_name are imported from here by process.py and workspace.py.
-from connectors.filecheck import FileProblem, check_file, media_type_name, safe_display_name  # noqa: F401
+from connectors.filecheck import FileProblem, check_file
 from flows.invoice_attachment_upload.rules import Rules
 
 CATEGORIES = {"name": "UNSAFE_FILE_NAME", "empty": "CORRUPT_FILE", "size": "FILE_TOO_LARGE",

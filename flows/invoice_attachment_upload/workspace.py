@@ -24,8 +24,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from connectors.filecheck import safe_display_name
 from connectors.files import file_sha256, read_json, remove, write_json
-from flows.invoice_attachment_upload.validation import safe_display_name
 
 JOURNAL, QUARANTINE_INDEX, RESOLUTIONS = "journal", "quarantine-index", "resolutions"
 NOTES = (JOURNAL, "plans", QUARANTINE_INDEX, RESOLUTIONS)  # each note names its `reference`
