@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import select as io_select  # `select` is SQLAlchemy's below
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from connectors.http_retry import RetryPolicy
 from workqueue.fnr_hash import fnr_hash
 from workqueue.models import (
     AuditEvent,
@@ -89,18 +89,17 @@ def owner_gone(owner: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class Backoff:
-    """Retry policy for system exceptions (a process definition's `retry` block maps onto it)."""
+class Backoff(RetryPolicy):
+    """Retry policy for system exceptions (a process definition's `retry` block maps onto it): the
+    HTTP connectors' backoff arithmetic (connectors.http_retry), in the definition's larger steps."""
 
     max_attempts: int = 3
     backoff_seconds: float = 30
-    backoff_factor: float = 2.0
     max_backoff_seconds: float = 3600
     jitter: float = 0.1  # +-10 %, so workers that failed together do not retry together
 
-    def delay(self, attempt: int) -> float:
-        base = min(self.backoff_seconds * self.backoff_factor ** max(attempt - 1, 0), self.max_backoff_seconds)
-        return base * (1 + random.uniform(-self.jitter, self.jitter)) if base else 0.0
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        return super().delay(max(attempt, 1), retry_after)  # attempt 0: an item retried before any try
 
 
 @dataclass
