@@ -12,7 +12,7 @@ from bots.altinn_inbox import AltinnBotError, AltinnInbox, fetch_new_reports
 from connectors.identifiers import FNR_PATTERN, valid_fnr
 from sandbox.nav.altinn import Sessions
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("bots_share_chromium")]  # one Chromium per module
 
 
 def bot_settings(sb, timeout_ms: int = 10_000, **nav_changes):

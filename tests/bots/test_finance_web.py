@@ -16,7 +16,7 @@ from bots.finance_web import FinanceWeb
 from connectors.finance import FinanceAuthError, FinanceClient, FinanceUnavailable, Upload, VoucherLocked
 from sandbox.finance import documents as docs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("bots_share_chromium")]  # one Chromium per module
 
 PDF = docs.pdf(["Kvittering", "Nettlesertest æøå ÆØÅ"])
 

@@ -10,7 +10,7 @@ from bots.vegvesen_web import VegvesenWeb, VegvesenWebError, WebVehicleNotFound
 from connectors.vegvesen.codes import EnergyClass
 from flows.kit.evidence import attachments
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("bots_share_chromium")]  # one Chromium per module
 
 
 def _register(sb):

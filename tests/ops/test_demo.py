@@ -46,9 +46,17 @@ def test_demo_runs_every_process_waits_and_ctrl_c_stops_everything(tmp_path):
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_HOME", None)
     log = tmp_path / "demo.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "rpa", "demo"], cwd=tmp_path, env=env, stdout=sink,
-                                stderr=subprocess.STDOUT)
+    # The demo must get Ctrl-C as a person's terminal gives it, even when this test run was started
+    # with SIGINT ignored (a background job of a non-interactive shell: the child would inherit the
+    # ignore, never stop, and leave its Prefect server and worker running). A handler, unlike an
+    # ignore, is not inherited: the demo starts with Python's own.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with open(log, "wb") as sink:
+            proc = subprocess.Popen([sys.executable, "-m", "rpa", "demo"], cwd=tmp_path, env=env, stdout=sink,
+                                    stderr=subprocess.STDOUT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         deadline = time.monotonic() + 900  # hang guard only
         while "Press Ctrl-C" not in log.read_text(errors="replace"):

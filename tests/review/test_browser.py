@@ -14,17 +14,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(review_env):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(**review_env.settings.browser.launch_options())
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True,
-                                      locale="nb-NO", timezone_id="Europe/Oslo")
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(chromium):
+    """A fresh context of the module's Chromium (tests/fixtures/browser.py), closed after the test."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True,
+                                   locale="nb-NO", timezone_id="Europe/Oslo")
+    context.set_default_timeout(15_000)
+    return context.new_page()
 
 
 def _unlabelled_controls(page) -> list[str]:

@@ -28,13 +28,9 @@ LONG_REF = "a3f1" * 16  # invoice references are 64-character hashes
 
 
 @pytest.fixture
-def browser(review_env):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(**review_env.settings.browser.launch_options())
-        yield b
-        b.close()
+def browser(chromium):
+    """The module's Chromium (tests/fixtures/browser.py); the contexts a test opens are closed after it."""
+    return chromium
 
 
 def _page(browser, viewport=LAPTOP):

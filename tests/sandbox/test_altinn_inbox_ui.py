@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from bots.altinn_inbox import one_time_code
-from config.settings import get_settings
 from sandbox.nav import totp
 
 TITLE = "Oppgjørsrapport arbeidsgiver – refusjoner fra Nav"
@@ -99,17 +98,11 @@ def test_slow_page_knob_delays_pages(nav_sandbox):
 
 # -- in the browser --------------------------------------------------------------------------------
 @pytest.fixture
-def browser_page(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(**get_settings().browser.launch_options())
-        context = browser.new_context(accept_downloads=True, locale="nb-NO")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
+def browser_page(chromium):
+    """A fresh context of the module's Chromium (tests/fixtures/browser.py)."""
+    context = chromium.new_context(accept_downloads=True, locale="nb-NO")
+    context.set_default_timeout(10_000)
+    return context.new_page()
 
 
 def log_in(page, sb, *, login_button="Logg inn", code_label="Engangskode", code_button="Bekreft"):
