@@ -57,6 +57,9 @@ def _kill(proc: subprocess.Popen) -> None:
 # 10 on two cores `rpa run` (imports, Chromium) can take a minute to start. The loops below are
 # bounded by counts (kills, runs), never by the clock, so a busy machine only makes them slower.
 FIRST_UPLOAD_HANG_GUARD = 300.0
+# Last-resort hang guard for a whole run to the end (a web run of every file left, with faults, took
+# more than 300 s once at a load of 25): a busy machine makes it slower, never wrong.
+FINISH_HANG_GUARD = 900.0
 
 
 def _kill_loop(invoice_env, env: dict[str, str], via: str, kills_wanted: int, rng: random.Random,
@@ -96,7 +99,7 @@ def _finish(env: dict[str, str], via: str, attempts: int = 3) -> dict:
     data: dict = {}
     for _ in range(attempts):
         done = subprocess.run([RPA, "run", PROCESS_ID, "--json", "--via", via], env=env, capture_output=True,
-                              timeout=300, cwd=str(Path.cwd()))
+                              timeout=FINISH_HANG_GUARD, cwd=str(Path.cwd()))
         assert done.returncode in (0, 1), done.stderr.decode(errors="replace")[-3000:]
         data = json.loads(done.stdout)
         if done.returncode == 0 and data["pending_files"] == 0:
