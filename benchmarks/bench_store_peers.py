@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -269,6 +270,11 @@ def prefect_task_per_item(items: int) -> Rate:
 def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate], only: set[str] | None = None) -> None:
     if only and label not in only:
         return
+    # Every queue starts with the heap this process built so far frozen out of the collector's
+    # reach: a full collection over it (40-50 ms) otherwise lands inside one queue's timed loop and
+    # not another's, by chance (session 6: 8-10 us per item at 5 000 items).
+    gc.collect()
+    gc.freeze()
     try:
         results.append(fn())
         r = results[-1]
@@ -279,6 +285,8 @@ def _attempt(results: list[Rate], label: str, fn: Callable[[], Rate], only: set[
         print(f"  {label}: skipped, {exc.name} not installed (pip install -e '.[bench]')", flush=True)
     except Exception as exc:  # noqa: BLE001 - one failing peer must not hide the others' figures
         print(f"  {label}: FAILED ({exc.__class__.__name__}: {str(exc)[:200]})", flush=True)
+    finally:
+        gc.unfreeze()
 
 
 def median_rounds(rates: list[Rate]) -> list[Rate]:
