@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from review import decisions
 from workqueue import actions as wa
-from workqueue.models import ExceptionCase
+from workqueue.models import OPEN_CASE_STATUSES, ExceptionCase
 from workqueue.store import InvalidTransition
 
 log = logging.getLogger("rpa.review")
@@ -234,7 +234,7 @@ class BulkPlan:
 
 
 def _blocked(p: Any, c: ExceptionCase, st: Any) -> str:
-    if c.status not in ("open", "in_review"):
+    if c.status not in OPEN_CASE_STATUSES:
         return "saken er allerede avsluttet"
     if c.assignee and c.assignee != p.username:
         return f"tatt av {st.full_name(c.assignee)}"

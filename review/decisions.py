@@ -18,7 +18,7 @@ from config.process_definition import ExceptionCategory, ProcessDefinition
 from connectors.identifiers import mask_fnrs_in_text
 from review.formatting import fmt_amount, fmt_date, fmt_int, fmt_kr, parse_amount
 from workqueue import actions as wa
-from workqueue.models import ExceptionCase
+from workqueue.models import OPEN_CASE_STATUSES, ExceptionCase
 from workqueue.store import InvalidTransition, NotFound, WorkQueueStore
 
 MAX_COMMENT = 2000
@@ -221,7 +221,7 @@ def apply(store: WorkQueueStore, case: ExceptionCase, actor: str, action: str, c
           decision: dict[str, Any], needs_approval: bool = False) -> ExceptionCase:
     """Store the decision. Nothing is executed here: the process's next run checks it again and
     applies it once (a `retry` puts the work item back in the queue then)."""
-    if case.status not in ("open", "in_review"):
+    if case.status not in OPEN_CASE_STATUSES:
         raise DecisionError("Saken er allerede avsluttet. Last siden på nytt.")
     try:
         return store.decide(case.id, actor, action, comment, decision, needs_approval=needs_approval)

@@ -19,6 +19,7 @@ from connectors.identifiers import mask_fnrs_in_text
 from connectors.spreadsheet import DATE, DATE_TIME, KRONER, Cell, Column, Sheet, Table, pairs, workbook_bytes
 from review.decisions import category_of, spec
 from review.formatting import KIND_LABELS, STATUS_LABELS, age_days, fmt_datetime, to_oslo
+from workqueue.models import OPEN_CASE_STATUSES
 
 HEADERS = [
     Column("Saksnr.", 9), Column("Prosess", 30), Column("Kategori", 44), Column("Type", 16), Column("Navn", 24),
@@ -79,7 +80,7 @@ def _case_row(r: Any, d: ProcessDefinition | None, who: Any, names: Mapping[str,
               now: datetime) -> list[Any]:
     """One case, in HEADERS' order."""
     cat = category_of(d, r.category)
-    breached = r.due_at is not None and r.status in ("open", "in_review") and \
+    breached = r.due_at is not None and r.status in OPEN_CASE_STATUSES and \
         (_local(r.due_at) or now) < (_local(now) or now)
     decision = getattr(r, "decision", None)
     decision = decision if isinstance(decision, dict) else {}

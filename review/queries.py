@@ -28,11 +28,11 @@ from config.process_definition import ProcessDefinition
 from connectors.identifiers import FNR_PATTERN, mask_fnr, mask_fnrs_in_text
 from review.auth import Principal, Scope, scope_for
 from review.formatting import parse_amount
-from workqueue.models import AuditEvent, CaseAttachment, ExceptionCase, ProcessRun, User
+from workqueue.models import OPEN_CASE_STATUSES, AuditEvent, CaseAttachment, ExceptionCase, ProcessRun, User
 from workqueue.store import WorkQueueStore, utcnow
 
 EC = ExceptionCase
-ACTIVE = ("open", "in_review")
+ACTIVE = OPEN_CASE_STATUSES
 MAX_EXPORT_ROWS = 100_000
 MAX_BULK = 500
 

@@ -261,13 +261,14 @@ def publish_declared_actions(store) -> int:
 @db_app.command("status")
 def db_status(process_id: str = typer.Argument(None)) -> None:
     """Items per status (and open cases) per process."""
+    from workqueue.models import OPEN_CASE_STATUSES
     from workqueue.store import WorkQueueStore
 
     store = WorkQueueStore.from_settings()
     from flows.registry import catalogue
 
     for pid in [process_id] if process_id else list(catalogue()):
-        open_cases = len(store.cases(pid, status=["open", "in_review"]))
+        open_cases = len(store.cases(pid, status=OPEN_CASE_STATUSES))
         typer.echo(f"{pid:28} items {store.counts(pid)}  open cases {open_cases}")
 
 

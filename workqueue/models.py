@@ -76,6 +76,11 @@ class CaseStatus(StrEnum):
     pending_approval = "pending_approval"  # a decision above its limit waits for an attestant
 
 
+# A case someone must still act on: shown as active, counted against its SLA, opened at most once
+# per reference, kept from retention.
+OPEN_CASE_STATUSES = (CaseStatus.open.value, CaseStatus.in_review.value)
+
+
 class CaseKind(StrEnum):
     business = "business"
     system = "system"

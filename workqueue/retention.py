@@ -38,6 +38,7 @@ from connectors.identifiers import FNR_PATTERN, valid_fnr
 from connectors.norwegian import fmt_date
 from workqueue.models import (
     FINAL_ITEM_STATUSES,
+    OPEN_CASE_STATUSES,
     AuditEvent,
     CaseAttachment,
     CaseStatus,
@@ -52,7 +53,7 @@ REASON = "oppbevaringstid"
 PURGED_MESSAGE = "Personopplysninger slettet etter oppbevaringstiden"
 PURGED_ERROR = "Slettet etter oppbevaringstiden"
 CLOSED = (CaseStatus.resolved.value, CaseStatus.dismissed.value)
-OPEN = (CaseStatus.open.value, CaseStatus.in_review.value)
+OPEN = OPEN_CASE_STATUSES
 FINAL = tuple(s.value for s in FINAL_ITEM_STATUSES)
 # Audit details that never hold personal data: kept when an event's personal fields are cleared.
 AUDIT_KEYS = frozenset({"category", "kind", "action", "attempt", "run_id", "assignee", "not_before",

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flows.kit.context import RunContext
-from workqueue.models import CaseKind, CaseStatus, ExceptionCase
+from workqueue.models import OPEN_CASE_STATUSES, CaseKind, ExceptionCase
 
 __all__ = ["OPEN", "cases_of_items", "open_once", "open_references"]
 
-OPEN = [CaseStatus.open.value, CaseStatus.in_review.value]
+OPEN = OPEN_CASE_STATUSES
 
 
 def open_references(ctx: RunContext, category: str) -> set[str]:

@@ -20,12 +20,11 @@ from sqlalchemy import func, select
 from config.process_definition import ProcessDefinition
 from config.schedule_times import last_run
 from flows.kit.dates import aware
-from workqueue.models import AuditEvent, CaseStatus, ExceptionCase, ProcessRun
+from workqueue.models import OPEN_CASE_STATUSES, AuditEvent, ExceptionCase, ProcessRun
 from workqueue.store import WorkQueueStore
 
 ALERT_ACTION = "alert.sent"
 ACTOR = "sla-monitor"
-OPEN_STATUSES = [CaseStatus.open.value, CaseStatus.in_review.value]
 RUN_START_TOLERANCE = timedelta(minutes=5)  # a run may start a little before its scheduled minute
 
 
@@ -46,7 +45,7 @@ def overdue_cases(store: WorkQueueStore, now: datetime, process_ids: Iterable[st
     ids = list(process_ids)
     with store.session() as s:
         rows = list(s.scalars(select(ExceptionCase).where(
-            ExceptionCase.process_id.in_(ids), ExceptionCase.status.in_(OPEN_STATUSES),
+            ExceptionCase.process_id.in_(ids), ExceptionCase.status.in_(OPEN_CASE_STATUSES),
             ExceptionCase.due_at.is_not(None), ExceptionCase.due_at < now)
             .order_by(ExceptionCase.due_at, ExceptionCase.id)))
     found: dict[str, list[ExceptionCase]] = {}
