@@ -182,8 +182,8 @@ def _convention_document(name: str, path: Path, data: bytes, sha: str, rules: Ru
             break
     if problem is None and not target.known:
         problem = _problem("FILE_WITHOUT_MANIFEST_ROW",
-                               f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
-                               "navnekonvensjon.")
+                           f"Filen {name!r} står ikke i noe manifest, og navnet følger ingen "
+                           "navnekonvensjon.")
     return _whole_file(name, path, data, sha, target=target, document_type=doc_type, origin=origin,
                        media_type=media_type, problem=problem)
 
